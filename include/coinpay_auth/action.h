@@ -1,0 +1,49 @@
+// What the core decides a request gets: go on as a signed-in user (kAllow), or a response
+// that the glue sends as it is (a redirect, a challenge, an error page).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace coinpay {
+
+struct Identity {
+  std::string user;                                         // becomes REMOTE_USER
+  std::vector<std::pair<std::string, std::string>> claims;  // claim name -> text, for the app
+  std::string claims_json;  // all claims, for Require coinpay-claim / coinpay-scope
+  std::string access_token;
+  long long access_token_expires_at = 0;
+};
+
+struct Action {
+  enum class Kind { kAllow, kRespond, kDecline };
+  Kind kind = Kind::kRespond;
+  int status = 200;
+  std::string location;                                      // for 3xx
+  std::vector<std::string> set_cookies;                      // Set-Cookie values
+  std::vector<std::pair<std::string, std::string>> headers;  // e.g. WWW-Authenticate
+  std::string content_type = "text/html; charset=utf-8";
+  std::string body;
+  Identity identity;  // for kAllow
+
+  static Action Allow(Identity id) {
+    Action a;
+    a.kind = Kind::kAllow;
+    a.identity = std::move(id);
+    return a;
+  }
+  static Action Decline() {
+    Action a;
+    a.kind = Kind::kDecline;
+    return a;
+  }
+  static Action Redirect(std::string to) {
+    Action a;
+    a.status = 302;
+    a.location = std::move(to);
+    return a;
+  }
+};
+
+}  // namespace coinpay

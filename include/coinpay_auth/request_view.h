@@ -1,0 +1,23 @@
+// What the core sees of an HTTP request: plain views filled by the httpd glue. Nothing here
+// outlives the request, and nothing here is trusted.
+#pragma once
+
+#include <string_view>
+
+namespace coinpay {
+
+struct RequestView {
+  std::string_view method;  // "GET"
+  bool https = false;
+  std::string_view host;          // Host header (untrusted; never used to build redirects)
+  std::string_view path;          // URL path as received, without query
+  std::string_view query;         // raw query string, without '?'
+  std::string_view unparsed_uri;  // path?query as received: the return URL for a login redirect
+  std::string_view cookie;        // Cookie header
+  std::string_view accept;
+  std::string_view x_requested_with;
+  std::string_view sec_fetch_mode;
+  std::string_view authorization;
+};
+
+}  // namespace coinpay

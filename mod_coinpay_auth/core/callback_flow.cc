@@ -1,0 +1,215 @@
+// Every failure here answers with a fixed page and a log line tagged with its cause; nothing
+// from the query or the provider is echoed to the user.
+#include "core/callback_flow.h"
+
+#include <algorithm>
+#include <map>
+
+#include "core/claims_policy.h"
+#include "core/cookies.h"
+#include "core/crypto.h"
+#include "core/encoding.h"
+#include "core/log.h"
+#include "core/login_flow.h"
+#include "core/pages.h"
+#include "core/token_client.h"
+
+namespace coinpay {
+namespace {
+
+std::string SanitizeValue(std::string s) {
+  for (char& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      c = ' ';
+    }
+  }
+  return s;
+}
+
+std::string SafeCode(std::string_view s) {
+  bool plain = s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+                 return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+               });
+  return plain ? std::string(s) : "unreadable";
+}
+
+Action SignInAgainPage(int status, std::string_view message) {
+  return ErrorPage(status, "Sign-in did not complete", message, "/", "Start again");
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> ClaimsForApplication(const Json& claims) {
+  static const char* const kMechanics[] = {"nonce", "at_hash", "c_hash", "s_hash"};
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const std::string& name : claims.Keys()) {
+    if (std::any_of(std::begin(kMechanics), std::end(kMechanics),
+                    [&](const char* m) { return name == m; })) {
+      continue;
+    }
+    out.emplace_back(name, SanitizeValue(claims.Get(name).ToText()));
+  }
+  return out;
+}
+
+Action HandleCallback(Site& site, const RequestView& req) {
+  const ProviderConfig& p = site.provider.config();
+  const SessionConfig& c = site.session_config;
+  int64_t now = site.clock.NowSeconds();
+
+  auto params = ParseQuery(req.query);
+  if (!params) {
+    LogAt(site.log, LogLevel::kInfo, 120, "callback with a malformed query refused");
+    return SignInAgainPage(400, "The sign-in response was malformed.");
+  }
+  std::map<std::string, std::string> q;
+  for (auto& [name, value] : *params) {
+    if (!q.emplace(name, value).second) {
+      LogAt(site.log, LogLevel::kInfo, 121, "callback with a repeated parameter refused");
+      return SignInAgainPage(400, "The sign-in response was malformed.");
+    }
+  }
+
+  // State first: without a matching sealed cookie nothing else in the request is trusted.
+  auto state_it = q.find("state");
+  if (state_it == q.end() || state_it->second.size() < 16) {
+    LogAt(site.log, LogLevel::kInfo, 122, "callback without a usable state refused");
+    return SignInAgainPage(400, "This sign-in link is not valid. Please start again.");
+  }
+  const std::string& state = state_it->second;
+  std::string cookie_name = LoginCookieName(c, state);
+  std::optional<LoginState> login;
+  for (const auto& [name, value] : ParseCookieHeader(req.cookie)) {
+    if (name != cookie_name) {
+      continue;
+    }
+    auto opened = c.sealer->Open(kLoginStatePurpose, value, now);
+    if (!opened) {
+      LogAt(site.log, LogLevel::kInfo, 123, "login cookie refused: " + opened.error().detail);
+      continue;
+    }
+    auto decoded = DecodeLoginState(*opened);
+    if (decoded && decoded->provider == p.name && ConstantTimeEquals(decoded->state, state)) {
+      login = std::move(decoded);
+      break;
+    }
+  }
+  if (!login) {
+    LogAt(site.log, LogLevel::kInfo, 124,
+          "callback state matches no valid login cookie (expired, forged, or another browser)");
+    return SignInAgainPage(400, "This sign-in link has expired or was started elsewhere. "
+                                "Please start again.");
+  }
+  CookieAttrs attrs;
+  attrs.secure = c.secure_cookies || req.https;
+  std::string clear_login = DeleteCookieValue(cookie_name, attrs);
+
+  // RFC 9207: when the provider names itself, it must be our issuer (mix-up defence).
+  auto iss_it = q.find("iss");
+  if (iss_it != q.end() && iss_it->second != p.issuer) {
+    LogAt(site.log, LogLevel::kWarn, 125, "callback names another issuer; refused");
+    Action a = SignInAgainPage(400, "The sign-in response came from an unexpected provider.");
+    a.set_cookies.push_back(clear_login);
+    return a;
+  }
+  auto error_it = q.find("error");
+  if (error_it != q.end()) {
+    LogAt(site.log, LogLevel::kInfo, 126,
+          "provider returned error " + SafeCode(error_it->second) + " to the callback");
+    Action a = ErrorPage(403, "Sign-in was not completed",
+                         "The sign-in was cancelled or refused at the provider.", "/",
+                         "Start again");
+    a.set_cookies.push_back(clear_login);
+    return a;
+  }
+  auto code_it = q.find("code");
+  if (code_it == q.end() || code_it->second.empty()) {
+    LogAt(site.log, LogLevel::kInfo, 127, "callback without a code refused");
+    Action a = SignInAgainPage(400, "The sign-in response was incomplete.");
+    a.set_cookies.push_back(clear_login);
+    return a;
+  }
+
+  auto tokens = ExchangeCode(site.provider, code_it->second, login->code_verifier);
+  if (!tokens) {
+    Action a;
+    Errc e = tokens.code();
+    if (e == Errc::kInvalidGrant) {
+      LogAt(site.log, LogLevel::kInfo, 128,
+            "code exchange refused by the provider (used twice or expired)");
+      a = SignInAgainPage(400, "This sign-in link was already used or has expired.");
+    } else {
+      LogAt(site.log, LogLevel::kError, 129, "code exchange failed: " + tokens.error().detail);
+      a = ErrorPage(502, "Sign-in is unavailable",
+                    "The sign-in provider could not be reached. Please try again shortly.");
+    }
+    a.set_cookies.push_back(clear_login);
+    return a;
+  }
+  if (tokens->id_token.empty()) {
+    LogAt(site.log, LogLevel::kError, 130, "token response has no id_token (is openid in CoinpayScope?)");
+    Action a = ErrorPage(502, "Sign-in is unavailable", "The sign-in provider answered oddly.");
+    a.set_cookies.push_back(clear_login);
+    return a;
+  }
+
+  auto jwt = site.provider.Verify(tokens->id_token, p.id_token_algs);
+  Status checked = jwt ? Status(Ok{}) : Status(jwt.error());
+  if (jwt) {
+    ClaimsPolicy policy;
+    policy.issuer = p.issuer;
+    policy.audiences = {p.client_id};
+    policy.leeway_seconds = p.leeway_seconds;
+    policy.require_exp = true;
+    policy.require_iat = true;
+    policy.nonce = login->nonce;
+    policy.client_id = p.client_id;
+    checked = CheckClaims(jwt->claims, policy, now);
+    if (checked && !jwt->claims.GetString("sub")) {
+      checked = Error{Errc::kMissingClaim, "ID token has no sub"};
+    }
+  }
+  if (!checked) {
+    LogAt(site.log, LogLevel::kWarn, 131,
+          std::string("ID token refused (") + ErrcName(checked.code()) + "): " +
+              checked.error().detail);
+    Action a = ErrorPage(401, "Sign-in could not be verified",
+                         "The answer from the sign-in provider did not pass our checks.", "/",
+                         "Start again");
+    a.set_cookies.push_back(clear_login);
+    return a;
+  }
+
+  SessionRecord record;
+  record.provider = p.name;
+  record.sub = *jwt->claims.GetString("sub");
+  record.user = record.sub;
+  record.claims = ClaimsForApplication(jwt->claims);
+  record.claims_json = jwt->claims.Dump();
+  record.id_token = tokens->id_token;
+  record.access_token = tokens->access_token;
+  record.refresh_token = tokens->refresh_token;
+  record.access_expires_at = tokens->expires_in > 0 ? now + tokens->expires_in : 0;
+
+  // A fresh id every time: a session id the browser already had is never promoted.
+  auto old = site.sessions.Load(req.cookie, now);
+  if (old && old->has_value()) {
+    (void)site.sessions.Destroy((*old)->id);
+  }
+  auto id = site.sessions.Create(std::move(record), now);
+  if (!id) {
+    LogAt(site.log, LogLevel::kError, 132, "cannot store the new session: " + id.error().detail);
+    Action a = ErrorPage(503, "Sign-in is unavailable",
+                         "Your session could not be stored. Please try again shortly.");
+    a.set_cookies.push_back(clear_login);
+    return a;
+  }
+  LogAt(site.log, LogLevel::kInfo, 133, "signed in sub=" + SanitizeValue(*jwt->claims.GetString("sub")).substr(0, 128));
+  Action a = Action::Redirect(login->return_to);
+  a.set_cookies.push_back(clear_login);
+  a.set_cookies.push_back(SetCookieValue(c.cookie_name, *id, attrs));
+  a.headers.emplace_back("Cache-Control", "no-store");
+  return a;
+}
+
+}  // namespace coinpay

@@ -1,0 +1,74 @@
+// Cookie header parsing (RFC 6265 section 5.2, lenient on spaces) and Set-Cookie building.
+#include "core/cookies.h"
+
+namespace coinpay {
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+void AppendAttrs(std::string& out, const CookieAttrs& a) {
+  out += "; Path=";
+  out += a.path;
+  if (a.max_age >= 0) {
+    out += "; Max-Age=";
+    out += std::to_string(a.max_age);
+  }
+  if (a.http_only) {
+    out += "; HttpOnly";
+  }
+  if (a.secure) {
+    out += "; Secure";
+  }
+  if (!a.same_site.empty()) {
+    out += "; SameSite=";
+    out += a.same_site;
+  }
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string_view, std::string_view>> ParseCookieHeader(std::string_view h) {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  while (!h.empty()) {
+    size_t semi = h.find(';');
+    std::string_view part = Trim(h.substr(0, semi));
+    h = semi == std::string_view::npos ? std::string_view{} : h.substr(semi + 1);
+    size_t eq = part.find('=');
+    if (eq == std::string_view::npos || eq == 0) {
+      continue;
+    }
+    std::string_view value = Trim(part.substr(eq + 1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+      value = value.substr(1, value.size() - 2);
+    }
+    out.emplace_back(Trim(part.substr(0, eq)), value);
+  }
+  return out;
+}
+
+std::string SetCookieValue(std::string_view name, std::string_view value, const CookieAttrs& a) {
+  std::string out;
+  out.reserve(name.size() + value.size() + 64);
+  out.append(name).append("=").append(value);
+  AppendAttrs(out, a);
+  return out;
+}
+
+std::string DeleteCookieValue(std::string_view name, const CookieAttrs& a) {
+  CookieAttrs gone = a;
+  gone.max_age = 0;
+  std::string out(name);
+  out += "=; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
+  AppendAttrs(out, gone);
+  return out;
+}
+
+}  // namespace coinpay

@@ -1,0 +1,159 @@
+// cjose lives here and nowhere else.
+#include "core/jose.h"
+
+#include <cjose/cjose.h>
+
+#include <algorithm>
+
+#include "core/encoding.h"
+
+namespace coinpay {
+
+struct Jwks::Key {
+  std::string kid;
+  cjose_jwk_kty_t kty;
+  std::string alg;  // optional "alg" member of the JWK
+  cjose_jwk_t* jwk;
+};
+
+namespace {
+
+struct JwsDeleter {
+  void operator()(cjose_jws_t* j) const { cjose_jws_release(j); }
+};
+
+bool KtyFitsAlg(cjose_jwk_kty_t kty, std::string_view alg) {
+  if (alg.rfind("RS", 0) == 0 || alg.rfind("PS", 0) == 0) {
+    return kty == CJOSE_JWK_KTY_RSA;
+  }
+  if (alg.rfind("ES", 0) == 0) {
+    return kty == CJOSE_JWK_KTY_EC;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool IsSupportedAlgorithm(std::string_view alg) {
+  static const char* const kAlgs[] = {"RS256", "RS384", "RS512", "PS256", "PS384",
+                                      "PS512", "ES256", "ES384", "ES512"};
+  return std::any_of(std::begin(kAlgs), std::end(kAlgs), [&](const char* a) { return alg == a; });
+}
+
+Jwks::~Jwks() {
+  for (auto& k : keys_) {
+    cjose_jwk_release(k.jwk);
+  }
+}
+
+Result<std::shared_ptr<const Jwks>> Jwks::Parse(std::string_view jwks_json) {
+  auto doc = Json::Parse(jwks_json);
+  if (!doc || !doc->Get("keys").IsArray()) {
+    return Error{Errc::kBadJson, "JWKS is not an object with a \"keys\" array"};
+  }
+  std::shared_ptr<Jwks> set(new Jwks());
+  Json keys = doc->Get("keys");
+  for (size_t i = 0; i < keys.Size(); ++i) {
+    Json k = keys.At(i);
+    auto use = k.GetString("use");
+    if (use && *use != "sig") {
+      continue;
+    }
+    std::string text = k.Dump();
+    cjose_err err;
+    cjose_jwk_t* jwk = cjose_jwk_import(text.c_str(), text.size(), &err);
+    if (jwk == nullptr) {
+      continue;  // an unusable key is skipped; the others still serve
+    }
+    cjose_jwk_kty_t kty = cjose_jwk_get_kty(jwk, &err);
+    if (kty != CJOSE_JWK_KTY_RSA && kty != CJOSE_JWK_KTY_EC) {
+      cjose_jwk_release(jwk);
+      continue;
+    }
+    set->keys_.push_back(Key{k.GetString("kid").value_or(""), kty, k.GetString("alg").value_or(""), jwk});
+  }
+  return std::shared_ptr<const Jwks>(std::move(set));
+}
+
+size_t Jwks::size() const { return keys_.size(); }
+
+bool Jwks::HasKid(std::string_view kid) const {
+  return std::any_of(keys_.begin(), keys_.end(), [&](const Key& k) { return k.kid == kid; });
+}
+
+std::string PeekKid(std::string_view compact) {
+  size_t dot = compact.find('.');
+  if (dot == std::string_view::npos || dot > 4096) {
+    return {};
+  }
+  auto header = Base64UrlDecode(compact.substr(0, dot));
+  if (!header) {
+    return {};
+  }
+  auto json = Json::Parse(*header);
+  if (!json) {
+    return {};
+  }
+  return json->GetString("kid").value_or("");
+}
+
+Result<VerifiedJwt> VerifyJws(std::string_view compact, const Jwks& jwks,
+                              const std::vector<std::string>& allowed_algs) {
+  // A JWS compact serialization has exactly three parts; JWE (five) and others are refused.
+  if (std::count(compact.begin(), compact.end(), '.') != 2 || compact.size() > 64 * 1024) {
+    return Error{Errc::kBadInput, "not a compact JWS"};
+  }
+  auto header_bytes = Base64UrlDecode(compact.substr(0, compact.find('.')));
+  if (!header_bytes) {
+    return Error{Errc::kBadInput, "JWS header is not base64url"};
+  }
+  auto header = Json::Parse(*header_bytes);
+  if (!header || !header->IsObject()) {
+    return Error{Errc::kBadInput, "JWS header is not a JSON object"};
+  }
+  auto alg = header->GetString("alg");
+  if (!alg) {
+    return Error{Errc::kAlgNotAllowed, "JWS header has no alg"};
+  }
+  if (!IsSupportedAlgorithm(*alg) ||
+      std::find(allowed_algs.begin(), allowed_algs.end(), *alg) == allowed_algs.end()) {
+    return Error{Errc::kAlgNotAllowed, "alg " + *alg + " is not in the allow-list"};
+  }
+  if (!header->Get("crit").IsNull()) {
+    return Error{Errc::kBadInput, "JWS header has crit parameters we do not understand"};
+  }
+  std::string kid = header->GetString("kid").value_or("");
+
+  cjose_err err;
+  std::unique_ptr<cjose_jws_t, JwsDeleter> jws(cjose_jws_import(compact.data(), compact.size(), &err));
+  if (!jws) {
+    return Error{Errc::kBadInput, "JWS does not parse"};
+  }
+  bool any_candidate = false;
+  for (const auto& key : jwks.keys_) {
+    if ((!kid.empty() && key.kid != kid) || !KtyFitsAlg(key.kty, *alg) ||
+        (!key.alg.empty() && key.alg != *alg)) {
+      continue;
+    }
+    any_candidate = true;
+    if (cjose_jws_verify(jws.get(), key.jwk, &err)) {
+      uint8_t* plain = nullptr;
+      size_t plain_len = 0;
+      if (!cjose_jws_get_plaintext(jws.get(), &plain, &plain_len, &err)) {
+        return Error{Errc::kBadInput, "JWS payload unavailable"};
+      }
+      auto claims = Json::Parse(std::string_view(reinterpret_cast<const char*>(plain), plain_len));
+      if (!claims || !claims->IsObject()) {
+        return Error{Errc::kBadJson, "JWT payload is not a JSON object"};
+      }
+      return VerifiedJwt{*header, *claims};
+    }
+  }
+  if (!any_candidate) {
+    return Error{Errc::kUnknownKid, kid.empty() ? "no key fits the token's alg"
+                                                : "no key with the token's kid"};
+  }
+  return Error{Errc::kBadSignature, "signature does not verify"};
+}
+
+}  // namespace coinpay

@@ -1,0 +1,157 @@
+// The redirect to the provider. Nothing in it is secret except what goes into the sealed cookie.
+#include "core/login_flow.h"
+
+#include <algorithm>
+
+#include "core/cookies.h"
+#include "core/crypto.h"
+#include "core/encoding.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/pages.h"
+#include "core/pkce.h"
+#include "core/redirect_guard.h"
+
+namespace coinpay {
+namespace {
+
+constexpr size_t kStateBytes = 32;  // 256 bits; the issue asks for at least 128
+constexpr size_t kCookieStatePrefix = 16;
+
+// Drops the oldest login cookies so at most max-1 remain before this attempt adds one.
+void CapLoginCookies(Site& site, const RequestView& req, const CookieAttrs& attrs,
+                     std::vector<std::string>& set_cookies) {
+  const SessionConfig& c = site.session_config;
+  std::vector<std::pair<int64_t, std::string>> attempts;  // issued_at, name
+  for (const auto& [name, value] : ParseCookieHeader(req.cookie)) {
+    if (name.rfind(c.login_cookie_prefix, 0) != 0) {
+      continue;
+    }
+    auto opened = c.sealer->Open(kLoginStatePurpose, value, site.clock.NowSeconds());
+    auto state = opened ? DecodeLoginState(*opened) : std::nullopt;
+    attempts.emplace_back(state ? state->issued_at : 0, std::string(name));
+  }
+  if (static_cast<int>(attempts.size()) < c.max_login_attempts) {
+    return;
+  }
+  std::sort(attempts.begin(), attempts.end());
+  size_t drop = attempts.size() - static_cast<size_t>(c.max_login_attempts) + 1;
+  for (size_t i = 0; i < drop; ++i) {
+    set_cookies.push_back(DeleteCookieValue(attempts[i].second, attrs));
+  }
+}
+
+}  // namespace
+
+std::string EncodeLoginState(const LoginState& s) {
+  Json j = Json::Object();
+  j.Set("s", Json::String(s.state));
+  j.Set("n", Json::String(s.nonce));
+  j.Set("v", Json::String(s.code_verifier));
+  j.Set("r", Json::String(s.return_to));
+  j.Set("p", Json::String(s.provider));
+  j.Set("t", Json::Integer(s.issued_at));
+  return j.Dump();
+}
+
+std::optional<LoginState> DecodeLoginState(std::string_view text) {
+  auto j = Json::Parse(text);
+  if (!j || !j->IsObject()) {
+    return std::nullopt;
+  }
+  LoginState s;
+  auto state = j->GetString("s");
+  auto nonce = j->GetString("n");
+  auto verifier = j->GetString("v");
+  auto ret = j->GetString("r");
+  auto provider = j->GetString("p");
+  auto t = j->GetInt("t");
+  if (!state || !nonce || !verifier || !ret || !provider || !t) {
+    return std::nullopt;
+  }
+  s.state = *state;
+  s.nonce = *nonce;
+  s.code_verifier = *verifier;
+  s.return_to = *ret;
+  s.provider = *provider;
+  s.issued_at = *t;
+  return s;
+}
+
+std::string LoginCookieName(const SessionConfig& c, std::string_view state) {
+  return c.login_cookie_prefix + std::string(state.substr(0, kCookieStatePrefix));
+}
+
+Action StartLogin(Site& site, const RequestView& req, std::string_view return_to) {
+  const SessionConfig& c = site.session_config;
+  const ProviderConfig& p = site.provider.config();
+  auto meta = site.provider.Metadata();
+  if (!meta) {
+    return ErrorPage(502, "Sign-in is unavailable",
+                     "The sign-in provider cannot be reached right now. Please try again shortly.");
+  }
+  LoginState s;
+  auto state = RandomToken(site.random, kStateBytes);
+  auto nonce = RandomToken(site.random, kStateBytes);
+  auto verifier = MakePkceVerifier(site.random);
+  if (!state || !nonce || !verifier) {
+    LogAt(site.log, LogLevel::kError, 110, "random generator failed; sign-in refused");
+    return ErrorPage(503, "Sign-in is unavailable", "Please try again shortly.");
+  }
+  s.state = *state;
+  s.nonce = *nonce;
+  s.code_verifier = *verifier;
+  s.return_to = SafeRedirectTarget(return_to, p.redirect_origin, c.allowed_redirect_origins)
+                    .value_or("/");
+  s.provider = p.name;
+  s.issued_at = site.clock.NowSeconds();
+
+  auto sealed = c.sealer->Seal(kLoginStatePurpose, EncodeLoginState(s),
+                               s.issued_at + c.login_timeout_seconds, site.random);
+  if (!sealed) {
+    LogAt(site.log, LogLevel::kError, 111, "cannot seal the login state: " + sealed.error().detail);
+    return ErrorPage(503, "Sign-in is unavailable", "Please try again shortly.");
+  }
+  Params params = {{"response_type", "code"},
+                   {"client_id", p.client_id},
+                   {"redirect_uri", p.redirect_uri},
+                   {"scope", p.scope},
+                   {"state", s.state},
+                   {"nonce", s.nonce},
+                   {"code_challenge", PkceChallengeS256(s.code_verifier)},
+                   {"code_challenge_method", "S256"}};
+  const std::string& endpoint = (*meta)->authorization_endpoint;
+  Action a = Action::Redirect(endpoint + (endpoint.find('?') == std::string::npos ? "?" : "&") +
+                              EncodeForm(params));
+  CookieAttrs attrs;
+  attrs.secure = c.secure_cookies || req.https;
+  CapLoginCookies(site, req, attrs, a.set_cookies);
+  attrs.max_age = c.login_timeout_seconds;
+  a.set_cookies.push_back(SetCookieValue(LoginCookieName(c, s.state), *sealed, attrs));
+  a.headers.emplace_back("Cache-Control", "no-store");
+  LogAt(site.log, LogLevel::kDebug, 112, "sign-in started, state " + TokenHint(s.state));
+  return a;
+}
+
+Action HandleLoginRequest(Site& site, const RequestView& req) {
+  auto params = ParseQuery(req.query);
+  if (!params) {
+    LogAt(site.log, LogLevel::kInfo, 113, "login request with a malformed query refused");
+    return ErrorPage(400, "Bad request", "The sign-in link is malformed.");
+  }
+  std::string return_to = "/";
+  int seen = 0;
+  for (const auto& [name, value] : *params) {
+    if (name == "return_to") {
+      return_to = value;
+      ++seen;
+    }
+  }
+  if (seen > 1) {
+    LogAt(site.log, LogLevel::kInfo, 114, "login request with a repeated return_to refused");
+    return ErrorPage(400, "Bad request", "The sign-in link is malformed.");
+  }
+  return StartLogin(site, req, return_to);
+}
+
+}  // namespace coinpay

@@ -1,0 +1,35 @@
+// Starting a sign-in: PKCE verifier, state and nonce from the CSPRNG, sealed into a per-attempt
+// cookie, and a redirect to the provider's authorization endpoint.
+#pragma once
+
+#include <string_view>
+
+#include "coinpay_auth/action.h"
+#include "coinpay_auth/request_view.h"
+#include "core/site.h"
+
+namespace coinpay {
+
+// What a sign-in attempt remembers between the redirect out and the callback.
+struct LoginState {
+  std::string state;
+  std::string nonce;
+  std::string code_verifier;
+  std::string return_to;
+  std::string provider;
+  int64_t issued_at = 0;
+};
+std::string EncodeLoginState(const LoginState& s);
+std::optional<LoginState> DecodeLoginState(std::string_view text);
+
+constexpr std::string_view kLoginStatePurpose = "login-state";
+// The login cookie's name carries a prefix of the state, so the callback finds its cookie.
+std::string LoginCookieName(const SessionConfig& c, std::string_view state);
+
+// `return_to` is the raw requested URL; unsafe values fall back to "/".
+Action StartLogin(Site& site, const RequestView& req, std::string_view return_to);
+
+// The coinpay-login handler: reads return_to from the query.
+Action HandleLoginRequest(Site& site, const RequestView& req);
+
+}  // namespace coinpay

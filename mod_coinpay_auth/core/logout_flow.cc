@@ -1,0 +1,56 @@
+// Logout never fails for the user: a provider that cannot be reached is logged, and the local
+// session is destroyed regardless.
+#include "core/logout_flow.h"
+
+#include "core/cookies.h"
+#include "core/encoding.h"
+#include "core/log.h"
+#include "core/pages.h"
+#include "core/redirect_guard.h"
+#include "core/token_client.h"
+
+namespace coinpay {
+
+Action HandleLogout(Site& site, const RequestView& req) {
+  const SessionConfig& c = site.session_config;
+  const ProviderConfig& p = site.provider.config();
+  std::string target = c.post_logout_url;
+  auto params = ParseQuery(req.query);
+  if (params) {
+    for (const auto& [name, value] : *params) {
+      if (name == "return_to") {
+        auto safe = SafeRedirectTarget(value, p.redirect_origin, c.allowed_redirect_origins);
+        if (safe) {
+          target = *safe;
+        } else {
+          LogAt(site.log, LogLevel::kInfo, 140, "logout return_to refused as unsafe");
+        }
+      }
+    }
+  }
+  int64_t now = site.clock.NowSeconds();
+  auto loaded = site.sessions.Load(req.cookie, now);
+  if (!loaded) {
+    LogAt(site.log, LogLevel::kError, 141, "session store unavailable during logout: " +
+                                               loaded.error().detail);
+  } else if (loaded->has_value()) {
+    const SessionRecord& s = (*loaded)->record;
+    if (!s.refresh_token.empty()) {
+      auto revoked = RevokeToken(site.provider, s.refresh_token, "refresh_token");
+      if (!revoked) {
+        LogAt(site.log, LogLevel::kWarn, 142,
+              "refresh token revocation failed: " + revoked.error().detail);
+      }
+    }
+    (void)site.sessions.Destroy((*loaded)->id);
+    LogAt(site.log, LogLevel::kInfo, 143, "signed out sub=" + s.sub.substr(0, 128));
+  }
+  CookieAttrs attrs;
+  attrs.secure = c.secure_cookies || req.https;
+  Action a = Action::Redirect(target);
+  a.set_cookies.push_back(DeleteCookieValue(c.cookie_name, attrs));
+  a.headers.emplace_back("Cache-Control", "no-store");
+  return a;
+}
+
+}  // namespace coinpay

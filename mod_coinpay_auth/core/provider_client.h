@@ -1,0 +1,59 @@
+// One provider as this process sees it: its configuration, its endpoints (discovered lazily and
+// cached) and its signing keys (cached; refetched on an unknown kid at most once per interval,
+// and never fetched by two threads at once). One instance per provider per process.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "coinpay_auth/effects.h"
+#include "core/jose.h"
+#include "core/provider_config.h"
+#include "core/provider_metadata.h"
+
+namespace coinpay {
+
+class ProviderClient {
+ public:
+  ProviderClient(std::shared_ptr<const ProviderConfig> config, HttpClient& http,
+                 const Clock& clock, LogSink& log);
+
+  const ProviderConfig& config() const { return *config_; }
+  Result<std::shared_ptr<const ProviderMetadata>> Metadata();
+  // A key set that contains `kid` if the provider has it (an empty kid: the current set).
+  Result<std::shared_ptr<const Jwks>> KeysFor(const std::string& kid);
+  // Verifies a JWS signed by this provider, refetching keys once for an unknown kid.
+  Result<VerifiedJwt> Verify(std::string_view compact, const std::vector<std::string>& algs);
+
+  HttpClient& http() { return http_; }
+  HttpRequest NewRequest(std::string method, std::string url) const;
+
+  // Counters for tests and the status page.
+  struct Stats {
+    int jwks_fetches = 0;
+    int metadata_fetches = 0;
+  };
+  Stats stats() const;
+
+ private:
+  Result<std::shared_ptr<const Jwks>> FetchJwks(const std::string& uri);
+
+  std::shared_ptr<const ProviderConfig> config_;
+  HttpClient& http_;
+  const Clock& clock_;
+  LogSink& log_;
+
+  mutable std::mutex mu_;
+  std::condition_variable fetched_;
+  std::shared_ptr<const ProviderMetadata> metadata_;
+  int64_t metadata_at_ = 0;
+  bool metadata_fetching_ = false;
+  std::shared_ptr<const Jwks> jwks_;
+  int64_t jwks_at_ = 0;
+  bool jwks_fetching_ = false;
+  Stats stats_;
+};
+
+}  // namespace coinpay

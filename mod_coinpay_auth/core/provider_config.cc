@@ -1,0 +1,70 @@
+// Cross-field validation of a provider's configuration, run once at startup (apachectl -t).
+#include "core/provider_config.h"
+
+#include "core/redirect_guard.h"
+
+namespace coinpay {
+namespace {
+
+bool IsLoopbackHttp(std::string_view origin) {
+  return origin.rfind("http://127.", 0) == 0 || origin.rfind("http://localhost", 0) == 0 ||
+         origin.rfind("http://[::1]", 0) == 0;
+}
+
+}  // namespace
+
+Status FinalizeProviderConfig(ProviderConfig& p) {
+  std::string where = p.name.empty() ? "" : " in <CoinpayProvider " + p.name + ">";
+  if (p.issuer.empty()) {
+    return Error{Errc::kConfig, "CoinpayIssuer is missing" + where +
+                                    ": set it to the provider's issuer URL, e.g. "
+                                    "CoinpayIssuer https://coinpayportal.com"};
+  }
+  while (p.issuer.size() > 8 && p.issuer.back() == '/') {
+    p.issuer.pop_back();
+  }
+  auto issuer_origin = OriginOf(p.issuer);
+  if (!issuer_origin ||
+      (issuer_origin->rfind("https://", 0) != 0 && !IsLoopbackHttp(*issuer_origin))) {
+    return Error{Errc::kConfig, "CoinpayIssuer" + where +
+                                    " must be an https:// URL (plain http:// is accepted only "
+                                    "for 127.0.0.1 / localhost)"};
+  }
+  if (p.client_id.empty()) {
+    return Error{Errc::kConfig, "CoinpayClientID is missing" + where +
+                                    ": set it to the client id the provider issued"};
+  }
+  if (p.token_auth != TokenEndpointAuth::kNone && p.client_secret.empty()) {
+    return Error{Errc::kConfig, "CoinpayClientSecret is missing" + where +
+                                    ": set it, or declare a public client with "
+                                    "CoinpayTokenEndpointAuth none"};
+  }
+  if (p.redirect_uri.empty()) {
+    return Error{Errc::kConfig,
+                 "CoinpayRedirectURI is missing" + where +
+                     ": set it to the absolute callback URL registered at the provider, e.g. "
+                     "https://example-business.com/api/auth/callback/coinpay"};
+  }
+  auto origin = OriginOf(p.redirect_uri);
+  if (!origin) {
+    return Error{Errc::kConfig, "CoinpayRedirectURI" + where +
+                                    " must be an absolute http(s) URL such as "
+                                    "https://example-business.com/api/auth/callback/coinpay"};
+  }
+  p.redirect_origin = *origin;
+  std::string_view rest = std::string_view(p.redirect_uri).substr(p.redirect_uri.find("://") + 3);
+  size_t slash = rest.find('/');
+  std::string_view path = slash == std::string_view::npos ? "/" : rest.substr(slash);
+  p.redirect_path = std::string(path.substr(0, path.find_first_of("?#")));
+  if (p.metadata_url.empty()) {
+    p.metadata_url = p.issuer + "/.well-known/openid-configuration";
+  }
+  if (p.scope.find("openid") == std::string::npos) {
+    return Error{Errc::kConfig, "CoinpayScope" + where +
+                                    " must include openid for OpenID Connect sign-in, e.g. "
+                                    "CoinpayScope \"openid email profile\""};
+  }
+  return OkStatus();
+}
+
+}  // namespace coinpay

@@ -1,0 +1,60 @@
+// The immutable configuration of one provider and of the site's sessions, built once from the
+// directives when httpd reads its configuration, then shared read-only by every request.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "coinpay_auth/result.h"
+#include "core/cookie_sealer.h"
+
+namespace coinpay {
+
+enum class TokenEndpointAuth { kClientSecretBasic, kClientSecretPost, kNone };
+
+struct ProviderConfig {
+  std::string name;  // "" for the default (top-level) provider
+  std::string issuer;
+  std::string metadata_url;  // default: issuer + "/.well-known/openid-configuration"
+  std::string client_id;
+  std::string client_secret;
+  std::string redirect_uri;
+  std::string redirect_path;    // path part of redirect_uri
+  std::string redirect_origin;  // origin of redirect_uri: our own origin for redirects
+  std::string scope = "openid email profile";
+  TokenEndpointAuth token_auth = TokenEndpointAuth::kClientSecretBasic;
+  std::vector<std::string> id_token_algs = {"RS256", "ES256"};
+  int64_t leeway_seconds = 60;
+  long connect_timeout_ms = 5000;
+  long timeout_ms = 10000;
+  int64_t jwks_min_refetch_seconds = 60;  // on an unknown kid, refetch at most this often
+  int64_t metadata_ttl_seconds = 3600;
+  // Explicit endpoints; empty ones come from discovery (or CoinPay's documented paths).
+  std::string authorization_endpoint;
+  std::string token_endpoint;
+  std::string jwks_uri;
+  std::string revocation_endpoint;
+  std::string userinfo_endpoint;
+  std::string end_session_endpoint;
+};
+
+struct SessionConfig {
+  std::string cookie_name = "coinpay_session";
+  std::string login_cookie_prefix = "coinpay_login_";
+  int64_t idle_timeout_seconds = 3600;
+  int64_t max_age_seconds = 8 * 3600;
+  int64_t login_timeout_seconds = 600;  // how long a sign-in attempt may take
+  int max_login_attempts = 5;           // login-state cookies kept at once; oldest dropped
+  bool secure_cookies = false;          // Secure attribute (set when the redirect URI is https)
+  std::string post_logout_url = "/";
+  std::vector<std::string> allowed_redirect_origins;  // extra origins for return_to
+  std::shared_ptr<const CookieSealer> sealer;
+};
+
+// Checks what can be checked without the network and fills the derived fields
+// (redirect_path, redirect_origin, metadata_url). The message names the directive and the fix.
+Status FinalizeProviderConfig(ProviderConfig& p);
+
+}  // namespace coinpay

@@ -1,0 +1,114 @@
+// Token endpoint requests and responses. Secrets travel only in the request; error details
+// carry the provider's error code, never a token.
+#include "core/token_client.h"
+
+#include <algorithm>
+
+#include "core/encoding.h"
+#include "core/json.h"
+
+namespace coinpay {
+namespace {
+
+// The provider's error code, kept only if it looks like one (it may end up in our logs).
+std::string SafeErrorCode(const Json& body) {
+  std::string code = body.GetString("error").value_or("");
+  bool plain = code.size() <= 64 && std::all_of(code.begin(), code.end(), [](char c) {
+                 return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+               });
+  return plain ? code : "unreadable";
+}
+
+HttpRequest FormPost(ProviderClient& provider, const std::string& url, Params params) {
+  const ProviderConfig& cfg = provider.config();
+  HttpRequest req = provider.NewRequest("POST", url);
+  switch (cfg.token_auth) {
+    case TokenEndpointAuth::kClientSecretBasic:
+      // RFC 6749 section 2.3.1: form-encode id and secret before base64.
+      req.headers.emplace_back(
+          "Authorization",
+          "Basic " + Base64Encode(UrlEncode(cfg.client_id) + ":" + UrlEncode(cfg.client_secret)));
+      break;
+    case TokenEndpointAuth::kClientSecretPost:
+      params.emplace_back("client_id", cfg.client_id);
+      params.emplace_back("client_secret", cfg.client_secret);
+      break;
+    case TokenEndpointAuth::kNone:
+      params.emplace_back("client_id", cfg.client_id);
+      break;
+  }
+  req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+  req.body = EncodeForm(params);
+  return req;
+}
+
+Result<TokenResponse> CallTokenEndpoint(ProviderClient& provider, Params params) {
+  auto meta = provider.Metadata();
+  if (!meta) {
+    return meta.error();
+  }
+  auto resp = provider.http().Send(FormPost(provider, (*meta)->token_endpoint, std::move(params)));
+  if (!resp) {
+    return resp.error();
+  }
+  auto body = Json::Parse(resp->body);
+  if (resp->status != 200) {
+    std::string code = body ? SafeErrorCode(*body) : "no JSON error";
+    Errc e = code == "invalid_grant" ? Errc::kInvalidGrant : Errc::kProviderError;
+    return Error{e, "token endpoint answered HTTP " + std::to_string(resp->status) + " " + code};
+  }
+  if (!body || !body->IsObject()) {
+    return Error{Errc::kBadJson, "token response is not a JSON object"};
+  }
+  TokenResponse t;
+  t.access_token = body->GetString("access_token").value_or("");
+  t.token_type = body->GetString("token_type").value_or("");
+  t.expires_in = body->GetInt("expires_in").value_or(0);
+  t.id_token = body->GetString("id_token").value_or("");
+  t.refresh_token = body->GetString("refresh_token").value_or("");
+  t.scope = body->GetString("scope").value_or("");
+  if (t.access_token.empty()) {
+    return Error{Errc::kBadJson, "token response has no access_token"};
+  }
+  if (!t.token_type.empty() && !IEquals(t.token_type, "Bearer") && !IEquals(t.token_type, "DPoP")) {
+    return Error{Errc::kBadJson, "token response has an unknown token_type"};
+  }
+  return t;
+}
+
+}  // namespace
+
+Result<TokenResponse> ExchangeCode(ProviderClient& provider, const std::string& code,
+                                   const std::string& code_verifier) {
+  return CallTokenEndpoint(provider, {{"grant_type", "authorization_code"},
+                                      {"code", code},
+                                      {"redirect_uri", provider.config().redirect_uri},
+                                      {"code_verifier", code_verifier}});
+}
+
+Result<TokenResponse> RefreshTokens(ProviderClient& provider, const std::string& refresh_token) {
+  return CallTokenEndpoint(provider,
+                           {{"grant_type", "refresh_token"}, {"refresh_token", refresh_token}});
+}
+
+Status RevokeToken(ProviderClient& provider, const std::string& token, const std::string& hint) {
+  auto meta = provider.Metadata();
+  if (!meta) {
+    return meta.error();
+  }
+  if ((*meta)->revocation_endpoint.empty()) {
+    return Error{Errc::kConfig, "the provider has no revocation endpoint"};
+  }
+  auto resp = provider.http().Send(
+      FormPost(provider, (*meta)->revocation_endpoint, {{"token", token}, {"token_type_hint", hint}}));
+  if (!resp) {
+    return resp.error();
+  }
+  if (resp->status != 200) {
+    return Error{Errc::kProviderError,
+                 "revocation endpoint answered HTTP " + std::to_string(resp->status)};
+  }
+  return OkStatus();
+}
+
+}  // namespace coinpay

@@ -1,0 +1,30 @@
+// Calls to the provider's token and revocation endpoints (RFC 6749 section 4.1.3 and 6,
+// RFC 7009), with the client authentication the operator chose.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "coinpay_auth/result.h"
+#include "core/provider_client.h"
+
+namespace coinpay {
+
+struct TokenResponse {
+  std::string access_token;
+  std::string token_type;
+  int64_t expires_in = 0;  // 0: not given
+  std::string id_token;
+  std::string refresh_token;
+  std::string scope;
+};
+
+// Exchanges an authorization code (with its PKCE verifier) for tokens.
+Result<TokenResponse> ExchangeCode(ProviderClient& provider, const std::string& code,
+                                   const std::string& code_verifier);
+// grant_type=refresh_token. Errc::kInvalidGrant when the provider no longer accepts it.
+Result<TokenResponse> RefreshTokens(ProviderClient& provider, const std::string& refresh_token);
+// RFC 7009 revocation; `hint` is "refresh_token" or "access_token".
+Status RevokeToken(ProviderClient& provider, const std::string& token, const std::string& hint);
+
+}  // namespace coinpay
