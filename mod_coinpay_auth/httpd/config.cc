@@ -1,0 +1,175 @@
+// The command table and config lifecycle, all generated from directives.def.
+#include "httpd/config.h"
+
+#include <apr_strings.h>
+#include <http_log.h>
+
+#include <new>
+
+extern "C" module AP_MODULE_DECLARE_DATA coinpay_auth_module;
+APLOG_USE_MODULE(coinpay_auth);
+
+namespace coinpay::httpd {
+namespace {
+
+// httpd declares cmd_func without parameters in C++; this is the one place that casts.
+template <typename F>
+cmd_func AsCmdFunc(F f) {
+  // Through void(*)() first: the cast GCC accepts as deliberate.
+  return reinterpret_cast<cmd_func>(reinterpret_cast<void (*)()>(f));
+}
+
+template <typename T>
+apr_status_t DeleteObject(void* p) {
+  delete static_cast<T*>(p);
+  return APR_SUCCESS;
+}
+
+template <typename T>
+T* PoolNew(apr_pool_t* pool) {
+  T* obj = new T();
+  apr_pool_cleanup_register(pool, obj, DeleteObject<T>, apr_pool_cleanup_null);
+  return obj;
+}
+
+template <typename K>
+Field<K> WithDefault(const char* def) {
+  Field<K> f;
+  const char* err = K::Parse(def, f.value);
+  (void)err;  // defaults in directives.def are valid by construction (a unit test parses them)
+  return f;
+}
+
+const char* Report(cmd_parms* cmd, const char* err) {
+  if (err == nullptr) {
+    return nullptr;
+  }
+  return apr_pstrcat(cmd->pool, cmd->directive->directive, " ", err, nullptr);
+}
+
+template <typename Cfg>
+Cfg& Target(cmd_parms* cmd, void* dir) {
+  if constexpr (std::is_same_v<Cfg, ServerConfig>) {
+    (void)dir;
+    return ServerConfigOf(cmd->server);
+  } else {
+    return *static_cast<DirConfig*>(dir);
+  }
+}
+
+template <typename Cfg, typename K, Field<K> Cfg::*M>
+const char* SetTake1(cmd_parms* cmd, void* dir, const char* arg) {
+  Field<K>& f = Target<Cfg>(cmd, dir).*M;
+  const char* err = K::Parse(arg, f.value);
+  if (err == nullptr) {
+    f.set = true;
+  }
+  return Report(cmd, err);
+}
+
+template <typename Cfg, typename K, Field<K> Cfg::*M>
+const char* SetIterate(cmd_parms* cmd, void* dir, const char* arg) {
+  Field<K>& f = Target<Cfg>(cmd, dir).*M;
+  if (!f.set) {
+    f.value.clear();  // the first occurrence replaces the default
+    f.set = true;
+  }
+  return Report(cmd, K::Append(arg, f.value));
+}
+
+template <typename Cfg, typename K, Field<K> Cfg::*M>
+const char* SetFlag(cmd_parms* cmd, void* dir, int on) {
+  Field<K>& f = Target<Cfg>(cmd, dir).*M;
+  f.value = on != 0;
+  f.set = true;
+  (void)cmd;
+  return nullptr;
+}
+
+// Each kind picks its argument style.
+template <typename Cfg, typename K, Field<K> Cfg::*M>
+constexpr command_rec Row(const char* name, int where, const char* help) {
+  if constexpr (std::is_same_v<K, kinds::List>) {
+    return {name, AsCmdFunc(&SetIterate<Cfg, K, M>), nullptr, where, ITERATE, help};
+  } else if constexpr (std::is_same_v<K, kinds::Flag>) {
+    return {name, AsCmdFunc(&SetFlag<Cfg, K, M>), nullptr, where, FLAG, help};
+  } else {
+    return {name, AsCmdFunc(&SetTake1<Cfg, K, M>), nullptr, where, TAKE1, help};
+  }
+}
+
+template <typename K>
+void MergeField(Field<K>& out, const Field<K>& base, const Field<K>& add) {
+  out = add.set ? add : base;
+}
+
+}  // namespace
+
+const command_rec kCommands[] = {
+#define COINPAY_SERVER(Name, field, Kind, def, help) \
+  Row<ServerConfig, kinds::Kind, &ServerConfig::field>(#Name, RSRC_CONF, help),
+#define COINPAY_DIR(Name, field, Kind, def, help) \
+  Row<DirConfig, kinds::Kind, &DirConfig::field>(#Name, OR_AUTHCFG, help),
+#include "httpd/directives.def"
+#undef COINPAY_SERVER
+#undef COINPAY_DIR
+    {nullptr, {nullptr}, nullptr, 0, RAW_ARGS, nullptr}};
+
+void* CreateServerConfig(apr_pool_t* p, server_rec* /*s*/) {
+  auto* c = PoolNew<ServerConfig>(p);
+#define COINPAY_SERVER(Name, field, Kind, def, help) c->field = WithDefault<kinds::Kind>(def);
+#define COINPAY_DIR(Name, field, Kind, def, help)
+#include "httpd/directives.def"
+#undef COINPAY_SERVER
+#undef COINPAY_DIR
+  return c;
+}
+
+void* MergeServerConfig(apr_pool_t* p, void* base_v, void* add_v) {
+  auto* out = PoolNew<ServerConfig>(p);
+  const auto* base = static_cast<const ServerConfig*>(base_v);
+  const auto* add = static_cast<const ServerConfig*>(add_v);
+#define COINPAY_SERVER(Name, field, Kind, def, help) MergeField(out->field, base->field, add->field);
+#define COINPAY_DIR(Name, field, Kind, def, help)
+#include "httpd/directives.def"
+#undef COINPAY_SERVER
+#undef COINPAY_DIR
+  return out;
+}
+
+void* CreateDirConfig(apr_pool_t* p, char* /*dir*/) {
+  auto* c = PoolNew<DirConfig>(p);
+#define COINPAY_SERVER(Name, field, Kind, def, help)
+#define COINPAY_DIR(Name, field, Kind, def, help) c->field = WithDefault<kinds::Kind>(def);
+#include "httpd/directives.def"
+#undef COINPAY_SERVER
+#undef COINPAY_DIR
+  return c;
+}
+
+void* MergeDirConfig(apr_pool_t* p, void* base_v, void* add_v) {
+  auto* out = PoolNew<DirConfig>(p);
+  const auto* base = static_cast<const DirConfig*>(base_v);
+  const auto* add = static_cast<const DirConfig*>(add_v);
+#define COINPAY_SERVER(Name, field, Kind, def, help)
+#define COINPAY_DIR(Name, field, Kind, def, help) MergeField(out->field, base->field, add->field);
+#include "httpd/directives.def"
+#undef COINPAY_SERVER
+#undef COINPAY_DIR
+  return out;
+}
+
+ServerConfig& ServerConfigOf(server_rec* s) {
+  return *static_cast<ServerConfig*>(ap_get_module_config(s->module_config, &coinpay_auth_module));
+}
+
+DirConfig& DirConfigOf(request_rec* r) {
+  return *static_cast<DirConfig*>(ap_get_module_config(r->per_dir_config, &coinpay_auth_module));
+}
+
+bool UsesModule(const ServerConfig& c) {
+  return c.issuer.set || c.client_id.set || c.client_secret.set || c.redirect_uri.set ||
+         c.passphrases.set;
+}
+
+}  // namespace coinpay::httpd

@@ -1,0 +1,52 @@
+// Server and per-directory configuration, generated from directives.def: one field per row,
+// each remembering whether it was set so merges can inherit what a section leaves alone.
+#pragma once
+
+#include <httpd.h>
+#include <http_config.h>
+
+#include <memory>
+
+#include "httpd/directive_kinds.h"
+
+namespace coinpay::httpd {
+
+template <typename K>
+struct Field {
+  typename K::Type value{};
+  bool set = false;
+};
+
+struct SiteRuntime;  // what post_config builds for a server: provider client, sessions
+
+struct ServerConfig {
+#define COINPAY_SERVER(Name, field, Kind, def, help) Field<kinds::Kind> field;
+#define COINPAY_DIR(Name, field, Kind, def, help)
+#include "httpd/directives.def"
+#undef COINPAY_SERVER
+#undef COINPAY_DIR
+  std::shared_ptr<SiteRuntime> runtime;  // set in post_config, for servers that use the module
+};
+
+struct DirConfig {
+#define COINPAY_SERVER(Name, field, Kind, def, help)
+#define COINPAY_DIR(Name, field, Kind, def, help) Field<kinds::Kind> field;
+#include "httpd/directives.def"
+#undef COINPAY_SERVER
+#undef COINPAY_DIR
+};
+
+extern const command_rec kCommands[];
+
+void* CreateServerConfig(apr_pool_t* p, server_rec* s);
+void* MergeServerConfig(apr_pool_t* p, void* base, void* add);
+void* CreateDirConfig(apr_pool_t* p, char* dir);
+void* MergeDirConfig(apr_pool_t* p, void* base, void* add);
+
+ServerConfig& ServerConfigOf(server_rec* s);
+DirConfig& DirConfigOf(request_rec* r);
+
+// True when any provider directive is set for this server (it then must be complete).
+bool UsesModule(const ServerConfig& c);
+
+}  // namespace coinpay::httpd

@@ -1,0 +1,58 @@
+// The kinds of value a directive takes (the third column of directives.def): each knows its
+// C++ type, how to parse an argument, and what an operator should be told when it is wrong.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/provider_config.h"
+#include "core/site.h"
+
+namespace coinpay::httpd {
+
+enum class PassClaims { kEnvironment, kHeaders, kBoth, kNone };
+
+namespace kinds {
+
+// Parse returns nullptr on success, else the reason (the directive name is prefixed later).
+struct Text {
+  using Type = std::string;
+  static const char* Parse(const char* arg, Type& out);
+};
+struct Url {
+  using Type = std::string;
+  static const char* Parse(const char* arg, Type& out);
+};
+struct Seconds {
+  using Type = int64_t;
+  static const char* Parse(const char* arg, Type& out);
+};
+struct Count {
+  using Type = int64_t;
+  static const char* Parse(const char* arg, Type& out);
+};
+struct Flag {
+  using Type = bool;
+  static const char* Parse(const char* arg, Type& out);
+};
+struct List {
+  using Type = std::vector<std::string>;
+  static const char* Parse(const char* arg, Type& out);  // a whole default, space separated
+  static const char* Append(const char* arg, Type& out);
+};
+struct TokenAuth {
+  using Type = TokenEndpointAuth;
+  static const char* Parse(const char* arg, Type& out);
+};
+struct PassClaims {
+  using Type = httpd::PassClaims;
+  static const char* Parse(const char* arg, Type& out);
+};
+struct Unauthenticated {
+  using Type = LocationOptions::Unauthenticated;
+  static const char* Parse(const char* arg, Type& out);
+};
+
+}  // namespace kinds
+}  // namespace coinpay::httpd

@@ -1,0 +1,161 @@
+// The module: its hooks and handlers. Each hook is a noexcept trampoline: it translates the
+// request, calls the core, and translates the answer back; nothing thrown reaches httpd.
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <mod_auth.h>
+
+#include <cstring>
+#include <exception>
+
+#include "core/callback_flow.h"
+#include "core/login_flow.h"
+#include "core/logout_flow.h"
+#include "core/session_authn.h"
+#include "httpd/config.h"
+#include "httpd/request_adapter.h"
+#include "httpd/runtime.h"
+
+extern "C" module AP_MODULE_DECLARE_DATA coinpay_auth_module;
+APLOG_USE_MODULE(coinpay_auth);
+
+namespace coinpay::httpd {
+namespace {
+
+constexpr char kAuthType[] = "coinpay";
+
+// Runs `body`, turning anything thrown into a logged 500 (a bug of ours, never the client's).
+template <typename F>
+int Guarded(request_rec* r, int tag, F&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CPA%05d: internal error: %s", tag, e.what());
+  } catch (...) {
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CPA%05d: internal error", tag);
+  }
+  return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+int NotConfigured(request_rec* r, int tag) {
+  ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                "CPA%05d: this virtual host has no CoinpayIssuer / CoinpayClientID configured, "
+                "but a location uses mod_coinpay_auth",
+                tag);
+  return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+int CheckAuthn(request_rec* r) {
+  const char* type = ap_auth_type(r);
+  if (type == nullptr || strcasecmp(type, kAuthType) != 0) {
+    return DECLINED;
+  }
+  return Guarded(r, 910, [&] {
+    ScrubIdentityHeaders(r);
+    SiteRuntime* rt = RuntimeFor(r->server);
+    if (rt == nullptr) {
+      return NotConfigured(r, 911);
+    }
+    const DirConfig& dir = DirConfigOf(r);
+    LocationOptions options;
+    options.unauthenticated = dir.unauthenticated.value;
+    RequestLog log(r);
+    Site site{*rt->provider, rt->session_config, *rt->sessions, ProcessClock(), ProcessRandom(), log};
+    Action a = AuthenticateSession(site, ViewOf(r), options);
+    if (a.kind == Action::Kind::kAllow) {
+      ApplyIdentity(r, dir, a.identity);
+      return OK;
+    }
+    return Respond(r, a);
+  });
+}
+
+enum class Handler { kNone, kLogin, kCallback, kLogout };
+
+Handler HandlerOf(const char* name) {
+  if (name == nullptr) {
+    return Handler::kNone;
+  }
+  if (strcmp(name, "coinpay-login") == 0) {
+    return Handler::kLogin;
+  }
+  if (strcmp(name, "coinpay-callback") == 0) {
+    return Handler::kCallback;
+  }
+  if (strcmp(name, "coinpay-logout") == 0) {
+    return Handler::kLogout;
+  }
+  return Handler::kNone;
+}
+
+int HandleRequest(request_rec* r) {
+  Handler which = HandlerOf(r->handler);
+  if (which == Handler::kNone) {
+    return DECLINED;
+  }
+  return Guarded(r, 912, [&] {
+    if (r->method_number != M_GET) {
+      // HEAD arrives as M_GET too; anything else is not a browser following a link.
+      r->allowed = AP_METHOD_BIT << M_GET;
+      return HTTP_METHOD_NOT_ALLOWED;
+    }
+    SiteRuntime* rt = RuntimeFor(r->server);
+    if (rt == nullptr) {
+      return NotConfigured(r, 913);
+    }
+    RequestLog log(r);
+    Site site{*rt->provider, rt->session_config, *rt->sessions, ProcessClock(), ProcessRandom(), log};
+    RequestView view = ViewOf(r);
+    Action a;
+    switch (which) {
+      case Handler::kLogin: a = HandleLoginRequest(site, view); break;
+      case Handler::kCallback: a = HandleCallback(site, view); break;
+      case Handler::kLogout: a = HandleLogout(site, view); break;
+      case Handler::kNone: return static_cast<int>(DECLINED);
+    }
+    return Respond(r, a);
+  });
+}
+
+int CheckConfigHook(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t* ptemp, server_rec* s) {
+  try {
+    return CheckConfig(pconf, plog, ptemp, s);
+  } catch (...) {
+    return HTTP_INTERNAL_SERVER_ERROR;
+  }
+}
+
+int PostConfigHook(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t* ptemp, server_rec* s) {
+  try {
+    return PostConfig(pconf, plog, ptemp, s);
+  } catch (const std::exception& e) {
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "CPA00906: startup failed: %s", e.what());
+    return HTTP_INTERNAL_SERVER_ERROR;
+  }
+}
+
+void RegisterHooks(apr_pool_t* /*p*/) {
+  ap_hook_check_config(CheckConfigHook, nullptr, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_post_config(PostConfigHook, nullptr, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_check_authn(CheckAuthn, nullptr, nullptr, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
+  ap_hook_handler(HandleRequest, nullptr, nullptr, APR_HOOK_MIDDLE);
+}
+
+}  // namespace
+}  // namespace coinpay::httpd
+
+extern "C" {
+module AP_MODULE_DECLARE_DATA coinpay_auth_module = {
+    STANDARD20_MODULE_STUFF,
+    coinpay::httpd::CreateDirConfig,
+    coinpay::httpd::MergeDirConfig,
+    coinpay::httpd::CreateServerConfig,
+    coinpay::httpd::MergeServerConfig,
+    coinpay::httpd::kCommands,
+    coinpay::httpd::RegisterHooks,
+    AP_MODULE_FLAG_NONE,
+};
+}

@@ -1,0 +1,131 @@
+// The only place that reads and writes request_rec fields on the core's behalf.
+#include "httpd/request_adapter.h"
+
+#include <apr_strings.h>
+#include <http_core.h>
+#include <http_protocol.h>
+
+#include <string>
+
+namespace coinpay::httpd {
+namespace {
+
+std::string_view Header(request_rec* r, const char* name) {
+  const char* v = apr_table_get(r->headers_in, name);
+  return v != nullptr ? std::string_view(v) : std::string_view();
+}
+
+// "Coinpay-Claim-Email", "COINPAY_CLAIM_email", "coinpay.claim.x" all normalise to "coinpay-claim-...".
+bool IsIdentityHeader(const char* name) {
+  std::string n;
+  for (const char* p = name; *p != '\0' && n.size() < 32; ++p) {
+    char c = *p;
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    } else if (c == '_' || c == '.') {
+      c = '-';
+    }
+    n += c;
+  }
+  return n.rfind("coinpay-claim", 0) == 0 || n.rfind("coinpay-access-token", 0) == 0 ||
+         n == "remote-user";
+}
+
+int DeleteIfIdentity(void* rec, const char* key, const char* /*value*/) {
+  auto* names = static_cast<apr_array_header_t*>(rec);
+  if (IsIdentityHeader(key)) {
+    *static_cast<const char**>(apr_array_push(names)) = key;
+  }
+  return 1;
+}
+
+std::string EnvName(std::string_view claim) {
+  std::string out = "COINPAY_CLAIM_";
+  for (char c : claim) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    out += ok ? c : '_';
+  }
+  return out;
+}
+
+std::string HeaderName(std::string_view claim) {
+  std::string out = "Coinpay-Claim-";
+  for (char c : claim) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    out += ok ? c : '-';
+  }
+  return out;
+}
+
+}  // namespace
+
+RequestView ViewOf(request_rec* r) {
+  RequestView v;
+  v.method = r->method != nullptr ? r->method : "";
+  v.https = ap_http_scheme(r) != nullptr && std::string_view(ap_http_scheme(r)) == "https";
+  v.host = Header(r, "Host");
+  v.path = r->parsed_uri.path != nullptr ? r->parsed_uri.path : "";
+  v.query = r->args != nullptr ? r->args : "";
+  v.unparsed_uri = r->unparsed_uri != nullptr ? r->unparsed_uri : "";
+  v.cookie = Header(r, "Cookie");
+  v.accept = Header(r, "Accept");
+  v.x_requested_with = Header(r, "X-Requested-With");
+  v.sec_fetch_mode = Header(r, "Sec-Fetch-Mode");
+  v.authorization = Header(r, "Authorization");
+  return v;
+}
+
+int Respond(request_rec* r, const Action& a) {
+  for (const auto& c : a.set_cookies) {
+    apr_table_add(r->err_headers_out, "Set-Cookie", c.c_str());
+  }
+  for (const auto& [name, value] : a.headers) {
+    apr_table_set(r->err_headers_out, name.c_str(), value.c_str());
+  }
+  if (a.status >= 300 && a.status < 400) {
+    apr_table_set(r->headers_out, "Location", a.location.c_str());
+    return a.status;
+  }
+  if (!a.body.empty()) {
+    ap_custom_response(r, a.status, a.body.c_str());
+    r->content_type = apr_pstrdup(r->pool, a.content_type.c_str());
+  }
+  return a.status;
+}
+
+void ScrubIdentityHeaders(request_rec* r) {
+  apr_array_header_t* names = apr_array_make(r->pool, 2, sizeof(const char*));
+  apr_table_do(DeleteIfIdentity, names, r->headers_in, nullptr);
+  for (int i = 0; i < names->nelts; ++i) {
+    apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char*));
+  }
+}
+
+void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id) {
+  const std::string& want = dir.remote_user_claim.value;
+  const std::string* user = &id.user;
+  if (want != "sub") {
+    user = nullptr;
+    for (const auto& [name, value] : id.claims) {
+      if (name == want) {
+        user = &value;
+        break;
+      }
+    }
+  }
+  r->user = apr_pstrdup(r->pool, user != nullptr ? user->c_str() : id.user.c_str());
+  r->ap_auth_type = const_cast<char*>("coinpay");
+  PassClaims how = dir.pass_claims_as.value;
+  bool env = how == PassClaims::kEnvironment || how == PassClaims::kBoth;
+  bool headers = how == PassClaims::kHeaders || how == PassClaims::kBoth;
+  for (const auto& [name, value] : id.claims) {
+    if (env) {
+      apr_table_set(r->subprocess_env, EnvName(name).c_str(), value.c_str());
+    }
+    if (headers) {
+      apr_table_set(r->headers_in, HeaderName(name).c_str(), value.c_str());
+    }
+  }
+}
+
+}  // namespace coinpay::httpd

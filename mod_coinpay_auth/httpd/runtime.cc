@@ -1,0 +1,234 @@
+// Startup: validate, then build. Validation runs in check_config, so `apachectl -t` reports a
+// bad configuration with the directive to fix; post_config then builds what requests use.
+#include "httpd/runtime.h"
+
+#include <http_log.h>
+
+#include <string>
+
+#include "core/crypto.h"
+#include "platform/curl_http_client.h"
+#include "platform/shm_session_store.h"
+#include "platform/system_clock.h"
+
+extern "C" module AP_MODULE_DECLARE_DATA coinpay_auth_module;
+APLOG_USE_MODULE(coinpay_auth);
+
+namespace coinpay::httpd {
+namespace {
+
+constexpr size_t kMinPassphraseChars = 16;
+constexpr char kRetainedKey[] = "mod_coinpay_auth/session-shm";
+
+// Kept across graceful restarts in the parent (ap_retained_data), so sessions survive them.
+struct Retained {
+  void* base;
+  size_t size;
+  size_t capacity;
+  size_t entry_size;
+};
+
+struct Process {
+  SystemClock clock;
+  OsRandom random;
+  std::unique_ptr<CurlHttpClient> http;
+  std::unique_ptr<ShmSessionStore> store;
+};
+
+Process& TheProcess() {
+  static Process* p = new Process();  // lives as long as the process; never destroyed mid-request
+  return *p;
+}
+
+Status BuildConfigs(const ServerConfig& c, ProviderConfig& p, SessionConfig& sc) {
+  p.issuer = c.issuer.value;
+  p.client_id = c.client_id.value;
+  p.client_secret = c.client_secret.value;
+  p.redirect_uri = c.redirect_uri.value;
+  p.scope = c.scope.value;
+  p.token_auth = c.token_auth.value;
+  p.metadata_url = c.metadata_url.value;
+  p.authorization_endpoint = c.authorization_endpoint.value;
+  p.token_endpoint = c.token_endpoint.value;
+  p.jwks_uri = c.jwks_uri.value;
+  p.revocation_endpoint = c.revocation_endpoint.value;
+  p.id_token_algs = c.id_token_algs.value;
+  p.leeway_seconds = c.leeway.value;
+  p.jwks_min_refetch_seconds = c.jwks_refetch.value;
+  p.connect_timeout_ms = static_cast<long>(c.connect_timeout.value * 1000);
+  p.timeout_ms = static_cast<long>(c.http_timeout.value * 1000);
+  for (const auto& alg : p.id_token_algs) {
+    if (!IsSupportedAlgorithm(alg)) {
+      return Error{Errc::kConfig, "CoinpayIDTokenAlgorithms: " + alg +
+                                      " is not accepted; use asymmetric algorithms such as "
+                                      "RS256 ES256 PS256"};
+    }
+  }
+  auto st = FinalizeProviderConfig(p);
+  if (!st) {
+    return st;
+  }
+  if (c.passphrases.value.empty()) {
+    return Error{Errc::kConfig,
+                 "CoinpayCryptoPassphrase is missing: set a long random secret (e.g. the output "
+                 "of `openssl rand -base64 32`) to seal cookies"};
+  }
+  for (const auto& pass : c.passphrases.value) {
+    if (pass.size() < kMinPassphraseChars) {
+      return Error{Errc::kConfig, "CoinpayCryptoPassphrase: each passphrase needs at least 16 "
+                                  "characters; use e.g. `openssl rand -base64 32`"};
+    }
+  }
+  if (c.max_login_attempts.value < 1) {
+    return Error{Errc::kConfig, "CoinpayMaxLoginAttempts must be at least 1"};
+  }
+  if (c.idle_timeout.value < 60 || c.max_age.value < 60) {
+    return Error{Errc::kConfig, "CoinpaySessionIdleTimeout and CoinpaySessionMaxAge must be at "
+                                "least 60 seconds"};
+  }
+  sc.cookie_name = c.cookie_name.value;
+  sc.idle_timeout_seconds = c.idle_timeout.value;
+  sc.max_age_seconds = c.max_age.value;
+  sc.login_timeout_seconds = c.login_timeout.value;
+  sc.max_login_attempts = static_cast<int>(c.max_login_attempts.value);
+  sc.secure_cookies = p.redirect_uri.rfind("https://", 0) == 0;
+  sc.post_logout_url = c.post_logout_url.value;
+  for (const auto& o : c.allowed_origins.value) {
+    auto origin = OriginOf(o);
+    if (!origin) {
+      return Error{Errc::kConfig, "CoinpayRedirectAllowOrigin: " + o +
+                                      " is not an origin; write it as https://host[:port]"};
+    }
+    sc.allowed_redirect_origins.push_back(*origin);
+  }
+  return OkStatus();
+}
+
+const char* ServerName(server_rec* s) {
+  return s->server_hostname != nullptr ? s->server_hostname : "(main server)";
+}
+
+Status OpenSessionStore(server_rec* main) {
+  const ServerConfig& c = ServerConfigOf(main);
+  auto capacity = static_cast<size_t>(c.session_capacity.value);
+  auto entry = static_cast<size_t>(c.session_entry_size.value);
+  size_t size = ShmSessionStore::RegionSize(capacity, entry);
+  if (size == 0) {
+    return Error{Errc::kConfig, "CoinpaySessionCapacity / CoinpaySessionEntrySize are out of "
+                                "range (at most 16777216 sessions of at most 16 MiB)"};
+  }
+  auto* retained = static_cast<Retained*>(ap_retained_data_get(kRetainedKey));
+  Process& proc = TheProcess();
+  if (retained != nullptr && retained->capacity == capacity && retained->entry_size == entry) {
+    auto store = ShmSessionStore::Attach(retained->base, retained->size);
+    if (store) {
+      proc.store = std::move(*store);
+      return OkStatus();
+    }
+  }
+  auto region = ShmRegion::Create(main->process->pool, size);
+  if (!region) {
+    return Error{Errc::kConfig, "cannot create " + std::to_string(size) +
+                                    " bytes of shared memory for sessions: " +
+                                    region.error().detail};
+  }
+  auto store = ShmSessionStore::Create(region->base(), region->size(), capacity, entry);
+  if (!store) {
+    return store.error();
+  }
+  if (retained == nullptr) {
+    retained = static_cast<Retained*>(ap_retained_data_create(kRetainedKey, sizeof(Retained)));
+  }
+  retained->base = region->base();
+  retained->size = region->size();
+  retained->capacity = capacity;
+  retained->entry_size = entry;
+  proc.store = std::move(*store);
+  ap_log_error(APLOG_MARK, APLOG_INFO, 0, main,
+               "CPA00901: session store: %zu sessions of up to %zu bytes in %zu bytes of shared "
+               "memory", capacity, entry, size);
+  return OkStatus();
+}
+
+}  // namespace
+
+Clock& ProcessClock() { return TheProcess().clock; }
+Random& ProcessRandom() { return TheProcess().random; }
+
+int CheckConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/,
+                server_rec* s) {
+  int rc = OK;
+  for (server_rec* v = s; v != nullptr; v = v->next) {
+    const ServerConfig& c = ServerConfigOf(v);
+    if (!UsesModule(c)) {
+      continue;
+    }
+    ProviderConfig p;
+    SessionConfig sc;
+    auto st = BuildConfigs(c, p, sc);
+    if (!st) {
+      ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
+                   "CPA00902: mod_coinpay_auth: %s (server %s, %s:%d)", st.error().detail.c_str(),
+                   ServerName(v), v->defn_name != nullptr ? v->defn_name : "?",
+                   static_cast<int>(v->defn_line_number));
+      rc = HTTP_INTERNAL_SERVER_ERROR;
+    }
+  }
+  const ServerConfig& main = ServerConfigOf(s);
+  if (ShmSessionStore::RegionSize(static_cast<size_t>(main.session_capacity.value),
+                                  static_cast<size_t>(main.session_entry_size.value)) == 0) {
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
+                 "CPA00903: mod_coinpay_auth: CoinpaySessionCapacity x CoinpaySessionEntrySize "
+                 "is out of range (at most 16777216 sessions of at most 16 MiB each)");
+    rc = HTTP_INTERNAL_SERVER_ERROR;
+  }
+  return rc;
+}
+
+int PostConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/, server_rec* s) {
+  bool any = false;
+  for (server_rec* v = s; v != nullptr; v = v->next) {
+    any = any || UsesModule(ServerConfigOf(v));
+  }
+  if (!any) {
+    return OK;
+  }
+  Process& proc = TheProcess();
+  CurlHttpClient::GlobalInit();
+  const ServerConfig& main_cfg = ServerConfigOf(s);
+  CurlHttpClient::Options http_options;
+  http_options.ca_bundle = main_cfg.ca_bundle.value;
+  proc.http = std::make_unique<CurlHttpClient>(http_options);
+  auto st = OpenSessionStore(s);
+  if (!st) {
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "CPA00904: mod_coinpay_auth: %s",
+                 st.error().detail.c_str());
+    return HTTP_INTERNAL_SERVER_ERROR;
+  }
+  for (server_rec* v = s; v != nullptr; v = v->next) {
+    ServerConfig& c = ServerConfigOf(v);
+    if (!UsesModule(c)) {
+      continue;
+    }
+    auto rt = std::make_shared<SiteRuntime>();
+    ProviderConfig p;
+    auto built = BuildConfigs(c, p, rt->session_config);
+    if (!built) {
+      ap_log_error(APLOG_MARK, APLOG_EMERG, 0, v, "CPA00905: mod_coinpay_auth: %s",
+                   built.error().detail.c_str());
+      return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    rt->session_config.sealer = std::make_shared<const CookieSealer>(c.passphrases.value);
+    rt->provider_config = std::make_shared<const ProviderConfig>(std::move(p));
+    rt->server_log = std::make_unique<ServerLog>(v);
+    rt->provider = std::make_unique<ProviderClient>(rt->provider_config, *proc.http, proc.clock,
+                                                    *rt->server_log);
+    rt->sessions = std::make_unique<Sessions>(*proc.store, rt->session_config, proc.random);
+    c.runtime = std::move(rt);
+  }
+  return OK;
+}
+
+SiteRuntime* RuntimeFor(server_rec* s) { return ServerConfigOf(s).runtime.get(); }
+
+}  // namespace coinpay::httpd

@@ -1,0 +1,42 @@
+// What the module builds from the configuration: the checks behind `apachectl -t`, and, at
+// startup, each server's provider client and the shared session store.
+#pragma once
+
+#include <httpd.h>
+
+#include <memory>
+
+#include "core/provider_client.h"
+#include "core/session.h"
+#include "core/site.h"
+#include "httpd/config.h"
+#include "httpd/log_adapter.h"
+
+namespace coinpay::httpd {
+
+struct SiteRuntime {
+  std::shared_ptr<const ProviderConfig> provider_config;
+  SessionConfig session_config;
+  std::unique_ptr<ServerLog> server_log;
+  std::unique_ptr<ProviderClient> provider;
+  std::unique_ptr<Sessions> sessions;
+};
+
+// The process-wide effects every request shares.
+Clock& ProcessClock();
+Random& ProcessRandom();
+
+// check_config: every server that uses the module has a complete, valid configuration.
+int CheckConfig(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t* ptemp, server_rec* s);
+// post_config: build the runtime (HTTP client, shared-memory store, providers).
+int PostConfig(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t* ptemp, server_rec* s);
+
+// A per-request view of a server's runtime, logging against the request.
+struct RequestSite {
+  RequestLog log;
+  Site site;
+};
+// nullptr when this server does not use the module (its configuration is incomplete).
+SiteRuntime* RuntimeFor(server_rec* s);
+
+}  // namespace coinpay::httpd

@@ -1,0 +1,15 @@
+// The real clock, for production; tests use a fake Clock and move time themselves.
+#pragma once
+
+#include <ctime>
+
+#include "coinpay_auth/effects.h"
+
+namespace coinpay {
+
+class SystemClock final : public Clock {
+ public:
+  int64_t NowSeconds() const override { return static_cast<int64_t>(std::time(nullptr)); }
+};
+
+}  // namespace coinpay
