@@ -9,7 +9,8 @@
 namespace coinpay {
 namespace {
 
-// With no keys at all, retry sooner than the configured interval: nothing can be verified.
+// After a failed fetch, or with no keys at all, ask again after this pause: soon enough to
+// recover quickly, rare enough not to hammer a provider that is down.
 constexpr int64_t kRetryWithoutKeysSeconds = 5;
 
 }  // namespace
@@ -45,13 +46,14 @@ Result<std::shared_ptr<const ProviderMetadata>> ProviderClient::Metadata() {
   if (metadata_ && now - metadata_at_ < config_->metadata_ttl_seconds) {
     return metadata_;
   }
-  if (metadata_fetching_) {
+  if (metadata_fetching_ || now - metadata_attempt_at_ < kRetryWithoutKeysSeconds) {
     if (metadata_) {
       return metadata_;
     }
-    return Error{Errc::kHttpFailure, "provider metadata is still being fetched"};
+    return Error{Errc::kHttpFailure, "provider metadata is unavailable (retrying shortly)"};
   }
   metadata_fetching_ = true;
+  metadata_attempt_at_ = now;
   ++stats_.metadata_fetches;
   lock.unlock();
 

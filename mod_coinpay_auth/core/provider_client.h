@@ -49,6 +49,7 @@ class ProviderClient {
   std::condition_variable fetched_;
   std::shared_ptr<const ProviderMetadata> metadata_;
   int64_t metadata_at_ = 0;
+  int64_t metadata_attempt_at_ = 0;  // a provider that is down is asked again after a pause
   bool metadata_fetching_ = false;
   std::shared_ptr<const Jwks> jwks_;
   int64_t jwks_at_ = 0;

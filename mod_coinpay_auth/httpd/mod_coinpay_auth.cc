@@ -148,7 +148,8 @@ void RegisterHooks(apr_pool_t* /*p*/) {
 }  // namespace coinpay::httpd
 
 extern "C" {
-module AP_MODULE_DECLARE_DATA coinpay_auth_module = {
+// The build hides every symbol but this one, which httpd looks up by name.
+__attribute__((visibility("default"))) module AP_MODULE_DECLARE_DATA coinpay_auth_module = {
     STANDARD20_MODULE_STUFF,
     coinpay::httpd::CreateDirConfig,
     coinpay::httpd::MergeDirConfig,

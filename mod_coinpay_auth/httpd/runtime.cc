@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/crypto.h"
+#include "core/redirect_guard.h"
 #include "platform/curl_http_client.h"
 #include "platform/shm_session_store.h"
 #include "platform/system_clock.h"
@@ -104,8 +105,13 @@ Status BuildConfigs(const ServerConfig& c, ProviderConfig& p, SessionConfig& sc)
   return OkStatus();
 }
 
-const char* ServerName(server_rec* s) {
-  return s->server_hostname != nullptr ? s->server_hostname : "(main server)";
+// " (in the <VirtualHost> at file:line)" for a virtual host; nothing for the main server.
+std::string Where(server_rec* s) {
+  if (s->is_virtual == 0 || s->defn_name == nullptr) {
+    return "";
+  }
+  return std::string(" (in the <VirtualHost> at ") + s->defn_name + ":" +
+         std::to_string(s->defn_line_number) + ")";
 }
 
 Status OpenSessionStore(server_rec* main) {
@@ -145,8 +151,9 @@ Status OpenSessionStore(server_rec* main) {
   retained->entry_size = entry;
   proc.store = std::move(*store);
   ap_log_error(APLOG_MARK, APLOG_INFO, 0, main,
-               "CPA00901: session store: %zu sessions of up to %zu bytes in %zu bytes of shared "
-               "memory", capacity, entry, size);
+               "CPA00901: session store: %" APR_SIZE_T_FMT " sessions of up to %" APR_SIZE_T_FMT
+               " bytes in %" APR_SIZE_T_FMT " bytes of shared memory",
+               capacity, entry, size);
   return OkStatus();
 }
 
@@ -168,9 +175,8 @@ int CheckConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
     auto st = BuildConfigs(c, p, sc);
     if (!st) {
       ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
-                   "CPA00902: mod_coinpay_auth: %s (server %s, %s:%d)", st.error().detail.c_str(),
-                   ServerName(v), v->defn_name != nullptr ? v->defn_name : "?",
-                   static_cast<int>(v->defn_line_number));
+                   "CPA00902: mod_coinpay_auth: %s%s", st.error().detail.c_str(),
+                   Where(v).c_str());
       rc = HTTP_INTERNAL_SERVER_ERROR;
     }
   }
@@ -194,7 +200,12 @@ int PostConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*
     return OK;
   }
   Process& proc = TheProcess();
-  CurlHttpClient::GlobalInit();
+  auto curl = CurlHttpClient::GlobalInit();
+  if (!curl) {
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "CPA00907: mod_coinpay_auth: libcurl: %s",
+                 curl.error().detail.c_str());
+    return HTTP_INTERNAL_SERVER_ERROR;
+  }
   const ServerConfig& main_cfg = ServerConfigOf(s);
   CurlHttpClient::Options http_options;
   http_options.ca_bundle = main_cfg.ca_bundle.value;

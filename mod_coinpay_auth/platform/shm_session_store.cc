@@ -1,0 +1,616 @@
+// The shared-memory session table: slots addressed by index, bucket chains for lookup, a doubly
+// linked LRU list and a free list, all inside one region guarded by a robust pthread mutex.
+#include "platform/shm_session_store.h"
+
+#include <apr_shm.h>
+#include <pthread.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <random>
+#include <utility>
+#include <vector>
+
+namespace coinpay {
+namespace {
+
+// "CPASHM01" read as little-endian bytes; a region without it was never initialised by Create.
+constexpr uint64_t kMagic = 0x31304d4853415043ULL;
+// Bump whenever Header or Slot changes: Attach must not read a table laid out differently.
+constexpr uint32_t kLayoutVersion = 1;
+constexpr uint32_t kNil = 0xffffffffU;
+constexpr size_t kBlockAlign = 64;  // keeps the mutex, buckets and slots on their own cache lines
+
+enum SlotState : uint32_t {
+  kFree = 0,
+  // A slot being written: if its writer dies here, recovery drops it instead of trusting it.
+  kWriting = 1,
+  kLive = 2,
+};
+
+constexpr size_t AlignUp(size_t n, size_t align) { return (n + align - 1) / align * align; }
+
+size_t BucketCountFor(size_t capacity) {
+  size_t n = 1;
+  while (n < capacity) {
+    n <<= 1;
+  }
+  return n;
+}
+
+// Keeps the compiler from moving stores across a state change, so a process that dies mid-Put
+// leaves the slot marked kWriting until its bytes are complete. No CPU fence is needed: the
+// only observer of a dead writer's stores is a process that takes the mutex after it.
+inline void StateBarrier() { std::atomic_signal_fence(std::memory_order_seq_cst); }
+
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+struct ShmSessionStore::Header {
+  uint64_t magic;
+  uint32_t version;
+  uint32_t header_size;
+  uint64_t region_size;
+  uint32_t capacity;
+  uint32_t entry_size;
+  uint32_t bucket_count;
+  uint32_t slot_stride;
+  uint64_t buckets_offset;
+  uint64_t slots_offset;
+  uint64_t mutex_size;
+  // Random per region, so chosen keys cannot pile up in one bucket chain.
+  uint64_t hash_seed;
+  pthread_mutex_t mutex;
+  // Everything below is guarded by `mutex`.
+  uint32_t lru_head;  // most recently used
+  uint32_t lru_tail;  // least recently used: the next eviction
+  uint32_t free_head;
+  uint32_t live;
+  uint64_t use_clock;  // stamps slots on use, so recovery can rebuild the LRU order
+  int64_t latest_now;  // the latest `now` seen by Get: tells an expired reclaim from an eviction
+  uint64_t evictions;
+  uint64_t expired_reclaims;
+  uint64_t lock_recoveries;
+};
+
+struct ShmSessionStore::Slot {
+  uint32_t state;
+  uint32_t key_len;
+  uint32_t value_len;
+  uint32_t chain_next;  // next slot in the same bucket, or free-list successor when kFree
+  uint32_t lru_prev;
+  uint32_t lru_next;
+  uint64_t hash;
+  int64_t expires_at;
+  uint64_t last_used;
+  char key[kMaxKeyBytes];
+  // entry_size value bytes follow.
+  unsigned char* value() { return reinterpret_cast<unsigned char*>(this + 1); }
+};
+
+// Takes the region mutex; when its previous owner died holding it, marks it consistent and
+// rebuilds the table from the slots, which is the only state a dead writer cannot leave torn.
+class ShmSessionStore::Lock {
+ public:
+  explicit Lock(ShmSessionStore* store) : store_(store) {
+    int rc = pthread_mutex_lock(&store_->header_->mutex);
+    if (rc == EOWNERDEAD) {
+      store_->RebuildLocked();
+      store_->header_->lock_recoveries++;
+      if (pthread_mutex_consistent(&store_->header_->mutex) != 0) {
+        pthread_mutex_unlock(&store_->header_->mutex);
+        status_ = Status(Errc::kStoreUnavailable, "session store mutex could not be recovered");
+        return;
+      }
+      rc = 0;
+    }
+    if (rc != 0) {
+      status_ = Status(Errc::kStoreUnavailable,
+                       "session store mutex unusable: " + std::string(std::strerror(rc)));
+      return;
+    }
+    held_ = true;
+  }
+  ~Lock() {
+    if (held_) {
+      pthread_mutex_unlock(&store_->header_->mutex);
+    }
+  }
+  Lock(const Lock&) = delete;
+  Lock& operator=(const Lock&) = delete;
+
+  const Status& status() const { return status_; }
+  // Leaves the mutex locked on purpose (LockForTesting).
+  void Abandon() { held_ = false; }
+
+ private:
+  ShmSessionStore* store_;
+  bool held_ = false;
+  Status status_ = OkStatus();
+};
+
+Result<ShmRegion> ShmRegion::Create(apr_pool_t* pool, size_t size) {
+  if (pool == nullptr || size == 0) {
+    return Result<ShmRegion>(Errc::kConfig, "shared memory: no pool or zero size");
+  }
+  apr_shm_t* shm = nullptr;
+  apr_status_t rv = apr_shm_create(&shm, size, nullptr, pool);
+  if (rv != APR_SUCCESS) {
+    char buf[256];
+    return Result<ShmRegion>(Errc::kConfig, "apr_shm_create of " + std::to_string(size) +
+                                                " bytes failed: " +
+                                                apr_strerror(rv, buf, sizeof(buf)));
+  }
+  return ShmRegion(apr_shm_baseaddr_get(shm), apr_shm_size_get(shm));
+}
+
+size_t ShmSessionStore::RegionSize(size_t capacity, size_t entry_size) {
+  if (capacity == 0 || capacity > kMaxCapacity || entry_size == 0 || entry_size > kMaxEntryBytes) {
+    return 0;
+  }
+  // Bounds above keep this well inside 64 bits: 2^24 slots of at most 16 MiB + 128 bytes.
+  size_t header = AlignUp(sizeof(Header), kBlockAlign);
+  size_t buckets = AlignUp(BucketCountFor(capacity) * sizeof(uint32_t), kBlockAlign);
+  size_t stride = AlignUp(sizeof(Slot) + entry_size, alignof(Slot));
+  return header + buckets + capacity * stride;
+}
+
+ShmSessionStore::ShmSessionStore(void* base, size_t capacity, size_t entry_size)
+    : header_(static_cast<Header*>(base)),
+      buckets_(reinterpret_cast<uint32_t*>(static_cast<unsigned char*>(base) +
+                                           AlignUp(sizeof(Header), kBlockAlign))),
+      slots_(static_cast<unsigned char*>(base) + AlignUp(sizeof(Header), kBlockAlign) +
+             AlignUp(BucketCountFor(capacity) * sizeof(uint32_t), kBlockAlign)),
+      capacity_(capacity),
+      entry_size_(entry_size),
+      slot_stride_(AlignUp(sizeof(Slot) + entry_size, alignof(Slot))) {}
+
+Result<std::unique_ptr<ShmSessionStore>> ShmSessionStore::Create(void* base, size_t size,
+                                                                 size_t capacity,
+                                                                 size_t entry_size) {
+  using R = Result<std::unique_ptr<ShmSessionStore>>;
+  size_t need = RegionSize(capacity, entry_size);
+  if (need == 0) {
+    return R(Errc::kConfig, "session store geometry out of bounds: capacity " +
+                                std::to_string(capacity) + " (1.." + std::to_string(kMaxCapacity) +
+                                "), entry size " + std::to_string(entry_size) + " (1.." +
+                                std::to_string(kMaxEntryBytes) + ")");
+  }
+  if (base == nullptr || reinterpret_cast<uintptr_t>(base) % alignof(Header) != 0) {
+    return R(Errc::kConfig, "session store region is null or misaligned");
+  }
+  if (size < need) {
+    return R(Errc::kConfig, "session store region of " + std::to_string(size) +
+                                " bytes is smaller than the " + std::to_string(need) + " needed");
+  }
+
+  std::unique_ptr<ShmSessionStore> store(new ShmSessionStore(base, capacity, entry_size));
+  Header* h = store->header_;
+  // Clear the magic first: a process attaching while we initialise must be refused.
+  h->magic = 0;
+  StateBarrier();
+  std::memset(static_cast<void*>(h), 0, sizeof(Header));
+  h->version = kLayoutVersion;
+  h->header_size = sizeof(Header);
+  h->region_size = need;
+  h->capacity = static_cast<uint32_t>(capacity);
+  h->entry_size = static_cast<uint32_t>(entry_size);
+  h->bucket_count = static_cast<uint32_t>(BucketCountFor(capacity));
+  h->slot_stride = static_cast<uint32_t>(store->slot_stride_);
+  h->buckets_offset = reinterpret_cast<unsigned char*>(store->buckets_) -
+                      static_cast<unsigned char*>(base);
+  h->slots_offset = store->slots_ - static_cast<unsigned char*>(base);
+  h->mutex_size = sizeof(pthread_mutex_t);
+  std::random_device rd;
+  h->hash_seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  int rc = pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+  if (rc == 0) {
+    rc = pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+  }
+  if (rc == 0) {
+    rc = pthread_mutex_init(&h->mutex, &attr);
+  }
+  pthread_mutexattr_destroy(&attr);
+  if (rc != 0) {
+    return R(Errc::kStoreUnavailable,
+             "session store mutex init failed: " + std::string(std::strerror(rc)));
+  }
+
+  // An empty table: RebuildLocked turns all-free slots into buckets, free list and LRU.
+  for (size_t i = 0; i < capacity; ++i) {
+    std::memset(static_cast<void*>(store->SlotAt(static_cast<uint32_t>(i))), 0, sizeof(Slot));
+  }
+  store->RebuildLocked();
+  StateBarrier();
+  h->magic = kMagic;
+  return R(std::move(store));
+}
+
+Result<std::unique_ptr<ShmSessionStore>> ShmSessionStore::Attach(void* base, size_t size) {
+  using R = Result<std::unique_ptr<ShmSessionStore>>;
+  if (base == nullptr || reinterpret_cast<uintptr_t>(base) % alignof(Header) != 0 ||
+      size < sizeof(Header)) {
+    return R(Errc::kConfig, "session store region is null, misaligned or too small to attach");
+  }
+  const Header* h = static_cast<const Header*>(base);
+  if (h->magic != kMagic) {
+    return R(Errc::kConfig, "session store region holds no table (bad magic)");
+  }
+  if (h->version != kLayoutVersion || h->header_size != sizeof(Header) ||
+      h->mutex_size != sizeof(pthread_mutex_t)) {
+    return R(Errc::kConfig, "session store region has layout version " +
+                                std::to_string(h->version) + ", this build uses " +
+                                std::to_string(kLayoutVersion));
+  }
+  size_t capacity = h->capacity;
+  size_t entry_size = h->entry_size;
+  size_t need = RegionSize(capacity, entry_size);
+  if (need == 0 || h->region_size != need || need > size) {
+    return R(Errc::kConfig, "session store region geometry (capacity " + std::to_string(capacity) +
+                                ", entry size " + std::to_string(entry_size) +
+                                ") does not fit its " + std::to_string(size) + " bytes");
+  }
+  std::unique_ptr<ShmSessionStore> store(new ShmSessionStore(base, capacity, entry_size));
+  if (h->bucket_count != BucketCountFor(capacity) || h->slot_stride != store->slot_stride_ ||
+      h->buckets_offset != static_cast<uint64_t>(reinterpret_cast<unsigned char*>(store->buckets_) -
+                                                 static_cast<unsigned char*>(base)) ||
+      h->slots_offset != static_cast<uint64_t>(store->slots_ - static_cast<unsigned char*>(base))) {
+    return R(Errc::kConfig, "session store region header is inconsistent");
+  }
+  return R(std::move(store));
+}
+
+ShmSessionStore::Slot* ShmSessionStore::SlotAt(uint32_t index) const {
+  return reinterpret_cast<Slot*>(slots_ + static_cast<size_t>(index) * slot_stride_);
+}
+
+uint32_t ShmSessionStore::BucketOf(uint64_t hash) const {
+  return static_cast<uint32_t>(hash & (header_->bucket_count - 1));
+}
+
+uint64_t ShmSessionStore::HashKey(std::string_view key) const {
+  // FNV-1a over the bytes, seeded, then a full-avalanche finish so the low bits (the bucket)
+  // depend on every byte.
+  uint64_t h = 0xcbf29ce484222325ULL ^ header_->hash_seed;
+  for (unsigned char c : key) {
+    h = (h ^ c) * 0x100000001b3ULL;
+  }
+  return SplitMix64(h);
+}
+
+uint32_t ShmSessionStore::FindLocked(std::string_view key, uint64_t hash) const {
+  uint32_t i = buckets_[BucketOf(hash)];
+  while (i != kNil) {
+    const Slot* s = SlotAt(i);
+    if (s->hash == hash && s->key_len == key.size() &&
+        std::memcmp(s->key, key.data(), key.size()) == 0) {
+      return i;
+    }
+    i = s->chain_next;
+  }
+  return kNil;
+}
+
+void ShmSessionStore::UnlinkFromBucketLocked(uint32_t index) {
+  Slot* s = SlotAt(index);
+  uint32_t* link = &buckets_[BucketOf(s->hash)];
+  while (*link != kNil) {
+    if (*link == index) {
+      *link = s->chain_next;
+      break;
+    }
+    link = &SlotAt(*link)->chain_next;
+  }
+  s->chain_next = kNil;
+}
+
+void ShmSessionStore::UnlinkFromLruLocked(uint32_t index) {
+  Slot* s = SlotAt(index);
+  if (s->lru_prev != kNil) {
+    SlotAt(s->lru_prev)->lru_next = s->lru_next;
+  } else {
+    header_->lru_head = s->lru_next;
+  }
+  if (s->lru_next != kNil) {
+    SlotAt(s->lru_next)->lru_prev = s->lru_prev;
+  } else {
+    header_->lru_tail = s->lru_prev;
+  }
+  s->lru_prev = kNil;
+  s->lru_next = kNil;
+}
+
+void ShmSessionStore::PushLruFrontLocked(uint32_t index) {
+  Slot* s = SlotAt(index);
+  s->lru_prev = kNil;
+  s->lru_next = header_->lru_head;
+  if (header_->lru_head != kNil) {
+    SlotAt(header_->lru_head)->lru_prev = index;
+  } else {
+    header_->lru_tail = index;
+  }
+  header_->lru_head = index;
+}
+
+void ShmSessionStore::TouchLocked(uint32_t index) {
+  SlotAt(index)->last_used = ++header_->use_clock;
+  if (header_->lru_head != index) {
+    UnlinkFromLruLocked(index);
+    PushLruFrontLocked(index);
+  }
+}
+
+void ShmSessionStore::FreeSlotLocked(uint32_t index) {
+  Slot* s = SlotAt(index);
+  // Marked free before unlinking: recovery trusts states, never half-updated links.
+  s->state = kFree;
+  StateBarrier();
+  UnlinkFromBucketLocked(index);
+  UnlinkFromLruLocked(index);
+  s->key_len = 0;
+  s->value_len = 0;
+  s->chain_next = header_->free_head;
+  header_->free_head = index;
+  header_->live--;
+}
+
+uint32_t ShmSessionStore::TakeSlotLocked() {
+  if (header_->free_head == kNil) {
+    uint32_t victim = header_->lru_tail;
+    if (SlotAt(victim)->expires_at <= header_->latest_now) {
+      header_->expired_reclaims++;
+    } else {
+      header_->evictions++;
+    }
+    FreeSlotLocked(victim);
+  }
+  uint32_t index = header_->free_head;
+  header_->free_head = SlotAt(index)->chain_next;
+  header_->live++;
+  return index;
+}
+
+void ShmSessionStore::RebuildLocked() {
+  Header* h = header_;
+  for (uint32_t b = 0; b < h->bucket_count; ++b) {
+    buckets_[b] = kNil;
+  }
+  h->lru_head = kNil;
+  h->lru_tail = kNil;
+  h->free_head = kNil;
+  h->live = 0;
+
+  std::vector<std::pair<uint64_t, uint32_t>> live;  // (last_used, index)
+  uint64_t max_used = 0;
+  // Backwards, so the free list hands out low indices first (only cosmetic).
+  for (uint32_t i = static_cast<uint32_t>(capacity_); i-- > 0;) {
+    Slot* s = SlotAt(i);
+    bool keep = s->state == kLive && s->key_len >= 1 && s->key_len <= kMaxKeyBytes &&
+                s->value_len <= entry_size_;
+    std::string_view key(s->key, keep ? s->key_len : 0);
+    if (keep) {
+      s->hash = HashKey(key);
+      keep = FindLocked(key, s->hash) == kNil;  // a duplicate cannot happen; never trust one
+    }
+    s->lru_prev = kNil;
+    s->lru_next = kNil;
+    if (keep) {
+      uint32_t b = BucketOf(s->hash);
+      s->chain_next = buckets_[b];
+      buckets_[b] = i;
+      live.emplace_back(s->last_used, i);
+      max_used = std::max(max_used, s->last_used);
+    } else {
+      s->state = kFree;
+      s->key_len = 0;
+      s->value_len = 0;
+      s->chain_next = h->free_head;
+      h->free_head = i;
+    }
+  }
+  std::sort(live.begin(), live.end());
+  for (const auto& [used, index] : live) {
+    PushLruFrontLocked(index);
+  }
+  h->live = static_cast<uint32_t>(live.size());
+  h->use_clock = std::max(h->use_clock, max_used);
+}
+
+Status ShmSessionStore::Put(std::string_view key, std::string_view value, int64_t expires_at) {
+  if (key.empty() || key.size() > kMaxKeyBytes) {
+    return Status(Errc::kBadInput, "session store key of " + std::to_string(key.size()) +
+                                       " bytes (must be 1.." + std::to_string(kMaxKeyBytes) + ")");
+  }
+  if (value.size() > entry_size_) {
+    return Status(Errc::kStoreFull, "session record of " + std::to_string(value.size()) +
+                                        " bytes exceeds the store's entry size of " +
+                                        std::to_string(entry_size_) +
+                                        " bytes; raise the entry size or store fewer claims");
+  }
+  uint64_t hash = HashKey(key);
+  Lock lock(this);
+  if (!lock.status().ok()) {
+    return lock.status();
+  }
+  uint32_t index = FindLocked(key, hash);
+  bool is_new = index == kNil;
+  if (is_new) {
+    index = TakeSlotLocked();
+  }
+  Slot* s = SlotAt(index);
+  s->state = kWriting;
+  StateBarrier();
+  if (mid_write_hook_) {
+    mid_write_hook_();
+  }
+  if (is_new) {
+    s->key_len = static_cast<uint32_t>(key.size());
+    std::memcpy(s->key, key.data(), key.size());
+    s->hash = hash;
+    uint32_t b = BucketOf(hash);
+    s->chain_next = buckets_[b];
+    buckets_[b] = index;
+    PushLruFrontLocked(index);
+  }
+  if (!value.empty()) {
+    std::memcpy(s->value(), value.data(), value.size());
+  }
+  s->value_len = static_cast<uint32_t>(value.size());
+  s->expires_at = expires_at;
+  TouchLocked(index);
+  StateBarrier();
+  s->state = kLive;
+  return OkStatus();
+}
+
+Result<std::optional<std::string>> ShmSessionStore::Get(std::string_view key, int64_t now) {
+  using R = Result<std::optional<std::string>>;
+  if (key.empty() || key.size() > kMaxKeyBytes) {
+    return R(std::nullopt);  // could never have been stored
+  }
+  uint64_t hash = HashKey(key);
+  // Sized before locking so the lock covers a memcpy, not an allocation.
+  std::string out(entry_size_, '\0');
+  {
+    Lock lock(this);
+    if (!lock.status().ok()) {
+      return R(lock.status().error());
+    }
+    header_->latest_now = std::max(header_->latest_now, now);
+    uint32_t index = FindLocked(key, hash);
+    if (index == kNil) {
+      return R(std::nullopt);
+    }
+    Slot* s = SlotAt(index);
+    if (s->expires_at <= now) {
+      header_->expired_reclaims++;
+      FreeSlotLocked(index);
+      return R(std::nullopt);
+    }
+    TouchLocked(index);
+    std::memcpy(out.data(), s->value(), s->value_len);
+    out.resize(s->value_len);
+  }
+  return R(std::optional<std::string>(std::move(out)));
+}
+
+Status ShmSessionStore::Erase(std::string_view key) {
+  if (key.empty() || key.size() > kMaxKeyBytes) {
+    return OkStatus();
+  }
+  uint64_t hash = HashKey(key);
+  Lock lock(this);
+  if (!lock.status().ok()) {
+    return lock.status();
+  }
+  uint32_t index = FindLocked(key, hash);
+  if (index != kNil) {
+    FreeSlotLocked(index);
+  }
+  return OkStatus();
+}
+
+Result<ShmSessionStore::Stats> ShmSessionStore::GetStats() {
+  Lock lock(this);
+  if (!lock.status().ok()) {
+    return Result<Stats>(lock.status().error());
+  }
+  Stats st;
+  st.capacity = capacity_;
+  st.entry_size = entry_size_;
+  st.live_entries = header_->live;
+  st.evictions = header_->evictions;
+  st.expired_reclaims = header_->expired_reclaims;
+  st.lock_recoveries = header_->lock_recoveries;
+  return st;
+}
+
+Status ShmSessionStore::Verify() {
+  Lock lock(this);
+  if (!lock.status().ok()) {
+    return lock.status();
+  }
+  return VerifyLocked();
+}
+
+Status ShmSessionStore::VerifyLocked() const {
+  auto broken = [](const std::string& what) {
+    return Status(Errc::kStoreUnavailable, "session store table inconsistent: " + what);
+  };
+  const Header* h = header_;
+  uint32_t cap = static_cast<uint32_t>(capacity_);
+  if (h->live > cap) {
+    return broken("live count above capacity");
+  }
+  // LRU list: every node live, back links right, exactly `live` nodes, no cycle.
+  uint32_t count = 0;
+  uint32_t prev = kNil;
+  for (uint32_t i = h->lru_head; i != kNil; i = SlotAt(i)->lru_next) {
+    if (i >= cap || ++count > h->live) {
+      return broken("LRU list out of range or longer than the live count");
+    }
+    const Slot* s = SlotAt(i);
+    if (s->state != kLive || s->lru_prev != prev) {
+      return broken("LRU list holds a non-live slot or a wrong back link");
+    }
+    prev = i;
+  }
+  if (count != h->live || h->lru_tail != prev) {
+    return broken("LRU list length or tail disagrees with the header");
+  }
+  // Free list: the remaining slots, all free.
+  count = 0;
+  for (uint32_t i = h->free_head; i != kNil; i = SlotAt(i)->chain_next) {
+    if (i >= cap || ++count > cap - h->live) {
+      return broken("free list out of range or too long");
+    }
+    if (SlotAt(i)->state != kFree) {
+      return broken("free list holds a used slot");
+    }
+  }
+  if (count != cap - h->live) {
+    return broken("free list length disagrees with the live count");
+  }
+  // Buckets: each live slot once, in the bucket its key hashes to, findable by its key.
+  count = 0;
+  for (uint32_t b = 0; b < h->bucket_count; ++b) {
+    for (uint32_t i = buckets_[b]; i != kNil; i = SlotAt(i)->chain_next) {
+      if (i >= cap || ++count > h->live) {
+        return broken("bucket chain out of range or longer than the live count");
+      }
+      const Slot* s = SlotAt(i);
+      std::string_view key(s->key, std::min<size_t>(s->key_len, kMaxKeyBytes));
+      if (s->state != kLive || s->key_len == 0 || s->key_len > kMaxKeyBytes ||
+          s->value_len > entry_size_ || s->hash != HashKey(key) || BucketOf(s->hash) != b ||
+          FindLocked(key, s->hash) != i) {
+        return broken("bucket " + std::to_string(b) + " holds a bad or duplicate slot");
+      }
+    }
+  }
+  if (count != h->live) {
+    return broken("bucket chains hold a different number of slots than the live count");
+  }
+  return OkStatus();
+}
+
+Status ShmSessionStore::LockForTesting() {
+  Lock lock(this);
+  if (!lock.status().ok()) {
+    return lock.status();
+  }
+  lock.Abandon();
+  return OkStatus();
+}
+
+}  // namespace coinpay

@@ -1,0 +1,125 @@
+// The default SessionStore: a fixed-size hash table with LRU eviction in one shared memory region,
+// used by every httpd child at once and kept across `apachectl graceful`.
+//
+//   auto region = ShmRegion::Create(s->process->pool, ShmSessionStore::RegionSize(10000, 4096));
+//   auto store = ShmSessionStore::Create(region->base(), region->size(), 10000, 4096);
+//   ... after a graceful restart, with the same region:
+//   auto store = ShmSessionStore::Attach(region->base(), region->size());
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "coinpay_auth/result.h"
+#include "coinpay_auth/session_store.h"
+
+// Forward declarations keep APR's headers out of everything that includes this one.
+struct apr_pool_t;
+
+namespace coinpay {
+
+// An anonymous apr_shm segment (shared with children forked after its creation). The segment
+// belongs to `pool`: it is destroyed when the pool is cleared, not when this object goes away.
+class ShmRegion {
+ public:
+  static Result<ShmRegion> Create(apr_pool_t* pool, size_t size);
+
+  void* base() const { return base_; }
+  size_t size() const { return size_; }
+
+ private:
+  ShmRegion(void* base, size_t size) : base_(base), size_(size) {}
+
+  void* base_;
+  size_t size_;
+};
+
+// The table lives entirely inside the caller's region and refers to its parts by index, never by
+// pointer, so processes that map the region at different addresses share it. A robust,
+// process-shared pthread mutex in the region guards it; it is held only while bytes are copied.
+class ShmSessionStore final : public SessionStore {
+ public:
+  static constexpr size_t kMaxKeyBytes = 64;
+  // Bounds that keep every index and size within 32 bits.
+  static constexpr size_t kMaxCapacity = size_t{1} << 24;
+  static constexpr size_t kMaxEntryBytes = size_t{16} << 20;
+
+  struct Stats {
+    size_t capacity = 0;
+    size_t entry_size = 0;
+    size_t live_entries = 0;       // slots holding a value (some may have expired, unseen yet)
+    uint64_t evictions = 0;        // live entries pushed out to make room
+    uint64_t expired_reclaims = 0;  // expired entries dropped on Get or reused by Put
+    uint64_t lock_recoveries = 0;  // times a process died holding the lock and the table was rebuilt
+  };
+
+  // Bytes a region needs for `capacity` entries of up to `entry_size` value bytes each;
+  // 0 when the geometry is out of bounds.
+  static size_t RegionSize(size_t capacity, size_t entry_size);
+
+  // Initialises the region (header, mutex, empty table), discarding whatever it held.
+  // `base` must be 8-byte aligned and `size` at least RegionSize(capacity, entry_size).
+  static Result<std::unique_ptr<ShmSessionStore>> Create(void* base, size_t size, size_t capacity,
+                                                         size_t entry_size);
+  // Uses a region initialised earlier by Create (in this or another process); kConfig when the
+  // region does not carry a table of this version and of a geometry that fits `size`.
+  static Result<std::unique_ptr<ShmSessionStore>> Attach(void* base, size_t size);
+
+  ShmSessionStore(const ShmSessionStore&) = delete;
+  ShmSessionStore& operator=(const ShmSessionStore&) = delete;
+
+  // Keys are 1..kMaxKeyBytes bytes (kBadInput otherwise). When every slot is in use, a new key
+  // takes the least recently used slot.
+  Status Put(std::string_view key, std::string_view value, int64_t expires_at) override;
+  Result<std::optional<std::string>> Get(std::string_view key, int64_t now) override;
+  // Erasing an absent key succeeds: the caller wanted it gone and it is.
+  Status Erase(std::string_view key) override;
+
+  Result<Stats> GetStats();
+  // Walks every link of the table and checks its invariants; kStoreUnavailable names the first
+  // one broken. For tests and diagnostics; O(capacity) under the lock.
+  Status Verify();
+
+  size_t capacity() const { return capacity_; }
+  size_t entry_size() const { return entry_size_; }
+
+  // Test hooks. LockForTesting takes the lock and returns without releasing it, so a test
+  // process can die holding it. The mid-write hook runs inside Put while a slot is half written.
+  Status LockForTesting();
+  void SetMidWriteHookForTesting(std::function<void()> hook) { mid_write_hook_ = std::move(hook); }
+
+ private:
+  struct Header;
+  struct Slot;
+  class Lock;
+
+  ShmSessionStore(void* base, size_t capacity, size_t entry_size);
+
+  Slot* SlotAt(uint32_t index) const;
+  uint32_t BucketOf(uint64_t hash) const;
+  uint64_t HashKey(std::string_view key) const;
+  uint32_t FindLocked(std::string_view key, uint64_t hash) const;
+  void UnlinkFromBucketLocked(uint32_t index);
+  void UnlinkFromLruLocked(uint32_t index);
+  void PushLruFrontLocked(uint32_t index);
+  void TouchLocked(uint32_t index);
+  void FreeSlotLocked(uint32_t index);
+  uint32_t TakeSlotLocked();
+  void RebuildLocked();
+  Status VerifyLocked() const;
+
+  Header* header_;
+  uint32_t* buckets_;
+  unsigned char* slots_;
+  size_t capacity_;
+  size_t entry_size_;
+  size_t slot_stride_;
+  std::function<void()> mid_write_hook_;
+};
+
+}  // namespace coinpay
