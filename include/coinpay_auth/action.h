@@ -2,16 +2,20 @@
 // that the glue sends as it is (a redirect, a challenge, an error page).
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace coinpay {
 
+class Json;  // core/json.h
+
 struct Identity {
   std::string user;                                         // becomes REMOTE_USER
   std::vector<std::pair<std::string, std::string>> claims;  // claim name -> text, for the app
   std::string claims_json;  // all claims, for Require coinpay-claim / coinpay-scope
+  std::shared_ptr<const Json> parsed_claims;  // the same, already parsed (bearer tokens)
   std::string access_token;
   long long access_token_expires_at = 0;
 };

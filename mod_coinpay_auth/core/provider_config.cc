@@ -30,6 +30,13 @@ Status FinalizeProviderConfig(ProviderConfig& p) {
                                     " must be an https:// URL (plain http:// is accepted only "
                                     "for 127.0.0.1 / localhost)"};
   }
+  if (p.metadata_url.empty()) {
+    p.metadata_url = p.issuer + "/.well-known/openid-configuration";
+  }
+  p.login_enabled = !(p.client_id.empty() && p.client_secret.empty() && p.redirect_uri.empty());
+  if (!p.login_enabled) {
+    return OkStatus();  // bearer-only: the issuer is all it needs
+  }
   if (p.client_id.empty()) {
     return Error{Errc::kConfig, "CoinpayClientID is missing" + where +
                                     ": set it to the client id the provider issued"};
@@ -56,9 +63,6 @@ Status FinalizeProviderConfig(ProviderConfig& p) {
   size_t slash = rest.find('/');
   std::string_view path = slash == std::string_view::npos ? "/" : rest.substr(slash);
   p.redirect_path = std::string(path.substr(0, path.find_first_of("?#")));
-  if (p.metadata_url.empty()) {
-    p.metadata_url = p.issuer + "/.well-known/openid-configuration";
-  }
   if (p.scope.find("openid") == std::string::npos) {
     return Error{Errc::kConfig, "CoinpayScope" + where +
                                     " must include openid for OpenID Connect sign-in, e.g. "

@@ -16,6 +16,8 @@ enum class TokenEndpointAuth { kClientSecretBasic, kClientSecretPost, kNone };
 
 struct ProviderConfig {
   std::string name;  // "" for the default (top-level) provider
+  // False for a server that only validates bearer tokens: no client, no sign-in.
+  bool login_enabled = true;
   std::string issuer;
   std::string metadata_url;  // default: issuer + "/.well-known/openid-configuration"
   std::string client_id;

@@ -156,6 +156,7 @@ void* MergeDirConfig(apr_pool_t* p, void* base_v, void* add_v) {
 #include "httpd/directives.def"
 #undef COINPAY_SERVER
 #undef COINPAY_DIR
+  out->prechecks = add->prechecks.empty() ? base->prechecks : add->prechecks;
   return out;
 }
 
@@ -169,7 +170,7 @@ DirConfig& DirConfigOf(request_rec* r) {
 
 bool UsesModule(const ServerConfig& c) {
   return c.issuer.set || c.client_id.set || c.client_secret.set || c.redirect_uri.set ||
-         c.passphrases.set;
+         c.passphrases.set || c.bearer_audiences.set;
 }
 
 }  // namespace coinpay::httpd

@@ -6,6 +6,7 @@
 #include <http_config.h>
 
 #include <memory>
+#include <vector>
 
 #include "httpd/directive_kinds.h"
 
@@ -18,6 +19,7 @@ struct Field {
 };
 
 struct SiteRuntime;  // what post_config builds for a server: provider client, sessions
+struct AuthzRule;    // a parsed Require coinpay-scope / coinpay-claim line (authz.h)
 
 struct ServerConfig {
 #define COINPAY_SERVER(Name, field, Kind, def, help) Field<kinds::Kind> field;
@@ -34,6 +36,9 @@ struct DirConfig {
 #include "httpd/directives.def"
 #undef COINPAY_SERVER
 #undef COINPAY_DIR
+  // Require coinpay-* lines whose failure alone denies the request (see authz.cc); checked
+  // before mod_authz_core so the answer can be 403 insufficient_scope.
+  std::vector<std::shared_ptr<const AuthzRule>> prechecks;
 };
 
 extern const command_rec kCommands[];

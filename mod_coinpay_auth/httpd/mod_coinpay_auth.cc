@@ -15,6 +15,8 @@
 #include "core/login_flow.h"
 #include "core/logout_flow.h"
 #include "core/session_authn.h"
+#include "core/bearer_authn.h"
+#include "httpd/authz.h"
 #include "httpd/config.h"
 #include "httpd/request_adapter.h"
 #include "httpd/runtime.h"
@@ -26,6 +28,7 @@ namespace coinpay::httpd {
 namespace {
 
 constexpr char kAuthType[] = "coinpay";
+constexpr char kBearerAuthType[] = "coinpay-bearer";
 
 // Runs `body`, turning anything thrown into a logged 500 (a bug of ours, never the client's).
 template <typename F>
@@ -48,15 +51,54 @@ int NotConfigured(request_rec* r, int tag) {
   return HTTP_INTERNAL_SERVER_ERROR;
 }
 
+bool IsCorsPreflight(request_rec* r) {
+  return r->method_number == M_OPTIONS && apr_table_get(r->headers_in, "Origin") != nullptr &&
+         apr_table_get(r->headers_in, "Access-Control-Request-Method") != nullptr;
+}
+
+int CheckBearer(request_rec* r) {
+  return Guarded(r, 914, [&] {
+    ScrubIdentityHeaders(r);
+    const DirConfig& dir = DirConfigOf(r);
+    if (dir.pass_preflight.value && IsCorsPreflight(r)) {
+      // A preflight carries no credentials by design (Fetch standard); the request that
+      // follows it is checked as usual.
+      r->user = const_cast<char*>("");
+      MarkPreflight(r);
+      return static_cast<int>(OK);
+    }
+    SiteRuntime* rt = RuntimeFor(r->server);
+    if (rt == nullptr) {
+      return NotConfigured(r, 915);
+    }
+    RequestLog log(r);
+    Action a = AuthenticateBearer(*rt->provider, *rt->token_cache, ProcessClock(), log, ViewOf(r),
+                                  rt->bearer);
+    if (a.kind == Action::Kind::kAllow) {
+      ApplyIdentity(r, dir, a.identity);
+      r->ap_auth_type = const_cast<char*>(kBearerAuthType);
+      RememberClaims(r, a.identity, true);
+      return static_cast<int>(OK);
+    }
+    return Respond(r, a);
+  });
+}
+
 int CheckAuthn(request_rec* r) {
   const char* type = ap_auth_type(r);
-  if (type == nullptr || strcasecmp(type, kAuthType) != 0) {
+  if (type == nullptr) {
+    return DECLINED;
+  }
+  if (strcasecmp(type, kBearerAuthType) == 0) {
+    return CheckBearer(r);
+  }
+  if (strcasecmp(type, kAuthType) != 0) {
     return DECLINED;
   }
   return Guarded(r, 910, [&] {
     ScrubIdentityHeaders(r);
     SiteRuntime* rt = RuntimeFor(r->server);
-    if (rt == nullptr) {
+    if (rt == nullptr || !rt->provider_config->login_enabled) {
       return NotConfigured(r, 911);
     }
     const DirConfig& dir = DirConfigOf(r);
@@ -67,7 +109,8 @@ int CheckAuthn(request_rec* r) {
     Action a = AuthenticateSession(site, ViewOf(r), options);
     if (a.kind == Action::Kind::kAllow) {
       ApplyIdentity(r, dir, a.identity);
-      return OK;
+      RememberClaims(r, a.identity, false);
+      return static_cast<int>(OK);
     }
     return Respond(r, a);
   });
@@ -103,7 +146,7 @@ int HandleRequest(request_rec* r) {
       return HTTP_METHOD_NOT_ALLOWED;
     }
     SiteRuntime* rt = RuntimeFor(r->server);
-    if (rt == nullptr) {
+    if (rt == nullptr || !rt->provider_config->login_enabled) {
       return NotConfigured(r, 913);
     }
     RequestLog log(r);
@@ -137,11 +180,13 @@ int PostConfigHook(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t* ptemp, serve
   }
 }
 
-void RegisterHooks(apr_pool_t* /*p*/) {
+void RegisterHooks(apr_pool_t* p) {
   ap_hook_check_config(CheckConfigHook, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_post_config(PostConfigHook, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_check_authn(CheckAuthn, nullptr, nullptr, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
   ap_hook_handler(HandleRequest, nullptr, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_auth_checker(PrecheckAuthz, nullptr, nullptr, APR_HOOK_FIRST);
+  RegisterAuthzProviders(p);
 }
 
 }  // namespace

@@ -2,12 +2,14 @@
 // bad configuration with the directive to fix; post_config then builds what requests use.
 #include "httpd/runtime.h"
 
+#include <http_config.h>
 #include <http_log.h>
 
 #include <string>
 
 #include "core/crypto.h"
 #include "core/redirect_guard.h"
+#include "httpd/config_tree.h"
 #include "platform/curl_http_client.h"
 #include "platform/shm_session_store.h"
 #include "platform/system_clock.h"
@@ -68,6 +70,9 @@ Status BuildConfigs(const ServerConfig& c, ProviderConfig& p, SessionConfig& sc)
   auto st = FinalizeProviderConfig(p);
   if (!st) {
     return st;
+  }
+  if (!p.login_enabled) {
+    return OkStatus();
   }
   if (c.passphrases.value.empty()) {
     return Error{Errc::kConfig,
@@ -162,9 +167,46 @@ Status OpenSessionStore(server_rec* main) {
 Clock& ProcessClock() { return TheProcess().clock; }
 Random& ProcessRandom() { return TheProcess().random; }
 
+// The checks that need the whole configuration tree, not one server's directives.
+Status CheckAgainstTree(const ServerConfig& c, const ProviderConfig& p, const ConfigTreeFacts& t) {
+  if (p.login_enabled) {
+    bool served = false;
+    for (const auto& loc : t.callback_locations) {
+      served = served || LocationCovers(loc, p.redirect_path);
+    }
+    if (!served) {
+      return Error{Errc::kConfig, "CoinpayRedirectURI's path " + p.redirect_path +
+                                      " is not served by any location: add <Location " +
+                                      p.redirect_path +
+                                      "> SetHandler coinpay-callback / Require all granted "
+                                      "</Location>"};
+    }
+  }
+  if (t.uses_bearer && !c.bearer_any_audience.value && c.bearer_audiences.value.empty()) {
+    return Error{Errc::kConfig,
+                 "AuthType coinpay-bearer is used but CoinpayBearerAudience is not set: name "
+                 "this API's audience (e.g. CoinpayBearerAudience https://api.example-business.com)"
+                 ", or accept any audience explicitly with CoinpayBearerAnyAudience On"};
+  }
+  return OkStatus();
+}
+
 int CheckConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/,
                 server_rec* s) {
   int rc = OK;
+  ConfigTreeFacts facts = ScanConfigTree(ap_conftree);
+  bool any = false;
+  for (server_rec* v = s; v != nullptr; v = v->next) {
+    any = any || UsesModule(ServerConfigOf(v));
+  }
+  if (!any && (facts.uses_session || facts.uses_bearer)) {
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
+                 "CPA00908: mod_coinpay_auth: AuthType coinpay%s is used but no CoinpayIssuer is "
+                 "configured: add CoinpayIssuer, CoinpayClientID, CoinpayClientSecret, "
+                 "CoinpayRedirectURI and CoinpayCryptoPassphrase",
+                 facts.uses_bearer && !facts.uses_session ? "-bearer" : "");
+    return HTTP_INTERNAL_SERVER_ERROR;
+  }
   for (server_rec* v = s; v != nullptr; v = v->next) {
     const ServerConfig& c = ServerConfigOf(v);
     if (!UsesModule(c)) {
@@ -173,6 +215,9 @@ int CheckConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
     ProviderConfig p;
     SessionConfig sc;
     auto st = BuildConfigs(c, p, sc);
+    if (st) {
+      st = CheckAgainstTree(c, p, facts);
+    }
     if (!st) {
       ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
                    "CPA00902: mod_coinpay_auth: %s%s", st.error().detail.c_str(),
@@ -235,6 +280,11 @@ int PostConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*
     rt->provider = std::make_unique<ProviderClient>(rt->provider_config, *proc.http, proc.clock,
                                                     *rt->server_log);
     rt->sessions = std::make_unique<Sessions>(*proc.store, rt->session_config, proc.random);
+    rt->bearer.audiences = c.bearer_audiences.value;
+    rt->bearer.any_audience = c.bearer_any_audience.value;
+    rt->bearer.realm = c.bearer_realm.value;
+    rt->token_cache =
+        std::make_unique<VerifiedTokenCache>(static_cast<size_t>(c.token_cache_size.value));
     c.runtime = std::move(rt);
   }
   return OK;

@@ -6,7 +6,9 @@
 
 #include <memory>
 
+#include "core/bearer_authn.h"
 #include "core/provider_client.h"
+#include "core/token_cache.h"
 #include "core/session.h"
 #include "core/site.h"
 #include "httpd/config.h"
@@ -20,6 +22,8 @@ struct SiteRuntime {
   std::unique_ptr<ServerLog> server_log;
   std::unique_ptr<ProviderClient> provider;
   std::unique_ptr<Sessions> sessions;
+  BearerConfig bearer;
+  std::unique_ptr<VerifiedTokenCache> token_cache;
 };
 
 // The process-wide effects every request shares.

@@ -54,6 +54,17 @@ std::string RedactedUrl(std::string_view url) {
   return out;
 }
 
+bool AppendHeader(HeaderSlist& list, const std::string& line) {
+  curl_slist* head = curl_slist_append(list.get(), line.c_str());
+  if (head == nullptr) {
+    return false;
+  }
+  // The head only changes when the list was empty; reset() must not free the list it keeps.
+  (void)list.release();
+  list.reset(head);
+  return true;
+}
+
 bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
 }  // namespace
@@ -73,7 +84,7 @@ Status CurlHttpClient::GlobalInit() {
 
 Result<HttpResponse> CurlHttpClient::Send(const HttpRequest& req) {
   using R = Result<HttpResponse>;
-  const std::string where = req.method + " " + RedactedUrl(req.url);
+  std::string where = req.method + " " + RedactedUrl(req.url);
   auto fail = [&where](std::string_view why) {
     return R(Errc::kHttpFailure, where + ": " + std::string(why));
   };
@@ -86,23 +97,17 @@ Result<HttpResponse> CurlHttpClient::Send(const HttpRequest& req) {
     // Names only in the message: the value may be a credential.
     if (name.empty() || HasLineBreak(name) || HasLineBreak(value) ||
         name.find(':') != std::string::npos) {
-      return fail("invalid request header " + (HasLineBreak(name) ? std::string("name") : name));
+      std::string which = HasLineBreak(name) ? std::string("name") : name;
+      return fail("invalid request header " + which);
     }
-    std::string line = name + ": " + value;
-    curl_slist* next = curl_slist_append(headers.get(), line.c_str());
-    if (next == nullptr) {
+    if (!AppendHeader(headers, name + ": " + value)) {
       return fail("out of memory");
     }
-    headers.release();
-    headers.reset(next);
   }
   // libcurl would otherwise send "Expect: 100-continue" on larger POSTs and wait for it.
-  curl_slist* next = curl_slist_append(headers.get(), "Expect:");
-  if (next == nullptr) {
+  if (!AppendHeader(headers, "Expect:")) {
     return fail("out of memory");
   }
-  headers.release();
-  headers.reset(next);
 
   EasyHandle easy(curl_easy_init());
   if (!easy) {
@@ -166,8 +171,7 @@ Result<HttpResponse> CurlHttpClient::Send(const HttpRequest& req) {
 
   rc = curl_easy_perform(h);
   if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-    return fail("response body larger than " + std::to_string(options_.max_body_bytes) +
-                " bytes");
+    return fail("response body larger than " + std::to_string(options_.max_body_bytes) + " bytes");
   }
   if (rc != CURLE_OK) {
     std::string why = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);

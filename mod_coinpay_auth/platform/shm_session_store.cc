@@ -145,9 +145,9 @@ Result<ShmRegion> ShmRegion::Create(apr_pool_t* pool, size_t size) {
   apr_status_t rv = apr_shm_create(&shm, size, nullptr, pool);
   if (rv != APR_SUCCESS) {
     char buf[256];
-    return Result<ShmRegion>(Errc::kConfig, "apr_shm_create of " + std::to_string(size) +
-                                                " bytes failed: " +
-                                                apr_strerror(rv, buf, sizeof(buf)));
+    return Result<ShmRegion>(Errc::kConfig,
+                             "apr_shm_create of " + std::to_string(size) +
+                                 " bytes failed: " + apr_strerror(rv, buf, sizeof(buf)));
   }
   return ShmRegion(apr_shm_baseaddr_get(shm), apr_shm_size_get(shm));
 }
@@ -205,8 +205,8 @@ Result<std::unique_ptr<ShmSessionStore>> ShmSessionStore::Create(void* base, siz
   h->entry_size = static_cast<uint32_t>(entry_size);
   h->bucket_count = static_cast<uint32_t>(BucketCountFor(capacity));
   h->slot_stride = static_cast<uint32_t>(store->slot_stride_);
-  h->buckets_offset = reinterpret_cast<unsigned char*>(store->buckets_) -
-                      static_cast<unsigned char*>(base);
+  h->buckets_offset =
+      reinterpret_cast<unsigned char*>(store->buckets_) - static_cast<unsigned char*>(base);
   h->slots_offset = store->slots_ - static_cast<unsigned char*>(base);
   h->mutex_size = sizeof(pthread_mutex_t);
   std::random_device rd;

@@ -52,10 +52,10 @@ class ShmSessionStore final : public SessionStore {
   struct Stats {
     size_t capacity = 0;
     size_t entry_size = 0;
-    size_t live_entries = 0;       // slots holding a value (some may have expired, unseen yet)
-    uint64_t evictions = 0;        // live entries pushed out to make room
+    size_t live_entries = 0;        // slots holding a value (some may have expired, unseen yet)
+    uint64_t evictions = 0;         // live entries pushed out to make room
     uint64_t expired_reclaims = 0;  // expired entries dropped on Get or reused by Put
-    uint64_t lock_recoveries = 0;  // times a process died holding the lock and the table was rebuilt
+    uint64_t lock_recoveries = 0;   // deaths while holding the lock, each followed by a rebuild
   };
 
   // Bytes a region needs for `capacity` entries of up to `entry_size` value bytes each;

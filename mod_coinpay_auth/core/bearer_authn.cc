@@ -1,0 +1,128 @@
+// Bearer authentication: the cache first, then signature and claims, then the cache again.
+#include "core/bearer_authn.h"
+
+#include <algorithm>
+
+#include "core/callback_flow.h"
+#include "core/claims_policy.h"
+#include "core/encoding.h"
+#include "core/log.h"
+
+namespace coinpay {
+namespace {
+
+constexpr size_t kMaxTokenChars = 16 * 1024;
+
+bool IsToken68Char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~' || c == '+' || c == '/' || c == '=';
+}
+
+// Fixed texts for the client: they say what kind of problem, never echo the token.
+const char* DescriptionFor(Errc e) {
+  switch (e) {
+    case Errc::kExpired: return "The access token expired";
+    case Errc::kNotYetValid: return "The access token is not valid yet";
+    case Errc::kIssuerMismatch: return "The access token was issued by another issuer";
+    case Errc::kAudienceMismatch: return "The access token is not meant for this API";
+    case Errc::kMissingClaim: return "The access token lacks a required claim";
+    case Errc::kAlgNotAllowed: return "The access token's algorithm is not accepted";
+    case Errc::kUnknownKid: return "The access token was signed with an unknown key";
+    case Errc::kBadSignature: return "The access token's signature is invalid";
+    default: return "The access token is invalid";
+  }
+}
+
+}  // namespace
+
+Result<std::string_view> BearerTokenOf(std::string_view authorization) {
+  if (authorization.size() < 7 || !IEquals(authorization.substr(0, 6), "Bearer") ||
+      authorization[6] != ' ') {
+    return Error{Errc::kNotFound, "no bearer token"};
+  }
+  std::string_view token = authorization.substr(7);
+  while (!token.empty() && token.front() == ' ') {
+    token.remove_prefix(1);
+  }
+  while (!token.empty() && token.back() == ' ') {
+    token.remove_suffix(1);
+  }
+  if (token.empty() || token.size() > kMaxTokenChars ||
+      !std::all_of(token.begin(), token.end(), IsToken68Char)) {
+    return Error{Errc::kBadInput, "malformed bearer token"};
+  }
+  return token;
+}
+
+Action BearerChallenge(const BearerConfig& config, std::string_view error,
+                       std::string_view description, int status, std::string_view scope) {
+  Action a;
+  a.status = status;
+  std::string challenge = "Bearer realm=\"" + config.realm + "\"";
+  if (!error.empty()) {
+    challenge += ", error=\"" + std::string(error) + "\"";
+    challenge += ", error_description=\"" + std::string(description) + "\"";
+  }
+  if (!scope.empty()) {
+    challenge += ", scope=\"" + std::string(scope) + "\"";
+  }
+  a.headers.emplace_back("WWW-Authenticate", challenge);
+  a.headers.emplace_back("Cache-Control", "no-store");
+  a.content_type = "application/json";
+  a.body = error.empty() ? "{\"error\":\"unauthorized\"}\n"
+                         : "{\"error\":\"" + std::string(error) + "\"}\n";
+  return a;
+}
+
+Action AuthenticateBearer(ProviderClient& provider, VerifiedTokenCache& cache, const Clock& clock,
+                          LogSink& log, const RequestView& req, const BearerConfig& config) {
+  auto token = BearerTokenOf(req.authorization);
+  if (!token) {
+    if (token.code() == Errc::kBadInput) {
+      LogAt(log, LogLevel::kInfo, 160, "malformed Authorization header refused");
+      return BearerChallenge(config, "invalid_request", "The Authorization header is malformed",
+                             400);
+    }
+    return BearerChallenge(config, "", "");
+  }
+  int64_t now = clock.NowSeconds();
+  if (auto hit = cache.Find(*token, now)) {
+    return Action::Allow(*hit);
+  }
+  const ProviderConfig& p = provider.config();
+  auto jwt = provider.Verify(*token, p.id_token_algs);
+  Status checked = jwt ? Status(Ok{}) : Status(jwt.error());
+  if (jwt) {
+    ClaimsPolicy policy;
+    policy.issuer = p.issuer;
+    policy.audiences = config.audiences;
+    policy.leeway_seconds = p.leeway_seconds;
+    policy.require_exp = true;
+    checked = CheckClaims(jwt->claims, policy, now);
+    if (checked && !jwt->claims.GetString("sub") && !jwt->claims.GetString("client_id")) {
+      checked = Error{Errc::kMissingClaim, "token has neither sub nor client_id"};
+    }
+  }
+  if (!checked) {
+    if (checked.code() == Errc::kHttpFailure || checked.code() == Errc::kProviderError) {
+      LogAt(log, LogLevel::kError, 161, "cannot verify bearer tokens: " + checked.error().detail);
+      Action a = BearerChallenge(config, "", "", 503);
+      a.body = "{\"error\":\"temporarily_unavailable\"}\n";
+      return a;
+    }
+    LogAt(log, LogLevel::kInfo, 162,
+          std::string("bearer token refused (") + ErrcName(checked.code()) + "): " +
+              checked.error().detail + " " + TokenHint(*token));
+    return BearerChallenge(config, "invalid_token", DescriptionFor(checked.code()));
+  }
+  auto id = std::make_shared<Identity>();
+  id->user = jwt->claims.GetString("sub").value_or(jwt->claims.GetString("client_id").value_or(""));
+  id->claims = ClaimsForApplication(jwt->claims);
+  id->claims_json = jwt->claims.Dump();
+  id->parsed_claims = std::make_shared<const Json>(jwt->claims);
+  int64_t exp = jwt->claims.GetInt("exp").value_or(now);
+  cache.Insert(*token, id, exp + p.leeway_seconds, now);
+  return Action::Allow(*id);
+}
+
+}  // namespace coinpay

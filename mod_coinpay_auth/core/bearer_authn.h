@@ -1,0 +1,36 @@
+// AuthType coinpay-bearer: an API request proves itself with a JWT access token in
+// `Authorization: Bearer` (RFC 6750), verified against the provider's keys and claims rules
+// (RFC 9068). Failures answer as RFC 6750 section 3 says, with fixed descriptions.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coinpay_auth/action.h"
+#include "coinpay_auth/request_view.h"
+#include "core/provider_client.h"
+#include "core/token_cache.h"
+
+namespace coinpay {
+
+struct BearerConfig {
+  std::vector<std::string> audiences;  // aud must contain one; empty only with any_audience
+  bool any_audience = false;
+  std::string realm = "api";
+};
+
+// The token in an Authorization header: scheme "Bearer" (any case) and one token68 value.
+// nullopt when absent or not Bearer; Errc::kBadInput when malformed.
+Result<std::string_view> BearerTokenOf(std::string_view authorization);
+
+Action AuthenticateBearer(ProviderClient& provider, VerifiedTokenCache& cache, const Clock& clock,
+                          LogSink& log, const RequestView& req, const BearerConfig& config);
+
+// 401 with `WWW-Authenticate: Bearer realm=..., error=..., error_description=...`
+// (no error when `error` is empty: the request carried no token).
+Action BearerChallenge(const BearerConfig& config, std::string_view error,
+                       std::string_view description, int status = 401,
+                       std::string_view scope = {});
+
+}  // namespace coinpay

@@ -1,0 +1,55 @@
+// A sharded map; when a shard is full, expired entries go first, then an arbitrary one.
+#include "core/token_cache.h"
+
+#include "core/crypto.h"
+
+namespace coinpay {
+
+VerifiedTokenCache::VerifiedTokenCache(size_t capacity)
+    : per_shard_capacity_(capacity / kShards + 1) {}
+
+VerifiedTokenCache::Shard& VerifiedTokenCache::ShardFor(const std::string& key) {
+  return shards_[static_cast<uint8_t>(key[0]) % kShards];
+}
+
+std::shared_ptr<const Identity> VerifiedTokenCache::Find(std::string_view token, int64_t now) {
+  std::string key = Sha256(token);
+  Shard& shard = ShardFor(key);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.map.find(key);
+  if (it == shard.map.end()) {
+    return nullptr;
+  }
+  if (now >= it->second.expires_at) {
+    shard.map.erase(it);
+    return nullptr;
+  }
+  return it->second.identity;
+}
+
+void VerifiedTokenCache::Insert(std::string_view token, std::shared_ptr<const Identity> identity,
+                                int64_t expires_at, int64_t now) {
+  std::string key = Sha256(token);
+  Shard& shard = ShardFor(key);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  if (shard.map.size() >= per_shard_capacity_) {
+    for (auto it = shard.map.begin(); it != shard.map.end();) {
+      it = now >= it->second.expires_at ? shard.map.erase(it) : std::next(it);
+    }
+    if (shard.map.size() >= per_shard_capacity_) {
+      shard.map.erase(shard.map.begin());
+    }
+  }
+  shard.map.insert_or_assign(std::move(key), Entry{std::move(identity), expires_at});
+}
+
+size_t VerifiedTokenCache::size() {
+  size_t n = 0;
+  for (auto& shard : shards_) {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    n += shard.map.size();
+  }
+  return n;
+}
+
+}  // namespace coinpay

@@ -1,0 +1,205 @@
+// Require coinpay-scope / coinpay-claim. Each Require line is parsed once, at config time.
+#include "httpd/authz.h"
+
+#include <apr_strings.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_request.h>
+#include <mod_auth.h>
+#include <util_cfgtree.h>
+
+#include <strings.h>
+
+#include "core/bearer_authn.h"
+#include "core/log.h"
+#include "core/pages.h"
+#include "httpd/config.h"
+#include "httpd/log_adapter.h"
+#include "httpd/request_adapter.h"
+#include "httpd/runtime.h"
+
+extern "C" module AP_MODULE_DECLARE_DATA coinpay_auth_module;
+APLOG_USE_MODULE(coinpay_auth);
+
+namespace coinpay::httpd {
+namespace {
+
+struct RequestClaims {
+  std::shared_ptr<const Json> parsed;
+  std::string json;
+  bool bearer = false;
+};
+
+// Pool cleanups: Destroy for objects placed in pool memory, Delete for objects from new.
+template <typename T>
+apr_status_t Destroy(void* p) {
+  static_cast<T*>(p)->~T();
+  return APR_SUCCESS;
+}
+template <typename T>
+apr_status_t Delete(void* p) {
+  delete static_cast<T*>(p);
+  return APR_SUCCESS;
+}
+
+RequestClaims* ClaimsRecord(request_rec* r) {
+  return static_cast<RequestClaims*>(ap_get_module_config(r->request_config, &coinpay_auth_module));
+}
+
+// The request's claims, parsed on first use (session requests keep them as text).
+const Json* ClaimsOf(request_rec* r) {
+  RequestClaims* rc = ClaimsRecord(r);
+  if (rc == nullptr) {
+    return nullptr;
+  }
+  if (!rc->parsed) {
+    auto parsed = Json::Parse(rc->json);
+    if (!parsed) {
+      return nullptr;
+    }
+    rc->parsed = std::make_shared<const Json>(std::move(*parsed));
+  }
+  return rc->parsed.get();
+}
+
+bool IsRequireSection(const char* name) {
+  return strcasecmp(name, "Require") == 0 || strncasecmp(name, "<Require", 8) == 0;
+}
+
+int CountRequireChildren(const ap_directive_t* section) {
+  int n = 0;
+  for (const ap_directive_t* d = section->first_child; d != nullptr; d = d->next) {
+    n += IsRequireSection(d->directive) ? 1 : 0;
+  }
+  return n;
+}
+
+// True when this Require line failing is enough to deny the whole request: it is the only
+// authorization line of its section, or sits in <RequireAll> sections that are.
+bool FailureAloneDenies(const ap_directive_t* line) {
+  const char* args = line->args != nullptr ? line->args : "";
+  if (strncasecmp(args, "not ", 4) == 0) {
+    return false;
+  }
+  const ap_directive_t* node = line;
+  while (node->parent != nullptr) {
+    const ap_directive_t* parent = node->parent;
+    if (CountRequireChildren(parent) != 1) {
+      return false;
+    }
+    if (strcasecmp(parent->directive, "<RequireAll") == 0) {
+      node = parent;
+      continue;
+    }
+    return strncasecmp(parent->directive, "<Require", 8) != 0;  // <RequireAny>, <RequireNone>
+  }
+  return false;
+}
+
+template <bool kScope>
+const char* ParseRequire(cmd_parms* cmd, const char* require_line, const void** parsed) {
+  auto rule = std::make_shared<AuthzRule>();
+  if constexpr (kScope) {
+    auto r = ScopeRule::Parse(require_line);
+    if (!r) {
+      return apr_pstrdup(cmd->pool, r.error().detail.c_str());
+    }
+    rule->scope = std::move(*r);
+  } else {
+    auto r = ClaimRule::Parse(require_line);
+    if (!r) {
+      return apr_pstrdup(cmd->pool, r.error().detail.c_str());
+    }
+    rule->claim = std::move(*r);
+  }
+  auto* holder = new std::shared_ptr<const AuthzRule>(rule);
+  apr_pool_cleanup_register(cmd->pool, holder, Delete<std::shared_ptr<const AuthzRule>>,
+                            apr_pool_cleanup_null);
+  *parsed = holder;
+  if (cmd->context != nullptr && cmd->directive != nullptr && FailureAloneDenies(cmd->directive)) {
+    auto* dir = static_cast<DirConfig*>(ap_get_module_config(cmd->context, &coinpay_auth_module));
+    if (dir != nullptr) {
+      dir->prechecks.push_back(rule);
+    }
+  }
+  return nullptr;
+}
+
+constexpr char kPreflightNote[] = "coinpay-auth-preflight";
+
+authz_status CheckRequire(request_rec* r, const char* /*require_line*/, const void* parsed) {
+  if (apr_table_get(r->notes, kPreflightNote) != nullptr) {
+    return AUTHZ_GRANTED;
+  }
+  if (r->user == nullptr) {
+    return AUTHZ_DENIED_NO_USER;
+  }
+  const Json* claims = ClaimsOf(r);
+  const auto* rule = static_cast<const std::shared_ptr<const AuthzRule>*>(parsed);
+  if (claims == nullptr || rule == nullptr) {
+    return AUTHZ_DENIED;
+  }
+  return (*rule)->SatisfiedBy(*claims) ? AUTHZ_GRANTED : AUTHZ_DENIED;
+}
+
+const authz_provider kScopeProvider = {&CheckRequire, &ParseRequire<true>};
+const authz_provider kClaimProvider = {&CheckRequire, &ParseRequire<false>};
+
+}  // namespace
+
+void RememberClaims(request_rec* r, const Identity& id, bool bearer) {
+  void* mem = apr_palloc(r->pool, sizeof(RequestClaims));
+  auto* rc = new (mem) RequestClaims();
+  apr_pool_cleanup_register(r->pool, rc, Destroy<RequestClaims>, apr_pool_cleanup_null);
+  rc->parsed = id.parsed_claims;
+  if (!rc->parsed) {
+    rc->json = id.claims_json;
+  }
+  rc->bearer = bearer;
+  ap_set_module_config(r->request_config, &coinpay_auth_module, rc);
+}
+
+void MarkPreflight(request_rec* r) { apr_table_setn(r->notes, kPreflightNote, "1"); }
+
+void RegisterAuthzProviders(apr_pool_t* p) {
+  ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "coinpay-scope", AUTHZ_PROVIDER_VERSION,
+                            &kScopeProvider, AP_AUTH_INTERNAL_PER_CONF);
+  ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "coinpay-claim", AUTHZ_PROVIDER_VERSION,
+                            &kClaimProvider, AP_AUTH_INTERNAL_PER_CONF);
+}
+
+int PrecheckAuthz(request_rec* r) {
+  RequestClaims* rc = ClaimsRecord(r);
+  if (rc == nullptr) {
+    return DECLINED;
+  }
+  const DirConfig& dir = DirConfigOf(r);
+  if (dir.prechecks.empty()) {
+    return DECLINED;
+  }
+  const Json* claims = ClaimsOf(r);
+  for (const auto& rule : dir.prechecks) {
+    if (claims != nullptr && rule->SatisfiedBy(*claims)) {
+      continue;
+    }
+    RequestLog log(r);
+    if (rc->bearer) {
+      LogAt(log, LogLevel::kInfo, 163, "bearer token lacks a required scope or claim (403)");
+      SiteRuntime* rt = RuntimeFor(r->server);
+      BearerConfig fallback;
+      const BearerConfig& cfg = rt != nullptr ? rt->bearer : fallback;
+      return Respond(r, rule->scope ? BearerChallenge(cfg, "insufficient_scope",
+                                                      "The access token lacks a required scope",
+                                                      403, rule->scope->Joined())
+                                    : BearerChallenge(cfg, "insufficient_scope",
+                                                      "The access token lacks a required claim",
+                                                      403));
+    }
+    LogAt(log, LogLevel::kInfo, 164, "signed-in user lacks a required claim or scope (403)");
+    return Respond(r, ErrorPage(403, "Access denied",
+                                "Your account is not allowed to see this page."));
+  }
+  return DECLINED;
+}
+
+}  // namespace coinpay::httpd

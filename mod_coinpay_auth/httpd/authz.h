@@ -1,0 +1,36 @@
+// Authorization: the `coinpay-scope` and `coinpay-claim` Require providers, and what the
+// authentication hooks leave for them (the request's verified claims).
+#pragma once
+
+#include <httpd.h>
+
+#include <memory>
+#include <optional>
+
+#include "coinpay_auth/action.h"
+#include "core/claim_rules.h"
+#include "core/json.h"
+
+namespace coinpay::httpd {
+
+struct AuthzRule {
+  std::optional<ScopeRule> scope;
+  std::optional<ClaimRule> claim;
+  bool SatisfiedBy(const Json& claims) const {
+    return scope ? scope->SatisfiedBy(claims) : claim->SatisfiedBy(claims);
+  }
+};
+
+// Called by the authn hooks once the request is authenticated.
+void RememberClaims(request_rec* r, const Identity& id, bool bearer);
+
+// A CORS preflight let through without a token: the Require coinpay-* lines grant it.
+void MarkPreflight(request_rec* r);
+
+void RegisterAuthzProviders(apr_pool_t* p);
+
+// auth_checker hook, run before mod_authz_core: a failing precheck answers 403 itself (with
+// RFC 6750's insufficient_scope for bearer requests) instead of httpd's 401 and error line.
+int PrecheckAuthz(request_rec* r);
+
+}  // namespace coinpay::httpd

@@ -1,0 +1,62 @@
+// A walk over ap_conftree; it reads, never changes, the tree.
+#include "httpd/config_tree.h"
+
+#include <httpd.h>
+#include <util_cfgtree.h>
+
+#include <strings.h>
+
+namespace coinpay::httpd {
+namespace {
+
+std::string FirstArg(const char* args) {
+  std::string a = args != nullptr ? args : "";
+  size_t start = a.find_first_not_of(" \t\"");
+  if (start == std::string::npos) {
+    return "";
+  }
+  size_t end = a.find_first_of(" \t\">", start);
+  return a.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+void Walk(const ap_directive_t* d, const std::string& location, ConfigTreeFacts& facts) {
+  for (; d != nullptr; d = d->next) {
+    const char* name = d->directive;
+    if (strcasecmp(name, "<Location") == 0) {
+      Walk(d->first_child, FirstArg(d->args), facts);
+      continue;
+    }
+    if (strcasecmp(name, "SetHandler") == 0 && FirstArg(d->args) == "coinpay-callback" &&
+        !location.empty()) {
+      facts.callback_locations.push_back(location);
+    } else if (strcasecmp(name, "AuthType") == 0) {
+      std::string type = FirstArg(d->args);
+      facts.uses_bearer = facts.uses_bearer || strcasecmp(type.c_str(), "coinpay-bearer") == 0;
+      facts.uses_session = facts.uses_session || strcasecmp(type.c_str(), "coinpay") == 0;
+    }
+    if (d->first_child != nullptr) {
+      Walk(d->first_child, location, facts);
+    }
+  }
+}
+
+}  // namespace
+
+ConfigTreeFacts ScanConfigTree(const ap_directive_t* root) {
+  ConfigTreeFacts facts;
+  Walk(root, "", facts);
+  return facts;
+}
+
+bool LocationCovers(const std::string& location, const std::string& path) {
+  if (location == path) {
+    return true;
+  }
+  std::string prefix = location;
+  if (!prefix.empty() && prefix.back() != '/') {
+    prefix += '/';
+  }
+  return path.rfind(prefix, 0) == 0;
+}
+
+}  // namespace coinpay::httpd
