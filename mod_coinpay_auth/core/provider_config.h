@@ -33,6 +33,7 @@ struct ProviderConfig {
   long timeout_ms = 10000;
   int64_t jwks_min_refetch_seconds = 60;  // on an unknown kid, refetch at most this often
   int64_t metadata_ttl_seconds = 3600;
+  int64_t refresh_before_seconds = 30;  // refresh an access token this long before it expires
   // Explicit endpoints; empty ones come from discovery (or CoinPay's documented paths).
   std::string authorization_endpoint;
   std::string token_endpoint;
@@ -52,6 +53,9 @@ struct SessionConfig {
   bool secure_cookies = false;          // Secure attribute (set when the redirect URI is https)
   std::string post_logout_url = "/";
   std::vector<std::string> allowed_redirect_origins;  // extra origins for return_to
+  // When the provider cannot refresh an access token right now, go on with the old one while it
+  // is still valid (instead of answering 502).
+  bool continue_on_refresh_failure = false;
   std::shared_ptr<const CookieSealer> sealer;
 };
 

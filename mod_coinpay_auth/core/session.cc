@@ -164,6 +164,22 @@ Result<std::optional<Sessions::Loaded>> Sessions::Load(std::string_view cookie_h
   return std::optional<Loaded>();
 }
 
+Result<std::optional<SessionRecord>> Sessions::LoadById(const std::string& id, int64_t now) {
+  auto got = store_.Get(StoreKey(id), now);
+  if (!got) {
+    return got.error();
+  }
+  if (!got->has_value()) {
+    return std::optional<SessionRecord>();
+  }
+  auto record = DecodeSession(**got);
+  if (!record || now >= record->created_at + config_.max_age_seconds ||
+      now >= record->last_seen_at + config_.idle_timeout_seconds) {
+    return std::optional<SessionRecord>();
+  }
+  return std::optional<SessionRecord>(std::move(*record));
+}
+
 Result<std::string> Sessions::Create(SessionRecord record, int64_t now) {
   auto id = RandomToken(random_, kSessionIdBytes);
   if (!id) {

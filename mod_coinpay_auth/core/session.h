@@ -45,12 +45,15 @@ class Sessions {
   // The live session named by any `coinpay_session` cookie in the header; nullopt if none.
   // Refreshes the idle timer (writes at most once a minute per session).
   Result<std::optional<Loaded>> Load(std::string_view cookie_header, int64_t now);
+  // The live session with this id (already read from a cookie); does not touch the idle timer.
+  Result<std::optional<SessionRecord>> LoadById(const std::string& id, int64_t now);
   // Stores a new session under a fresh random id and returns the id.
   Result<std::string> Create(SessionRecord record, int64_t now);
   Status Save(const std::string& id, const SessionRecord& record, int64_t now);
   Status Destroy(const std::string& id);
 
   const SessionConfig& config() const { return config_; }
+  SessionStore& store() { return store_; }
 
  private:
   int64_t StoreExpiry(const SessionRecord& r, int64_t now) const;

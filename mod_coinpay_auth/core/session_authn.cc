@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/login_flow.h"
 #include "core/pages.h"
+#include "core/session_refresh.h"
 
 namespace coinpay {
 
@@ -32,17 +33,31 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
     return ErrorPage(503, "Service unavailable",
                      "Sessions cannot be checked right now. Please try again shortly.");
   }
+  if (loaded->has_value() && (*loaded)->record.provider != site.provider.config().name) {
+    loaded->reset();  // signed in with another provider: not a session for this location
+  }
+  if (loaded->has_value() && NeedsRefresh((*loaded)->record, now,
+                                          site.provider.config().refresh_before_seconds)) {
+    auto refreshed = RefreshSession(site, **loaded);
+    if (refreshed) {
+      (*loaded)->record = std::move(*refreshed);
+    } else if (refreshed.code() == Errc::kInvalidGrant) {
+      loaded->reset();  // the provider ended it: sign in again
+    } else if (!(site.session_config.continue_on_refresh_failure &&
+                 (*loaded)->record.access_expires_at > now)) {
+      return ErrorPage(502, "Sign-in provider unavailable",
+                       "Your session could not be renewed right now. Please try again shortly.");
+    }
+  }
   if (loaded->has_value()) {
     SessionRecord& s = (*loaded)->record;
-    if (s.provider == site.provider.config().name) {
-      Identity id;
-      id.user = std::move(s.user);
-      id.claims = std::move(s.claims);
-      id.claims_json = std::move(s.claims_json);
-      id.access_token = std::move(s.access_token);
-      id.access_token_expires_at = s.access_expires_at;
-      return Action::Allow(std::move(id));
-    }
+    Identity id;
+    id.user = std::move(s.user);
+    id.claims = std::move(s.claims);
+    id.claims_json = std::move(s.claims_json);
+    id.access_token = std::move(s.access_token);
+    id.access_token_expires_at = s.access_expires_at;
+    return Action::Allow(std::move(id));
   }
   bool redirect = options.unauthenticated == LocationOptions::Unauthenticated::kLogin ||
                   (options.unauthenticated == LocationOptions::Unauthenticated::kAuto &&

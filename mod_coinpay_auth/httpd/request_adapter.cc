@@ -118,6 +118,17 @@ void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id) {
   PassClaims how = dir.pass_claims_as.value;
   bool env = how == PassClaims::kEnvironment || how == PassClaims::kBoth;
   bool headers = how == PassClaims::kHeaders || how == PassClaims::kBoth;
+  if (dir.pass_access_token.value && !id.access_token.empty()) {
+    std::string expires = std::to_string(id.access_token_expires_at);
+    if (env) {
+      apr_table_set(r->subprocess_env, "COINPAY_ACCESS_TOKEN", id.access_token.c_str());
+      apr_table_set(r->subprocess_env, "COINPAY_ACCESS_TOKEN_EXPIRES", expires.c_str());
+    }
+    if (headers) {
+      apr_table_set(r->headers_in, "Coinpay-Access-Token", id.access_token.c_str());
+      apr_table_set(r->headers_in, "Coinpay-Access-Token-Expires", expires.c_str());
+    }
+  }
   for (const auto& [name, value] : id.claims) {
     if (env) {
       apr_table_set(r->subprocess_env, EnvName(name).c_str(), value.c_str());

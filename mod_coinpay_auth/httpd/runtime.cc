@@ -57,6 +57,7 @@ Status BuildConfigs(const ServerConfig& c, ProviderConfig& p, SessionConfig& sc)
   p.revocation_endpoint = c.revocation_endpoint.value;
   p.id_token_algs = c.id_token_algs.value;
   p.leeway_seconds = c.leeway.value;
+  p.refresh_before_seconds = c.refresh_before.value;
   p.jwks_min_refetch_seconds = c.jwks_refetch.value;
   p.connect_timeout_ms = static_cast<long>(c.connect_timeout.value * 1000);
   p.timeout_ms = static_cast<long>(c.http_timeout.value * 1000);
@@ -99,6 +100,7 @@ Status BuildConfigs(const ServerConfig& c, ProviderConfig& p, SessionConfig& sc)
   sc.max_login_attempts = static_cast<int>(c.max_login_attempts.value);
   sc.secure_cookies = p.redirect_uri.rfind("https://", 0) == 0;
   sc.post_logout_url = c.post_logout_url.value;
+  sc.continue_on_refresh_failure = c.continue_on_refresh_failure.value;
   for (const auto& o : c.allowed_origins.value) {
     auto origin = OriginOf(o);
     if (!origin) {

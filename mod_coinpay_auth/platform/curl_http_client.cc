@@ -100,7 +100,9 @@ Result<HttpResponse> CurlHttpClient::Send(const HttpRequest& req) {
       std::string which = HasLineBreak(name) ? std::string("name") : name;
       return fail("invalid request header " + which);
     }
-    if (!AppendHeader(headers, name + ": " + value)) {
+    std::string line = name;
+    line.append(": ").append(value);
+    if (!AppendHeader(headers, line)) {
       return fail("out of memory");
     }
   }

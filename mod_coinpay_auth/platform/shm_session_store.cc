@@ -427,7 +427,7 @@ void ShmSessionStore::RebuildLocked() {
   h->use_clock = std::max(h->use_clock, max_used);
 }
 
-Status ShmSessionStore::Put(std::string_view key, std::string_view value, int64_t expires_at) {
+Status ShmSessionStore::CheckSizes(std::string_view key, std::string_view value) const {
   if (key.empty() || key.size() > kMaxKeyBytes) {
     return Status(Errc::kBadInput, "session store key of " + std::to_string(key.size()) +
                                        " bytes (must be 1.." + std::to_string(kMaxKeyBytes) + ")");
@@ -438,16 +438,11 @@ Status ShmSessionStore::Put(std::string_view key, std::string_view value, int64_
                                         std::to_string(entry_size_) +
                                         " bytes; raise the entry size or store fewer claims");
   }
-  uint64_t hash = HashKey(key);
-  Lock lock(this);
-  if (!lock.status().ok()) {
-    return lock.status();
-  }
-  uint32_t index = FindLocked(key, hash);
-  bool is_new = index == kNil;
-  if (is_new) {
-    index = TakeSlotLocked();
-  }
+  return OkStatus();
+}
+
+void ShmSessionStore::WriteLocked(uint32_t index, bool is_new, std::string_view key, uint64_t hash,
+                                  std::string_view value, int64_t expires_at) {
   Slot* s = SlotAt(index);
   s->state = kWriting;
   StateBarrier();
@@ -471,6 +466,68 @@ Status ShmSessionStore::Put(std::string_view key, std::string_view value, int64_
   TouchLocked(index);
   StateBarrier();
   s->state = kLive;
+}
+
+Status ShmSessionStore::Put(std::string_view key, std::string_view value, int64_t expires_at) {
+  if (Status st = CheckSizes(key, value); !st.ok()) {
+    return st;
+  }
+  uint64_t hash = HashKey(key);
+  Lock lock(this);
+  if (!lock.status().ok()) {
+    return lock.status();
+  }
+  uint32_t index = FindLocked(key, hash);
+  bool is_new = index == kNil;
+  if (is_new) {
+    index = TakeSlotLocked();
+  }
+  WriteLocked(index, is_new, key, hash, value, expires_at);
+  return OkStatus();
+}
+
+Result<bool> ShmSessionStore::Add(std::string_view key, std::string_view value, int64_t expires_at,
+                                  int64_t now) {
+  if (Status st = CheckSizes(key, value); !st.ok()) {
+    return st.error();
+  }
+  uint64_t hash = HashKey(key);
+  Lock lock(this);
+  if (!lock.status().ok()) {
+    return lock.status().error();
+  }
+  header_->latest_now = std::max(header_->latest_now, now);
+  uint32_t index = FindLocked(key, hash);
+  bool is_new = index == kNil;
+  if (!is_new) {
+    if (SlotAt(index)->expires_at > now) {
+      return false;
+    }
+    header_->expired_reclaims++;  // the expired holder is overwritten in place
+  } else {
+    index = TakeSlotLocked();
+  }
+  WriteLocked(index, is_new, key, hash, value, expires_at);
+  return true;
+}
+
+Status ShmSessionStore::EraseIfEquals(std::string_view key, std::string_view expected) {
+  if (key.empty() || key.size() > kMaxKeyBytes) {
+    return OkStatus();
+  }
+  uint64_t hash = HashKey(key);
+  Lock lock(this);
+  if (!lock.status().ok()) {
+    return lock.status();
+  }
+  uint32_t index = FindLocked(key, hash);
+  if (index != kNil) {
+    Slot* s = SlotAt(index);
+    if (s->value_len == expected.size() &&
+        (expected.empty() || std::memcmp(s->value(), expected.data(), expected.size()) == 0)) {
+      FreeSlotLocked(index);
+    }
+  }
   return OkStatus();
 }
 

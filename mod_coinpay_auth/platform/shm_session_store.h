@@ -79,6 +79,11 @@ class ShmSessionStore final : public SessionStore {
   Result<std::optional<std::string>> Get(std::string_view key, int64_t now) override;
   // Erasing an absent key succeeds: the caller wanted it gone and it is.
   Status Erase(std::string_view key) override;
+  // Check and store happen under one lock, so exactly one process wins. Like any entry, an added
+  // one can be evicted when the table is full of more recently used entries.
+  Result<bool> Add(std::string_view key, std::string_view value, int64_t expires_at,
+                   int64_t now) override;
+  Status EraseIfEquals(std::string_view key, std::string_view expected) override;
 
   Result<Stats> GetStats();
   // Walks every link of the table and checks its invariants; kStoreUnavailable names the first
@@ -110,6 +115,9 @@ class ShmSessionStore final : public SessionStore {
   void TouchLocked(uint32_t index);
   void FreeSlotLocked(uint32_t index);
   uint32_t TakeSlotLocked();
+  Status CheckSizes(std::string_view key, std::string_view value) const;
+  void WriteLocked(uint32_t index, bool is_new, std::string_view key, uint64_t hash,
+                   std::string_view value, int64_t expires_at);
   void RebuildLocked();
   Status VerifyLocked() const;
 
