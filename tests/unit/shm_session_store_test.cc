@@ -1,0 +1,554 @@
+// ShmSessionStore on an mmap(MAP_SHARED) region: table behaviour in one process, then several
+// forked processes at once, and recovery when a process dies holding the lock.
+#include "platform/shm_session_store.h"
+
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace coinpay {
+namespace {
+
+constexpr int64_t kNow = 1'700'000'000;
+constexpr int64_t kLater = kNow + 3600;
+
+// A MAP_SHARED anonymous mapping, as apr_shm gives httpd: forked children see the same bytes.
+class SharedMapping {
+ public:
+  explicit SharedMapping(size_t size) : size_(size) {
+    base_ = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (base_ == MAP_FAILED) {
+      base_ = nullptr;
+    }
+  }
+  ~SharedMapping() {
+    if (base_ != nullptr) {
+      munmap(base_, size_);
+    }
+  }
+  SharedMapping(const SharedMapping&) = delete;
+  SharedMapping& operator=(const SharedMapping&) = delete;
+
+  void* base() const { return base_; }
+  size_t size() const { return size_; }
+
+ private:
+  void* base_;
+  size_t size_;
+};
+
+class ShmSessionStoreTest : public ::testing::Test {
+ protected:
+  void MakeStore(size_t capacity, size_t entry_size) {
+    mapping_ = std::make_unique<SharedMapping>(ShmSessionStore::RegionSize(capacity, entry_size));
+    ASSERT_NE(mapping_->base(), nullptr);
+    auto store = ShmSessionStore::Create(mapping_->base(), mapping_->size(), capacity, entry_size);
+    ASSERT_TRUE(store.ok()) << store.error().detail;
+    store_ = std::move(store.value());
+  }
+
+  std::optional<std::string> GetValue(std::string_view key, int64_t now = kNow) {
+    auto got = store_->Get(key, now);
+    EXPECT_TRUE(got.ok()) << got.error().detail;
+    return got.ok() ? got.value() : std::nullopt;
+  }
+
+  ShmSessionStore::Stats GetStats() {
+    auto stats = store_->GetStats();
+    EXPECT_TRUE(stats.ok());
+    return stats.ok() ? stats.value() : ShmSessionStore::Stats{};
+  }
+
+  void ExpectConsistent() {
+    Status verified = store_->Verify();
+    EXPECT_TRUE(verified.ok()) << verified.error().detail;
+  }
+
+  std::unique_ptr<SharedMapping> mapping_;
+  std::unique_ptr<ShmSessionStore> store_;
+};
+
+// Runs `body` in a child process; the child's exit code is body's return value.
+pid_t RunInChild(const std::function<int()>& body) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    _exit(body());
+  }
+  return pid;
+}
+
+int WaitForExitCode(pid_t pid) {
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+    return -1;
+  }
+  return WEXITSTATUS(status);
+}
+
+TEST(ShmSessionStore, RegionSizeRejectsOutOfBoundsGeometry) {
+  EXPECT_EQ(ShmSessionStore::RegionSize(0, 100), 0u);
+  EXPECT_EQ(ShmSessionStore::RegionSize(10, 0), 0u);
+  EXPECT_EQ(ShmSessionStore::RegionSize(ShmSessionStore::kMaxCapacity + 1, 100), 0u);
+  EXPECT_EQ(ShmSessionStore::RegionSize(10, ShmSessionStore::kMaxEntryBytes + 1), 0u);
+  EXPECT_GT(ShmSessionStore::RegionSize(10, 100), 10u * 100u);
+}
+
+TEST(ShmSessionStore, CreateRefusesARegionTooSmall) {
+  SharedMapping mapping(4096);
+  auto store = ShmSessionStore::Create(mapping.base(), mapping.size(), 1000, 4096);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.code(), Errc::kConfig);
+}
+
+TEST_F(ShmSessionStoreTest, PutThenGetReturnsTheValue) {
+  MakeStore(16, 256);
+  ASSERT_TRUE(store_->Put("session-a", "record a", kLater).ok());
+  EXPECT_EQ(GetValue("session-a"), "record a");
+  EXPECT_EQ(GetValue("session-b"), std::nullopt);
+  EXPECT_EQ(GetStats().live_entries, 1u);
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, StoresEmptyAndBinaryValuesExactly) {
+  MakeStore(4, 64);
+  std::string binary("\0\x01\xff zero\0inside", 15);
+  ASSERT_TRUE(store_->Put("empty", "", kLater).ok());
+  ASSERT_TRUE(store_->Put("binary", binary, kLater).ok());
+  EXPECT_EQ(GetValue("empty"), "");
+  EXPECT_EQ(GetValue("binary"), binary);
+}
+
+TEST_F(ShmSessionStoreTest, PutReplacesTheValueOfAnExistingKey) {
+  MakeStore(4, 64);
+  ASSERT_TRUE(store_->Put("k", "a longer first value", kLater).ok());
+  ASSERT_TRUE(store_->Put("k", "short", kLater).ok());
+  EXPECT_EQ(GetValue("k"), "short");
+  EXPECT_EQ(GetStats().live_entries, 1u);
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, EraseRemovesTheKeyAndIsIdempotent) {
+  MakeStore(4, 64);
+  ASSERT_TRUE(store_->Put("k", "v", kLater).ok());
+  ASSERT_TRUE(store_->Put("other", "w", kLater).ok());
+  EXPECT_TRUE(store_->Erase("k").ok());
+  EXPECT_EQ(GetValue("k"), std::nullopt);
+  EXPECT_TRUE(store_->Erase("k").ok());
+  EXPECT_TRUE(store_->Erase("never-stored").ok());
+  EXPECT_EQ(GetValue("other"), "w");
+  EXPECT_EQ(GetStats().live_entries, 1u);
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, ExpiredEntryIsAbsentAndItsSlotIsReused) {
+  MakeStore(2, 64);
+  ASSERT_TRUE(store_->Put("short-lived", "v", kNow + 10).ok());
+  EXPECT_EQ(GetValue("short-lived", kNow + 9), "v");
+  EXPECT_EQ(GetValue("short-lived", kNow + 10), std::nullopt);  // expires_at is exclusive
+  EXPECT_EQ(GetValue("short-lived", kNow + 9), std::nullopt);   // dropped, not hidden
+  auto stats = GetStats();
+  EXPECT_EQ(stats.live_entries, 0u);
+  EXPECT_EQ(stats.expired_reclaims, 1u);
+  // Both slots are free again: two new keys fit without evicting anything.
+  ASSERT_TRUE(store_->Put("a", "1", kLater).ok());
+  ASSERT_TRUE(store_->Put("b", "2", kLater).ok());
+  EXPECT_EQ(GetStats().evictions, 0u);
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, ReclaimingAnExpiredEntryWhenFullIsNotCountedAsAnEviction) {
+  MakeStore(2, 64);
+  ASSERT_TRUE(store_->Put("old", "v", kNow + 5).ok());
+  ASSERT_TRUE(store_->Put("fresh", "v", kLater).ok());
+  EXPECT_EQ(GetValue("fresh", kNow + 100), "v");  // time moves past "old"'s expiry
+  ASSERT_TRUE(store_->Put("new", "v", kLater).ok());
+  auto stats = GetStats();
+  EXPECT_EQ(stats.evictions, 0u);
+  EXPECT_EQ(stats.expired_reclaims, 1u);
+  EXPECT_EQ(GetValue("fresh", kNow + 100), "v");
+  EXPECT_EQ(GetValue("new", kNow + 100), "v");
+}
+
+TEST_F(ShmSessionStoreTest, EvictsLeastRecentlyUsedWhenFull) {
+  MakeStore(3, 64);
+  ASSERT_TRUE(store_->Put("a", "1", kLater).ok());
+  ASSERT_TRUE(store_->Put("b", "2", kLater).ok());
+  ASSERT_TRUE(store_->Put("c", "3", kLater).ok());
+  ASSERT_TRUE(store_->Put("d", "4", kLater).ok());  // "a" is the oldest
+  EXPECT_EQ(GetValue("a"), std::nullopt);
+  EXPECT_EQ(GetValue("b"), "2");
+  EXPECT_EQ(GetValue("c"), "3");
+  EXPECT_EQ(GetValue("d"), "4");
+  EXPECT_EQ(GetStats().evictions, 1u);
+  EXPECT_EQ(GetStats().live_entries, 3u);
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, GetRefreshesRecencySoTheEntryIsNotEvicted) {
+  MakeStore(3, 64);
+  ASSERT_TRUE(store_->Put("a", "1", kLater).ok());
+  ASSERT_TRUE(store_->Put("b", "2", kLater).ok());
+  ASSERT_TRUE(store_->Put("c", "3", kLater).ok());
+  EXPECT_EQ(GetValue("a"), "1");                    // now "b" is the oldest
+  ASSERT_TRUE(store_->Put("d", "4", kLater).ok());  // evicts "b"
+  EXPECT_EQ(GetValue("b"), std::nullopt);
+  ASSERT_TRUE(store_->Put("c", "3'", kLater).ok());  // a replacing Put refreshes too
+  ASSERT_TRUE(store_->Put("e", "5", kLater).ok());   // evicts "a"
+  EXPECT_EQ(GetValue("a"), std::nullopt);
+  EXPECT_EQ(GetValue("c"), "3'");
+  EXPECT_EQ(GetValue("d"), "4");
+  EXPECT_EQ(GetValue("e"), "5");
+  EXPECT_EQ(GetStats().evictions, 2u);
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, ManyKeysInASmallTableCollideAndStayFindable) {
+  // 512 slots over 512 buckets: by the birthday bound, chains of several slots are certain.
+  constexpr int kKeys = 512;
+  MakeStore(kKeys, 32);
+  auto key = [](int i) { return "sid-hash-" + std::to_string(i); };
+  for (int i = 0; i < kKeys; ++i) {
+    ASSERT_TRUE(store_->Put(key(i), "v" + std::to_string(i), kLater).ok());
+  }
+  // Erasing every third key unlinks slots from the heads, middles and tails of chains.
+  for (int i = 0; i < kKeys; i += 3) {
+    ASSERT_TRUE(store_->Erase(key(i)).ok());
+  }
+  ExpectConsistent();
+  for (int i = 0; i < kKeys; ++i) {
+    auto expected = i % 3 == 0 ? std::nullopt : std::optional<std::string>("v" + std::to_string(i));
+    EXPECT_EQ(GetValue(key(i)), expected) << key(i);
+  }
+  // Refill past capacity: churn through eviction with chains in place.
+  for (int i = kKeys; i < 3 * kKeys; ++i) {
+    ASSERT_TRUE(store_->Put(key(i), "v" + std::to_string(i), kLater).ok());
+  }
+  EXPECT_EQ(GetStats().live_entries, static_cast<size_t>(kKeys));
+  for (int i = 2 * kKeys; i < 3 * kKeys; ++i) {
+    EXPECT_EQ(GetValue(key(i)), "v" + std::to_string(i));
+  }
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, OversizedValueIsStoreFullAndNamesTheSizes) {
+  MakeStore(4, 100);
+  ASSERT_TRUE(store_->Put("fits", std::string(100, 'x'), kLater).ok());
+  Status st = store_->Put("too-big", std::string(101, 'x'), kLater);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), Errc::kStoreFull);
+  EXPECT_NE(st.error().detail.find("101"), std::string::npos) << st.error().detail;
+  EXPECT_NE(st.error().detail.find("100"), std::string::npos) << st.error().detail;
+  EXPECT_EQ(GetValue("too-big"), std::nullopt);
+  EXPECT_EQ(GetValue("fits"), std::string(100, 'x'));
+}
+
+TEST_F(ShmSessionStoreTest, KeyOutsideOneTo64BytesIsBadInput) {
+  MakeStore(4, 16);
+  EXPECT_EQ(store_->Put("", "v", kLater).code(), Errc::kBadInput);
+  EXPECT_EQ(store_->Put(std::string(65, 'k'), "v", kLater).code(), Errc::kBadInput);
+  EXPECT_TRUE(store_->Put(std::string(64, 'k'), "v", kLater).ok());
+  EXPECT_EQ(GetValue(std::string(64, 'k')), "v");
+}
+
+TEST_F(ShmSessionStoreTest, AddStoresOnlyWhenTheKeyIsAbsentOrExpired) {
+  MakeStore(4, 64);
+  auto first = store_->Add("lock", "owner-1", kNow + 10, kNow);
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first.value());
+  auto second = store_->Add("lock", "owner-2", kNow + 10, kNow + 5);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second.value());
+  EXPECT_EQ(GetValue("lock", kNow + 5), "owner-1");
+  auto after_expiry = store_->Add("lock", "owner-3", kNow + 30, kNow + 10);
+  ASSERT_TRUE(after_expiry.ok());
+  EXPECT_TRUE(after_expiry.value());
+  EXPECT_EQ(GetValue("lock", kNow + 10), "owner-3");
+  EXPECT_EQ(store_->Add("lock", std::string(65, 'x'), kLater, kNow).code(), Errc::kStoreFull);
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, EraseIfEqualsErasesOnlyTheExpectedValue) {
+  MakeStore(4, 64);
+  ASSERT_TRUE(store_->Put("lock", "owner-1", kLater).ok());
+  EXPECT_TRUE(store_->EraseIfEquals("lock", "owner-2").ok());
+  EXPECT_EQ(GetValue("lock"), "owner-1");
+  EXPECT_TRUE(store_->EraseIfEquals("lock", "owner-").ok());  // a prefix is not equal
+  EXPECT_EQ(GetValue("lock"), "owner-1");
+  EXPECT_TRUE(store_->EraseIfEquals("lock", "owner-1").ok());
+  EXPECT_EQ(GetValue("lock"), std::nullopt);
+  EXPECT_TRUE(store_->EraseIfEquals("absent", "x").ok());
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, AttachSeesDataCreatedByCreate) {
+  MakeStore(8, 64);
+  ASSERT_TRUE(store_->Put("survives", "graceful", kLater).ok());
+  auto attached = ShmSessionStore::Attach(mapping_->base(), mapping_->size());
+  ASSERT_TRUE(attached.ok()) << attached.error().detail;
+  EXPECT_EQ((*attached)->capacity(), 8u);
+  EXPECT_EQ((*attached)->entry_size(), 64u);
+  auto got = (*attached)->Get("survives", kNow);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got.value(), "graceful");
+  ASSERT_TRUE((*attached)->Put("from-attached", "x", kLater).ok());
+  EXPECT_EQ(GetValue("from-attached"), "x");
+}
+
+TEST_F(ShmSessionStoreTest, AttachRefusesARegionWithWrongMagic) {
+  MakeStore(8, 64);
+  std::memset(mapping_->base(), 0x5a, 8);
+  auto attached = ShmSessionStore::Attach(mapping_->base(), mapping_->size());
+  ASSERT_FALSE(attached.ok());
+  EXPECT_EQ(attached.code(), Errc::kConfig);
+}
+
+TEST(ShmSessionStore, AttachRefusesAnUninitialisedRegion) {
+  SharedMapping mapping(ShmSessionStore::RegionSize(8, 64));
+  auto attached = ShmSessionStore::Attach(mapping.base(), mapping.size());
+  ASSERT_FALSE(attached.ok());
+  EXPECT_EQ(attached.code(), Errc::kConfig);
+}
+
+TEST_F(ShmSessionStoreTest, AttachRefusesARegionSmallerThanItsGeometry) {
+  MakeStore(8, 64);
+  auto attached = ShmSessionStore::Attach(mapping_->base(), mapping_->size() - 1);
+  ASSERT_FALSE(attached.ok());
+  EXPECT_EQ(attached.code(), Errc::kConfig);
+}
+
+// Each child owns a key range and checks its own reads; all share a set of contended keys.
+// Values carry their writer and a checksum so the parent can tell a torn value from a whole one.
+std::string OwnKey(int child, int i) {
+  return "c" + std::to_string(child) + "-" + std::to_string(i);
+}
+
+std::string WholeValue(int child, int i) {
+  std::string v = "child=" + std::to_string(child) + ";i=" + std::to_string(i) + ";";
+  v.append(static_cast<size_t>(i % 50), static_cast<char>('a' + child));
+  return v + "#" + std::to_string(v.size());
+}
+
+bool IsWholeValue(const std::string& v) {
+  size_t hash = v.rfind('#');
+  return hash != std::string::npos && v.substr(hash + 1) == std::to_string(hash);
+}
+
+TEST_F(ShmSessionStoreTest, ForkedProcessesShareTheTableConsistently) {
+  constexpr int kChildren = 4;
+  constexpr int kOwnKeys = 300;
+  constexpr int kSharedKeys = 20;
+  constexpr int kRounds = 5;
+  // Room for every owned key and every shared key, so nothing a child checks is evicted.
+  MakeStore(kChildren * kOwnKeys + kSharedKeys, 128);
+
+  std::vector<pid_t> pids;
+  pids.reserve(kChildren);
+  for (int c = 0; c < kChildren; ++c) {
+    pids.push_back(RunInChild([this, c]() -> int {
+      for (int round = 0; round < kRounds; ++round) {
+        for (int i = 0; i < kOwnKeys; ++i) {
+          if (!store_->Put(OwnKey(c, i), WholeValue(c, i + round), kLater).ok()) {
+            return 10;
+          }
+          std::string shared = "shared-" + std::to_string(i % kSharedKeys);
+          if (!store_->Put(shared, WholeValue(c, i), kLater).ok()) {
+            return 11;
+          }
+          auto got = store_->Get(shared, kNow);
+          if (!got.ok() || !got.value() || !IsWholeValue(*got.value())) {
+            return 12;
+          }
+        }
+        for (int i = 0; i < kOwnKeys; ++i) {
+          auto got = store_->Get(OwnKey(c, i), kNow);
+          if (!got.ok() || got.value() != WholeValue(c, i + round)) {
+            return 13;
+          }
+          if (i % 2 == 1 && !store_->Erase(OwnKey(c, i)).ok()) {
+            return 14;
+          }
+        }
+      }
+      return 0;
+    }));
+  }
+  for (pid_t pid : pids) {
+    ASSERT_GT(pid, 0);
+    EXPECT_EQ(WaitForExitCode(pid), 0) << "child " << pid << " saw a wrong value";
+  }
+
+  ExpectConsistent();
+  auto stats = GetStats();
+  EXPECT_EQ(stats.live_entries, static_cast<size_t>(kChildren * kOwnKeys / 2 + kSharedKeys));
+  EXPECT_EQ(stats.evictions, 0u);
+  for (int c = 0; c < kChildren; ++c) {
+    for (int i = 0; i < kOwnKeys; ++i) {
+      auto expected =
+          i % 2 == 1 ? std::nullopt : std::optional<std::string>(WholeValue(c, i + kRounds - 1));
+      EXPECT_EQ(GetValue(OwnKey(c, i)), expected);
+    }
+  }
+  for (int s = 0; s < kSharedKeys; ++s) {
+    auto got = GetValue("shared-" + std::to_string(s));
+    ASSERT_TRUE(got.has_value());
+    EXPECT_TRUE(IsWholeValue(*got)) << *got;
+  }
+}
+
+TEST_F(ShmSessionStoreTest, ForkedProcessesEvictingConcurrentlyKeepTheTableConsistent) {
+  constexpr int kChildren = 4;
+  constexpr size_t kCapacity = 64;
+  MakeStore(kCapacity, 96);
+
+  std::vector<pid_t> pids;
+  pids.reserve(kChildren);
+  for (int c = 0; c < kChildren; ++c) {
+    pids.push_back(RunInChild([this, c]() -> int {
+      for (int i = 0; i < 3000; ++i) {
+        if (!store_->Put(OwnKey(c, i % 500), WholeValue(c, i), kLater).ok()) {
+          return 10;
+        }
+        auto got = store_->Get(OwnKey(c, (i * 7) % 500), kNow);
+        if (!got.ok() || (got.value() && !IsWholeValue(*got.value()))) {
+          return 12;
+        }
+        if (i % 5 == 0 && !store_->Erase(OwnKey(c, (i * 3) % 500)).ok()) {
+          return 14;
+        }
+      }
+      return 0;
+    }));
+  }
+  for (pid_t pid : pids) {
+    ASSERT_GT(pid, 0);
+    EXPECT_EQ(WaitForExitCode(pid), 0);
+  }
+  ExpectConsistent();
+  auto stats = GetStats();
+  EXPECT_LE(stats.live_entries, kCapacity);
+  EXPECT_GT(stats.evictions, 0u);
+}
+
+TEST_F(ShmSessionStoreTest, ExactlyOneForkedProcessWinsAnAdd) {
+  constexpr int kChildren = 6;
+  constexpr int kKeys = 200;
+  MakeStore(kKeys, 32);
+  // Each child tries to Add every key and records the ones it won in its own result area.
+  SharedMapping results(sizeof(uint8_t) * kChildren * kKeys);
+  auto* won = static_cast<uint8_t*>(results.base());
+  std::vector<pid_t> pids;
+  pids.reserve(kChildren);
+  for (int c = 0; c < kChildren; ++c) {
+    pids.push_back(RunInChild([this, c, won]() -> int {
+      for (int k = 0; k < kKeys; ++k) {
+        auto added = store_->Add("refresh-lock-" + std::to_string(k), "owner-" + std::to_string(c),
+                                 kLater, kNow);
+        if (!added.ok()) {
+          return 10;
+        }
+        won[c * kKeys + k] = added.value() ? 1 : 0;
+      }
+      return 0;
+    }));
+  }
+  for (pid_t pid : pids) {
+    ASSERT_GT(pid, 0);
+    EXPECT_EQ(WaitForExitCode(pid), 0);
+  }
+  for (int k = 0; k < kKeys; ++k) {
+    int winners = 0;
+    int winner = -1;
+    for (int c = 0; c < kChildren; ++c) {
+      if (won[c * kKeys + k] != 0) {
+        winners++;
+        winner = c;
+      }
+    }
+    ASSERT_EQ(winners, 1) << "key " << k;
+    EXPECT_EQ(GetValue("refresh-lock-" + std::to_string(k)), "owner-" + std::to_string(winner));
+  }
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, SurvivesAProcessDyingWhileHoldingTheLock) {
+  MakeStore(8, 64);
+  ASSERT_TRUE(store_->Put("before", "still here", kLater).ok());
+  pid_t pid = RunInChild([this]() -> int {
+    if (!store_->LockForTesting().ok()) {
+      return 1;
+    }
+    return 0;  // exits with the lock held
+  });
+  ASSERT_EQ(WaitForExitCode(pid), 0);
+
+  EXPECT_EQ(GetValue("before"), "still here");
+  ASSERT_TRUE(store_->Put("after", "works", kLater).ok());
+  EXPECT_EQ(GetValue("after"), "works");
+  EXPECT_EQ(GetStats().lock_recoveries, 1u);
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, DropsTheHalfWrittenEntryOfAProcessThatDiedMidPut) {
+  MakeStore(4, 64);
+  ASSERT_TRUE(store_->Put("a", "1", kLater).ok());
+  ASSERT_TRUE(store_->Put("victim", "old", kLater).ok());
+  ASSERT_TRUE(store_->Put("b", "2", kLater).ok());
+  pid_t pid = RunInChild([this]() -> int {
+    store_->SetMidWriteHookForTesting([] { _exit(0); });
+    (void)store_->Put("victim", "new value that never lands", kLater);
+    return 1;  // the hook should have ended the process
+  });
+  ASSERT_EQ(WaitForExitCode(pid), 0);
+
+  // Recovery rebuilt the recency order from the slots: "a" was used before "b", so once the
+  // two free slots are taken, "a" is the one evicted.
+  ASSERT_TRUE(store_->Put("c", "3", kLater).ok());
+  ASSERT_TRUE(store_->Put("d", "4", kLater).ok());
+  ASSERT_TRUE(store_->Put("e", "5", kLater).ok());
+  EXPECT_EQ(GetStats().lock_recoveries, 1u);
+  EXPECT_EQ(GetStats().evictions, 1u);
+  EXPECT_EQ(GetValue("victim"), std::nullopt);
+  EXPECT_EQ(GetValue("a"), std::nullopt);
+  EXPECT_EQ(GetValue("b"), "2");
+  EXPECT_EQ(GetValue("e"), "5");
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, ThreadsOfOneProcessShareTheStore) {
+  MakeStore(256, 128);
+  std::vector<std::thread> threads;
+  threads.reserve(4);
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([this, t, &failures] {
+      for (int i = 0; i < 2000; ++i) {
+        std::string key = OwnKey(t, i % 50);
+        if (!store_->Put(key, WholeValue(t, i), kLater).ok()) {
+          failures++;
+        }
+        auto got = store_->Get(key, kNow);
+        if (!got.ok() || got.value() != WholeValue(t, i)) {
+          failures++;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) {
+    th.join();
+  }
+  EXPECT_EQ(failures.load(), 0);
+  ExpectConsistent();
+}
+
+}  // namespace
+}  // namespace coinpay
