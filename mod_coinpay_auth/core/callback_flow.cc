@@ -196,7 +196,8 @@ Action HandleCallback(Site& site, const RequestView& req) {
   if (old && old->has_value()) {
     (void)site.sessions.Destroy((*old)->id);
   }
-  auto id = site.sessions.Create(std::move(record), now);
+  auto id = site.sessions.Create(std::move(record), now,
+                                 jwt->claims.GetString("sid").value_or(""));
   if (!id) {
     LogAt(site.log, LogLevel::kError, 132, "cannot store the new session: " + id.error().detail);
     Action a = ErrorPage(503, "Sign-in is unavailable",

@@ -3,6 +3,7 @@
 #include "core/logout_flow.h"
 
 #include "core/cookies.h"
+#include "core/crypto.h"
 #include "core/encoding.h"
 #include "core/log.h"
 #include "core/pages.h"
@@ -29,6 +30,7 @@ Action HandleLogout(Site& site, const RequestView& req) {
     }
   }
   int64_t now = site.clock.NowSeconds();
+  std::string id_token_hint;
   auto loaded = site.sessions.Load(req.cookie, now);
   if (!loaded) {
     LogAt(site.log, LogLevel::kError, 141, "session store unavailable during logout: " +
@@ -42,8 +44,21 @@ Action HandleLogout(Site& site, const RequestView& req) {
               "refresh token revocation failed: " + revoked.error().detail);
       }
     }
+    id_token_hint = s.id_token;
     (void)site.sessions.Destroy((*loaded)->id);
     LogAt(site.log, LogLevel::kInfo, 143, "signed out sub=" + s.sub.substr(0, 128));
+  }
+  if (!c.provider_logout_return.empty() && !id_token_hint.empty()) {
+    auto meta = site.provider.Metadata();
+    if (meta && !(*meta)->end_session_endpoint.empty()) {
+      auto state = RandomToken(site.random, 16);
+      Params q = {{"id_token_hint", id_token_hint},
+                  {"client_id", p.client_id},
+                  {"post_logout_redirect_uri", c.provider_logout_return},
+                  {"state", state.value_or("")}};
+      const std::string& ep = (*meta)->end_session_endpoint;
+      target = ep + (ep.find('?') == std::string::npos ? "?" : "&") + EncodeForm(q);
+    }
   }
   CookieAttrs attrs;
   attrs.secure = c.secure_cookies || req.https;

@@ -56,6 +56,10 @@ struct SessionConfig {
   // When the provider cannot refresh an access token right now, go on with the old one while it
   // is still valid (instead of answering 502).
   bool continue_on_refresh_failure = false;
+  // Absolute URL registered at the provider as a post_logout_redirect_uri. When set and the
+  // provider has an end_session_endpoint, logout also ends the provider's session
+  // (OpenID Connect RP-Initiated Logout 1.0) and the provider sends the browser here.
+  std::string provider_logout_return;
   std::shared_ptr<const CookieSealer> sealer;
 };
 

@@ -180,7 +180,54 @@ Result<std::optional<SessionRecord>> Sessions::LoadById(const std::string& id, i
   return std::optional<SessionRecord>(std::move(*record));
 }
 
-Result<std::string> Sessions::Create(SessionRecord record, int64_t now) {
+namespace {
+constexpr size_t kMaxIndexedSessions = 64;  // per sid / sub; the oldest drop out of the index
+std::string IndexKey(std::string_view kind, std::string_view provider, std::string_view value) {
+  std::string material(kind);
+  material.append(1, '\0').append(provider).append(1, '\0').append(value);
+  return Sha256(material);
+}
+}  // namespace
+
+void Sessions::AddToIndex(const std::string& index_key, const std::string& session_key,
+                          int64_t now) {
+  // Not atomic with other writers of the same index: at worst a concurrent sign-in of the same
+  // user drops out of the index, and back-channel logout then misses that one session.
+  auto got = store_.Get(index_key, now);
+  std::string keys = got && got->has_value() ? **got : std::string();
+  keys += session_key;
+  if (keys.size() > kMaxIndexedSessions * 32) {
+    keys.erase(0, keys.size() - kMaxIndexedSessions * 32);
+  }
+  (void)store_.Put(index_key, keys, now + config_.max_age_seconds);
+}
+
+Result<int> Sessions::DestroyIndexed(const std::string& index_key) {
+  auto got = store_.Get(index_key, 0);
+  if (!got) {
+    return got.error();
+  }
+  int n = 0;
+  if (got->has_value()) {
+    const std::string& keys = **got;
+    for (size_t i = 0; i + 32 <= keys.size(); i += 32) {
+      auto st = store_.Erase(keys.substr(i, 32));
+      n += st ? 1 : 0;
+    }
+  }
+  (void)store_.Erase(index_key);
+  return n;
+}
+
+Result<int> Sessions::DestroyBySid(std::string_view provider, std::string_view sid) {
+  return DestroyIndexed(IndexKey("sid", provider, sid));
+}
+
+Result<int> Sessions::DestroyBySub(std::string_view provider, std::string_view sub) {
+  return DestroyIndexed(IndexKey("sub", provider, sub));
+}
+
+Result<std::string> Sessions::Create(SessionRecord record, int64_t now, std::string_view sid) {
   auto id = RandomToken(random_, kSessionIdBytes);
   if (!id) {
     return Error{Errc::kCryptoFailure, "random generator failed"};
@@ -191,6 +238,10 @@ Result<std::string> Sessions::Create(SessionRecord record, int64_t now) {
   if (!st) {
     return st.error();
   }
+  if (!sid.empty()) {
+    AddToIndex(IndexKey("sid", record.provider, sid), StoreKey(*id), now);
+  }
+  AddToIndex(IndexKey("sub", record.provider, record.sub), StoreKey(*id), now);
   return *id;
 }
 

@@ -47,8 +47,12 @@ class Sessions {
   Result<std::optional<Loaded>> Load(std::string_view cookie_header, int64_t now);
   // The live session with this id (already read from a cookie); does not touch the idle timer.
   Result<std::optional<SessionRecord>> LoadById(const std::string& id, int64_t now);
-  // Stores a new session under a fresh random id and returns the id.
-  Result<std::string> Create(SessionRecord record, int64_t now);
+  // Stores a new session under a fresh random id and returns the id. The session is indexed by
+  // its provider's `sid` (when given) and by `sub`, so back-channel logout can find it.
+  Result<std::string> Create(SessionRecord record, int64_t now, std::string_view sid = {});
+  // Ends every session indexed under this provider sid / this sub; returns how many.
+  Result<int> DestroyBySid(std::string_view provider, std::string_view sid);
+  Result<int> DestroyBySub(std::string_view provider, std::string_view sub);
   Status Save(const std::string& id, const SessionRecord& record, int64_t now);
   Status Destroy(const std::string& id);
 
@@ -57,6 +61,8 @@ class Sessions {
 
  private:
   int64_t StoreExpiry(const SessionRecord& r, int64_t now) const;
+  void AddToIndex(const std::string& index_key, const std::string& session_key, int64_t now);
+  Result<int> DestroyIndexed(const std::string& index_key);
   SessionStore& store_;
   const SessionConfig& config_;
   Random& random_;

@@ -10,7 +10,10 @@
 
 #include <cstring>
 #include <exception>
+#include <optional>
+#include <string>
 
+#include "core/backchannel_logout.h"
 #include "core/callback_flow.h"
 #include "core/login_flow.h"
 #include "core/logout_flow.h"
@@ -116,7 +119,29 @@ int CheckAuthn(request_rec* r) {
   });
 }
 
-enum class Handler { kNone, kLogin, kCallback, kLogout };
+enum class Handler { kNone, kLogin, kCallback, kLogout, kBackchannelLogout };
+
+constexpr apr_size_t kMaxFormBody = 64 * 1024;
+
+// Reads a small request body; nullopt when it is larger than `limit` or cannot be read.
+std::optional<std::string> ReadBody(request_rec* r, apr_size_t limit) {
+  if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK || !ap_should_client_block(r)) {
+    return std::string();
+  }
+  std::string body;
+  char buf[8192];
+  long n = 0;
+  while ((n = ap_get_client_block(r, buf, sizeof(buf))) > 0) {
+    body.append(buf, static_cast<size_t>(n));
+    if (body.size() > limit) {
+      return std::nullopt;
+    }
+  }
+  if (n < 0) {
+    return std::nullopt;
+  }
+  return body;
+}
 
 Handler HandlerOf(const char* name) {
   if (name == nullptr) {
@@ -131,6 +156,9 @@ Handler HandlerOf(const char* name) {
   if (strcmp(name, "coinpay-logout") == 0) {
     return Handler::kLogout;
   }
+  if (strcmp(name, "coinpay-backchannel-logout") == 0) {
+    return Handler::kBackchannelLogout;
+  }
   return Handler::kNone;
 }
 
@@ -140,10 +168,12 @@ int HandleRequest(request_rec* r) {
     return DECLINED;
   }
   return Guarded(r, 912, [&] {
-    if (r->method_number != M_GET) {
-      // HEAD arrives as M_GET too; anything else is not a browser following a link.
-      r->allowed = AP_METHOD_BIT << M_GET;
-      return HTTP_METHOD_NOT_ALLOWED;
+    // The provider POSTs logout tokens; everything else is a browser following a link (HEAD
+    // arrives as M_GET too).
+    int method = which == Handler::kBackchannelLogout ? M_POST : M_GET;
+    if (r->method_number != method) {
+      r->allowed = AP_METHOD_BIT << method;
+      return static_cast<int>(HTTP_METHOD_NOT_ALLOWED);
     }
     SiteRuntime* rt = RuntimeFor(r->server);
     if (rt == nullptr || !rt->provider_config->login_enabled) {
@@ -157,6 +187,21 @@ int HandleRequest(request_rec* r) {
       case Handler::kLogin: a = HandleLoginRequest(site, view); break;
       case Handler::kCallback: a = HandleCallback(site, view); break;
       case Handler::kLogout: a = HandleLogout(site, view); break;
+      case Handler::kBackchannelLogout: {
+        auto body = ReadBody(r, kMaxFormBody);
+        if (!body) {
+          return static_cast<int>(HTTP_REQUEST_ENTITY_TOO_LARGE);
+        }
+        a = HandleBackchannelLogout(site, *body);
+        // Provider-facing JSON, also for errors: written here, not as an error document.
+        r->status = a.status;
+        ap_set_content_type(r, "application/json");
+        for (const auto& [name, value] : a.headers) {
+          apr_table_set(r->headers_out, name.c_str(), value.c_str());
+        }
+        ap_rputs(a.body.c_str(), r);
+        return static_cast<int>(OK);
+      }
       case Handler::kNone: return static_cast<int>(DECLINED);
     }
     return Respond(r, a);

@@ -101,6 +101,7 @@ Status BuildConfigs(const ServerConfig& c, ProviderConfig& p, SessionConfig& sc)
   sc.secure_cookies = p.redirect_uri.rfind("https://", 0) == 0;
   sc.post_logout_url = c.post_logout_url.value;
   sc.continue_on_refresh_failure = c.continue_on_refresh_failure.value;
+  sc.provider_logout_return = c.provider_logout_return.value;
   for (const auto& o : c.allowed_origins.value) {
     auto origin = OriginOf(o);
     if (!origin) {

@@ -1,0 +1,108 @@
+// Back-channel logout: JSON answers for the provider, never a page.
+#include "core/backchannel_logout.h"
+
+#include "core/claims_policy.h"
+#include "core/crypto.h"
+#include "core/encoding.h"
+#include "core/log.h"
+
+namespace coinpay {
+namespace {
+
+constexpr char kEvent[] = "http://schemas.openid.net/event/backchannel-logout";
+constexpr int64_t kJtiMemorySeconds = 24 * 3600;  // replays within a day are refused
+
+Action Answer(int status, std::string_view error = {}) {
+  Action a;
+  a.status = status;
+  a.headers.emplace_back("Cache-Control", "no-store");
+  a.content_type = "application/json";
+  a.body = error.empty() ? "{}\n" : "{\"error\":\"" + std::string(error) + "\"}\n";
+  return a;
+}
+
+}  // namespace
+
+Status CheckLogoutTokenShape(const Json& claims) {
+  Json events = claims.Get("events");
+  if (!events.IsObject() || !events.Get(kEvent).IsObject()) {
+    return Error{Errc::kMissingClaim, "logout token lacks the back-channel logout event"};
+  }
+  if (!claims.Get("nonce").IsNull()) {
+    return Error{Errc::kBadInput, "logout token carries a nonce"};
+  }
+  if (!claims.GetString("sub") && !claims.GetString("sid")) {
+    return Error{Errc::kMissingClaim, "logout token has neither sub nor sid"};
+  }
+  if (!claims.GetString("jti")) {
+    return Error{Errc::kMissingClaim, "logout token has no jti"};
+  }
+  return OkStatus();
+}
+
+Action HandleBackchannelLogout(Site& site, std::string_view form_body) {
+  const ProviderConfig& p = site.provider.config();
+  auto params = ParseQuery(form_body);
+  std::string token;
+  int seen = 0;
+  if (params) {
+    for (auto& [name, value] : *params) {
+      if (name == "logout_token") {
+        token = value;
+        ++seen;
+      }
+    }
+  }
+  if (seen != 1 || token.empty()) {
+    LogAt(site.log, LogLevel::kInfo, 180, "back-channel logout without one logout_token refused");
+    return Answer(400, "invalid_request");
+  }
+  int64_t now = site.clock.NowSeconds();
+  auto jwt = site.provider.Verify(token, p.id_token_algs);
+  Status st = jwt ? Status(Ok{}) : Status(jwt.error());
+  if (jwt) {
+    ClaimsPolicy policy;
+    policy.issuer = p.issuer;
+    policy.audiences = {p.client_id};
+    policy.leeway_seconds = p.leeway_seconds;
+    policy.require_exp = false;  // logout tokens may omit exp; iat bounds them instead
+    policy.require_iat = true;
+    st = CheckClaims(jwt->claims, policy, now);
+    if (st) {
+      st = CheckLogoutTokenShape(jwt->claims);
+    }
+    int64_t iat = jwt->claims.GetInt("iat").value_or(0);
+    if (st && iat < now - kJtiMemorySeconds) {
+      st = Error{Errc::kExpired, "logout token issued too long ago"};
+    }
+  }
+  if (!st) {
+    LogAt(site.log, LogLevel::kWarn, 181,
+          std::string("logout token refused (") + ErrcName(st.code()) + "): " + st.error().detail);
+    return Answer(400, "invalid_request");
+  }
+  std::string material = "logout-jti";
+  material.append(1, '\0').append(p.issuer).append(1, '\0').append(*jwt->claims.GetString("jti"));
+  std::string jti_key = Sha256(material);
+  auto fresh = site.sessions.store().Add(jti_key, "1", now + kJtiMemorySeconds, now);
+  if (!fresh) {
+    LogAt(site.log, LogLevel::kError, 182, "session store unavailable: " + fresh.error().detail);
+    return Answer(503, "temporarily_unavailable");
+  }
+  if (!*fresh) {
+    LogAt(site.log, LogLevel::kWarn, 183, "replayed logout token refused");
+    return Answer(400, "invalid_request");
+  }
+  auto sid = jwt->claims.GetString("sid");
+  auto ended = sid ? site.sessions.DestroyBySid(p.name, *sid)
+                   : site.sessions.DestroyBySub(p.name, *jwt->claims.GetString("sub"));
+  if (!ended) {
+    LogAt(site.log, LogLevel::kError, 184, "session store unavailable: " + ended.error().detail);
+    return Answer(503, "temporarily_unavailable");
+  }
+  LogAt(site.log, LogLevel::kInfo, 185,
+        "back-channel logout ended " + std::to_string(*ended) + " session(s)");
+  return Answer(200);
+}
+
+}  // namespace coinpay
