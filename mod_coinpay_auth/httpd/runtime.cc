@@ -10,7 +10,9 @@
 #include "core/crypto.h"
 #include "core/redirect_guard.h"
 #include "httpd/config_tree.h"
+#include "core/encrypted_session_store.h"
 #include "platform/curl_http_client.h"
+#include "platform/redis_session_store.h"
 #include "platform/shm_session_store.h"
 #include "platform/system_clock.h"
 
@@ -35,7 +37,10 @@ struct Process {
   SystemClock clock;
   OsRandom random;
   std::unique_ptr<CurlHttpClient> http;
-  std::unique_ptr<ShmSessionStore> store;
+  std::unique_ptr<ShmSessionStore> shm;
+  std::unique_ptr<RedisSessionStore> redis;
+  std::unique_ptr<EncryptedSessionStore> sealed;  // over redis
+  SessionStore* store = nullptr;                  // the one requests use
 };
 
 Process& TheProcess() {
@@ -122,8 +127,43 @@ std::string Where(server_rec* s) {
          std::to_string(s->defn_line_number) + ")";
 }
 
+// The at-rest key for Redis comes from the first server's first passphrase.
+std::string AtRestKey(server_rec* s) {
+  for (server_rec* v = s; v != nullptr; v = v->next) {
+    const ServerConfig& c = ServerConfigOf(v);
+    if (!c.passphrases.value.empty()) {
+      return CookieSealer(c.passphrases.value).DeriveKey("session-at-rest");
+    }
+  }
+  return {};
+}
+
+Status OpenRedisStore(server_rec* main) {
+  const ServerConfig& c = ServerConfigOf(main);
+  auto options = RedisSessionStore::ParseUrl(c.session_store.value);
+  if (!options) {
+    return Error{Errc::kConfig, "CoinpaySessionStore " + options.error().detail};
+  }
+  options->timeout_ms = static_cast<long>(c.redis_timeout.value * 1000);
+  std::string key = AtRestKey(main);
+  if (key.size() != 32) {
+    return Error{Errc::kConfig, "CoinpaySessionStore redis:// needs CoinpayCryptoPassphrase (it "
+                                "encrypts sessions at rest)"};
+  }
+  Process& proc = TheProcess();
+  proc.redis = std::make_unique<RedisSessionStore>(*options);
+  proc.sealed = std::make_unique<EncryptedSessionStore>(*proc.redis, key, proc.random);
+  proc.store = proc.sealed.get();
+  ap_log_error(APLOG_MARK, APLOG_INFO, 0, main, "CPA00909: sessions are kept in Redis at %s:%d",
+               options->host.c_str(), options->port);
+  return OkStatus();
+}
+
 Status OpenSessionStore(server_rec* main) {
   const ServerConfig& c = ServerConfigOf(main);
+  if (c.session_store.value != "shm") {
+    return OpenRedisStore(main);
+  }
   auto capacity = static_cast<size_t>(c.session_capacity.value);
   auto entry = static_cast<size_t>(c.session_entry_size.value);
   size_t size = ShmSessionStore::RegionSize(capacity, entry);
@@ -136,7 +176,8 @@ Status OpenSessionStore(server_rec* main) {
   if (retained != nullptr && retained->capacity == capacity && retained->entry_size == entry) {
     auto store = ShmSessionStore::Attach(retained->base, retained->size);
     if (store) {
-      proc.store = std::move(*store);
+      proc.shm = std::move(*store);
+      proc.store = proc.shm.get();
       return OkStatus();
     }
   }
@@ -157,7 +198,8 @@ Status OpenSessionStore(server_rec* main) {
   retained->size = region->size();
   retained->capacity = capacity;
   retained->entry_size = entry;
-  proc.store = std::move(*store);
+  proc.shm = std::move(*store);
+  proc.store = proc.shm.get();
   ap_log_error(APLOG_MARK, APLOG_INFO, 0, main,
                "CPA00901: session store: %" APR_SIZE_T_FMT " sessions of up to %" APR_SIZE_T_FMT
                " bytes in %" APR_SIZE_T_FMT " bytes of shared memory",
@@ -229,6 +271,16 @@ int CheckConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
     }
   }
   const ServerConfig& main = ServerConfigOf(s);
+  if (main.session_store.value != "shm") {
+    auto redis = RedisSessionStore::ParseUrl(main.session_store.value);
+    if (!redis) {
+      ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
+                   "CPA00916: mod_coinpay_auth: CoinpaySessionStore %s (write shm, or "
+                   "redis://[:password@]host:port/db)",
+                   redis.error().detail.c_str());
+      rc = HTTP_INTERNAL_SERVER_ERROR;
+    }
+  }
   if (ShmSessionStore::RegionSize(static_cast<size_t>(main.session_capacity.value),
                                   static_cast<size_t>(main.session_entry_size.value)) == 0) {
     ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,

@@ -1,0 +1,229 @@
+// Redis commands: SET EXAT / GET / DEL, SET NX EXAT for Add, a Lua compare-and-delete for
+// EraseIfEquals. Failures are Errc::kStoreUnavailable: the request gets 503, no cookie is lost.
+#include "platform/redis_session_store.h"
+
+#include <hiredis/hiredis.h>
+
+#include <cstdlib>
+
+namespace coinpay {
+namespace {
+
+constexpr char kEraseIfEqualsScript[] =
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end "
+    "return 0";
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char ch : bytes) {
+    auto c = static_cast<unsigned char>(ch);
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+struct RedisSessionStore::Reply {
+  int type = 0;
+  long long integer = 0;
+  std::string str;
+};
+
+Result<RedisSessionStore::Options> RedisSessionStore::ParseUrl(std::string_view url) {
+  constexpr std::string_view kScheme = "redis://";
+  if (url.substr(0, kScheme.size()) != kScheme) {
+    return Error{Errc::kConfig, "must look like redis://[:password@]host[:port][/db]"};
+  }
+  Options o;
+  std::string_view rest = url.substr(kScheme.size());
+  size_t at = rest.rfind('@');
+  if (at != std::string_view::npos) {
+    std::string_view auth = rest.substr(0, at);
+    size_t colon = auth.find(':');
+    o.password = std::string(colon == std::string_view::npos ? auth : auth.substr(colon + 1));
+    rest = rest.substr(at + 1);
+  }
+  size_t slash = rest.find('/');
+  std::string_view hostport = rest.substr(0, slash);
+  if (slash != std::string_view::npos && slash + 1 < rest.size()) {
+    std::string db(rest.substr(slash + 1));
+    char* end = nullptr;
+    long v = std::strtol(db.c_str(), &end, 10);
+    if (*end != '\0' || v < 0 || v > 1000) {
+      return Error{Errc::kConfig, "has a database number that is not a small integer"};
+    }
+    o.db = static_cast<int>(v);
+  }
+  size_t colon = hostport.rfind(':');
+  if (colon != std::string_view::npos) {
+    std::string port(hostport.substr(colon + 1));
+    char* end = nullptr;
+    long v = std::strtol(port.c_str(), &end, 10);
+    if (port.empty() || *end != '\0' || v <= 0 || v > 65535) {
+      return Error{Errc::kConfig, "has a port that is not a number from 1 to 65535"};
+    }
+    o.port = static_cast<int>(v);
+    hostport = hostport.substr(0, colon);
+  }
+  if (hostport.empty()) {
+    return Error{Errc::kConfig, "names no host"};
+  }
+  o.host = std::string(hostport);
+  return o;
+}
+
+RedisSessionStore::RedisSessionStore(Options options) : options_(std::move(options)) {}
+
+RedisSessionStore::~RedisSessionStore() {
+  for (redisContext* c : idle_) {
+    redisFree(c);
+  }
+}
+
+std::string RedisSessionStore::KeyOf(std::string_view key) const {
+  return options_.prefix + Hex(key);
+}
+
+Result<redisContext*> RedisSessionStore::Acquire() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_.empty()) {
+      redisContext* c = idle_.back();
+      idle_.pop_back();
+      return c;
+    }
+  }
+  timeval tv{options_.timeout_ms / 1000, static_cast<suseconds_t>((options_.timeout_ms % 1000) * 1000)};
+  redisContext* c = redisConnectWithTimeout(options_.host.c_str(), options_.port, tv);
+  if (c == nullptr || c->err != 0) {
+    std::string why = c != nullptr ? c->errstr : "out of memory";
+    if (c != nullptr) {
+      redisFree(c);
+    }
+    return Error{Errc::kStoreUnavailable, "cannot connect to Redis at " + options_.host + ":" +
+                                              std::to_string(options_.port) + ": " + why};
+  }
+  redisSetTimeout(c, tv);
+  auto setup = [&](std::vector<std::string> args) -> bool {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    auto* r = static_cast<redisReply*>(
+        redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    bool ok = r != nullptr && r->type != REDIS_REPLY_ERROR;
+    if (r != nullptr) {
+      freeReplyObject(r);
+    }
+    return ok;
+  };
+  if ((!options_.password.empty() && !setup({"AUTH", options_.password})) ||
+      (options_.db != 0 && !setup({"SELECT", std::to_string(options_.db)}))) {
+    redisFree(c);
+    return Error{Errc::kStoreUnavailable, "Redis refused AUTH or SELECT (check the URL)"};
+  }
+  return c;
+}
+
+void RedisSessionStore::Release(redisContext* c, bool healthy) {
+  if (!healthy || c->err != 0) {
+    redisFree(c);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  idle_.push_back(c);
+}
+
+Result<RedisSessionStore::Reply> RedisSessionStore::Command(
+    const std::vector<std::string_view>& args) {
+  auto c = Acquire();
+  if (!c) {
+    return c.error();
+  }
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (auto a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  auto* r = static_cast<redisReply*>(
+      redisCommandArgv(*c, static_cast<int>(argv.size()), argv.data(), lens.data()));
+  if (r == nullptr) {
+    std::string why = (*c)->errstr;
+    Release(*c, false);
+    return Error{Errc::kStoreUnavailable, "Redis command failed: " + why};
+  }
+  Reply out;
+  out.type = r->type;
+  out.integer = r->integer;
+  if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ||
+      r->type == REDIS_REPLY_ERROR) {
+    out.str.assign(r->str, r->len);
+  }
+  freeReplyObject(r);
+  Release(*c, true);
+  if (out.type == REDIS_REPLY_ERROR) {
+    // The error text is Redis's own, e.g. "NOAUTH" or "OOM"; it never contains our values.
+    return Error{Errc::kStoreUnavailable, "Redis answered an error: " + out.str.substr(0, 120)};
+  }
+  return out;
+}
+
+Status RedisSessionStore::Put(std::string_view key, std::string_view value, int64_t expires_at) {
+  std::string k = KeyOf(key);
+  std::string exat = std::to_string(expires_at);
+  auto r = Command({"SET", k, value, "EXAT", exat});
+  if (!r) {
+    return r.error();
+  }
+  return OkStatus();
+}
+
+Result<std::optional<std::string>> RedisSessionStore::Get(std::string_view key, int64_t /*now*/) {
+  std::string k = KeyOf(key);
+  auto r = Command({"GET", k});
+  if (!r) {
+    return r.error();
+  }
+  if (r->type != REDIS_REPLY_STRING) {
+    return std::optional<std::string>();
+  }
+  return std::optional<std::string>(std::move(r->str));
+}
+
+Status RedisSessionStore::Erase(std::string_view key) {
+  std::string k = KeyOf(key);
+  auto r = Command({"DEL", k});
+  if (!r) {
+    return r.error();
+  }
+  return OkStatus();
+}
+
+Result<bool> RedisSessionStore::Add(std::string_view key, std::string_view value,
+                                    int64_t expires_at, int64_t /*now*/) {
+  std::string k = KeyOf(key);
+  std::string exat = std::to_string(expires_at);
+  auto r = Command({"SET", k, value, "NX", "EXAT", exat});
+  if (!r) {
+    return r.error();
+  }
+  return r->type == REDIS_REPLY_STATUS;  // "OK" when set; a nil reply when the key existed
+}
+
+Status RedisSessionStore::EraseIfEquals(std::string_view key, std::string_view expected) {
+  std::string k = KeyOf(key);
+  auto r = Command({"EVAL", kEraseIfEqualsScript, "1", k, expected});
+  if (!r) {
+    return r.error();
+  }
+  return OkStatus();
+}
+
+}  // namespace coinpay

@@ -1,0 +1,59 @@
+// The scale-out SessionStore: Redis, so several Apache nodes share sessions. hiredis is used
+// here and nowhere else. Wrap it in an EncryptedSessionStore (core) so values are sealed at
+// rest; keys are already hashes of session ids.
+//
+//   auto opts = RedisSessionStore::ParseUrl("redis://:secret@127.0.0.1:6379/0");
+//   RedisSessionStore redis(*opts);
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coinpay_auth/session_store.h"
+
+struct redisContext;
+
+namespace coinpay {
+
+class RedisSessionStore final : public SessionStore {
+ public:
+  struct Options {
+    std::string host = "127.0.0.1";
+    int port = 6379;
+    int db = 0;
+    std::string password;
+    long timeout_ms = 1000;  // connect and per-command
+    std::string prefix = "coinpay:";
+  };
+  // redis://[:password@]host[:port][/db]; the message says what is wrong (never the password).
+  static Result<Options> ParseUrl(std::string_view url);
+
+  explicit RedisSessionStore(Options options);
+  ~RedisSessionStore() override;
+  RedisSessionStore(const RedisSessionStore&) = delete;
+  RedisSessionStore& operator=(const RedisSessionStore&) = delete;
+
+  Status Put(std::string_view key, std::string_view value, int64_t expires_at) override;
+  Result<std::optional<std::string>> Get(std::string_view key, int64_t now) override;
+  Status Erase(std::string_view key) override;
+  Result<bool> Add(std::string_view key, std::string_view value, int64_t expires_at,
+                   int64_t now) override;
+  Status EraseIfEquals(std::string_view key, std::string_view expected) override;
+
+ private:
+  struct Reply;
+  // Runs one command on a pooled connection; a broken connection is dropped, not reused, so the
+  // next command reconnects (Redis restarted: sessions resume).
+  Result<Reply> Command(const std::vector<std::string_view>& args);
+  Result<redisContext*> Acquire();
+  void Release(redisContext* c, bool healthy);
+  std::string KeyOf(std::string_view key) const;
+
+  Options options_;
+  std::mutex mu_;
+  std::vector<redisContext*> idle_;  // one per thread that needed one at once, reused
+};
+
+}  // namespace coinpay
