@@ -19,11 +19,18 @@ std::string FirstArg(const char* args) {
   return a.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
-void Walk(const ap_directive_t* d, const std::string& location, ConfigTreeFacts& facts) {
+void Walk(const ap_directive_t* d, const std::string& location, ScopeFacts& facts,
+          ConfigTreeFacts& all) {
   for (; d != nullptr; d = d->next) {
     const char* name = d->directive;
+    if (strcasecmp(name, "<VirtualHost") == 0) {
+      std::string id = std::string(d->filename != nullptr ? d->filename : "") + ":" +
+                       std::to_string(d->line_num);
+      Walk(d->first_child, "", all.vhosts[id], all);
+      continue;
+    }
     if (strcasecmp(name, "<Location") == 0) {
-      Walk(d->first_child, FirstArg(d->args), facts);
+      Walk(d->first_child, FirstArg(d->args), facts, all);
       continue;
     }
     if (strcasecmp(name, "SetHandler") == 0 && FirstArg(d->args) == "coinpay-callback" &&
@@ -35,7 +42,7 @@ void Walk(const ap_directive_t* d, const std::string& location, ConfigTreeFacts&
       facts.uses_session = facts.uses_session || strcasecmp(type.c_str(), "coinpay") == 0;
     }
     if (d->first_child != nullptr) {
-      Walk(d->first_child, location, facts);
+      Walk(d->first_child, location, facts, all);
     }
   }
 }
@@ -44,8 +51,27 @@ void Walk(const ap_directive_t* d, const std::string& location, ConfigTreeFacts&
 
 ConfigTreeFacts ScanConfigTree(const ap_directive_t* root) {
   ConfigTreeFacts facts;
-  Walk(root, "", facts);
+  Walk(root, "", facts.main, facts);
+  facts.uses_bearer_anywhere = facts.main.uses_bearer;
+  facts.uses_session_anywhere = facts.main.uses_session;
+  for (const auto& [id, v] : facts.vhosts) {
+    facts.uses_bearer_anywhere = facts.uses_bearer_anywhere || v.uses_bearer;
+    facts.uses_session_anywhere = facts.uses_session_anywhere || v.uses_session;
+  }
   return facts;
+}
+
+ScopeFacts ConfigTreeFacts::For(const std::string& vhost_id) const {
+  ScopeFacts out = main;
+  auto it = vhosts.find(vhost_id);
+  if (it != vhosts.end()) {
+    out.uses_bearer = out.uses_bearer || it->second.uses_bearer;
+    out.uses_session = out.uses_session || it->second.uses_session;
+    out.callback_locations.insert(out.callback_locations.end(),
+                                  it->second.callback_locations.begin(),
+                                  it->second.callback_locations.end());
+  }
+  return out;
 }
 
 bool LocationCovers(const std::string& location, const std::string& path) {

@@ -213,7 +213,7 @@ Clock& ProcessClock() { return TheProcess().clock; }
 Random& ProcessRandom() { return TheProcess().random; }
 
 // The checks that need the whole configuration tree, not one server's directives.
-Status CheckAgainstTree(const ServerConfig& c, const ProviderConfig& p, const ConfigTreeFacts& t) {
+Status CheckAgainstTree(const ServerConfig& c, const ProviderConfig& p, const ScopeFacts& t) {
   if (p.login_enabled) {
     bool served = false;
     for (const auto& loc : t.callback_locations) {
@@ -244,12 +244,12 @@ int CheckConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
   for (server_rec* v = s; v != nullptr; v = v->next) {
     any = any || UsesModule(ServerConfigOf(v));
   }
-  if (!any && (facts.uses_session || facts.uses_bearer)) {
+  if (!any && (facts.uses_session_anywhere || facts.uses_bearer_anywhere)) {
     ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
                  "CPA00908: mod_coinpay_auth: AuthType coinpay%s is used but no CoinpayIssuer is "
                  "configured: add CoinpayIssuer, CoinpayClientID, CoinpayClientSecret, "
                  "CoinpayRedirectURI and CoinpayCryptoPassphrase",
-                 facts.uses_bearer && !facts.uses_session ? "-bearer" : "");
+                 facts.uses_bearer_anywhere && !facts.uses_session_anywhere ? "-bearer" : "");
     return HTTP_INTERNAL_SERVER_ERROR;
   }
   for (server_rec* v = s; v != nullptr; v = v->next) {
@@ -261,7 +261,10 @@ int CheckConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
     SessionConfig sc;
     auto st = BuildConfigs(c, p, sc);
     if (st) {
-      st = CheckAgainstTree(c, p, facts);
+      std::string id = v->is_virtual != 0 && v->defn_name != nullptr
+                           ? std::string(v->defn_name) + ":" + std::to_string(v->defn_line_number)
+                           : std::string();
+      st = CheckAgainstTree(c, p, facts.For(id));
     }
     if (!st) {
       ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
