@@ -120,6 +120,9 @@ Action StartLogin(Site& site, const RequestView& req, std::string_view return_to
                    {"nonce", s.nonce},
                    {"code_challenge", PkceChallengeS256(s.code_verifier)},
                    {"code_challenge_method", "S256"}};
+  if (!p.resource.empty()) {
+    params.emplace_back("resource", p.resource);
+  }
   const std::string& endpoint = (*meta)->authorization_endpoint;
   Action a = Action::Redirect(endpoint + (endpoint.find('?') == std::string::npos ? "?" : "&") +
                               EncodeForm(params));

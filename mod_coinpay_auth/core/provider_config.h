@@ -27,6 +27,8 @@ struct ProviderConfig {
   std::string redirect_origin;  // origin of redirect_uri: our own origin for redirects
   std::string scope = "openid email profile";
   TokenEndpointAuth token_auth = TokenEndpointAuth::kClientSecretBasic;
+  // RFC 8707 resource indicator: the API the access token is for (its aud), e.g. the Paylent API.
+  std::string resource;
   std::vector<std::string> id_token_algs = {"RS256", "ES256"};
   int64_t leeway_seconds = 60;
   long connect_timeout_ms = 5000;

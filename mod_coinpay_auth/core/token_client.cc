@@ -43,6 +43,9 @@ HttpRequest FormPost(ProviderClient& provider, const std::string& url, Params pa
 }
 
 Result<TokenResponse> CallTokenEndpoint(ProviderClient& provider, Params params) {
+  if (!provider.config().resource.empty()) {
+    params.emplace_back("resource", provider.config().resource);
+  }
   auto meta = provider.Metadata();
   if (!meta) {
     return meta.error();

@@ -55,6 +55,7 @@ Status BuildConfigs(const ServerConfig& c, ProviderConfig& p, SessionConfig& sc)
   p.redirect_uri = c.redirect_uri.value;
   p.scope = c.scope.value;
   p.token_auth = c.token_auth.value;
+  p.resource = c.resource.value;
   p.metadata_url = c.metadata_url.value;
   p.authorization_endpoint = c.authorization_endpoint.value;
   p.token_endpoint = c.token_endpoint.value;
