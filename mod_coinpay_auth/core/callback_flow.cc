@@ -190,6 +190,7 @@ Action HandleCallback(Site& site, const RequestView& req) {
   record.access_token = tokens->access_token;
   record.refresh_token = tokens->refresh_token;
   record.access_expires_at = tokens->expires_in > 0 ? now + tokens->expires_in : 0;
+  record.access_issued_at = now;
 
   // A fresh id every time: a session id the browser already had is never promoted.
   auto old = site.sessions.Load(req.cookie, now);

@@ -95,6 +95,7 @@ std::string EncodeSession(const SessionRecord& s) {
   PutString(out, s.access_token);
   PutString(out, s.refresh_token);
   PutInt(out, s.access_expires_at);
+  PutInt(out, s.access_issued_at);
   PutInt(out, s.created_at);
   PutInt(out, s.last_seen_at);
   return out;
@@ -118,7 +119,7 @@ std::optional<SessionRecord> DecodeSession(std::string_view bytes) {
     }
   }
   if (!r.String(s.claims_json) || !r.String(s.id_token) || !r.String(s.access_token) ||
-      !r.String(s.refresh_token) || !r.Int(s.access_expires_at) || !r.Int(s.created_at) ||
+      !r.String(s.refresh_token) || !r.Int(s.access_expires_at) || !r.Int(s.access_issued_at) || !r.Int(s.created_at) ||
       !r.Int(s.last_seen_at) || !r.Done()) {
     return std::nullopt;
   }

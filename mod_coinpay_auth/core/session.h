@@ -27,6 +27,7 @@ struct SessionRecord {
   std::string access_token;
   std::string refresh_token;
   int64_t access_expires_at = 0;  // 0: unknown
+  int64_t access_issued_at = 0;   // when the current access token was obtained
   int64_t created_at = 0;
   int64_t last_seen_at = 0;
 };

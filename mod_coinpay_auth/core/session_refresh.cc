@@ -2,6 +2,7 @@
 // lives in the same store (shared memory, or Redis for several nodes) as the session itself.
 #include "core/session_refresh.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -67,6 +68,7 @@ Result<SessionRecord> DoRefresh(Site& site, const std::string& id, SessionRecord
   }
   s.access_token = tokens->access_token;
   s.access_expires_at = tokens->expires_in > 0 ? now + tokens->expires_in : 0;
+  s.access_issued_at = now;
   if (!tokens->refresh_token.empty()) {
     s.refresh_token = tokens->refresh_token;  // rotation: the old one is now spent
   }
@@ -84,8 +86,16 @@ Result<SessionRecord> DoRefresh(Site& site, const std::string& id, SessionRecord
 }  // namespace
 
 bool NeedsRefresh(const SessionRecord& s, int64_t now, int64_t before_seconds) {
-  return !s.refresh_token.empty() && s.access_expires_at != 0 &&
-         now >= s.access_expires_at - before_seconds;
+  if (s.refresh_token.empty() || s.access_expires_at == 0) {
+    return false;
+  }
+  // Never earlier than half-way through the token's life: a margin longer than the lifetime
+  // would otherwise refresh on every request.
+  int64_t lifetime = s.access_expires_at - s.access_issued_at;
+  if (s.access_issued_at > 0 && lifetime > 0) {
+    before_seconds = std::min(before_seconds, lifetime / 2);
+  }
+  return now >= s.access_expires_at - before_seconds;
 }
 
 Result<SessionRecord> RefreshSession(Site& site, const Sessions::Loaded& loaded) {
