@@ -117,10 +117,14 @@ const char* ParseRequire(cmd_parms* cmd, const char* require_line, const void** 
                             apr_pool_cleanup_null);
   *parsed = holder;
   if (cmd->context != nullptr && cmd->directive != nullptr && FailureAloneDenies(cmd->directive)) {
+    // httpd creates a module's per-section config only when one of its directives appears
+    // there; a section with just AuthType and Require needs ours created here.
     auto* dir = static_cast<DirConfig*>(ap_get_module_config(cmd->context, &coinpay_auth_module));
-    if (dir != nullptr) {
-      dir->prechecks.push_back(rule);
+    if (dir == nullptr) {
+      dir = static_cast<DirConfig*>(CreateDirConfig(cmd->pool, const_cast<char*>(cmd->path)));
+      ap_set_module_config(cmd->context, &coinpay_auth_module, dir);
     }
+    dir->prechecks.push_back(rule);
   }
   return nullptr;
 }

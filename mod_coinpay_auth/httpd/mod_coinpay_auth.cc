@@ -61,7 +61,6 @@ bool IsCorsPreflight(request_rec* r) {
 
 int CheckBearer(request_rec* r) {
   return Guarded(r, 914, [&] {
-    ScrubIdentityHeaders(r);
     const DirConfig& dir = DirConfigOf(r);
     if (dir.pass_preflight.value && IsCorsPreflight(r)) {
       // A preflight carries no credentials by design (Fetch standard); the request that
@@ -99,7 +98,6 @@ int CheckAuthn(request_rec* r) {
     return DECLINED;
   }
   return Guarded(r, 910, [&] {
-    ScrubIdentityHeaders(r);
     SiteRuntime* rt = RuntimeFor(r->server);
     if (rt == nullptr || !rt->provider_config->login_enabled) {
       return NotConfigured(r, 911);
@@ -112,11 +110,21 @@ int CheckAuthn(request_rec* r) {
     Action a = AuthenticateSession(site, ViewOf(r), options);
     if (a.kind == Action::Kind::kAllow) {
       ApplyIdentity(r, dir, a.identity);
+      StripOwnCookies(r, rt->session_config);
       RememberClaims(r, a.identity, false);
       return static_cast<int>(OK);
     }
     return Respond(r, a);
   });
+}
+
+// Every request to a server that uses the module, protected or not, loses the headers that
+// could pass for identity we set: an unprotected CGI must not trust a client's claim either.
+int ScrubHeaders(request_rec* r) {
+  if (RuntimeFor(r->server) != nullptr) {
+    ScrubIdentityHeaders(r);
+  }
+  return DECLINED;
 }
 
 enum class Handler { kNone, kLogin, kCallback, kLogout, kBackchannelLogout };
@@ -228,9 +236,12 @@ int PostConfigHook(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t* ptemp, serve
 void RegisterHooks(apr_pool_t* p) {
   ap_hook_check_config(CheckConfigHook, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_post_config(PostConfigHook, nullptr, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_header_parser(ScrubHeaders, nullptr, nullptr, APR_HOOK_REALLY_FIRST);
   ap_hook_check_authn(CheckAuthn, nullptr, nullptr, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
   ap_hook_handler(HandleRequest, nullptr, nullptr, APR_HOOK_MIDDLE);
-  ap_hook_auth_checker(PrecheckAuthz, nullptr, nullptr, APR_HOOK_FIRST);
+  // Before mod_authz_core (which may itself hook in early), so a failing precheck answers 403.
+  ap_hook_check_authz(PrecheckAuthz, nullptr, nullptr, APR_HOOK_REALLY_FIRST,
+                      AP_AUTH_INTERNAL_PER_CONF);
   RegisterAuthzProviders(p);
 }
 

@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "core/cookies.h"
+
 namespace coinpay::httpd {
 namespace {
 
@@ -98,6 +100,33 @@ void ScrubIdentityHeaders(request_rec* r) {
   apr_table_do(DeleteIfIdentity, names, r->headers_in, nullptr);
   for (int i = 0; i < names->nelts; ++i) {
     apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char*));
+  }
+}
+
+void StripOwnCookies(request_rec* r, const SessionConfig& c) {
+  const char* header = apr_table_get(r->headers_in, "Cookie");
+  if (header == nullptr) {
+    return;
+  }
+  std::string kept;
+  bool dropped = false;
+  for (const auto& [name, value] : ParseCookieHeader(header)) {
+    if (name == c.cookie_name || name.rfind(c.login_cookie_prefix, 0) == 0) {
+      dropped = true;
+      continue;
+    }
+    if (!kept.empty()) {
+      kept += "; ";
+    }
+    kept.append(name).append("=").append(value);
+  }
+  if (!dropped) {
+    return;
+  }
+  if (kept.empty()) {
+    apr_table_unset(r->headers_in, "Cookie");
+  } else {
+    apr_table_set(r->headers_in, "Cookie", kept.c_str());
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include "coinpay_auth/action.h"
 #include "coinpay_auth/request_view.h"
+#include "core/provider_config.h"
 #include "httpd/config.h"
 
 namespace coinpay::httpd {
@@ -17,6 +18,10 @@ int Respond(request_rec* r, const Action& a);
 
 // Removes request headers that could pass for what we set (Coinpay-Claim-*, in any spelling).
 void ScrubIdentityHeaders(request_rec* r);
+
+// Removes the module's own cookies (session, login attempts) from the Cookie header the
+// application sees, so a backend cannot replay the session.
+void StripOwnCookies(request_rec* r, const SessionConfig& c);
 
 // Sets REMOTE_USER and the claims as the location asks.
 void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id);

@@ -1,0 +1,911 @@
+#!/usr/bin/python3
+"""Side-by-side benchmark: mod_coinpay_auth vs mod_auth_openidc on the same 1 KB static file.
+
+Run with bench/run.sh (see bench/README.md). One run:
+
+  1. starts a real OP (tests/op/op.js, oidc-provider) and one private httpd (event MPM, fixed
+     pool of 2 processes x 64 threads, MaxKeepAliveRequests 0, LogLevel warn) that loads both
+     mod_coinpay_auth and mod_auth_openidc, plus a small https server on loopback that serves
+     the OP's JWKS with a self-signed certificate made at run time (mod_auth_openidc 2.4.12
+     only fetches JWKS over https);
+  2. signs in once through each module, and gets a JWT access token from the OP (RFC 8707
+     `resource` = the API audience);
+  3. runs wrk against (a) unprotected, (b) coinpay session, (c) mod_auth_openidc session,
+     (d) coinpay bearer JWT, (e) mod_auth_openidc oauth20 bearer JWT;
+  4. restarts httpd with room for more sessions, signs in N more times through each module
+     (N = 1k, 10k by default), signs in the measured user last, and runs (b) and (c) again;
+  5. runs httpd -X under callgrind for (a), (b), (d): instructions per request, total and
+     inside mod_coinpay_auth's hooks;
+  6. writes bench/results/latest.md, latest.json, latest.png and callgrind-*.txt.
+
+Every wrk run's responses are checked in the access log: a run whose statuses are not all 200
+(wrk counts a 302 to the login page as a success) is reported INVALID. Goals are reported,
+never asserted: the exit status is 0 when the run completed, whatever the numbers.
+"""
+import argparse
+import base64
+import concurrent.futures
+import datetime
+import hashlib
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
+
+import requests
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "tests"))
+
+from harness import OP, Httpd, coinpay_directives, free_port, login, module_path  # noqa: E402
+from harness.util import make_world_readable, port_accepts, wait_until  # noqa: E402
+
+APACHE = os.environ.get("APACHE_BIN", "/usr/sbin/apache2")
+MODDIR = os.environ.get("APACHE_MODULES_DIR", "/usr/lib/apache2/modules")
+OPENIDC_SO = os.path.join(MODDIR, "mod_auth_openidc.so")
+
+RP_ID, RP_SECRET = "bench-rp", "bench-rp-secret-0123456789"
+MAO_ID, MAO_SECRET = "bench-mao", "bench-mao-secret-0123456789"
+API_ID, API_SECRET = "bench-api", "bench-api-secret-0123456789"
+PASSPHRASE = "bench-passphrase-0123456789abcdef0123"
+AUDIENCE = "https://api.bench.example"
+SCOPE = "read:documents"
+FILE = "1k.html"
+MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "authz_host", "mime", "alias",
+           "dir", "headers", "env", "setenvif"]
+
+SCENARIOS = {
+    "a": ("(a) unprotected", "/pub/" + FILE),
+    "b": ("(b) coinpay session", "/app/" + FILE),
+    "c": ("(c) mod_auth_openidc session", "/mao/" + FILE),
+    "d": ("(d) coinpay bearer JWT", "/bapi/" + FILE),
+    "e": ("(e) mod_auth_openidc bearer JWT", "/oapi/" + FILE),
+}
+
+POOL = """
+StartServers 2
+ServerLimit 2
+ThreadLimit 64
+ThreadsPerChild 64
+MaxRequestWorkers 128
+MinSpareThreads 32
+MaxSpareThreads 256
+MaxConnectionsPerChild 0
+MaxKeepAliveRequests 0
+KeepAliveTimeout 30
+"""
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# ---- the https server for the JWKS (mod_auth_openidc's OIDCOAuthVerifyJwksUri) ---------------
+def make_self_signed(dirpath):
+    """A self-signed certificate for 127.0.0.1 (python3-cryptography); returns (cert, key)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(
+                ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = os.path.join(dirpath, "cert.pem"), os.path.join(dirpath, "key.pem")
+    with open(cert_path, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(key_path, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class JwksServer:
+    """Serves one JSON document at /jwks.json over https on 127.0.0.1 (a thread)."""
+
+    def __init__(self, body, cert, key):
+        self.body = body.encode()
+        self.fetches = 0
+        outer = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.fetches += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(outer.body)))
+                self.end_headers()
+                self.wfile.write(outer.body)
+
+            def log_message(self, *a):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return f"https://127.0.0.1:{self.port}/jwks.json"
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# ---- httpd ----------------------------------------------------------------------------------
+class BenchHttpd(Httpd):
+    """The harness's private httpd plus the 1 KB file in every benchmarked location (no
+    mod_cgid: its ScriptSock line goes)."""
+
+    def conf_text(self):
+        return "\n".join(l for l in super().conf_text().split("\n")
+                         if not l.startswith("ScriptSock"))
+
+    def write(self):
+        super().write()
+        body = ("<!doctype html><title>bench</title><pre>\n" + "x" * 63 + "\n") * 16
+        body = body[:1024]
+        for d in ("pub", "app", "mao", "bapi", "oapi"):
+            os.makedirs(os.path.join(self.root, "htdocs", d), exist_ok=True)
+            with open(os.path.join(self.root, "htdocs", d, FILE), "w") as f:
+                f.write(body)
+        make_world_readable(self.root)
+
+
+def locations(issuer, with_openidc):
+    out = f"""
+<Location /api/auth/login/coinpay>
+    SetHandler coinpay-login
+    Require all granted
+</Location>
+<Location /api/auth/callback/coinpay>
+    SetHandler coinpay-callback
+    Require all granted
+</Location>
+<Location /app>
+    AuthType coinpay
+    Require valid-user
+</Location>
+<Location /bapi>
+    AuthType coinpay-bearer
+    Require coinpay-scope {SCOPE}
+</Location>
+"""
+    if with_openidc:
+        out += f"""
+<Location /mao>
+    AuthType openid-connect
+    Require valid-user
+</Location>
+<Location /oapi>
+    AuthType oauth20
+    <RequireAll>
+        Require claim iss:{issuer}
+        Require claim aud:{AUDIENCE}
+        Require claim "scope~(^| ){SCOPE}( |$)"
+    </RequireAll>
+</Location>
+"""
+    return out
+
+
+def openidc_directives(issuer, port, jwks_url, ca_path, capacity):
+    return f"""
+OIDCProviderMetadataURL {issuer}/.well-known/openid-configuration
+OIDCClientID {MAO_ID}
+OIDCClientSecret {MAO_SECRET}
+OIDCRedirectURI http://127.0.0.1:{port}/mao/redirect_uri
+OIDCCryptoPassphrase {PASSPHRASE}
+OIDCScope "openid email profile"
+OIDCPKCEMethod S256
+OIDCSessionType server-cache
+OIDCCacheType shm
+OIDCCacheShmMax {capacity}
+OIDCSessionInactivityTimeout 3600
+OIDCSessionMaxDuration 28800
+OIDCOAuthVerifyJwksUri {jwks_url}
+OIDCCABundlePath {ca_path}
+OIDCOAuthRemoteUserClaim sub
+"""
+
+
+def make_httpd(port, issuer, root, jwks_url, ca_path, capacity=None, with_openidc=True,
+               pool=POOL):
+    """capacity: session slots for both modules (None = each module's default)."""
+    extra = f"CoinpayBearerAudience {AUDIENCE}"
+    if capacity:
+        extra += f"\nCoinpaySessionCapacity {capacity}"
+    coinpay = coinpay_directives(issuer, RP_ID, RP_SECRET,
+                                 f"http://127.0.0.1:{port}/api/auth/callback/coinpay",
+                                 passphrase=PASSPHRASE, scope="openid email profile", extra=extra)
+    extra_conf = pool
+    if with_openidc:
+        # mod_auth_openidc's shm cache also holds provider metadata, JWKS and per-login entries.
+        extra_conf += openidc_directives(issuer, port, jwks_url, ca_path,
+                                         capacity if capacity else 10000)
+    mods = MODULES + (["auth_openidc"] if with_openidc else [])
+    if os.path.isdir(root):
+        shutil.rmtree(root)
+    return BenchHttpd(port, coinpay=coinpay, locations=locations(issuer, with_openidc),
+                      extra_conf=extra_conf, root=root, log_level="warn", modules=mods)
+
+
+KNOWN_WARNINGS = ("oidc_check_config_openid_openidc: the URL scheme (http)",
+                  "oidc_check_config_oauth: The OAuth 2.0 Resource Server functionality is deprecated")
+
+
+def log_problems(h):
+    return [l for l in h.error_log_problems() if not any(k in l for k in KNOWN_WARNINGS)]
+
+
+def access_log_offset(h):
+    try:
+        return os.path.getsize(h.access_log)
+    except OSError:
+        return 0
+
+
+_LOG_RE = re.compile(r'^\S+ (\S+) \[[^\]]*\] "(\S+) (\S+) [^"]*" (\d{3}) ')
+
+
+def statuses_since(h, offset, path):
+    """{status: count} of access-log lines after offset; lines for other paths count as 'other'."""
+    counts = {}
+    with open(h.access_log, "rb") as f:
+        f.seek(offset)
+        for raw in f:
+            m = _LOG_RE.match(raw.decode(errors="replace"))
+            key = m.group(4) if m and m.group(3) == path else "other"
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+# ---- signing in -------------------------------------------------------------------------------
+def coinpay_login(base, username, s=None):
+    s = s or requests.Session()
+    r = login(s, base, username, start_path="/api/auth/login/coinpay?return_to=/app/" + FILE)
+    if r.status_code != 200:
+        raise RuntimeError(f"coinpay login for {username} ended with {r.status_code}")
+    return s.cookies.get("coinpay_session")
+
+
+def openidc_login(base, username, s=None):
+    s = s or requests.Session()
+    r = login(s, base, username, start_path="/mao/" + FILE)
+    if r.status_code != 200:
+        raise RuntimeError(f"mod_auth_openidc login for {username} ended with {r.status_code}")
+    return s.cookies.get("mod_auth_openidc_session")
+
+
+def fetch_access_token(op_issuer, base, username="bench-bearer"):
+    """Authorization code + PKCE with resource=AUDIENCE: oidc-provider answers a JWT (at+jwt)."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    redirect = base + "/api-client/callback"
+    q = {"client_id": API_ID, "response_type": "code", "scope": f"openid {SCOPE}",
+         "redirect_uri": redirect, "state": secrets.token_urlsafe(16),
+         "nonce": secrets.token_urlsafe(16), "code_challenge": challenge.decode(),
+         "code_challenge_method": "S256", "resource": AUDIENCE}
+    s = requests.Session()
+    url = login(s, base, username, start_path=op_issuer + "/oauth/authorize?" + urlencode(q),
+                stop_at_callback=True)
+    code = parse_qs(urlsplit(url).query)["code"][0]
+    r = requests.post(op_issuer + "/oauth/token",
+                      data={"grant_type": "authorization_code", "code": code,
+                            "redirect_uri": redirect, "code_verifier": verifier,
+                            "resource": AUDIENCE},
+                      auth=(API_ID, API_SECRET), timeout=10)
+    r.raise_for_status()
+    token = r.json()["access_token"]
+    if token.count(".") != 2:
+        raise RuntimeError("the OP did not answer a JWT access token")
+    payload = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "==="))
+    return token, payload
+
+
+class _Browser:
+    """A minimal cookie-keeping HTTP client (http.client, keep-alive per origin): the pre-fill
+    signs in thousands of distinct users and python-requests costs more CPU than the OP."""
+
+    def __init__(self):
+        self.conns = {}
+        self.jars = {}
+
+    def close(self):
+        for c in self.conns.values():
+            c.close()
+        self.conns.clear()
+
+    def request(self, method, url, body=None):
+        u = urlsplit(url)
+        origin = (u.hostname, u.port)
+        path = u.path + ("?" + u.query if u.query else "")
+        jar = self.jars.setdefault(origin, {})
+        hdrs = {"Accept": "text/html", "Sec-Fetch-Mode": "navigate"}
+        if jar:
+            hdrs["Cookie"] = "; ".join(f"{k}={v}" for k, v in jar.items())
+        if body is not None:
+            body = urlencode(body)
+            hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+        for attempt in (0, 1):
+            conn = self.conns.get(origin)
+            if conn is None:
+                conn = self.conns[origin] = http.client.HTTPConnection(u.hostname, u.port,
+                                                                        timeout=30)
+            try:
+                conn.request(method, path, body=body, headers=hdrs)
+                r = conn.getresponse()
+                r.read()
+                break
+            except (http.client.HTTPException, OSError):
+                conn.close()
+                del self.conns[origin]
+                if attempt:
+                    raise
+        for k, v in r.getheaders():
+            if k.lower() != "set-cookie":
+                continue
+            nv, _, attrs = v.partition(";")
+            name, _, value = nv.strip().partition("=")
+            a = attrs.lower().replace(" ", "")
+            if "max-age=0" in a or "expires=thu,01jan1970" in a or value == "":
+                jar.pop(name, None)
+            else:
+                jar[name] = value
+        return r
+
+
+def _fill_worker(base, which, prefix, count, deadline):
+    """Signs in `count` distinct users, each in a fresh browser (new OP session, login form):
+    every login makes one new live session. Returns how many succeeded."""
+    cookie = "coinpay_session" if which == "coinpay" else "mod_auth_openidc_session"
+    start = (base + "/api/auth/login/coinpay?return_to=/app/" + FILE if which == "coinpay"
+             else base + "/mao/" + FILE)
+    done, first = 0, None
+    b = _Browser()
+    try:
+        for i in range(count):
+            if time.monotonic() > deadline:
+                break
+            b.jars.clear()
+            url, method, body = start, "GET", None
+            rp = urlsplit(base)
+            for _ in range(12):
+                r = b.request(method, url, body)
+                u = urlsplit(url)
+                if (u.hostname, u.port) == (rp.hostname, rp.port) and \
+                        cookie in b.jars.get((rp.hostname, rp.port), {}):
+                    done += 1
+                    first = first or b.jars[(rp.hostname, rp.port)][cookie]
+                    break
+                if r.status not in (301, 302, 303, 307):
+                    raise RuntimeError(f"fill {which}: {method} {url} answered {r.status}")
+                url = urljoin(url, r.getheader("Location"))
+                if urlsplit(url).path.startswith("/interaction/"):
+                    # devInteractions' login form, submitted without fetching it first.
+                    method, body = "POST", {"prompt": "login", "login": f"{prefix}-{i}",
+                                            "password": "x"}
+                else:
+                    method, body = "GET", None
+            else:
+                raise RuntimeError(f"fill {which}: too many redirects")
+    finally:
+        b.close()
+    return done, first
+
+
+class Filler:
+    """Signs in n distinct users through one module, from `workers` processes."""
+
+    def __init__(self, base, which, workers=3):
+        self.base, self.which, self.workers = base, which, workers
+
+    def fill(self, n, time_budget):
+        deadline = time.monotonic() + time_budget
+        per = [n // self.workers + (1 if i < n % self.workers else 0) for i in range(self.workers)]
+        t0 = time.monotonic()
+        prefix = f"fill-{self.which}-{secrets.token_hex(3)}"
+        with concurrent.futures.ProcessPoolExecutor(self.workers) as ex:
+            futs = [ex.submit(_fill_worker, self.base, self.which, f"{prefix}-{i}", per[i],
+                              deadline) for i in range(self.workers)]
+            got = [f.result() for f in futs]
+        self.oldest = [c for _, c in got if c]
+        return sum(d for d, _ in got), time.monotonic() - t0
+
+    def oldest_still_valid(self, h, path):
+        """How many of the first sessions each worker made still open the protected file."""
+        name = "coinpay_session" if self.which == "coinpay" else "mod_auth_openidc_session"
+        ok = 0
+        for c in self.oldest:
+            r = requests.get(h.url(path), headers={"Cookie": f"{name}={c}"},
+                             allow_redirects=False, timeout=10)
+            ok += r.status_code == 200
+        return ok, len(self.oldest)
+
+
+# ---- wrk -----------------------------------------------------------------------------------
+_UNIT = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def parse_latency(text):
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", text)
+    return float(m.group(1)) * _UNIT[m.group(2)] if m else None
+
+
+def run_wrk(url, headers, args):
+    cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
+           "--latency", "--timeout", "5s"]
+    for hdr in headers:
+        cmd += ["-H", hdr]
+    cmd.append(url)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 30)
+    out = p.stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+    total = re.search(r"(\d+) requests in", out)
+    errs = re.search(r"Socket errors: (.*)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": float(rps.group(1)) if rps else 0.0,
+            "p99_ms": parse_latency(p99.group(1)) if p99 else None,
+            "p50_ms": parse_latency(p50.group(1)) if p50 else None,
+            "requests": int(total.group(1)) if total else 0,
+            "socket_errors": errs.group(1).strip() if errs else "",
+            "non2xx": int(non2xx.group(1)) if non2xx else 0,
+            "wrk_rc": p.returncode, "wrk_output": out + p.stderr}
+
+
+def measure(h, key, headers, args, label=None):
+    name, path = SCENARIOS[key]
+    label = label or name
+    off = access_log_offset(h)
+    res = run_wrk(h.url(path), headers, args)
+    time.sleep(0.3)  # let the last log lines land
+    counts = statuses_since(h, off, path)
+    n200 = counts.get("200", 0)
+    logged = sum(counts.values())
+    ok = logged > 0 and n200 == logged and res["wrk_rc"] == 0
+    res.update(key=key, label=label, path=path, statuses=counts, ok=ok)
+    bad = {k: v for k, v in counts.items() if k != "200"}
+    log(f"{label}: {res['rps']:.0f} req/s, p99 {res['p99_ms']} ms, "
+        f"{'statuses OK' if ok else 'INVALID ' + json.dumps(bad)} ({logged} logged)")
+    return res
+
+
+# ---- callgrind -------------------------------------------------------------------------------
+ENTRY_RE = re.compile(r"coinpay::httpd::(?:\(anonymous namespace\)::)?"
+                      r"(CheckAuthn|HandleRequest|PrecheckAuthz|CheckRequire|Destroy|Delete)\(")
+
+
+MARK_PATH = "/pub/no-such-file"  # a 404: httpd calls ap_send_error_response only for it
+
+
+def callgrind_run(args, workdir, port, op, requests_per, tokens):
+    """httpd -X (one process, coinpay module only) under callgrind. Callgrind dumps (and zeroes)
+    its counters each time ap_send_error_response is entered, i.e. on each marker request (a
+    404; the measured requests are all 200). Per scenario: warm up, marker, `requests_per`
+    keep-alive requests, marker: the dump made by the second marker holds exactly the measured
+    requests (plus the marker's own request parsing, a few thousand instructions)."""
+    root = os.path.join(workdir, "cg-httpd")
+    h = make_httpd(port, op.issuer, root, None, None, with_openidc=False, pool="")
+    h.write()
+    outdir = os.path.join(workdir, "cg-out")
+    os.makedirs(outdir, exist_ok=True)
+    os.chmod(outdir, 0o777)
+    cmd = ["valgrind", "--tool=callgrind", "--quiet", "--vgdb=no",
+           "--dump-before=ap_send_error_response",
+           f"--callgrind-out-file={outdir}/callgrind.out",
+           APACHE, "-X", "-d", root, "-f", h.conf_path, "-DFOREGROUND"]
+    logf = open(os.path.join(workdir, "valgrind.log"), "wb")
+    proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    results = {}
+    try:
+        wait_until(lambda: port_accepts(port) or proc.poll() is not None, timeout=120,
+                   what="httpd -X under callgrind")
+        if proc.poll() is not None:
+            raise RuntimeError("httpd -X under callgrind exited; see valgrind.log")
+        cookie = coinpay_login(h.base_url, "bench-callgrind")
+        plan = [("a", {}), ("b", {"Cookie": f"coinpay_session={cookie}"}),
+                ("d", {"Authorization": f"Bearer {tokens['access_token']}"})]
+        for key, hdrs in plan:
+            path = SCENARIOS[key][1]
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+            def get(p, want):
+                conn.request("GET", p, headers=hdrs)
+                r = conn.getresponse()
+                r.read()
+                if r.status != want:
+                    raise RuntimeError(f"callgrind {key}: {p} answered {r.status}, not {want}")
+
+            for _ in range(20):  # warm: JWKS, token cache, first-touch allocations
+                get(path, 200)
+            get(MARK_PATH, 404)
+            for _ in range(requests_per):
+                get(path, 200)
+            before = set(os.listdir(outdir))
+            get(MARK_PATH, 404)
+            conn.close()
+            new = sorted(set(os.listdir(outdir)) - before,
+                         key=lambda f: int(f.rsplit(".", 1)[1]) if f[-1].isdigit() else 0)
+            if not new:
+                raise RuntimeError("callgrind wrote no dump")
+            results[key] = analyse_callgrind(os.path.join(outdir, new[0]), requests_per, key)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+        logf.close()
+        shutil.rmtree(root, ignore_errors=True)
+    return results
+
+
+def analyse_callgrind(dump, n, key):
+    total = 0
+    with open(dump) as f:
+        for line in f:
+            if line.startswith("summary:") or line.startswith("totals:"):
+                total = int(line.split()[1])
+    inc = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", dump],
+                         capture_output=True, text=True, timeout=120).stdout
+    selfc = subprocess.run(["callgrind_annotate", "--threshold=99", dump],
+                           capture_output=True, text=True, timeout=120).stdout
+    module = 0
+    entries = {}
+    for line in inc.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(.*)$", line)
+        if not m or not ENTRY_RE.search(m.group(2)):
+            continue
+        cost = int(m.group(1).replace(",", ""))
+        fn = ENTRY_RE.search(m.group(2)).group(1)
+        entries[fn] = entries.get(fn, 0) + cost
+        module += cost
+    with open(os.path.join(HERE, "results", f"callgrind-{key}.txt"), "w") as f:
+        f.write(f"# scenario {SCENARIOS[key][0]}: {n} requests, total {total} Ir, "
+                f"module hooks inclusive {module} Ir\n# entry points: {entries}\n\n")
+        f.write("## inclusive (top)\n" + "\n".join(inc.splitlines()[:80]) + "\n\n")
+        f.write("## self (top)\n" + "\n".join(selfc.splitlines()[:80]) + "\n")
+    return {"total_per_req": total / n, "module_per_req": module / n,
+            "entries_per_req": {k: v / n for k, v in entries.items()}}
+
+
+# ---- report ---------------------------------------------------------------------------------
+def fmt_ms(v):
+    return "-" if v is None else f"{v:.2f} ms"
+
+
+def write_report(res, meta, cg, args):
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    base = next((r["rps"] for r in res if r["key"] == "a" and r.get("fill", 0) == 0), None)
+    lines = [f"# Benchmark results ({meta['date']})", "",
+             f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s on loopback, "
+             f"the same 1 KB static file; httpd {meta['httpd']} event MPM, 2 processes x 64 "
+             f"threads, MaxKeepAliveRequests 0, LogLevel warn; mod_auth_openidc "
+             f"{meta['openidc']}; {meta['cpus']} CPUs. Ratios are to (a) in the same run.", "",
+             "| scenario | requests/s | p99 latency | ratio to (a) | statuses OK |",
+             "|---|---:|---:|---:|---|"]
+    for r in res:
+        ratio = f"{r['rps'] / base:.2f}" if base else "-"
+        bad = {k: v for k, v in r["statuses"].items() if k != "200"}
+        st = (f"yes ({r['statuses'].get('200', 0)} x 200)" if r["ok"]
+              else f"**INVALID** {json.dumps(bad)}")
+        if r.get("skipped"):
+            lines.append(f"| {r['label']} | - | - | - | skipped: {r['skipped']} |")
+            continue
+        lines.append(f"| {r['label']} | {r['rps']:.0f} | {fmt_ms(r['p99_ms'])} | {ratio} | {st} |")
+    lines += ["", "## Goals (reported, not asserted)", ""]
+    for g in meta["goals"]:
+        lines.append(f"- {g}")
+    if cg:
+        lines += ["", "## Instructions per request (callgrind, httpd -X, "
+                  f"{args.cg_requests} keep-alive requests after 20 warm-up requests)", "",
+                  "| scenario | total Ir/request | in mod_coinpay_auth hooks (inclusive) | "
+                  "hooks |", "|---|---:|---:|---|"]
+        for key in ("a", "b", "d"):
+            if key not in cg:
+                continue
+            c = cg[key]
+            ents = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(c["entries_per_req"].items()))
+            lines.append(f"| {SCENARIOS[key][0]} | {c['total_per_req']:,.0f} | "
+                         f"{c['module_per_req']:,.0f} | {ents or '-'} |")
+        lines += ["", "Top functions per scenario: `callgrind-a.txt`, `callgrind-b.txt`, "
+                  "`callgrind-d.txt` next to this file."]
+    if meta.get("notes"):
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in meta["notes"]]
+    lines += ["", f"Bearer token: {meta['token_source']}", "",
+              f"Run time: {meta['elapsed']:.0f} s.", ""]
+    with open(os.path.join(HERE, "results", "latest.md"), "w") as f:
+        f.write("\n".join(lines))
+    with open(os.path.join(HERE, "results", "latest.json"), "w") as f:
+        json.dump({"meta": meta, "results": [{k: v for k, v in r.items() if k != "wrk_output"}
+                                             for r in res], "callgrind": cg}, f, indent=1)
+    write_chart(res, base)
+
+
+def write_chart(res, base):
+    path = os.path.join(HERE, "results", "latest.png")
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log("matplotlib is not installed (apt-get install python3-matplotlib): no chart")
+        if os.path.exists(path):
+            os.remove(path)
+        return
+    rows = [r for r in res if not r.get("skipped")]
+    labels = [r["label"] for r in rows]
+    vals = [r["rps"] for r in rows]
+    colors = []
+    for r in rows:
+        if not r["ok"]:
+            colors.append("#bbbbbb")
+        elif r["key"] == "a":
+            colors.append("#4c72b0")
+        elif r["key"] in ("b", "d"):
+            colors.append("#55a868")
+        else:
+            colors.append("#c44e52")
+    fig, ax = plt.subplots(figsize=(10, 0.45 * len(rows) + 1.6))
+    y = list(range(len(rows)))[::-1]
+    ax.barh(y, vals, color=colors)
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=8)
+    for yi, r in zip(y, rows):
+        txt = f"{r['rps']:.0f}" + (f"  ({r['rps'] / base:.2f}x)" if base else "")
+        if not r["ok"]:
+            txt += "  INVALID"
+        ax.text(r["rps"], yi, " " + txt, va="center", fontsize=7)
+    ax.set_xlabel("requests/s (wrk, 1 KB static file, loopback)")
+    ax.set_title("mod_coinpay_auth (green) vs mod_auth_openidc (red), unprotected (blue)")
+    ax.set_xlim(0, max(vals + [1]) * 1.25)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ---- main -----------------------------------------------------------------------------------
+def version_of(cmd, pattern):
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=20).stdout
+        m = re.search(pattern, out)
+        return m.group(1) if m else "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--duration", type=int, default=8, help="seconds per wrk run (default 8)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--fill", default="1000,10000",
+                    help="extra live sessions to pre-fill, comma-separated ('' = none)")
+    ap.add_argument("--fill-budget", type=float, default=150,
+                    help="seconds all pre-fill logins together may take (default 150)")
+    ap.add_argument("--fill-workers", type=int, default=3)
+    ap.add_argument("--cg-requests", type=int, default=200,
+                    help="requests per scenario under callgrind (0 = skip callgrind)")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = ap.parse_args()
+
+    t_start = time.monotonic()
+    if not os.path.exists(module_path()):
+        sys.exit(f"bench: module not built: {module_path()} (cmake --build build)")
+    for tool in ("wrk", APACHE):
+        if not shutil.which(tool):
+            sys.exit(f"bench: {tool} not found (scripts/install-deps.sh)")
+    with_openidc = os.path.exists(OPENIDC_SO)
+    workdir = tempfile.mkdtemp(prefix="coinpay-bench-")
+    os.chmod(workdir, 0o755)
+    # A private copy of the module: a rebuild during the run cannot change what is measured.
+    so = os.path.join(workdir, "mod_coinpay_auth.so")
+    shutil.copy2(module_path(), so)
+    os.environ["COINPAY_MODULE"] = so
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    clients = [
+        {"client_id": RP_ID, "client_secret": RP_SECRET,
+         "redirect_uris": [base + "/api/auth/callback/coinpay"]},
+        {"client_id": MAO_ID, "client_secret": MAO_SECRET,
+         "redirect_uris": [base + "/mao/redirect_uri"]},
+        {"client_id": API_ID, "client_secret": API_SECRET, "grant_types": ["authorization_code"],
+         "redirect_uris": [base + "/api-client/callback"]},
+    ]
+    op = OP(clients, workdir=os.path.join(workdir, "op"), quiet=True, auto_consent=True)
+    os.makedirs(op.workdir, exist_ok=True)
+    tls_dir = os.path.join(workdir, "tls")
+    os.makedirs(tls_dir)
+    h = jwks = None
+    results, notes, cg = [], [], {}
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "cpus": os.cpu_count(),
+            "httpd": version_of([APACHE, "-v"], r"Apache/(\S+)"),
+            "openidc": version_of(["dpkg-query", "-W", "-f=${Version}",
+                                   "libapache2-mod-auth-openidc"], r"(\S+)"),
+            "module": module_path()}
+    try:
+        op.start()
+        log(f"OP at {op.issuer}")
+        token, claims = fetch_access_token(op.issuer, base)
+        meta["token_source"] = (
+            "a real JWT access token from the OP (authorization code + PKCE with RFC 8707 "
+            f"resource={AUDIENCE}; alg RS256, scope '{claims.get('scope')}', "
+            f"aud {claims.get('aud')!r}); mod_auth_openidc reads the OP's JWKS from an https "
+            "copy on loopback (self-signed certificate made at run time, OIDCCABundlePath).")
+        tokens = {"access_token": token}
+        cert, key = make_self_signed(tls_dir)
+        make_world_readable(tls_dir)
+        jwks = JwksServer(requests.get(op.url("/.well-known/jwks.json"), timeout=5).text,
+                          cert, key)
+
+        def start(capacity=None):
+            srv = make_httpd(port, op.issuer, os.path.join(workdir, "httpd"), jwks.url, cert,
+                             capacity=capacity, with_openidc=with_openidc)
+            srv.start()
+            problems = log_problems(srv)
+            if problems:
+                log("httpd start-up logged:\n  " + "\n  ".join(problems))
+            return srv
+
+        # ---- 1. the five scenarios ------------------------------------------------------
+        h = start()
+        cp_cookie = coinpay_login(base, "bench-user")
+        mao_cookie = openidc_login(base, "bench-user") if with_openidc else None
+        bearer = [f"Authorization: Bearer {token}"]
+        # One request each first: JWKS fetches and caches are warm before wrk starts.
+        for path, hdr in ((SCENARIOS["d"][1], {"Authorization": f"Bearer {token}"}),
+                          (SCENARIOS["e"][1], {"Authorization": f"Bearer {token}"})):
+            if path.startswith("/oapi") and not with_openidc:
+                continue
+            r = requests.get(base + path, headers=hdr, timeout=10)
+            if r.status_code != 200:
+                log(f"warning: warm-up {path} answered {r.status_code}: {r.text[:200]}")
+        results.append(measure(h, "a", [], args))
+        results.append(measure(h, "b", [f"Cookie: coinpay_session={cp_cookie}"], args))
+        if with_openidc:
+            results.append(measure(h, "c", [f"Cookie: mod_auth_openidc_session={mao_cookie}"],
+                                   args))
+        else:
+            results.append({"key": "c", "label": SCENARIOS["c"][0], "skipped":
+                            "mod_auth_openidc not installed", "ok": False, "statuses": {}})
+        results.append(measure(h, "d", bearer, args))
+        if with_openidc:
+            results.append(measure(h, "e", bearer, args))
+            meta["jwks_https_fetches"] = jwks.fetches
+        problems = log_problems(h)
+        if problems:
+            notes.append(f"error log of the main run: {len(problems)} line(s) at warn or above, "
+                         f"first: `{problems[0][:300]}`")
+        h.stop()
+
+        # ---- 2. sessions at scale -------------------------------------------------------
+        levels = [int(x) for x in args.fill.split(",") if x.strip()]
+        budget_left = args.fill_budget
+        for n in levels:
+            capacity = max(10000, 3 * n + 1000)
+            if budget_left <= 0:
+                notes.append(f"fill {n}: skipped, the pre-fill time budget was used up")
+                continue
+            h = start(capacity)
+            fcp = Filler(base, "coinpay", args.fill_workers)
+            done_cp, t_cp = fcp.fill(n, budget_left / 3)
+            budget_left -= t_cp
+            done_mao, t_mao = (0, 0.0)
+            if with_openidc:
+                fmao = Filler(base, "openidc", args.fill_workers)
+                done_mao, t_mao = fmao.fill(done_cp, max(budget_left, 1))
+                budget_left -= t_mao
+            log(f"fill {n}: {done_cp} coinpay logins in {t_cp:.0f}s, {done_mao} mod_auth_openidc "
+                f"logins in {t_mao:.0f}s")
+            # The measured user signs in last: behind every filled session.
+            cp_cookie = coinpay_login(base, "bench-user")
+            r = measure(h, "b", [f"Cookie: coinpay_session={cp_cookie}"], args,
+                        label=f"(b) coinpay session, +{done_cp} sessions")
+            r["fill"] = done_cp
+            results.append(r)
+            if with_openidc:
+                mao_cookie = openidc_login(base, "bench-user")
+                r = measure(h, "c", [f"Cookie: mod_auth_openidc_session={mao_cookie}"], args,
+                            label=f"(c) mod_auth_openidc session, +{done_mao} sessions")
+                r["fill"] = done_mao
+                results.append(r)
+            if done_cp < n:
+                notes.append(f"fill {n}: only {done_cp} sessions could be signed in within the "
+                             "time budget; the row says how many were live")
+            live_cp = fcp.oldest_still_valid(h, SCENARIOS["b"][1])
+            live_mao = fmao.oldest_still_valid(h, SCENARIOS["c"][1]) if with_openidc else (0, 0)
+            notes.append(f"fill {n}: CoinpaySessionCapacity {capacity}, OIDCCacheShmMax "
+                         f"{capacity} (same slot count); {done_cp} + {done_mao} distinct users "
+                         f"signed in in {t_cp:.0f} s + {t_mao:.0f} s; after the runs the oldest "
+                         f"filled sessions still open the file: coinpay {live_cp[0]}/{live_cp[1]}"
+                         f", mod_auth_openidc {live_mao[0]}/{live_mao[1]}")
+            problems = log_problems(h)
+            if problems:
+                notes.append(f"error log with fill {n}: {len(problems)} line(s) at warn or above, "
+                             f"first: `{problems[0][:300]}`")
+            h.stop()
+        h = None
+
+        # ---- 3. callgrind ---------------------------------------------------------------
+        if args.cg_requests > 0 and shutil.which("valgrind"):
+            log("callgrind: httpd -X under valgrind (a, b, d)")
+            cg = callgrind_run(args, workdir, port, op, args.cg_requests, tokens)
+            for k, c in cg.items():
+                log(f"callgrind {k}: {c['total_per_req']:,.0f} Ir/request total, "
+                    f"{c['module_per_req']:,.0f} in the module's hooks")
+    finally:
+        if h is not None:
+            h.stop()
+        if jwks is not None:
+            jwks.stop()
+        op.stop()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            log(f"kept {workdir}")
+
+    by = {r["label"]: r for r in results}
+    rps = {r["key"]: r["rps"] for r in results if not r.get("fill") and not r.get("skipped")}
+    ok = {r["key"]: r["ok"] for r in results if not r.get("fill") and not r.get("skipped")}
+    goals = []
+
+    def goal(text, lhs, rhs, factor):
+        if lhs in rps and rhs in rps and rps[rhs] > 0:
+            val = rps[lhs] / rps[rhs]
+            met = val >= factor
+            valid = ok.get(lhs) and ok.get(rhs)
+            goals.append(f"{text}: {val:.2f} -> {'met' if met else 'NOT met'}"
+                         + ("" if valid else " (a run involved is INVALID)"))
+        else:
+            goals.append(f"{text}: not measured")
+    goal("(b) >= 0.95 x (a)", "b", "a", 0.95)
+    goal("(b) >= 1.5 x (c)", "b", "c", 1.5)
+    goal("(d) >= 0.9 x (a)", "d", "a", 0.9)
+    meta["goals"] = goals
+    meta["notes"] = notes
+    meta["elapsed"] = time.monotonic() - t_start
+    meta.setdefault("token_source", "-")
+    write_report(results, meta, cg, args)
+    log(f"done in {meta['elapsed']:.0f}s: {os.path.join(HERE, 'results', 'latest.md')}")
+    for g in goals:
+        log(g)
+    del by
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Misconfiguration is caught by `apachectl -t`, naming the directive (no provider needed)."""
+import pytest
+
+from conftest import CLIENT_SECRET, PASSPHRASE
+from harness import LOCATIONS, Httpd, coinpay_directives, free_port
+
+ISSUER = "http://127.0.0.1:1"
+
+
+def _conf(port, drop=(), **over):
+    d = coinpay_directives(over.get("issuer", ISSUER), over.get("client_id", "rp"),
+                           CLIENT_SECRET, over.get("redirect", f"http://127.0.0.1:{port}/api/auth/callback/coinpay"),
+                           passphrase=over.get("passphrase", PASSPHRASE))
+    return "\n".join(l for l in d.splitlines() if not any(l.startswith(x + " ") for x in drop))
+
+
+def _configtest(coinpay, tmp_path, locations=LOCATIONS):
+    port = free_port()
+    h = Httpd(port, coinpay=coinpay(port), locations=locations, root=str(tmp_path))
+    return h.configtest()
+
+
+def test_apachectl_t_accepts_good_config(tmp_path):
+    rc, out = _configtest(lambda p: _conf(p), tmp_path)
+    assert rc == 0, out
+    assert "Syntax OK" in out
+
+
+@pytest.mark.parametrize("directive", ["CoinpayClientID", "CoinpayCryptoPassphrase",
+                                       "CoinpayRedirectURI", "CoinpayIssuer"])
+def test_apachectl_t_rejects_missing_required_directive(tmp_path, directive):
+    rc, out = _configtest(lambda p: _conf(p, drop=(directive,)), tmp_path)
+    assert rc != 0, out
+    assert directive in out, out
+    assert CLIENT_SECRET not in out and PASSPHRASE not in out
+
+
+def test_apachectl_t_rejects_missing_client_id(tmp_path):
+    rc, out = _configtest(lambda p: _conf(p, drop=("CoinpayClientID",)), tmp_path)
+    assert rc != 0 and "CoinpayClientID" in out, out
+
+
+def test_apachectl_t_rejects_missing_passphrase(tmp_path):
+    rc, out = _configtest(lambda p: _conf(p, drop=("CoinpayCryptoPassphrase",)), tmp_path)
+    assert rc != 0 and "CoinpayCryptoPassphrase" in out, out
+
+
+def test_apachectl_t_rejects_relative_redirect_uri(tmp_path):
+    rc, out = _configtest(lambda p: _conf(p, redirect="/api/auth/callback/coinpay"), tmp_path)
+    assert rc != 0 and "CoinpayRedirectURI" in out, out
+
+
+def test_apachectl_t_rejects_plain_http_issuer_off_loopback(tmp_path):
+    rc, out = _configtest(lambda p: _conf(p, issuer="http://coinpayportal.com"), tmp_path)
+    assert rc != 0 and "CoinpayIssuer" in out, out
+
+
+def test_apachectl_t_rejects_bad_token_endpoint_auth(tmp_path):
+    rc, out = _configtest(lambda p: _conf(p) + "\nCoinpayTokenEndpointAuth private_key_magic",
+                          tmp_path)
+    assert rc != 0 and "CoinpayTokenEndpointAuth" in out, out
+
+
+def test_module_loaded_without_coinpay_locations_is_harmless(tmp_path):
+    rc, out = _configtest(lambda p: "", tmp_path, locations="")
+    assert rc == 0, out

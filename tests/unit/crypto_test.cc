@@ -1,0 +1,137 @@
+// Hashing, HKDF (RFC 5869), AES-256-GCM and the random helpers.
+#include "core/crypto.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "core/encoding.h"
+#include "fakes.h"
+
+namespace coinpay {
+namespace {
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char c : bytes) {
+    out += kHex[static_cast<uint8_t>(c) >> 4];
+    out += kHex[static_cast<uint8_t>(c) & 15];
+  }
+  return out;
+}
+
+std::string Unhex(std::string_view hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+  }
+  return out;
+}
+
+TEST(Sha256, MatchesFips180Vector) {
+  EXPECT_EQ(Hex(Sha256("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(HmacSha256, MatchesRfc4231TestCase2) {
+  EXPECT_EQ(Hex(HmacSha256("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+TEST(Hkdf, MatchesRfc5869TestCase1) {
+  std::string ikm(22, '\x0b');
+  std::string salt = Unhex("000102030405060708090a0b0c");
+  std::string info = Unhex("f0f1f2f3f4f5f6f7f8f9");
+  auto okm = HkdfSha256(ikm, salt, info, 42);
+  ASSERT_TRUE(okm.has_value());
+  EXPECT_EQ(Hex(*okm),
+            "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+            "34007208d5b887185865");
+}
+
+TEST(Hkdf, DifferentInfoGivesDifferentKeys) {
+  EXPECT_NE(HkdfSha256("k", "s", "a", 32), HkdfSha256("k", "s", "b", 32));
+}
+
+class AesGcmTest : public ::testing::Test {
+ protected:
+  std::string key_ = std::string(32, '\x42');
+  std::string iv_ = std::string(kAesGcmIvSize, '\x07');
+};
+
+TEST_F(AesGcmTest, RoundTripsAndLaysOutIvCiphertextTag) {
+  auto sealed = AesGcmSeal(key_, iv_, "aad", "hello world");
+  ASSERT_TRUE(sealed.has_value());
+  EXPECT_EQ(sealed->size(), kAesGcmIvSize + 11 + kAesGcmTagSize);
+  EXPECT_EQ(sealed->substr(0, kAesGcmIvSize), iv_);
+  EXPECT_EQ(sealed->find("hello"), std::string::npos);
+  auto opened = AesGcmOpen(key_, "aad", *sealed);
+  ASSERT_TRUE(opened.has_value());
+  EXPECT_EQ(*opened, "hello world");
+}
+
+TEST_F(AesGcmTest, RoundTripsEmptyPlaintext) {
+  auto sealed = AesGcmSeal(key_, iv_, "", "");
+  ASSERT_TRUE(sealed.has_value());
+  EXPECT_EQ(AesGcmOpen(key_, "", *sealed).value_or("x"), "");
+}
+
+TEST_F(AesGcmTest, RefusesEveryFlippedBit) {
+  auto sealed = AesGcmSeal(key_, iv_, "aad", "secret payload");
+  ASSERT_TRUE(sealed.has_value());
+  for (size_t i = 0; i < sealed->size(); ++i) {
+    std::string t = *sealed;
+    t[i] = static_cast<char>(t[i] ^ 0x01);
+    EXPECT_FALSE(AesGcmOpen(key_, "aad", t).has_value()) << "byte " << i;
+  }
+}
+
+TEST_F(AesGcmTest, RefusesOtherAadOtherKeyAndTruncation) {
+  auto sealed = AesGcmSeal(key_, iv_, "aad", "secret payload");
+  ASSERT_TRUE(sealed.has_value());
+  EXPECT_FALSE(AesGcmOpen(key_, "aae", *sealed).has_value());
+  EXPECT_FALSE(AesGcmOpen(std::string(32, '\x43'), "aad", *sealed).has_value());
+  EXPECT_FALSE(AesGcmOpen(key_, "aad", sealed->substr(0, sealed->size() - 1)).has_value());
+  EXPECT_FALSE(AesGcmOpen(key_, "aad", sealed->substr(0, 10)).has_value());
+}
+
+TEST_F(AesGcmTest, RefusesWrongKeyOrIvSizes) {
+  EXPECT_FALSE(AesGcmSeal("short", iv_, "", "x").has_value());
+  EXPECT_FALSE(AesGcmSeal(key_, "short", "", "x").has_value());
+}
+
+TEST(ConstantTimeEquals, ComparesContentAndLength) {
+  EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
+  EXPECT_FALSE(ConstantTimeEquals("abc", "abcd"));
+  EXPECT_TRUE(ConstantTimeEquals("", ""));
+}
+
+TEST(SecureWipe, ZeroesTheBytes) {
+  std::string s = "secret";
+  SecureWipe(s);
+  EXPECT_EQ(s, std::string(6, '\0'));
+}
+
+TEST(RandomToken, IsBase64UrlOfRequestedLengthAndVaries) {
+  OsRandom random;
+  std::set<std::string> seen;
+  for (int i = 0; i < 50; ++i) {
+    auto t = RandomToken(random, 32);
+    ASSERT_TRUE(t.has_value());
+    EXPECT_EQ(t->size(), 43u);
+    EXPECT_EQ(Base64UrlDecode(*t).value_or("").size(), 32u);
+    seen.insert(*t);
+  }
+  EXPECT_EQ(seen.size(), 50u);
+}
+
+TEST(RandomToken, FailsWhenTheGeneratorFails) {
+  testing::FakeRandom random;
+  random.set_fail(true);
+  EXPECT_FALSE(RandomToken(random, 16).has_value());
+}
+
+}  // namespace
+}  // namespace coinpay

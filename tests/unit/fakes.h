@@ -1,0 +1,353 @@
+// Test doubles for the core's seams: a settable clock, a deterministic random source, a scripted
+// HTTP client that records what it was sent, an in-memory session store and a log collector.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "coinpay_auth/effects.h"
+#include "coinpay_auth/result.h"
+#include "coinpay_auth/session_store.h"
+#include "core/cookie_sealer.h"
+#include "core/provider_client.h"
+#include "core/provider_config.h"
+#include "core/session.h"
+#include "core/site.h"
+
+namespace coinpay::testing {
+
+// A clock that only moves when the test says so. Starts at a realistic Unix time.
+class FakeClock : public Clock {
+ public:
+  explicit FakeClock(int64_t now = 1700000000) : now_(now) {}
+  int64_t NowSeconds() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return now_;
+  }
+  void Set(int64_t now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    now_ = now;
+  }
+  void Advance(int64_t seconds) {
+    std::lock_guard<std::mutex> lock(mu_);
+    now_ += seconds;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  int64_t now_;
+};
+
+// Deterministic bytes (a counter-driven xorshift) so runs are reproducible; can be told to fail.
+class FakeRandom : public Random {
+ public:
+  explicit FakeRandom(uint64_t seed = 0x9e3779b97f4a7c15ull) : state_(seed | 1) {}
+  bool Fill(uint8_t* out, size_t len) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++calls_;
+    if (fail_) {
+      return false;
+    }
+    for (size_t i = 0; i < len; ++i) {
+      state_ ^= state_ << 13;
+      state_ ^= state_ >> 7;
+      state_ ^= state_ << 17;
+      out[i] = static_cast<uint8_t>(state_ >> 24);
+    }
+    return true;
+  }
+  void set_fail(bool fail) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_ = fail;
+  }
+  int calls() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  uint64_t state_;
+  bool fail_ = false;
+  int calls_ = 0;
+};
+
+// Returns the same bytes every time: for showing that a caller's output depends on the IV.
+class ConstantRandom : public Random {
+ public:
+  explicit ConstantRandom(uint8_t byte) : byte_(byte) {}
+  bool Fill(uint8_t* out, size_t len) override {
+    for (size_t i = 0; i < len; ++i) {
+      out[i] = byte_;
+    }
+    return true;
+  }
+
+ private:
+  uint8_t byte_;
+};
+
+// Maps a URL to a scripted answer (a response, a transport error, or a function of the request)
+// and records every request. Thread-safe; unknown URLs answer 404.
+class FakeHttpClient : public HttpClient {
+ public:
+  using Handler = std::function<Result<HttpResponse>(const HttpRequest&)>;
+
+  void Respond(const std::string& url, long status, std::string body,
+               std::string content_type = "application/json") {
+    HttpResponse r;
+    r.status = status;
+    r.body = std::move(body);
+    r.content_type = std::move(content_type);
+    Handle(url, [r](const HttpRequest&) { return Result<HttpResponse>(r); });
+  }
+  void Fail(const std::string& url, std::string detail = "connection refused") {
+    Handle(url, [detail](const HttpRequest&) {
+      return Result<HttpResponse>(Errc::kHttpFailure, detail);
+    });
+  }
+  void Handle(const std::string& url, Handler h) {
+    std::lock_guard<std::mutex> lock(mu_);
+    handlers_[url] = std::move(h);
+  }
+
+  Result<HttpResponse> Send(const HttpRequest& req) override {
+    Handler h;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      requests_.push_back(req);
+      auto it = handlers_.find(req.url);
+      if (it != handlers_.end()) {
+        h = it->second;
+      }
+    }
+    if (!h) {
+      HttpResponse r;
+      r.status = 404;
+      r.body = "{\"error\":\"not_found\"}";
+      return r;
+    }
+    return h(req);
+  }
+
+  std::vector<HttpRequest> requests() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_;
+  }
+  int CountFor(const std::string& url) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    int n = 0;
+    for (const auto& r : requests_) {
+      n += r.url == url ? 1 : 0;
+    }
+    return n;
+  }
+  std::optional<HttpRequest> LastFor(const std::string& url) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = requests_.rbegin(); it != requests_.rend(); ++it) {
+      if (it->url == url) {
+        return *it;
+      }
+    }
+    return std::nullopt;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, Handler> handlers_;
+  std::vector<HttpRequest> requests_;
+};
+
+// A one-shot gate: threads Wait() until the test calls Open().
+class Latch {
+ public:
+  void Open() {
+    std::lock_guard<std::mutex> lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return open_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+// SessionStore in a std::map, honouring expiry; can be told to be unreachable.
+class InMemorySessionStore : public SessionStore {
+ public:
+  Status Put(std::string_view key, std::string_view value, int64_t expires_at) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (unavailable_) {
+      return Error{Errc::kStoreUnavailable, "store down"};
+    }
+    ++puts_;
+    entries_[std::string(key)] = Entry{std::string(value), expires_at};
+    return OkStatus();
+  }
+  Result<std::optional<std::string>> Get(std::string_view key, int64_t now) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (unavailable_) {
+      return Error{Errc::kStoreUnavailable, "store down"};
+    }
+    auto it = entries_.find(std::string(key));
+    if (it == entries_.end() || it->second.expires_at <= now) {
+      return std::optional<std::string>();
+    }
+    return std::optional<std::string>(it->second.value);
+  }
+  Status Erase(std::string_view key) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (unavailable_) {
+      return Error{Errc::kStoreUnavailable, "store down"};
+    }
+    entries_.erase(std::string(key));
+    return OkStatus();
+  }
+
+  void set_unavailable(bool v) {
+    std::lock_guard<std::mutex> lock(mu_);
+    unavailable_ = v;
+  }
+  size_t size() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return entries_.size();
+  }
+  int puts() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return puts_;
+  }
+  std::vector<std::string> Keys() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::string> out;
+    for (const auto& [k, v] : entries_) {
+      out.push_back(k);
+    }
+    return out;
+  }
+  std::optional<int64_t> ExpiryOf(const std::string& key) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(key);
+    if (it == entries_.end()) {
+      return std::nullopt;
+    }
+    return it->second.expires_at;
+  }
+
+ private:
+  struct Entry {
+    std::string value;
+    int64_t expires_at;
+  };
+  mutable std::mutex mu_;
+  std::map<std::string, Entry> entries_;
+  bool unavailable_ = false;
+  int puts_ = 0;
+};
+
+// Records every log line as (level, tag, message).
+class CollectingLogSink : public LogSink {
+ public:
+  void Log(LogLevel level, int tag, std::string_view message) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    lines_.emplace_back(level, tag, std::string(message));
+  }
+  std::vector<std::tuple<LogLevel, int, std::string>> lines() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return lines_;
+  }
+  bool HasTag(int tag) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& l : lines_) {
+      if (std::get<1>(l) == tag) {
+        return true;
+      }
+    }
+    return false;
+  }
+  // True when any logged message contains `needle` (for "no secret in logs" checks).
+  bool AnyContains(std::string_view needle) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& l : lines_) {
+      if (std::get<2>(l).find(needle) != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::tuple<LogLevel, int, std::string>> lines_;
+};
+
+// A whole Site wired to the fakes: provider https://op.example with discovery, a relying party
+// at https://example-business.com, and an in-memory session store. Tests script the OP's answers.
+struct TestSite {
+  static constexpr char kIssuer[] = "https://op.example";
+  static constexpr char kDiscoveryUrl[] = "https://op.example/.well-known/openid-configuration";
+  static constexpr char kAuthorizeUrl[] = "https://op.example/authorize";
+  static constexpr char kTokenUrl[] = "https://op.example/token";
+  static constexpr char kJwksUrl[] = "https://op.example/jwks";
+  static constexpr char kRevokeUrl[] = "https://op.example/revoke";
+  static constexpr char kClientId[] = "client-1";
+  static constexpr char kClientSecret[] = "s3cr3t-Val9e";
+  static constexpr char kRedirectUri[] = "https://example-business.com/api/auth/callback/coinpay";
+
+  FakeClock clock;
+  FakeRandom random;
+  FakeHttpClient http;
+  CollectingLogSink log;
+  InMemorySessionStore store;
+  SessionConfig session_config;
+  std::shared_ptr<ProviderConfig> provider_config;
+  std::unique_ptr<ProviderClient> provider;
+  std::unique_ptr<Sessions> sessions;
+
+  // `tune` may change the provider config before it is finalised and frozen.
+  explicit TestSite(const std::function<void(ProviderConfig&)>& tune = nullptr) {
+    auto p = std::make_shared<ProviderConfig>();
+    p->issuer = kIssuer;
+    p->client_id = kClientId;
+    p->client_secret = kClientSecret;
+    p->redirect_uri = kRedirectUri;
+    if (tune) {
+      tune(*p);
+    }
+    Status st = FinalizeProviderConfig(*p);
+    if (!st.ok()) {
+      throw std::runtime_error("TestSite config: " + st.error().detail);
+    }
+    provider_config = p;
+    session_config.sealer = std::make_shared<const CookieSealer>(
+        std::vector<std::string>{"test passphrase, long enough"});
+    provider = std::make_unique<ProviderClient>(provider_config, http, clock, log);
+    sessions = std::make_unique<Sessions>(store, session_config, random);
+  }
+
+  Site site() { return Site{*provider, session_config, *sessions, clock, random, log}; }
+
+  std::string DiscoveryJson() const {
+    return std::string(R"({"issuer":")") + kIssuer + R"(","authorization_endpoint":")" +
+           kAuthorizeUrl + R"(","token_endpoint":")" + kTokenUrl + R"(","jwks_uri":")" +
+           kJwksUrl + R"(","revocation_endpoint":")" + kRevokeUrl + R"("})";
+  }
+  void ServeDiscovery() { http.Respond(kDiscoveryUrl, 200, DiscoveryJson()); }
+  void ServeJwks(const std::string& jwks_json) { http.Respond(kJwksUrl, 200, jwks_json); }
+};
+
+}  // namespace coinpay::testing

@@ -1,0 +1,268 @@
+// Session records: the binary codec, and the Sessions manager's ids, timeouts and store keys.
+#include "core/session.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "core/encoding.h"
+#include "fakes.h"
+
+namespace coinpay {
+namespace {
+
+SessionRecord SampleRecord() {
+  SessionRecord r;
+  r.provider = "coinbase";
+  r.sub = "user-123";
+  r.user = "alice@example.com";
+  r.claims = {{"email", "alice@example.com"}, {"name", std::string("A\0B", 3)}};
+  r.claims_json = R"({"sub":"user-123"})";
+  r.id_token = "id.tok.en";
+  r.access_token = "at";
+  r.refresh_token = "rt";
+  r.access_expires_at = 1700003600;
+  r.created_at = 1700000000;
+  r.last_seen_at = 1700000100;
+  return r;
+}
+
+void ExpectSame(const SessionRecord& a, const SessionRecord& b) {
+  EXPECT_EQ(a.provider, b.provider);
+  EXPECT_EQ(a.sub, b.sub);
+  EXPECT_EQ(a.user, b.user);
+  EXPECT_EQ(a.claims, b.claims);
+  EXPECT_EQ(a.claims_json, b.claims_json);
+  EXPECT_EQ(a.id_token, b.id_token);
+  EXPECT_EQ(a.access_token, b.access_token);
+  EXPECT_EQ(a.refresh_token, b.refresh_token);
+  EXPECT_EQ(a.access_expires_at, b.access_expires_at);
+  EXPECT_EQ(a.created_at, b.created_at);
+  EXPECT_EQ(a.last_seen_at, b.last_seen_at);
+}
+
+TEST(SessionCodec, RoundTripsEveryField) {
+  auto back = DecodeSession(EncodeSession(SampleRecord()));
+  ASSERT_TRUE(back.has_value());
+  ExpectSame(*back, SampleRecord());
+}
+
+TEST(SessionCodec, RoundTripsEmptyRecordAndNegativeTimes) {
+  SessionRecord r;
+  r.created_at = -5;
+  auto back = DecodeSession(EncodeSession(r));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->created_at, -5);
+  EXPECT_TRUE(back->claims.empty());
+}
+
+TEST(SessionCodec, RefusesEveryTruncation) {
+  std::string bytes = EncodeSession(SampleRecord());
+  for (size_t len = 0; len < bytes.size(); ++len) {
+    EXPECT_FALSE(DecodeSession(bytes.substr(0, len)).has_value()) << "length " << len;
+  }
+}
+
+TEST(SessionCodec, RefusesTrailingBytesGarbageAndOtherVersions) {
+  std::string bytes = EncodeSession(SampleRecord());
+  EXPECT_FALSE(DecodeSession(bytes + "x").has_value());
+  std::string v2 = bytes;
+  v2[0] = '\x02';
+  EXPECT_FALSE(DecodeSession(v2).has_value());
+  EXPECT_FALSE(DecodeSession("").has_value());
+  EXPECT_FALSE(DecodeSession(std::string(64, '\xff')).has_value());
+  // A length field claiming 4 GiB must not be believed.
+  std::string huge = "\x01\xff\xff\xff\xff";
+  EXPECT_FALSE(DecodeSession(huge).has_value());
+}
+
+TEST(SessionCodec, RefusesAbsurdClaimCount) {
+  std::string out = "\x01";
+  for (int i = 0; i < 3; ++i) {
+    out.append(4, '\0');  // three empty strings
+  }
+  out.append("\xff\xff\xff\xff\xff\xff\xff\x7f", 8);  // claim count
+  EXPECT_FALSE(DecodeSession(out).has_value());
+}
+
+class SessionsTest : public ::testing::Test {
+ protected:
+  // The store keys that hold session records (the store also keeps sid/sub index entries).
+  std::vector<std::string> RecordKeys() {
+    std::vector<std::string> out;
+    for (const auto& k : store_.Keys()) {
+      auto v = store_.Get(k, clock_.NowSeconds());
+      if (v.ok() && v->has_value() && DecodeSession(**v).has_value()) {
+        out.push_back(k);
+      }
+    }
+    return out;
+  }
+  SessionsTest() {
+    config_.idle_timeout_seconds = 3600;
+    config_.max_age_seconds = 8 * 3600;
+  }
+  std::string CookieFor(const std::string& id) { return config_.cookie_name + "=" + id; }
+
+  testing::FakeClock clock_;
+  testing::FakeRandom random_;
+  testing::InMemorySessionStore store_;
+  SessionConfig config_;
+  Sessions sessions_{store_, config_, random_};
+};
+
+TEST_F(SessionsTest, CreateGivesFresh43CharacterIds) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+    ASSERT_TRUE(id.ok());
+    EXPECT_EQ(id->size(), 43u);
+    EXPECT_EQ(Base64UrlDecode(*id).value_or("").size(), 32u);
+    ids.insert(*id);
+  }
+  EXPECT_EQ(ids.size(), 20u);
+}
+
+TEST_F(SessionsTest, CreateFailsWhenRandomFails) {
+  random_.set_fail(true);
+  EXPECT_EQ(sessions_.Create(SampleRecord(), clock_.NowSeconds()).code(), Errc::kCryptoFailure);
+}
+
+TEST_F(SessionsTest, LoadsByCookieAndStampsTimes) {
+  int64_t now = clock_.NowSeconds();
+  auto id = sessions_.Create(SampleRecord(), now);
+  ASSERT_TRUE(id.ok());
+  auto loaded = sessions_.Load("other=1; " + CookieFor(*id) + "; x=y", now);
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_TRUE(loaded->has_value());
+  EXPECT_EQ((*loaded)->id, *id);
+  EXPECT_EQ((*loaded)->record.sub, "user-123");
+  EXPECT_EQ((*loaded)->record.created_at, now);
+  EXPECT_EQ((*loaded)->record.last_seen_at, now);
+}
+
+TEST_F(SessionsTest, StoreKeyIsNotTheId) {
+  auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  ASSERT_TRUE(id.ok());
+  auto keys = RecordKeys();
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_NE(keys[0], *id);
+  EXPECT_EQ(keys[0].find(*id), std::string::npos);
+  // Knowing the store key is not enough to present a session.
+  auto loaded = sessions_.Load(CookieFor(Base64UrlEncode(keys[0])), clock_.NowSeconds());
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_FALSE(loaded->has_value());
+}
+
+TEST_F(SessionsTest, IgnoresMissingMalformedAndUnknownCookies) {
+  auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  ASSERT_TRUE(id.ok());
+  for (std::string header :
+       {std::string(""), std::string("coinpay_session="), std::string("coinpay_session=short"),
+        std::string("coinpay_session=") + std::string(43, '!'),
+        std::string("coinpay_session=") + std::string(43, 'A'),
+        std::string("other_name=") + *id}) {
+    auto loaded = sessions_.Load(header, clock_.NowSeconds());
+    ASSERT_TRUE(loaded.ok()) << header;
+    EXPECT_FALSE(loaded->has_value()) << header;
+  }
+}
+
+TEST_F(SessionsTest, FindsTheLiveSessionAmongSeveralCookies) {
+  auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  ASSERT_TRUE(id.ok());
+  std::string header = CookieFor(std::string(43, 'B')) + "; " + CookieFor(*id);
+  auto loaded = sessions_.Load(header, clock_.NowSeconds());
+  ASSERT_TRUE(loaded.ok() && loaded->has_value());
+  EXPECT_EQ((*loaded)->id, *id);
+}
+
+TEST_F(SessionsTest, ExpiresAfterIdleTimeout) {
+  auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  ASSERT_TRUE(id.ok());
+  clock_.Advance(3599);
+  auto still = sessions_.Load(CookieFor(*id), clock_.NowSeconds());
+  ASSERT_TRUE(still.ok());
+  EXPECT_TRUE(still->has_value());
+  // That load refreshed the idle timer; a full idle period later it is gone.
+  clock_.Advance(3600);
+  auto gone = sessions_.Load(CookieFor(*id), clock_.NowSeconds());
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
+}
+
+TEST_F(SessionsTest, ActivityKeepsSessionAliveUntilAbsoluteMaxAge) {
+  int64_t start = clock_.NowSeconds();
+  auto id = sessions_.Create(SampleRecord(), start);
+  ASSERT_TRUE(id.ok());
+  while (clock_.NowSeconds() + 1800 < start + 8 * 3600) {
+    clock_.Advance(1800);
+    auto loaded = sessions_.Load(CookieFor(*id), clock_.NowSeconds());
+    ASSERT_TRUE(loaded.ok());
+    ASSERT_TRUE(loaded->has_value()) << "at +" << clock_.NowSeconds() - start;
+  }
+  clock_.Set(start + 8 * 3600);
+  auto loaded = sessions_.Load(CookieFor(*id), clock_.NowSeconds());
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_FALSE(loaded->has_value());
+}
+
+TEST_F(SessionsTest, TouchesTheStoreAtMostOncePerMinute) {
+  auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  ASSERT_TRUE(id.ok());
+  int puts = store_.puts();
+  for (int i = 0; i < 10; ++i) {
+    clock_.Advance(5);
+    ASSERT_TRUE(sessions_.Load(CookieFor(*id), clock_.NowSeconds()).ok());
+  }
+  EXPECT_EQ(store_.puts(), puts);
+  clock_.Advance(20);
+  ASSERT_TRUE(sessions_.Load(CookieFor(*id), clock_.NowSeconds()).ok());
+  EXPECT_EQ(store_.puts(), puts + 1);
+}
+
+TEST_F(SessionsTest, StoreExpiryNeverOutlivesTheAbsoluteMaxAge) {
+  int64_t start = clock_.NowSeconds();
+  config_.max_age_seconds = 1000;
+  auto id = sessions_.Create(SampleRecord(), start);
+  ASSERT_TRUE(id.ok());
+  auto keys = RecordKeys();
+  ASSERT_EQ(keys.size(), 1u);
+  auto expiry = store_.ExpiryOf(keys[0]);
+  ASSERT_TRUE(expiry.has_value());
+  EXPECT_EQ(*expiry, start + 1000);
+}
+
+TEST_F(SessionsTest, DestroyRemovesTheSession) {
+  auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  ASSERT_TRUE(id.ok());
+  ASSERT_EQ(RecordKeys().size(), 1u);
+  ASSERT_TRUE(sessions_.Destroy(*id).ok());
+  auto loaded = sessions_.Load(CookieFor(*id), clock_.NowSeconds());
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_FALSE(loaded->has_value());
+  EXPECT_TRUE(RecordKeys().empty());
+}
+
+TEST_F(SessionsTest, CorruptRecordIsTreatedAsNoSession) {
+  auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  ASSERT_TRUE(id.ok());
+  auto keys = RecordKeys();
+  ASSERT_EQ(keys.size(), 1u);
+  ASSERT_TRUE(store_.Put(keys[0], "garbage", clock_.NowSeconds() + 100).ok());
+  auto loaded = sessions_.Load(CookieFor(*id), clock_.NowSeconds());
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_FALSE(loaded->has_value());
+}
+
+TEST_F(SessionsTest, StoreOutageIsAnErrorNotAnAnonymousUser) {
+  auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  ASSERT_TRUE(id.ok());
+  store_.set_unavailable(true);
+  EXPECT_EQ(sessions_.Load(CookieFor(*id), clock_.NowSeconds()).code(), Errc::kStoreUnavailable);
+  EXPECT_EQ(sessions_.Create(SampleRecord(), clock_.NowSeconds()).code(),
+            Errc::kStoreUnavailable);
+}
+
+}  // namespace
+}  // namespace coinpay
