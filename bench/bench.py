@@ -485,13 +485,16 @@ def run_wrk(url, headers, args):
 def measure(h, key, headers, args, label=None):
     name, path = SCENARIOS[key]
     label = label or name
+    time.sleep(0.3)
     off = access_log_offset(h)
     res = run_wrk(h.url(path), headers, args)
     time.sleep(0.3)  # let the last log lines land
     counts = statuses_since(h, off, path)
+    other = counts.pop("other", 0)  # lines for other paths (e.g. a late warm-up line)
     n200 = counts.get("200", 0)
     logged = sum(counts.values())
     ok = logged > 0 and n200 == logged and res["wrk_rc"] == 0
+    res["other_paths"] = other
     res.update(key=key, label=label, path=path, statuses=counts, ok=ok)
     bad = {k: v for k, v in counts.items() if k != "200"}
     log(f"{label}: {res['rps']:.0f} req/s, p99 {res['p99_ms']} ms, "
@@ -500,10 +503,6 @@ def measure(h, key, headers, args, label=None):
 
 
 # ---- callgrind -------------------------------------------------------------------------------
-ENTRY_RE = re.compile(r"coinpay::httpd::(?:\(anonymous namespace\)::)?"
-                      r"(CheckAuthn|HandleRequest|PrecheckAuthz|CheckRequire|Destroy|Delete)\(")
-
-
 MARK_PATH = "/pub/no-such-file"  # a 404: httpd calls ap_send_error_response only for it
 
 
@@ -558,7 +557,8 @@ def callgrind_run(args, workdir, port, op, requests_per, tokens):
                          key=lambda f: int(f.rsplit(".", 1)[1]) if f[-1].isdigit() else 0)
             if not new:
                 raise RuntimeError("callgrind wrote no dump")
-            results[key] = analyse_callgrind(os.path.join(outdir, new[0]), requests_per, key)
+            results[key] = analyse_callgrind(os.path.join(outdir, new[0]), requests_per, key,
+                                              os.environ['COINPAY_MODULE'])
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -572,31 +572,92 @@ def callgrind_run(args, workdir, port, op, requests_per, tokens):
     return results
 
 
-def analyse_callgrind(dump, n, key):
+# Callbacks the module itself passes to APR iterators run inside a module call already.
+NESTED_CALLERS = {"apr_table_do", "apr_table_vdo", "apr_hash_do"}
+
+
+def is_entry(caller_ob, caller_fn):
+    """A call into the module made by httpd itself (hook runners, mod_authz_core's provider
+    calls, request-pool cleanups), not a callback from inside a module call."""
+    base = os.path.basename(caller_ob or "")
+    from_httpd = (base == "apache2" or base.startswith(("libapr-1", "libaprutil-1", "mod_")))
+    return from_httpd and caller_fn not in NESTED_CALLERS
+
+
+def parse_callgrind_edges(dump, module_obj):
+    """Call edges from outside `module_obj` into it: {(callee, is entry): [calls, inclusive
+    Ir]}, plus the total Ir. Reads callgrind's file format (name compression, cob/cfn)."""
+    names = {"ob": {}, "fn": {}}
     total = 0
-    with open(dump) as f:
+    ob = fn = None
+    cob = cfn = None
+    pending = None  # (caller ob, caller fn, callee ob, callee fn, calls)
+    edges = {}
+
+    def name_of(kind, val):
+        m = re.match(r"\((\d+)\)(?: (.*))?$", val)
+        if not m:
+            return val
+        if m.group(2) is not None:
+            names[kind][m.group(1)] = m.group(2)
+        return names[kind].get(m.group(1), "?")
+
+    with open(dump, errors="replace") as f:
         for line in f:
-            if line.startswith("summary:") or line.startswith("totals:"):
+            line = line.rstrip("\n")
+            if pending is not None:
+                parts = line.split()
+                cost = int(parts[1]) if len(parts) > 1 else 0
+                caller_ob, caller_fn, callee_ob, callee_fn, calls = pending
+                if caller_ob != module_obj and callee_ob == module_obj:
+                    e = edges.setdefault((callee_fn, is_entry(caller_ob, caller_fn)), [0, 0])
+                    e[0] += calls
+                    e[1] += cost
+                pending = None
+                cob = None
+                continue
+            if line.startswith("ob="):
+                ob = name_of("ob", line[3:])
+            elif line.startswith("cob="):
+                cob = name_of("ob", line[4:])
+            elif line.startswith("fn="):
+                fn = name_of("fn", line[3:])
+            elif line.startswith("cfn="):
+                cfn = name_of("fn", line[4:])
+            elif line.startswith("calls="):
+                pending = (ob, fn, cob if cob is not None else ob, cfn,
+                           int(line[6:].split()[0]))
+            elif line.startswith(("summary:", "totals:")):
                 total = int(line.split()[1])
-    inc = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", dump],
-                         capture_output=True, text=True, timeout=120).stdout
+    return edges, total
+
+
+def analyse_callgrind(dump, n, key, module_obj):
+    edges, total = parse_callgrind_edges(dump, module_obj)
+    entries = {}
+    for (name, entry), (calls, cost) in edges.items():
+        if entry:
+            short = re.sub(r"\(anonymous namespace\)::|coinpay::httpd::|^\S+ (?=coinpay)", "",
+                           name)
+            short = re.sub(r"<.*>", "<>", short).split("(")[0]
+            entries[short] = entries.get(short, 0) + cost
+    module = sum(entries.values())
     selfc = subprocess.run(["callgrind_annotate", "--threshold=99", dump],
                            capture_output=True, text=True, timeout=120).stdout
-    module = 0
-    entries = {}
-    for line in inc.splitlines():
-        m = re.match(r"\s*([\d,]+)\s+(?:\([^)]*\)\s+)?(.*)$", line)
-        if not m or not ENTRY_RE.search(m.group(2)):
-            continue
-        cost = int(m.group(1).replace(",", ""))
-        fn = ENTRY_RE.search(m.group(2)).group(1)
-        entries[fn] = entries.get(fn, 0) + cost
-        module += cost
+    inc = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=99", dump],
+                         capture_output=True, text=True, timeout=120).stdout
     with open(os.path.join(HERE, "results", f"callgrind-{key}.txt"), "w") as f:
-        f.write(f"# scenario {SCENARIOS[key][0]}: {n} requests, total {total} Ir, "
-                f"module hooks inclusive {module} Ir\n# entry points: {entries}\n\n")
-        f.write("## inclusive (top)\n" + "\n".join(inc.splitlines()[:80]) + "\n\n")
-        f.write("## self (top)\n" + "\n".join(selfc.splitlines()[:80]) + "\n")
+        f.write(f"# scenario {SCENARIOS[key][0]}: {n} requests; total {total / n:,.0f} Ir/request; "
+                f"in mod_coinpay_auth's entry points (inclusive) {module / n:,.0f} Ir/request\n")
+        f.write("# calls into the module per request (calls, inclusive Ir); '+' = entry point "
+                "counted, '-' = callback nested in a module call:\n")
+        for (name, entry), (calls, cost) in sorted(edges.items(), key=lambda kv: -kv[1][1]):
+            f.write(f"#  {'+' if entry else '-'} {calls / n:6.2f} x {cost / n:12,.0f}  {name}\n")
+        f.write("\n## self cost, top functions (callgrind_annotate)\n")
+        f.write("\n".join(selfc.splitlines()[:70]) + "\n")
+        f.write("\n## inclusive cost, top functions (callgrind_annotate --inclusive=yes; "
+                "inlined code shows once per source file)\n")
+        f.write("\n".join(inc.splitlines()[:90]) + "\n")
     return {"total_per_req": total / n, "module_per_req": module / n,
             "entries_per_req": {k: v / n for k, v in entries.items()}}
 

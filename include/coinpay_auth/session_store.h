@@ -24,15 +24,9 @@ class SessionStore {
   // Stores `value` only when `key` is absent or expired at `now`; true when it stored it. Atomic
   // across every process sharing the store: the refresh single flight takes its lock with it.
   virtual Result<bool> Add(std::string_view key, std::string_view value, int64_t expires_at,
-                           int64_t now) {
-    (void)key, (void)value, (void)expires_at, (void)now;
-    return Error{Errc::kStoreUnavailable, "this store has no atomic add"};  // TODO(lead): pure
-  }
+                           int64_t now) = 0;
   // Erases `key` only while it still holds `expected` (a lock released by its owner only).
-  virtual Status EraseIfEquals(std::string_view key, std::string_view expected) {
-    (void)key, (void)expected;
-    return Error{Errc::kStoreUnavailable, "this store has no conditional erase"};
-  }
+  virtual Status EraseIfEquals(std::string_view key, std::string_view expected) = 0;
 };
 
 }  // namespace coinpay

@@ -57,7 +57,7 @@ Status CheckClaims(const Json& claims, const ClaimsPolicy& policy, int64_t now) 
   if (!exp && policy.require_exp) {
     return Error{Errc::kMissingClaim, "token has no exp"};
   }
-  if (exp && now > *exp + policy.leeway_seconds) {
+  if (exp && now - policy.leeway_seconds > *exp) {  // no overflow for exp near INT64_MAX
     return Error{Errc::kExpired, "token expired"};
   }
   auto nbf = claims.GetInt("nbf");

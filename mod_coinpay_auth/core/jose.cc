@@ -59,6 +59,17 @@ Result<std::shared_ptr<const Jwks>> Jwks::Parse(std::string_view jwks_json) {
     if (use && *use != "sig") {
       continue;
     }
+    // cjose aborts on some malformed base64url; only strictly valid members reach it.
+    bool well_formed = true;
+    for (const char* member : {"n", "e", "x", "y", "d", "k", "p", "q", "dp", "dq", "qi"}) {
+      Json v = k.Get(member);
+      if (!v.IsNull() && (!v.IsString() || !Base64UrlDecode(v.AsString()))) {
+        well_formed = false;
+      }
+    }
+    if (!well_formed) {
+      continue;
+    }
     std::string text = k.Dump();
     cjose_err err;
     cjose_jwk_t* jwk = cjose_jwk_import(text.c_str(), text.size(), &err);
@@ -103,7 +114,15 @@ Result<VerifiedJwt> VerifyJws(std::string_view compact, const Jwks& jwks,
   if (std::count(compact.begin(), compact.end(), '.') != 2 || compact.size() > 64 * 1024) {
     return Error{Errc::kBadInput, "not a compact JWS"};
   }
-  auto header_bytes = Base64UrlDecode(compact.substr(0, compact.find('.')));
+  // Every segment must be strict base64url before cjose sees it: Debian's cjose aborts the
+  // process on some malformed padding, and a bearer token is attacker-controlled.
+  size_t first = compact.find('.');
+  size_t second = compact.find('.', first + 1);
+  if (!Base64UrlDecode(compact.substr(first + 1, second - first - 1)) ||
+      !Base64UrlDecode(compact.substr(second + 1))) {
+    return Error{Errc::kBadInput, "JWS segment is not base64url"};
+  }
+  auto header_bytes = Base64UrlDecode(compact.substr(0, first));
   if (!header_bytes) {
     return Error{Errc::kBadInput, "JWS header is not base64url"};
   }

@@ -6,9 +6,30 @@
 namespace coinpay {
 namespace {
 
+// The origin's host is exactly localhost, [::1] or a dotted-quad 127.x.y.z (not merely a
+// name that starts like one, such as localhost.evil.example or 127.evil.example).
 bool IsLoopbackHttp(std::string_view origin) {
-  return origin.rfind("http://127.", 0) == 0 || origin.rfind("http://localhost", 0) == 0 ||
-         origin.rfind("http://[::1]", 0) == 0;
+  constexpr std::string_view kHttp = "http://";
+  if (origin.substr(0, kHttp.size()) != kHttp) {
+    return false;
+  }
+  std::string_view host = origin.substr(kHttp.size());
+  if (host.rfind("[::1]", 0) == 0) {
+    return host.size() == 5 || host[5] == ':';
+  }
+  host = host.substr(0, host.find(':'));
+  if (host == "localhost") {
+    return true;
+  }
+  int dots = 0;
+  for (char c : host) {
+    if (c == '.') {
+      ++dots;
+    } else if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  return dots == 3 && host.rfind("127.", 0) == 0;
 }
 
 }  // namespace
@@ -20,9 +41,6 @@ Status FinalizeProviderConfig(ProviderConfig& p) {
                                     ": set it to the provider's issuer URL, e.g. "
                                     "CoinpayIssuer https://coinpayportal.com"};
   }
-  while (p.issuer.size() > 8 && p.issuer.back() == '/') {
-    p.issuer.pop_back();
-  }
   auto issuer_origin = OriginOf(p.issuer);
   if (!issuer_origin ||
       (issuer_origin->rfind("https://", 0) != 0 && !IsLoopbackHttp(*issuer_origin))) {
@@ -31,7 +49,13 @@ Status FinalizeProviderConfig(ProviderConfig& p) {
                                     "for 127.0.0.1 / localhost)"};
   }
   if (p.metadata_url.empty()) {
-    p.metadata_url = p.issuer + "/.well-known/openid-configuration";
+    // The issuer stays exactly as written (it is compared exactly); only the URL built from it
+    // avoids a double slash (OpenID Connect Discovery 1.0 section 4).
+    std::string base = p.issuer;
+    if (!base.empty() && base.back() == '/') {
+      base.pop_back();
+    }
+    p.metadata_url = base + "/.well-known/openid-configuration";
   }
   p.login_enabled = !(p.client_id.empty() && p.client_secret.empty() && p.redirect_uri.empty());
   if (!p.login_enabled) {

@@ -57,11 +57,15 @@ Result<ProviderMetadata> ParseDiscovery(std::string_view json, const ProviderCon
 ProviderMetadata DefaultMetadata(const ProviderConfig& config) {
   ProviderMetadata m;
   m.issuer = config.issuer;
-  m.authorization_endpoint = config.issuer + "/oauth/authorize";
-  m.token_endpoint = config.issuer + "/oauth/token";
-  m.jwks_uri = config.issuer + "/.well-known/jwks.json";
-  m.userinfo_endpoint = config.issuer + "/oauth/userinfo";
-  m.revocation_endpoint = config.issuer + "/oauth/revoke";
+  std::string base = config.issuer;
+  if (!base.empty() && base.back() == '/') {
+    base.pop_back();
+  }
+  m.authorization_endpoint = base + "/oauth/authorize";
+  m.token_endpoint = base + "/oauth/token";
+  m.jwks_uri = base + "/.well-known/jwks.json";
+  m.userinfo_endpoint = base + "/oauth/userinfo";
+  m.revocation_endpoint = base + "/oauth/revoke";
   ApplyConfiguredEndpoints(m, config);
   return m;
 }
