@@ -855,6 +855,9 @@ def main():
             r = requests.get(base + path, headers=hdr, timeout=10)
             if r.status_code != 200:
                 log(f"warning: warm-up {path} answered {r.status_code}: {r.text[:200]}")
+        # Warm-up, not recorded: worker threads, page cache, TCP paths.
+        run_wrk(h.url(SCENARIOS["a"][1]), [], argparse.Namespace(
+            threads=args.threads, connections=args.connections, duration=2))
         results.append(measure(h, "a", [], args))
         results.append(measure(h, "b", [f"Cookie: coinpay_session={cp_cookie}"], args))
         if with_openidc:

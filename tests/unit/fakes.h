@@ -218,6 +218,30 @@ class InMemorySessionStore : public SessionStore {
     entries_.erase(std::string(key));
     return OkStatus();
   }
+  Result<bool> Add(std::string_view key, std::string_view value, int64_t expires_at,
+                   int64_t now) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (unavailable_) {
+      return Error{Errc::kStoreUnavailable, "store down"};
+    }
+    auto it = entries_.find(std::string(key));
+    if (it != entries_.end() && it->second.expires_at > now) {
+      return false;
+    }
+    entries_[std::string(key)] = Entry{std::string(value), expires_at};
+    return true;
+  }
+  Status EraseIfEquals(std::string_view key, std::string_view expected) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (unavailable_) {
+      return Error{Errc::kStoreUnavailable, "store down"};
+    }
+    auto it = entries_.find(std::string(key));
+    if (it != entries_.end() && it->second.value == expected) {
+      entries_.erase(it);
+    }
+    return OkStatus();
+  }
 
   void set_unavailable(bool v) {
     std::lock_guard<std::mutex> lock(mu_);
