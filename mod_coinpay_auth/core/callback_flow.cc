@@ -37,6 +37,59 @@ Action SignInAgainPage(int status, std::string_view message) {
   return ErrorPage(status, "Sign-in did not complete", message, "/", "Start again");
 }
 
+// The ID token's claims joined by the userinfo endpoint's (OpenID Connect Core 5.3), whose sub
+// must be the ID token's (5.3.2). Errors: kMissingClaim for a sub mismatch (the login fails),
+// kHttpFailure when userinfo is required (CoinpayUserinfo on) and could not be read.
+Result<Json> MergeUserinfo(Site& site, const std::string& access_token, const Json& id_claims) {
+  const ProviderConfig& p = site.provider.config();
+  if (p.userinfo == UserinfoMode::kOff ||
+      (p.userinfo == UserinfoMode::kAuto && !p.resource.empty())) {
+    return id_claims;
+  }
+  auto meta = site.provider.Metadata();
+  if (!meta || (*meta)->userinfo_endpoint.empty()) {
+    if (p.userinfo == UserinfoMode::kOn) {
+      LogAt(site.log, LogLevel::kError, 134, "CoinpayUserinfo On, but the provider has no userinfo endpoint");
+      return Error{Errc::kHttpFailure, "no userinfo endpoint"};
+    }
+    return id_claims;
+  }
+  HttpRequest req = site.provider.NewRequest("GET", (*meta)->userinfo_endpoint);
+  req.headers.emplace_back("Authorization", "Bearer " + access_token);
+  auto resp = site.provider.http().Send(req);
+  std::optional<Json> info;
+  if (resp && resp->status == 200) {
+    auto parsed = Json::Parse(resp->body);
+    if (parsed && parsed->IsObject()) {
+      info = std::move(*parsed);
+    }
+  }
+  if (!info) {
+    LogLevel level = p.userinfo == UserinfoMode::kOn ? LogLevel::kError : LogLevel::kInfo;
+    LogAt(site.log, level, 135,
+          resp ? "userinfo answered HTTP " + std::to_string(resp->status) + "; using the ID token's claims"
+               : "userinfo unreachable: " + resp.error().detail);
+    if (p.userinfo == UserinfoMode::kOn) {
+      return Error{Errc::kHttpFailure, "userinfo unavailable"};
+    }
+    return id_claims;
+  }
+  if (info->GetString("sub").value_or("") != id_claims.GetString("sub").value_or("")) {
+    LogAt(site.log, LogLevel::kWarn, 136, "userinfo names another sub than the ID token; sign-in refused");
+    return Error{Errc::kMissingClaim, "userinfo sub mismatch"};
+  }
+  Json merged = Json::Object();
+  for (const std::string& key : id_claims.Keys()) {
+    merged.Set(key, id_claims.Get(key));
+  }
+  for (const std::string& key : info->Keys()) {
+    if (merged.Get(key).IsNull()) {
+      merged.Set(key, info->Get(key));
+    }
+  }
+  return merged;
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> ClaimsForApplication(const Json& claims) {
@@ -180,12 +233,27 @@ Action HandleCallback(Site& site, const RequestView& req) {
     return a;
   }
 
+  Json claims = jwt->claims;
+  auto merged = MergeUserinfo(site, tokens->access_token, claims);
+  if (!merged) {
+    Action a = merged.code() == Errc::kMissingClaim
+                   ? ErrorPage(401, "Sign-in could not be verified",
+                               "The answer from the sign-in provider did not pass our checks.",
+                               "/", "Start again")
+                   : ErrorPage(502, "Sign-in is unavailable",
+                               "The sign-in provider could not be reached. Please try again "
+                               "shortly.");
+    a.set_cookies.push_back(clear_login);
+    return a;
+  }
+  claims = std::move(*merged);
+
   SessionRecord record;
   record.provider = p.name;
   record.sub = *jwt->claims.GetString("sub");
   record.user = record.sub;
-  record.claims = ClaimsForApplication(jwt->claims);
-  record.claims_json = jwt->claims.Dump();
+  record.claims = ClaimsForApplication(claims);
+  record.claims_json = claims.Dump();
   record.id_token = tokens->id_token;
   record.access_token = tokens->access_token;
   record.refresh_token = tokens->refresh_token;

@@ -13,6 +13,9 @@
 namespace coinpay {
 
 enum class TokenEndpointAuth { kClientSecretBasic, kClientSecretPost, kNone };
+// Whether sign-in also reads the userinfo endpoint: kAuto when the provider has one and the
+// access token is for it (no CoinpayResource); a failure then only loses the extra claims.
+enum class UserinfoMode { kAuto, kOn, kOff };
 
 struct ProviderConfig {
   std::string name;  // "" for the default (top-level) provider
@@ -29,6 +32,7 @@ struct ProviderConfig {
   TokenEndpointAuth token_auth = TokenEndpointAuth::kClientSecretBasic;
   // RFC 8707 resource indicator: the API the access token is for (its aud), e.g. the Paylent API.
   std::string resource;
+  UserinfoMode userinfo = UserinfoMode::kAuto;
   std::vector<std::string> id_token_algs = {"RS256", "ES256"};
   int64_t leeway_seconds = 60;
   long connect_timeout_ms = 5000;

@@ -100,7 +100,6 @@ bool NeedsRefresh(const SessionRecord& s, int64_t now, int64_t before_seconds) {
 
 Result<SessionRecord> RefreshSession(Site& site, const Sessions::Loaded& loaded) {
   const ProviderConfig& p = site.provider.config();
-  const int64_t start = site.clock.NowSeconds();
   // The lock outlives the slowest refresh the HTTP timeouts allow; then it expires by itself.
   const int64_t lock_ttl = (p.connect_timeout_ms + p.timeout_ms) / 1000 + 2;
   auto owner = RandomToken(site.random, 16);
@@ -111,8 +110,10 @@ Result<SessionRecord> RefreshSession(Site& site, const Sessions::Loaded& loaded)
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(lock_ttl + 1);
   SessionRecord current = loaded.record;
   while (true) {
-    auto taken = site.sessions.store().Add(lock_key, *owner, start + lock_ttl,
-                                           site.clock.NowSeconds());
+    // Expiry counted from now, not from when this request arrived: a lock taken after waiting
+    // must still outlast this request's own refresh.
+    const int64_t now = site.clock.NowSeconds();
+    auto taken = site.sessions.store().Add(lock_key, *owner, now + lock_ttl, now);
     if (!taken) {
       return taken.error();
     }

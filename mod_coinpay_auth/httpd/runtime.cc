@@ -56,6 +56,15 @@ Status BuildConfigs(const ServerConfig& c, ProviderConfig& p, SessionConfig& sc)
   p.scope = c.scope.value;
   p.token_auth = c.token_auth.value;
   p.resource = c.resource.value;
+  if (c.userinfo.value == "auto") {
+    p.userinfo = UserinfoMode::kAuto;
+  } else if (c.userinfo.value == "on") {
+    p.userinfo = UserinfoMode::kOn;
+  } else if (c.userinfo.value == "off") {
+    p.userinfo = UserinfoMode::kOff;
+  } else {
+    return Error{Errc::kConfig, "CoinpayUserinfo takes auto, on or off"};
+  }
   p.metadata_url = c.metadata_url.value;
   p.authorization_endpoint = c.authorization_endpoint.value;
   p.token_endpoint = c.token_endpoint.value;
