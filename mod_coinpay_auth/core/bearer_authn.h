@@ -27,6 +27,11 @@ Result<std::string_view> BearerTokenOf(std::string_view authorization);
 Action AuthenticateBearer(ProviderClient& provider, VerifiedTokenCache& cache, const Clock& clock,
                           LogSink& log, const RequestView& req, const BearerConfig& config);
 
+// Opaque (non-JWT) tokens: RFC 7662 introspection with the client's credentials, the answer
+// cached until the token's exp (at most a minute), inactive tokens refused.
+Action AuthenticateOpaque(ProviderClient& provider, VerifiedTokenCache& cache, int64_t now,
+                          LogSink& log, std::string_view token, const BearerConfig& config);
+
 // 401 with `WWW-Authenticate: Bearer realm=..., error=..., error_description=...`
 // (no error when `error` is empty: the request carried no token).
 Action BearerChallenge(const BearerConfig& config, std::string_view error,

@@ -94,6 +94,27 @@ Result<TokenResponse> RefreshTokens(ProviderClient& provider, const std::string&
                            {{"grant_type", "refresh_token"}, {"refresh_token", refresh_token}});
 }
 
+Result<Json> Introspect(ProviderClient& provider, const std::string& token) {
+  auto meta = provider.Metadata();
+  if (!meta) {
+    return meta.error();
+  }
+  auto resp = provider.http().Send(FormPost(provider, (*meta)->introspection_endpoint,
+                                            {{"token", token}, {"token_type_hint", "access_token"}}));
+  if (!resp) {
+    return resp.error();
+  }
+  if (resp->status != 200) {
+    return Error{Errc::kProviderError,
+                 "introspection endpoint answered HTTP " + std::to_string(resp->status)};
+  }
+  auto body = Json::Parse(resp->body);
+  if (!body || !body->IsObject()) {
+    return Error{Errc::kBadJson, "introspection answer is not a JSON object"};
+  }
+  return *body;
+}
+
 Status RevokeToken(ProviderClient& provider, const std::string& token, const std::string& hint) {
   auto meta = provider.Metadata();
   if (!meta) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "coinpay_auth/result.h"
+#include "core/json.h"
 #include "core/provider_client.h"
 
 namespace coinpay {
@@ -24,6 +25,8 @@ Result<TokenResponse> ExchangeCode(ProviderClient& provider, const std::string& 
                                    const std::string& code_verifier);
 // grant_type=refresh_token. Errc::kInvalidGrant when the provider no longer accepts it.
 Result<TokenResponse> RefreshTokens(ProviderClient& provider, const std::string& refresh_token);
+// RFC 7662 introspection of `token`; the provider's JSON answer (check "active").
+Result<Json> Introspect(ProviderClient& provider, const std::string& token);
 // RFC 7009 revocation; `hint` is "refresh_token" or "access_token".
 Status RevokeToken(ProviderClient& provider, const std::string& token, const std::string& hint);
 
