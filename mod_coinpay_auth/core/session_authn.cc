@@ -36,6 +36,16 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
   if (loaded->has_value() && (*loaded)->record.provider != site.provider.config().name) {
     loaded->reset();  // signed in with another provider: not a session for this location
   }
+  if (loaded->has_value()) {
+    const SessionRecord& r = (*loaded)->record;
+    bool too_old = options.max_age_seconds > 0 && now >= r.created_at + options.max_age_seconds;
+    bool too_idle = options.idle_timeout_seconds > 0 &&
+                    now >= r.last_seen_at + options.idle_timeout_seconds;
+    if (too_old || too_idle) {
+      LogAt(site.log, LogLevel::kDebug, 152, "session too old or idle for this location");
+      loaded->reset();
+    }
+  }
   if (loaded->has_value() && NeedsRefresh((*loaded)->record, now,
                                           site.provider.config().refresh_before_seconds)) {
     auto refreshed = RefreshSession(site, **loaded);

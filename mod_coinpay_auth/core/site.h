@@ -22,6 +22,10 @@ struct Site {
 struct LocationOptions {
   enum class Unauthenticated { kAuto, kLogin, kDeny };
   Unauthenticated unauthenticated = Unauthenticated::kAuto;
+  // Stricter limits for this location than the server's (0: the server's apply): an older or
+  // idler session must sign in again here, while it stays valid elsewhere.
+  int64_t max_age_seconds = 0;
+  int64_t idle_timeout_seconds = 0;
 };
 
 }  // namespace coinpay

@@ -105,6 +105,8 @@ int CheckAuthn(request_rec* r) {
     const DirConfig& dir = DirConfigOf(r);
     LocationOptions options;
     options.unauthenticated = dir.unauthenticated.value;
+    options.max_age_seconds = dir.location_max_age.value;
+    options.idle_timeout_seconds = dir.location_idle_timeout.value;
     RequestLog log(r);
     Site site{*rt->provider, rt->session_config, *rt->sessions, ProcessClock(), ProcessRandom(), log};
     Action a = AuthenticateSession(site, ViewOf(r), options);
