@@ -4,6 +4,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <cerrno>
 #include <cstdlib>
 
 namespace coinpay {
@@ -88,12 +89,14 @@ std::string RedisSessionStore::KeyOf(std::string_view key) const {
   return options_.prefix + Hex(key);
 }
 
-Result<redisContext*> RedisSessionStore::Acquire() {
+Result<redisContext*> RedisSessionStore::Acquire(bool* reused) {
+  *reused = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!idle_.empty()) {
       redisContext* c = idle_.back();
       idle_.pop_back();
+      *reused = true;
       return c;
     }
   }
@@ -141,38 +144,67 @@ void RedisSessionStore::Release(redisContext* c, bool healthy) {
 }
 
 Result<RedisSessionStore::Reply> RedisSessionStore::Command(
-    const std::vector<std::string_view>& args) {
-  auto c = Acquire();
-  if (!c) {
-    return c.error();
-  }
+    const std::vector<std::string_view>& args, bool retry) {
   std::vector<const char*> argv;
   std::vector<size_t> lens;
   for (auto a : args) {
     argv.push_back(a.data());
     lens.push_back(a.size());
   }
-  auto* r = static_cast<redisReply*>(
-      redisCommandArgv(*c, static_cast<int>(argv.size()), argv.data(), lens.data()));
-  if (r == nullptr) {
-    std::string why = (*c)->errstr;
-    Release(*c, false);
-    return Error{Errc::kStoreUnavailable, "Redis command failed: " + why};
+  // A pooled connection may have been closed by the server since it was last used (Redis
+  // restarted, or its idle timeout): then the command never ran, so drop every pooled
+  // connection (they are most likely all dead) and try once more on a new one.
+  for (int attempt = 0;; ++attempt) {
+    bool reused = false;
+    auto c = Acquire(&reused);
+    if (!c) {
+      return c.error();
+    }
+    auto* r = static_cast<redisReply*>(
+        redisCommandArgv(*c, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    const int saved_errno = errno;
+    if (r == nullptr) {
+      std::string why = (*c)->errstr;
+      // Closed by the server, not timed out (a hung server must not cost two timeouts).
+      bool closed = (*c)->err == REDIS_ERR_EOF ||
+                    ((*c)->err == REDIS_ERR_IO &&
+                     (saved_errno == ECONNRESET || saved_errno == EPIPE));
+      Release(*c, false);
+      if (reused && closed && attempt == 0) {
+        DropIdle();
+        if (!retry) {
+          return Error{Errc::kStoreUnavailable, "Redis connection was closed; try again"};
+        }
+        continue;
+      }
+      return Error{Errc::kStoreUnavailable, "Redis command failed: " + why};
+    }
+    Reply out;
+    out.type = r->type;
+    out.integer = r->integer;
+    if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ||
+        r->type == REDIS_REPLY_ERROR) {
+      out.str.assign(r->str, r->len);
+    }
+    freeReplyObject(r);
+    Release(*c, true);
+    if (out.type == REDIS_REPLY_ERROR) {
+      // The error text is Redis's own, e.g. "NOAUTH" or "OOM"; it never contains our values.
+      return Error{Errc::kStoreUnavailable, "Redis answered an error: " + out.str.substr(0, 120)};
+    }
+    return out;
   }
-  Reply out;
-  out.type = r->type;
-  out.integer = r->integer;
-  if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS ||
-      r->type == REDIS_REPLY_ERROR) {
-    out.str.assign(r->str, r->len);
+}
+
+void RedisSessionStore::DropIdle() {
+  std::vector<redisContext*> idle;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    idle.swap(idle_);
   }
-  freeReplyObject(r);
-  Release(*c, true);
-  if (out.type == REDIS_REPLY_ERROR) {
-    // The error text is Redis's own, e.g. "NOAUTH" or "OOM"; it never contains our values.
-    return Error{Errc::kStoreUnavailable, "Redis answered an error: " + out.str.substr(0, 120)};
+  for (redisContext* c : idle) {
+    redisFree(c);
   }
-  return out;
 }
 
 Status RedisSessionStore::Put(std::string_view key, std::string_view value, int64_t expires_at) {
@@ -210,7 +242,7 @@ Result<bool> RedisSessionStore::Add(std::string_view key, std::string_view value
                                     int64_t expires_at, int64_t /*now*/) {
   std::string k = KeyOf(key);
   std::string exat = std::to_string(expires_at);
-  auto r = Command({"SET", k, value, "NX", "EXAT", exat});
+  auto r = Command({"SET", k, value, "NX", "EXAT", exat}, /*retry=*/false);
   if (!r) {
     return r.error();
   }

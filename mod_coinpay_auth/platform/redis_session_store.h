@@ -46,8 +46,12 @@ class RedisSessionStore final : public SessionStore {
   struct Reply;
   // Runs one command on a pooled connection; a broken connection is dropped, not reused, so the
   // next command reconnects (Redis restarted: sessions resume).
-  Result<Reply> Command(const std::vector<std::string_view>& args);
-  Result<redisContext*> Acquire();
+  // `retry` allows one more try on a fresh connection when a pooled one turns out closed; not
+  // for SET NX, which could have run before the connection died.
+  Result<Reply> Command(const std::vector<std::string_view>& args, bool retry = true);
+  // *reused: the connection came from the pool (it may have been closed by the server).
+  Result<redisContext*> Acquire(bool* reused);
+  void DropIdle();  // frees every pooled connection
   void Release(redisContext* c, bool healthy);
   std::string KeyOf(std::string_view key) const;
 

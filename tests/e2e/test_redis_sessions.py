@@ -1,0 +1,530 @@
+"""Sessions in Redis, shared by two httpd nodes (CoinpaySessionStore redis://...).
+
+A real redis-server runs on a free loopback port with a password (the module sends AUTH) and
+database 2 (SELECT); no automatic persistence (--save '' --appendonly no). Two httpd nodes, A
+and B, on their own ports share it: same CoinpayCryptoPassphrase, each its own
+CoinpayRedirectURI; both are redirect URIs of one client at the OP, whose back-channel logout
+URI points at node B.
+
+Cookies are host-only for 127.0.0.1 (and cookies ignore ports), so requests to node B carry
+the session cookie explicitly, never through a shared cookie jar.
+
+Redis outages, two kinds:
+- hung (SIGSTOP): connections are accepted by the kernel but nothing answers; the module must
+  give up after CoinpayRedisTimeout and answer 503.
+- down and back (SHUTDOWN SAVE, then a new redis-server on the same port): the process really
+  exits, every pooled connection of the module is broken and new ones are refused; the
+  restarted server loads the snapshot taken at shutdown. Persistence stays off otherwise; the
+  snapshot on demand is only there so that "sessions resume" can be tested honestly with the
+  same session as before the outage (without it a restart empties Redis and only new
+  sign-ins could be checked). This exercises what a production outage does to the module
+  (refused connects, dead pooled connections, reconnect) and whether the old cookie still works.
+"""
+import concurrent.futures
+import hashlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+import requests
+
+from conftest import PASSPHRASE, _HTTPDS, start_checked
+from e2e_util import BROWSER, cookies_set, is_deleted
+from harness import LOCATIONS, OP, Httpd, coinpay_directives, free_port, login
+from harness.login import parse_forms
+from harness.util import port_accepts, port_is_free, wait_until
+
+REDIS_SERVER = os.environ.get("REDIS_SERVER", "/usr/bin/redis-server")
+REDIS_PASSWORD = "redis-e2e-pw-0123456789"
+REDIS_DB = 2
+CLIENT = "redis-rp"
+SECRET = "redis-rp-secret-0123456789"
+TTL = 3                 # OP access token lifetime; the nodes refresh 1 s before expiry
+REDIS_TIMEOUT = 1       # CoinpayRedisTimeout on the nodes
+API = {"Accept": "application/json", "X-Requested-With": "XMLHttpRequest"}
+COOKIE = "coinpay_session"
+
+pytestmark = pytest.mark.skipif(not os.path.exists(REDIS_SERVER),
+                                reason=f"{REDIS_SERVER} not installed")
+
+
+# -- a tiny Redis client (RESP over a socket), so the test sees the exact bytes stored --------
+class RedisError(Exception):
+    pass
+
+
+class Resp:
+    def __init__(self, port, password=None, db=0, timeout=5.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+        if password:
+            self.call("AUTH", password)
+        if db:
+            self.call("SELECT", db)
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def call(self, *args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.sock.sendall(b"".join(out))
+        return self._reply()
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("redis closed the connection")
+        self.buf += chunk
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, _, self.buf = self.buf.partition(b"\r\n")
+        return line
+
+    def _bulk(self, n):
+        while len(self.buf) < n + 2:
+            self._fill()
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def _reply(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            raise RedisError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self._bulk(n)
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._reply() for _ in range(n)]
+        raise RedisError(f"unexpected reply {line!r}")
+
+
+class RedisServer:
+    """redis-server on 127.0.0.1:port as a child process; stop/restart keep the port."""
+
+    def __init__(self, workdir, password=REDIS_PASSWORD):
+        self.workdir = str(workdir)
+        self.port = free_port()
+        self.password = password
+        self.proc = None
+        self.frozen = False
+        self.log_path = os.path.join(self.workdir, "redis.log")
+        self.dump_path = os.path.join(self.workdir, "dump.rdb")
+
+    @property
+    def url(self):
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/{REDIS_DB}"
+
+    def start(self, load_snapshot=False):
+        if not load_snapshot and os.path.exists(self.dump_path):
+            os.remove(self.dump_path)
+        wait_until(lambda: port_is_free(self.port), timeout=10, what=f"port {self.port} free")
+        cmd = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
+               "--save", "", "--appendonly", "no", "--daemonize", "no",
+               "--requirepass", self.password, "--dir", self.workdir,
+               "--dbfilename", "dump.rdb", "--logfile", self.log_path]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_until(self._answers, timeout=10, what="redis-server to answer PING")
+        return self
+
+    def _answers(self):
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"redis-server exited ({self.proc.returncode}):\n{self.log_tail()}")
+        try:
+            with Resp(self.port, self.password, timeout=1) as r:
+                return r.call("PING") == "PONG"
+        except (OSError, RedisError):
+            return False
+
+    def client(self):
+        return Resp(self.port, self.password, db=REDIS_DB)
+
+    def shutdown_keeping_data(self):
+        """Stop the server for real, after a one-off snapshot the next start() loads."""
+        self.thaw()
+        try:
+            with self.client() as r:
+                r.call("SHUTDOWN", "SAVE")
+        except (ConnectionError, OSError):
+            pass  # the server closes the connection as it exits
+        self.proc.wait(10)
+        self.proc = None
+        assert os.path.exists(self.dump_path), self.log_tail()
+        assert not port_accepts(self.port)
+
+    def freeze(self):
+        self.proc.send_signal(signal.SIGSTOP)
+        self.frozen = True
+
+    def thaw(self):
+        if self.proc is not None and self.frozen:
+            self.proc.send_signal(signal.SIGCONT)
+        self.frozen = False
+
+    @property
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        self.thaw()
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+            self.proc = None
+
+    def log_tail(self, n=20):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def dump(self):
+        """{key: value} of every key in our database, as raw bytes."""
+        with self.client() as r:
+            keys = r.call("KEYS", "*")
+            return {k: r.call("GET", k) for k in keys if r.call("TYPE", k) == "string"}
+
+
+# -- fixtures -----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory):
+    srv = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def ports():
+    a = free_port()
+    b = free_port()
+    while b == a:
+        b = free_port()
+    return {"A": a, "B": b}
+
+
+def _base(port):
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def rop(ports, tmp_path_factory):
+    client = {"client_id": CLIENT, "client_secret": SECRET,
+              "redirect_uris": [_base(p) + "/api/auth/callback/coinpay" for p in ports.values()],
+              "post_logout_redirect_uris": [_base(p) + "/bye" for p in ports.values()],
+              "backchannel_logout_uri": _base(ports["B"]) + "/api/auth/backchannel/coinpay"}
+    o = OP([client], access_token_ttl=TTL, workdir=str(tmp_path_factory.mktemp("redis-op")),
+           quiet=True)
+    o.start()
+    yield o
+    o.cleanup()
+
+
+NODE_LOCATIONS = LOCATIONS + """
+<Location /api/auth/backchannel/coinpay>
+    SetHandler coinpay-backchannel-logout
+    Require all granted
+</Location>
+<Location /cgi-bin>
+    CoinpayPassAccessToken On
+</Location>
+"""
+
+
+def _node(port, op, redis_url):
+    extra = "\n".join([f"CoinpaySessionStore {redis_url}",
+                       f"CoinpayRedisTimeout {REDIS_TIMEOUT}",
+                       "CoinpayRefreshBeforeExpiry 1"])
+    h = Httpd(port, coinpay=coinpay_directives(
+        op.issuer, CLIENT, SECRET, _base(port) + "/api/auth/callback/coinpay",
+        passphrase=PASSPHRASE, extra=extra), locations=NODE_LOCATIONS)
+    _HTTPDS.append(h)
+    start_checked(h)
+    return h
+
+
+@pytest.fixture(scope="module")
+def nodes(ports, rop, redis_server):
+    made = {}
+    try:
+        for name, port in ports.items():
+            made[name] = _node(port, rop, redis_server.url)
+        yield made["A"], made["B"]
+    finally:
+        for h in made.values():
+            h.cleanup()
+            _HTTPDS.remove(h)
+
+
+@pytest.fixture(autouse=True)
+def redis_up(redis_server):
+    """Each test starts (and leaves the next one) with Redis answering."""
+    redis_server.thaw()
+    if not redis_server.running:
+        redis_server.start(load_snapshot=True)
+    yield
+    redis_server.thaw()
+    if not redis_server.running:
+        redis_server.start(load_snapshot=True)
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def sign_in(node, user):
+    """Sign in on node; returns (requests.Session at the OP, session cookie value)."""
+    s = requests.Session()
+    r = login(s, node.base_url, user)
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    cookie = s.cookies.get(COOKIE)
+    assert cookie, "no session cookie after sign-in"
+    return s, cookie
+
+
+def get(node, path, cookie, headers=BROWSER, timeout=30):
+    return requests.get(node.url(path), cookies={COOKIE: cookie} if cookie else None,
+                        headers=headers, allow_redirects=False, timeout=timeout)
+
+
+def whoami_env(node, cookie):
+    r = get(node, "/cgi-bin/whoami", cookie)
+    assert r.status_code == 200, (node.port, r.status_code, r.text[:300])
+    env = dict(l.split("=", 1) for l in r.text.splitlines() if "=" in l)
+    return env
+
+
+def session_cookie_deleted(resp):
+    c = cookies_set(resp).get(COOKIE)
+    return c is not None and (is_deleted(c[1]) or c[0] == "")
+
+
+def store_key(session_id):
+    return b"coinpay:" + hashlib.sha256(session_id.encode()).hexdigest().encode()
+
+
+def crash_lines(node, since):
+    return [l for l in node.error_log_lines(since)
+            if "exit signal" in l or "Segmentation" in l or "core dumped" in l]
+
+
+# -- tests --------------------------------------------------------------------------------------
+def test_session_signed_in_on_node_a_works_on_node_b(nodes):
+    a, b = nodes
+    _, cookie = sign_in(a, "roaming")
+    env_a = whoami_env(a, cookie)
+    env_b = whoami_env(b, cookie)
+    assert env_a["REMOTE_USER"] == env_b["REMOTE_USER"] == "roaming"
+    assert env_b["COINPAY_CLAIM_email"] == "roaming@example-business.com"
+    # An API call on B too, and no new cookie from B (the session is the same one).
+    r = get(b, "/app/data.json", cookie, headers=API)
+    assert r.status_code == 200 and r.json() == {"ok": True}
+    assert COOKIE not in cookies_set(r)
+
+
+def test_logout_on_node_b_ends_the_session_on_node_a(nodes, rop):
+    a, b = nodes
+    _, cookie = sign_in(a, "leaver")
+    assert get(a, "/app/", cookie).status_code == 200
+    rop.reset_stats()
+    r = get(b, "/api/auth/logout/coinpay?return_to=/bye", cookie)
+    assert r.status_code == 302
+    assert session_cookie_deleted(r)
+    assert rop.stats()["revocations"] == 1
+    # A refuses the old cookie: XHR 401, navigation back to the provider.
+    r = get(a, "/app/data.json", cookie, headers=API)
+    assert r.status_code == 401, (r.status_code, r.text[:200])
+    r = get(a, "/app/", cookie)
+    assert r.status_code == 302 and r.headers["Location"].startswith(rop.issuer)
+    assert get(b, "/app/data.json", cookie, headers=API).status_code == 401
+
+
+def test_backchannel_logout_received_by_node_b_ends_the_session_on_node_a(nodes, rop):
+    a, b = nodes
+    s, cookie = sign_in(a, "bcl-redis")
+    assert get(a, "/app/data.json", cookie, headers=API).status_code == 200
+    seen = len([l for l in b.access_log_lines() if "/api/auth/backchannel/coinpay" in l])
+    # The user signs out at the provider, which notifies node B (its backchannel_logout_uri).
+    r = s.get(rop.url("/oauth/logout"), params={"client_id": CLIENT}, timeout=10)
+    form = next(f for f in parse_forms(r.text) if f["fields"].get("xsrf"))
+    action = form["action"] if form["action"].startswith("http") else rop.url(form["action"])
+    s.post(action, data=dict(form["fields"], logout="yes"), timeout=10, allow_redirects=False)
+    wait_until(lambda: len([l for l in b.access_log_lines()
+                            if "/api/auth/backchannel/coinpay" in l and '" 200 ' in l]) > seen,
+               timeout=10, what="the provider's back-channel logout at node B")
+    r = get(a, "/app/data.json", cookie, headers=API)
+    assert r.status_code == 401, (r.status_code, r.text[:200])
+
+
+def test_redis_holds_neither_session_ids_nor_tokens_nor_email_in_plain_text(nodes, rop,
+                                                                            redis_server):
+    a, b = nodes
+    user = f"dump-{os.urandom(4).hex()}"
+    rop.reset_stats()
+    _, cookie = sign_in(a, user)
+    env = whoami_env(b, cookie)          # the access token as the application receives it
+    access_token = env["COINPAY_ACCESS_TOKEN"]
+    refresh_tokens = rop.stats()["refresh_tokens_issued"]
+    assert refresh_tokens
+    email = env["COINPAY_CLAIM_email"]
+    assert email == f"{user}@example-business.com"
+
+    dump = redis_server.dump()
+    assert dump, "nothing in Redis"
+    # The session lives under coinpay:<sha256(session id)>, sealed.
+    assert store_key(cookie) in dump, sorted(dump)
+    assert all(k.startswith(b"coinpay:") for k in dump), sorted(dump)
+    secrets = {"session id": cookie, "access token": access_token, "email": email,
+               "user": user}
+    secrets.update({f"refresh token {i}": t for i, t in enumerate(refresh_tokens)})
+    blob = b"\n".join(k + b"\0" + (v or b"") for k, v in dump.items())
+    for what, value in secrets.items():
+        for form in {value.encode(), value.encode().hex().encode()}:
+            assert form not in blob, f"{what} found in Redis in plain text"
+    # No JWT (the ID token) either, and the session's value is not readable text.
+    assert not re.search(rb"eyJ[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}", blob)
+    sealed = dump[store_key(cookie)]
+    assert len(sealed) > 100
+    assert b"example-business.com" not in sealed and b"openid" not in sealed
+
+
+def test_expired_token_with_40_parallel_requests_over_both_nodes_refreshes_once(nodes, rop):
+    a, b = nodes
+    _, cookie = sign_in(a, "storm-2nodes")
+    assert get(b, "/app/data.json", cookie, headers=API).status_code == 200
+    time.sleep(TTL - 1 + 0.3)             # the access token is now due for refresh
+    rop.reset_stats()
+
+    def one(i):
+        node = (a, b)[i % 2]
+        return node.port, get(node, "/app/data.json", cookie, headers=API).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=40) as pool:
+        results = list(pool.map(one, range(40)))
+    codes = [c for _, c in results]
+    assert codes.count(200) == 40, results
+    st = rop.stats()
+    assert st["token_calls"].get("refresh_token") == 1, st
+    assert st["token_errors"] == {}, st
+    # Both nodes go on with the refreshed token, without refreshing again.
+    assert get(a, "/app/data.json", cookie, headers=API).status_code == 200
+    assert get(b, "/app/data.json", cookie, headers=API).status_code == 200
+    assert rop.stats()["token_calls"].get("refresh_token") == 1
+
+
+def _assert_unavailable(node, cookie, since):
+    """Both a navigation and an XHR get 503 with a page, and the cookie is kept.
+    Returns how long each of the two requests took (seconds)."""
+    took = []
+    started = time.monotonic()
+    r = get(node, "/app/", cookie)
+    took.append(time.monotonic() - started)
+    assert r.status_code == 503, (node.port, r.status_code, r.text[:300])
+    assert "text/html" in r.headers.get("Content-Type", "") and r.text.strip()
+    assert COOKIE not in cookies_set(r), r.headers.get("Set-Cookie")
+    started = time.monotonic()
+    r = get(node, "/app/data.json", cookie, headers=API)
+    took.append(time.monotonic() - started)
+    assert r.status_code == 503, (node.port, r.status_code, r.text[:300])
+    assert COOKIE not in cookies_set(r), r.headers.get("Set-Cookie")
+    assert not crash_lines(node, since)
+    return took
+
+
+@pytest.mark.allow_log("CPA00150")
+def test_hung_redis_gives_503_within_the_timeout_and_the_session_resumes(nodes, redis_server):
+    a, b = nodes
+    _, cookie = sign_in(a, "hung")
+    assert get(b, "/app/", cookie).status_code == 200
+    offsets = {h.port: h.error_log_offset() for h in nodes}
+    redis_server.freeze()
+    try:
+        for node in nodes:
+            took = _assert_unavailable(node, cookie, offsets[node.port])
+            # Each request waits for Redis once, CoinpayRedisTimeout, then gives up.
+            assert all(t < REDIS_TIMEOUT + 0.8 for t in took), (node.port, took)
+    finally:
+        redis_server.thaw()
+    for node in nodes:
+        assert any("CPA00150" in l and "[coinpay_auth:error]" in l
+                   for l in node.error_log_lines(offsets[node.port])), node.port
+    # Redis answers again: the same cookie works on both nodes at once.
+    for node in (a, b, a, b):
+        r = get(node, "/app/data.json", cookie, headers=API)
+        assert r.status_code == 200, (node.port, r.status_code, r.text[:300])
+
+
+@pytest.mark.allow_log("CPA00150")
+def test_redis_down_gives_503_keeps_the_cookie_and_sessions_resume_when_it_returns(
+        nodes, redis_server):
+    a, b = nodes
+    _, cookie = sign_in(a, "outage")
+    # Some load first, so that both nodes hold several pooled connections to Redis, as a busy
+    # site does when Redis goes away.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=24) as pool:
+        codes = list(pool.map(
+            lambda i: get((a, b)[i % 2], "/app/data.json", cookie, headers=API).status_code,
+            range(48)))
+    assert codes.count(200) == 48, codes
+    offsets = {h.port: h.error_log_offset() for h in nodes}
+    redis_server.shutdown_keeping_data()
+    for node in nodes:
+        _assert_unavailable(node, cookie, offsets[node.port])
+        # The cookie is still not deleted on repeated tries (connection refused now).
+        r = get(node, "/cgi-bin/whoami", cookie)
+        assert r.status_code == 503 and COOKIE not in cookies_set(r)
+    for node in nodes:
+        lines = node.error_log_lines(offsets[node.port])
+        assert any("CPA00150" in l and "[coinpay_auth:error]" in l for l in lines), node.port
+        assert not crash_lines(node, offsets[node.port])
+        assert REDIS_PASSWORD not in node.error_log_text()
+
+    redis_server.start(load_snapshot=True)     # same port, the data as it was at the shutdown
+    back = {h.port: h.error_log_offset() for h in nodes}
+    # Every request after the outage succeeds, the very first ones included: the module
+    # reconnects instead of failing on the pooled connections Redis closed when it went away.
+    after = [(node.port, get(node, "/app/data.json", cookie, headers=API).status_code)
+             for _ in range(10) for node in nodes]
+    assert all(code == 200 for _, code in after), (
+        after, {node.port: node.module_log_lines(back[node.port]) for node in nodes})
+    for node in nodes:
+        assert whoami_env(node, cookie)["REMOTE_USER"] == "outage"
+    # And a new sign-in works too.
+    _, fresh = sign_in(b, "after-outage")
+    assert whoami_env(a, fresh)["REMOTE_USER"] == "after-outage"
+    for node in nodes:
+        assert not crash_lines(node, offsets[node.port])
+
+
+def test_configtest_refuses_a_redis_url_with_a_bad_port(rop, tmp_path):
+    h = Httpd(free_port(), coinpay=coinpay_directives(
+        rop.issuer, CLIENT, SECRET, "http://127.0.0.1:1/api/auth/callback/coinpay",
+        passphrase=PASSPHRASE, extra="CoinpaySessionStore redis://host:notaport"),
+        root=str(tmp_path))
+    rc, out = h.configtest()
+    assert rc != 0, out
+    assert "CoinpaySessionStore" in out, out
+    assert "CPA00916" in out or "CPA00902" in out, out
+    assert "port" in out, out
