@@ -44,7 +44,13 @@ Action AuthenticateOpaque(ProviderClient& provider, VerifiedTokenCache& cache, i
                           LogSink& log, std::string_view token, const BearerConfig& config) {
   const ProviderConfig& p = provider.config();
   auto meta = provider.Metadata();
-  if (!meta || (*meta)->introspection_endpoint.empty() || !p.login_enabled) {
+  if (!meta) {
+    LogAt(log, LogLevel::kError, 168, "cannot check opaque bearer tokens: " + meta.error().detail);
+    Action a = BearerChallenge(config, "", "", 503);
+    a.body = "{\"error\":\"temporarily_unavailable\"}\n";
+    return a;
+  }
+  if ((*meta)->introspection_endpoint.empty() || !p.login_enabled) {
     LogAt(log, LogLevel::kInfo, 165,
           "opaque bearer token refused: no introspection endpoint or client credentials");
     return BearerChallenge(config, "invalid_token", "Only JWT access tokens are accepted here");
@@ -145,6 +151,11 @@ Action AuthenticateBearer(ProviderClient& provider, VerifiedTokenCache& cache, c
                              400);
     }
     return BearerChallenge(config, "", "");
+  }
+  if (config.audiences.empty() && !config.any_audience) {
+    // Startup refuses this configuration; refuse here too rather than accept any audience.
+    LogAt(log, LogLevel::kError, 169, "no CoinpayBearerAudience configured; bearer token refused");
+    return BearerChallenge(config, "invalid_token", "This API accepts no audience yet");
   }
   int64_t now = clock.NowSeconds();
   if (auto hit = cache.Find(*token, now)) {

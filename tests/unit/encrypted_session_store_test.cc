@@ -1,0 +1,160 @@
+// EncryptedSessionStore: values are sealed before they reach the inner store, bound to their key,
+// and the lock primitives pass through untouched.
+#include "core/encrypted_session_store.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/crypto.h"
+#include "fakes.h"
+
+namespace coinpay {
+namespace {
+
+using testing::FakeRandom;
+using testing::InMemorySessionStore;
+
+constexpr int64_t kNow = 1'700'000'000;
+constexpr int64_t kLater = kNow + 3600;
+
+class EncryptedSessionStoreTest : public ::testing::Test {
+ protected:
+  std::optional<std::string> InnerValue(const std::string& key) {
+    auto got = inner_.Get(key, kNow);
+    EXPECT_TRUE(got.ok());
+    return got.ok() ? *got : std::nullopt;
+  }
+  std::optional<std::string> Read(SessionStore& s, const std::string& key, int64_t now = kNow) {
+    auto got = s.Get(key, now);
+    EXPECT_TRUE(got.ok());
+    return got.ok() ? *got : std::nullopt;
+  }
+
+  InMemorySessionStore inner_;
+  FakeRandom random_;
+  EncryptedSessionStore store_{inner_, std::string(32, 'k'), random_};
+};
+
+TEST_F(EncryptedSessionStoreTest, RoundTripsValues) {
+  const std::string binary("\x00\x01\xff session \x00", 13);
+  ASSERT_TRUE(store_.Put("key-1", "a session record", kLater).ok());
+  ASSERT_TRUE(store_.Put("key-2", binary, kLater).ok());
+  ASSERT_TRUE(store_.Put("key-3", "", kLater).ok());
+  EXPECT_EQ(Read(store_, "key-1"), "a session record");
+  EXPECT_EQ(Read(store_, "key-2"), binary);
+  EXPECT_EQ(Read(store_, "key-3"), "");
+  EXPECT_EQ(Read(store_, "absent"), std::nullopt);
+}
+
+TEST_F(EncryptedSessionStoreTest, InnerStoreNeverHoldsThePlaintext) {
+  const std::string secret = "refresh_token=RT-very-secret-value-123";
+  ASSERT_TRUE(store_.Put("key-1", secret, kLater).ok());
+  auto raw = InnerValue("key-1");
+  ASSERT_TRUE(raw.has_value());
+  EXPECT_EQ(raw->find("RT-very-secret"), std::string::npos);
+  EXPECT_EQ(raw->find("refresh_token"), std::string::npos);
+  // iv || ciphertext || tag
+  EXPECT_EQ(raw->size(), secret.size() + kAesGcmIvSize + kAesGcmTagSize);
+}
+
+TEST_F(EncryptedSessionStoreTest, SameValueSealsDifferentlyEachTime) {
+  ASSERT_TRUE(store_.Put("key-1", "same", kLater).ok());
+  auto first = InnerValue("key-1");
+  ASSERT_TRUE(store_.Put("key-1", "same", kLater).ok());
+  auto second = InnerValue("key-1");
+  ASSERT_TRUE(first && second);
+  EXPECT_NE(*first, *second);
+}
+
+TEST_F(EncryptedSessionStoreTest, KeepsTheExpiryOfTheInnerEntry) {
+  ASSERT_TRUE(store_.Put("key-1", "v", kLater).ok());
+  EXPECT_EQ(inner_.ExpiryOf("key-1"), kLater);
+  EXPECT_EQ(Read(store_, "key-1", kLater - 1), "v");
+  EXPECT_EQ(Read(store_, "key-1", kLater), std::nullopt);
+}
+
+TEST_F(EncryptedSessionStoreTest, ValueMovedToAnotherKeyDoesNotOpen) {
+  ASSERT_TRUE(store_.Put("alice-session", "alice's record", kLater).ok());
+  ASSERT_TRUE(store_.Put("mallory-session", "mallory's record", kLater).ok());
+  auto alices = InnerValue("alice-session");
+  ASSERT_TRUE(alices.has_value());
+  // Someone with write access to Redis copies alice's sealed value under mallory's key.
+  ASSERT_TRUE(inner_.Put("mallory-session", *alices, kLater).ok());
+  auto got = store_.Get("mallory-session", kNow);
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->has_value());
+  EXPECT_EQ(Read(store_, "alice-session"), "alice's record");
+}
+
+TEST_F(EncryptedSessionStoreTest, TamperedOrForeignValuesReadAsAbsent) {
+  ASSERT_TRUE(store_.Put("key-1", "record", kLater).ok());
+  auto raw = InnerValue("key-1");
+  ASSERT_TRUE(raw.has_value());
+  std::string flipped = *raw;
+  flipped[flipped.size() / 2] ^= 0x01;
+  ASSERT_TRUE(inner_.Put("key-1", flipped, kLater).ok());
+  EXPECT_EQ(Read(store_, "key-1"), std::nullopt);
+
+  ASSERT_TRUE(inner_.Put("key-2", "plaintext written by someone else", kLater).ok());
+  EXPECT_EQ(Read(store_, "key-2"), std::nullopt);
+  ASSERT_TRUE(inner_.Put("key-3", "", kLater).ok());
+  EXPECT_EQ(Read(store_, "key-3"), std::nullopt);
+
+  // Sealed with another passphrase.
+  EncryptedSessionStore other(inner_, std::string(32, 'x'), random_);
+  ASSERT_TRUE(other.Put("key-4", "record", kLater).ok());
+  EXPECT_EQ(Read(store_, "key-4"), std::nullopt);
+  EXPECT_EQ(Read(other, "key-4"), "record");
+}
+
+TEST_F(EncryptedSessionStoreTest, RandomFailureStoresNothing) {
+  random_.set_fail(true);
+  Status st = store_.Put("key-1", "record", kLater);
+  EXPECT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), Errc::kCryptoFailure);
+  EXPECT_EQ(inner_.size(), 0u);
+}
+
+TEST_F(EncryptedSessionStoreTest, InnerStoreErrorsPassThrough) {
+  inner_.set_unavailable(true);
+  EXPECT_EQ(store_.Put("k", "v", kLater).code(), Errc::kStoreUnavailable);
+  EXPECT_EQ(store_.Get("k", kNow).code(), Errc::kStoreUnavailable);
+  EXPECT_EQ(store_.Erase("k").code(), Errc::kStoreUnavailable);
+  EXPECT_EQ(store_.Add("k", "v", kLater, kNow).code(), Errc::kStoreUnavailable);
+  EXPECT_EQ(store_.EraseIfEquals("k", "v").code(), Errc::kStoreUnavailable);
+}
+
+TEST_F(EncryptedSessionStoreTest, EraseRemovesTheInnerEntry) {
+  ASSERT_TRUE(store_.Put("key-1", "record", kLater).ok());
+  ASSERT_TRUE(store_.Erase("key-1").ok());
+  EXPECT_EQ(inner_.size(), 0u);
+  EXPECT_EQ(Read(store_, "key-1"), std::nullopt);
+}
+
+TEST_F(EncryptedSessionStoreTest, AddAndEraseIfEqualsPassThroughUnsealed) {
+  auto first = store_.Add("lock", "owner-a", kLater, kNow);
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(*first);
+  // The owner token is stored as it is, so EraseIfEquals in the inner store can compare it.
+  EXPECT_EQ(InnerValue("lock"), "owner-a");
+  auto second = store_.Add("lock", "owner-b", kLater, kNow);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(*second);
+
+  ASSERT_TRUE(store_.EraseIfEquals("lock", "owner-b").ok());
+  EXPECT_EQ(InnerValue("lock"), "owner-a");
+  ASSERT_TRUE(store_.EraseIfEquals("lock", "owner-a").ok());
+  EXPECT_EQ(InnerValue("lock"), std::nullopt);
+
+  auto again = store_.Add("lock", "owner-b", kLater, kNow);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(*again);
+  // An expired lock can be taken over.
+  auto takeover = store_.Add("lock", "owner-c", kLater + 100, kLater);
+  ASSERT_TRUE(takeover.ok());
+  EXPECT_TRUE(*takeover);
+}
+
+}  // namespace
+}  // namespace coinpay

@@ -1,0 +1,763 @@
+// Refreshing a session's access token: when it is due, what a refresh stores, when it ends the
+// session, and the single flight (one request to the provider however many threads and
+// processes ask at once; a lock that is always released and that a dead owner cannot keep).
+#include "core/session_refresh.h"
+
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/crypto.h"
+#include "core/encoding.h"
+#include "fakes.h"
+#include "platform/shm_session_store.h"
+#include "test_keys.h"
+
+namespace coinpay {
+namespace {
+
+using testing::FakeHttpClient;
+using testing::FakeRandom;
+using testing::InMemorySessionStore;
+using testing::Latch;
+using testing::TestKey;
+using testing::TestSite;
+
+// The lock key as session_refresh.cc derives it (tests also check that no unknown key is left).
+std::string LockKeyOf(const std::string& session_id) {
+  return Sha256("refresh-lock/" + session_id);
+}
+
+std::string TokenJson(const std::string& access, const std::string& refresh = "",
+                      const std::string& id_token = "", int64_t expires_in = 600) {
+  std::string body = R"({"access_token":")" + access + R"(","token_type":"Bearer")";
+  if (expires_in > 0) {
+    body += ",\"expires_in\":" + std::to_string(expires_in);
+  }
+  if (!refresh.empty()) {
+    body += R"(,"refresh_token":")" + refresh + "\"";
+  }
+  if (!id_token.empty()) {
+    body += R"(,"id_token":")" + id_token + "\"";
+  }
+  return body + "}";
+}
+
+// Forwards to another store and counts Add calls, so a test can wait until requests have been
+// refused the lock (rather than sleeping and hoping). `refused_callers` counts the distinct
+// threads refused at least once; after fork() each process has its own copy of the set, so with
+// counters in shared memory it counts processes (or threads of processes) across the fork.
+class CountingStore : public SessionStore {
+ public:
+  CountingStore(SessionStore& inner, std::atomic<int>* adds, std::atomic<int>* refused_callers)
+      : inner_(inner), adds_(adds), refused_callers_(refused_callers) {}
+  Status Put(std::string_view key, std::string_view value, int64_t expires_at) override {
+    return inner_.Put(key, value, expires_at);
+  }
+  Result<std::optional<std::string>> Get(std::string_view key, int64_t now) override {
+    return inner_.Get(key, now);
+  }
+  Status Erase(std::string_view key) override { return inner_.Erase(key); }
+  Result<bool> Add(std::string_view key, std::string_view value, int64_t expires_at,
+                   int64_t now) override {
+    auto r = inner_.Add(key, value, expires_at, now);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      adds_->fetch_add(1);
+      if (r.ok() && !*r && refused_.insert(std::this_thread::get_id()).second) {
+        refused_callers_->fetch_add(1);
+      }
+    }
+    cv_.notify_all();
+    return r;
+  }
+  Status EraseIfEquals(std::string_view key, std::string_view expected) override {
+    return inner_.EraseIfEquals(key, expected);
+  }
+  // True when at least `n` Add calls happened within `timeout`.
+  bool WaitForAdds(int n, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return adds_->load() >= n; });
+  }
+  // True when at least `n` distinct threads were refused the lock within `timeout`.
+  bool WaitForRefusedCallers(int n, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return refused_callers_->load() >= n; });
+  }
+
+ private:
+  SessionStore& inner_;
+  std::atomic<int>* adds_;
+  std::atomic<int>* refused_callers_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<std::thread::id> refused_;
+};
+
+class SessionRefreshTest : public ::testing::Test {
+ protected:
+  SessionRefreshTest() {
+    t_.ServeDiscovery();
+    t_.ServeJwks(testing::MakeJwks({&key_}));
+  }
+
+  // A session whose access token (issued now, 600 s) is due for refresh after 570 s.
+  Sessions::Loaded NewSession(Sessions& sessions) {
+    int64_t now = t_.clock.NowSeconds();
+    SessionRecord r;
+    r.sub = "user-42";
+    r.user = "user-42";
+    r.id_token = "ID-1";
+    r.access_token = "AT-1";
+    r.refresh_token = "RT-1";
+    r.access_issued_at = now;
+    r.access_expires_at = now + 600;
+    auto id = sessions.Create(r, now);
+    EXPECT_TRUE(id.ok());
+    auto loaded = sessions.LoadById(id.ok() ? *id : "", now);
+    EXPECT_TRUE(loaded.ok() && loaded->has_value());
+    return Sessions::Loaded{id.ok() ? *id : "", loaded.ok() && loaded->has_value()
+                                                    ? **loaded
+                                                    : SessionRecord()};
+  }
+  Sessions::Loaded NewSession() { return NewSession(*t_.sessions); }
+
+  std::optional<SessionRecord> Stored(const std::string& id) {
+    auto got = t_.sessions->LoadById(id, t_.clock.NowSeconds());
+    EXPECT_TRUE(got.ok());
+    return got.ok() ? *got : std::nullopt;
+  }
+
+  Result<SessionRecord> Refresh(const Sessions::Loaded& loaded) {
+    Site site = t_.site();
+    return RefreshSession(site, loaded);
+  }
+
+  std::string IdToken(const std::string& sub) {
+    int64_t now = t_.clock.NowSeconds();
+    return key_.SignJwt(std::string(R"({"iss":")") + TestSite::kIssuer + R"(","aud":")" +
+                        TestSite::kClientId + R"(","sub":")" + sub + R"(","iat":)" +
+                        std::to_string(now) + R"(,"exp":)" + std::to_string(now + 300) + "}");
+  }
+
+  void ExpectNoLockLeft(const std::string& id, const std::set<std::string>& allowed) {
+    auto keys = t_.store.Keys();
+    EXPECT_EQ(std::count(keys.begin(), keys.end(), LockKeyOf(id)), 0);
+    for (const auto& k : keys) {
+      EXPECT_TRUE(allowed.count(k) == 1) << "unexpected store key " << Base64UrlEncode(k);
+    }
+  }
+  std::set<std::string> KeysNow() {
+    auto keys = t_.store.Keys();
+    return std::set<std::string>(keys.begin(), keys.end());
+  }
+
+  TestSite t_;
+  const TestKey& key_ = TestKey::Rsa("rsa-refresh-1");
+};
+
+// --- NeedsRefresh -----------------------------------------------------------------------------
+
+TEST(NeedsRefresh, DueWithinTheMarginBeforeExpiry) {
+  SessionRecord s;
+  s.refresh_token = "RT";
+  s.access_issued_at = 1000;
+  s.access_expires_at = 1600;
+  EXPECT_FALSE(NeedsRefresh(s, 1000, 30));
+  EXPECT_FALSE(NeedsRefresh(s, 1569, 30));
+  EXPECT_TRUE(NeedsRefresh(s, 1570, 30));
+  EXPECT_TRUE(NeedsRefresh(s, 1600, 30));
+  EXPECT_TRUE(NeedsRefresh(s, 99999, 30));
+  EXPECT_FALSE(NeedsRefresh(s, 1599, 0));
+  EXPECT_TRUE(NeedsRefresh(s, 1600, 0));
+}
+
+TEST(NeedsRefresh, MarginIsCappedAtHalfTheTokensLife) {
+  SessionRecord s;
+  s.refresh_token = "RT";
+  s.access_issued_at = 1000;
+  s.access_expires_at = 1040;  // a 40 s token with a 30 s margin: refresh after 20 s, not 10 s
+  EXPECT_FALSE(NeedsRefresh(s, 1010, 30));
+  EXPECT_FALSE(NeedsRefresh(s, 1019, 30));
+  EXPECT_TRUE(NeedsRefresh(s, 1020, 30));
+  // A margin longer than the whole life would otherwise refresh on every request.
+  EXPECT_FALSE(NeedsRefresh(s, 1000, 3600));
+  EXPECT_TRUE(NeedsRefresh(s, 1020, 3600));
+}
+
+TEST(NeedsRefresh, WithoutIssueTimeTheMarginIsNotCapped) {
+  SessionRecord s;
+  s.refresh_token = "RT";
+  s.access_issued_at = 0;
+  s.access_expires_at = 1040;
+  EXPECT_FALSE(NeedsRefresh(s, 1009, 30));
+  EXPECT_TRUE(NeedsRefresh(s, 1010, 30));
+}
+
+TEST(NeedsRefresh, NeverWithoutARefreshTokenOrAKnownExpiry) {
+  SessionRecord s;
+  s.access_issued_at = 1000;
+  s.access_expires_at = 1600;
+  EXPECT_FALSE(NeedsRefresh(s, 5000, 30));  // expired, but nothing to refresh with
+  s.refresh_token = "RT";
+  s.access_expires_at = 0;
+  EXPECT_FALSE(NeedsRefresh(s, 5000, 30));
+}
+
+// --- RefreshSession: one request ---------------------------------------------------------------
+
+TEST_F(SessionRefreshTest, RotationStoresTheNewTokensAndExpiry) {
+  auto loaded = NewSession();
+  std::set<std::string> keys_before = KeysNow();
+  t_.clock.Advance(580);
+  const int64_t now = t_.clock.NowSeconds();
+  t_.http.Respond(TestSite::kTokenUrl, 200, TokenJson("AT-2", "RT-2", "", 900));
+
+  auto r = Refresh(loaded);
+  ASSERT_TRUE(r.ok()) << r.error().detail;
+  EXPECT_EQ(r->access_token, "AT-2");
+  EXPECT_EQ(r->refresh_token, "RT-2");
+  EXPECT_EQ(r->access_expires_at, now + 900);
+  EXPECT_EQ(r->access_issued_at, now);
+  EXPECT_EQ(r->id_token, "ID-1");
+  EXPECT_EQ(r->sub, "user-42");
+
+  auto stored = Stored(loaded.id);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->access_token, "AT-2");
+  EXPECT_EQ(stored->refresh_token, "RT-2");
+  EXPECT_EQ(stored->access_expires_at, now + 900);
+  EXPECT_EQ(stored->access_issued_at, now);
+
+  auto req = t_.http.LastFor(TestSite::kTokenUrl);
+  ASSERT_TRUE(req.has_value());
+  EXPECT_EQ(req->method, "POST");
+  auto form = ParseQuery(req->body);
+  ASSERT_TRUE(form.has_value());
+  std::map<std::string, std::string> params(form->begin(), form->end());
+  EXPECT_EQ(params["grant_type"], "refresh_token");
+  EXPECT_EQ(params["refresh_token"], "RT-1");
+  EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 1);
+  ExpectNoLockLeft(loaded.id, keys_before);
+}
+
+TEST_F(SessionRefreshTest, NextRefreshSendsTheRotatedToken) {
+  auto loaded = NewSession();
+  t_.clock.Advance(580);
+  t_.http.Respond(TestSite::kTokenUrl, 200, TokenJson("AT-2", "RT-2"));
+  auto first = Refresh(loaded);
+  ASSERT_TRUE(first.ok());
+
+  t_.clock.Advance(580);
+  t_.http.Respond(TestSite::kTokenUrl, 200, TokenJson("AT-3", "RT-3"));
+  auto second = Refresh(Sessions::Loaded{loaded.id, *first});
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->access_token, "AT-3");
+  auto form = ParseQuery(t_.http.LastFor(TestSite::kTokenUrl)->body);
+  std::map<std::string, std::string> params(form->begin(), form->end());
+  EXPECT_EQ(params["refresh_token"], "RT-2");
+}
+
+TEST_F(SessionRefreshTest, WithoutRotationTheRefreshTokenIsKept) {
+  auto loaded = NewSession();
+  t_.clock.Advance(580);
+  t_.http.Respond(TestSite::kTokenUrl, 200, TokenJson("AT-2"));
+  auto r = Refresh(loaded);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->access_token, "AT-2");
+  EXPECT_EQ(r->refresh_token, "RT-1");
+  EXPECT_EQ(Stored(loaded.id)->refresh_token, "RT-1");
+}
+
+TEST_F(SessionRefreshTest, RefreshedIdTokenForTheSameUserIsKept) {
+  auto loaded = NewSession();
+  t_.clock.Advance(580);
+  std::string id_token = IdToken("user-42");
+  t_.http.Respond(TestSite::kTokenUrl, 200, TokenJson("AT-2", "RT-2", id_token));
+  auto r = Refresh(loaded);
+  ASSERT_TRUE(r.ok()) << r.error().detail;
+  EXPECT_EQ(r->id_token, id_token);
+  EXPECT_EQ(Stored(loaded.id)->id_token, id_token);
+}
+
+TEST_F(SessionRefreshTest, RefreshedIdTokenForAnotherSubEndsTheSession) {
+  auto loaded = NewSession();
+  std::set<std::string> keys_before = KeysNow();
+  t_.clock.Advance(580);
+  t_.http.Respond(TestSite::kTokenUrl, 200, TokenJson("AT-2", "RT-2", IdToken("mallory")));
+  auto r = Refresh(loaded);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.code(), Errc::kInvalidGrant);
+  EXPECT_FALSE(Stored(loaded.id).has_value());
+  ExpectNoLockLeft(loaded.id, keys_before);
+}
+
+TEST_F(SessionRefreshTest, RefreshedIdTokenThatFailsVerificationEndsTheSession) {
+  auto claims = [this](const std::string& aud, int64_t exp_in) {
+    return std::string(R"({"iss":"https://op.example","aud":")") + aud +
+           R"(","sub":"user-42","exp":)" + std::to_string(t_.clock.NowSeconds() + exp_in) + "}";
+  };
+  const std::map<std::string, std::function<std::string()>> bad = {
+      {"bad signature", [&] { return testing::TamperSignature(IdToken("user-42")); }},
+      {"unknown key",
+       [&] {
+         auto k = TestKey::Generate(TestKey::Kind::kEcP256, "stranger");
+         return k->SignJwt(claims(TestSite::kClientId, 300));
+       }},
+      {"wrong audience", [&] { return key_.SignJwt(claims("someone-else", 300)); }},
+      {"expired", [&] { return key_.SignJwt(claims(TestSite::kClientId, -3600)); }},
+      {"alg none", [&] { return testing::ForgeAlgNone(claims(TestSite::kClientId, 300)); }},
+  };
+  for (const auto& [what, make_token] : bad) {
+    SCOPED_TRACE(what);
+    auto loaded = NewSession();
+    t_.clock.Advance(580);
+    t_.http.Respond(TestSite::kTokenUrl, 200, TokenJson("AT-2", "RT-2", make_token()));
+    auto r = Refresh(loaded);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.code(), Errc::kInvalidGrant);
+    EXPECT_FALSE(Stored(loaded.id).has_value());
+    auto keys = t_.store.Keys();
+    EXPECT_EQ(std::count(keys.begin(), keys.end(), LockKeyOf(loaded.id)), 0);
+  }
+}
+
+TEST_F(SessionRefreshTest, InvalidGrantEndsTheSession) {
+  auto loaded = NewSession();
+  std::set<std::string> keys_before = KeysNow();
+  t_.clock.Advance(580);
+  t_.http.Respond(TestSite::kTokenUrl, 400, R"({"error":"invalid_grant"})");
+  auto r = Refresh(loaded);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.code(), Errc::kInvalidGrant);
+  EXPECT_FALSE(Stored(loaded.id).has_value());
+  EXPECT_TRUE(t_.log.HasTag(170));
+  ExpectNoLockLeft(loaded.id, keys_before);
+}
+
+TEST_F(SessionRefreshTest, ProviderDownKeepsTheSession) {
+  auto loaded = NewSession();
+  std::set<std::string> keys_before = KeysNow();
+  t_.clock.Advance(580);
+  t_.http.Fail(TestSite::kTokenUrl);
+  auto r = Refresh(loaded);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.code(), Errc::kHttpFailure);
+  auto stored = Stored(loaded.id);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->access_token, "AT-1");
+  EXPECT_EQ(stored->refresh_token, "RT-1");
+  ExpectNoLockLeft(loaded.id, keys_before);
+
+  // Once the provider is back, the next request refreshes.
+  t_.http.Respond(TestSite::kTokenUrl, 200, TokenJson("AT-2", "RT-2"));
+  auto again = Refresh(loaded);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->access_token, "AT-2");
+}
+
+TEST_F(SessionRefreshTest, ProviderErrorKeepsTheSession) {
+  auto loaded = NewSession();
+  t_.clock.Advance(580);
+  t_.http.Respond(TestSite::kTokenUrl, 500, R"({"error":"server_error"})");
+  std::set<std::string> keys_before = KeysNow();
+  auto r = Refresh(loaded);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.code(), Errc::kProviderError);
+  EXPECT_TRUE(Stored(loaded.id).has_value());
+  ExpectNoLockLeft(loaded.id, keys_before);
+}
+
+TEST_F(SessionRefreshTest, TokenRefreshedByAnotherFlightIsUsedWithoutARequest) {
+  auto loaded = NewSession();
+  t_.clock.Advance(580);
+  // Another request (or node) refreshed it a moment ago.
+  SessionRecord newer = loaded.record;
+  newer.access_token = "AT-other";
+  newer.access_issued_at = t_.clock.NowSeconds();
+  newer.access_expires_at = t_.clock.NowSeconds() + 600;
+  ASSERT_TRUE(t_.sessions->Save(loaded.id, newer, t_.clock.NowSeconds()).ok());
+  auto r = Refresh(loaded);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->access_token, "AT-other");
+  EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 0);
+}
+
+TEST_F(SessionRefreshTest, SessionEndedMeanwhileIsInvalidGrant) {
+  auto loaded = NewSession();
+  t_.clock.Advance(580);
+  ASSERT_TRUE(t_.sessions->Destroy(loaded.id).ok());
+  auto r = Refresh(loaded);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.code(), Errc::kInvalidGrant);
+  EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 0);
+}
+
+TEST_F(SessionRefreshTest, StoreOutageIsReportedAndSendsNothing) {
+  auto loaded = NewSession();
+  t_.clock.Advance(580);
+  t_.store.set_unavailable(true);
+  auto r = Refresh(loaded);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.code(), Errc::kStoreUnavailable);
+  EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 0);
+}
+
+TEST_F(SessionRefreshTest, RefreshTokensNeverAppearInLogs) {
+  auto loaded = NewSession();
+  t_.clock.Advance(580);
+  t_.http.Respond(TestSite::kTokenUrl, 200, TokenJson("AT-2", "RT-2"));
+  ASSERT_TRUE(Refresh(loaded).ok());
+  t_.clock.Advance(580);
+  t_.http.Respond(TestSite::kTokenUrl, 400, R"({"error":"invalid_grant"})");
+  (void)Refresh(Sessions::Loaded{loaded.id, *Stored(loaded.id)});
+  for (const char* secret : {"RT-1", "RT-2", "AT-1", "AT-2", TestSite::kClientSecret}) {
+    EXPECT_FALSE(t_.log.AnyContains(secret)) << secret;
+  }
+}
+
+// --- RefreshSession: single flight -------------------------------------------------------------
+
+class SingleFlightTest : public SessionRefreshTest {
+ protected:
+  SingleFlightTest()
+      : counting_(t_.store, &adds_, &refused_callers_),
+        sessions_(counting_, t_.session_config, t_.random) {}
+
+  Site CountingSite() {
+    return Site{*t_.provider, t_.session_config, sessions_, t_.clock, t_.random, t_.log};
+  }
+  // The token endpoint answers `body` once the test opens the latch; counts what it receives.
+  void HoldTokenResponse(const std::string& body) {
+    t_.http.Handle(TestSite::kTokenUrl, [this, body](const HttpRequest&) {
+      in_flight_.fetch_add(1);
+      gate_.Wait();
+      HttpResponse r;
+      r.status = 200;
+      r.content_type = "application/json";
+      r.body = body;
+      return Result<HttpResponse>(r);
+    });
+  }
+
+  std::atomic<int> adds_{0};
+  std::atomic<int> refused_callers_{0};
+  std::atomic<int> in_flight_{0};
+  Latch gate_;
+  CountingStore counting_;
+  Sessions sessions_;
+};
+
+TEST_F(SingleFlightTest, SixteenThreadsSendOneRefreshAndAllGetTheNewToken) {
+  constexpr int kThreads = 16;
+  auto loaded = NewSession(sessions_);
+  std::set<std::string> keys_before = KeysNow();
+  t_.clock.Advance(580);
+  HoldTokenResponse(TokenJson("AT-2", "RT-2"));
+  // Discovery first, so only the refresh itself can be held.
+  ASSERT_TRUE(t_.provider->Metadata().ok());
+
+  std::vector<std::optional<Result<SessionRecord>>> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      Site site = CountingSite();
+      results[static_cast<size_t>(i)].emplace(RefreshSession(site, loaded));
+    });
+  }
+  // Every other thread has been refused the lock while the one refresh is held at the provider.
+  bool all_refused = counting_.WaitForRefusedCallers(kThreads - 1);
+  EXPECT_TRUE(all_refused) << "only " << refused_callers_.load() << " threads refused";
+  gate_.Open();
+  for (auto& th : threads) {
+    th.join();
+  }
+
+  EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 1);
+  for (int i = 0; i < kThreads; ++i) {
+    ASSERT_TRUE(results[static_cast<size_t>(i)].has_value());
+    const auto& r = *results[static_cast<size_t>(i)];
+    ASSERT_TRUE(r.ok()) << "thread " << i << ": " << r.error().detail;
+    EXPECT_EQ(r->access_token, "AT-2") << "thread " << i;
+  }
+  EXPECT_EQ(Stored(loaded.id)->refresh_token, "RT-2");
+  ExpectNoLockLeft(loaded.id, keys_before);
+}
+
+TEST_F(SingleFlightTest, WaitersLearnThatAnInvalidGrantEndedTheSession) {
+  constexpr int kThreads = 8;
+  auto loaded = NewSession(sessions_);
+  std::set<std::string> keys_before = KeysNow();
+  t_.clock.Advance(580);
+  ASSERT_TRUE(t_.provider->Metadata().ok());
+  t_.http.Handle(TestSite::kTokenUrl, [this](const HttpRequest&) {
+    in_flight_.fetch_add(1);
+    gate_.Wait();
+    HttpResponse r;
+    r.status = 400;
+    r.body = R"({"error":"invalid_grant"})";
+    return Result<HttpResponse>(r);
+  });
+  std::vector<Errc> codes(kThreads, Errc::kOk);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      Site site = CountingSite();
+      codes[static_cast<size_t>(i)] = RefreshSession(site, loaded).code();
+    });
+  }
+  EXPECT_TRUE(counting_.WaitForRefusedCallers(kThreads - 1));
+  gate_.Open();
+  for (auto& th : threads) {
+    th.join();
+  }
+  EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 1);
+  for (Errc c : codes) {
+    EXPECT_EQ(c, Errc::kInvalidGrant);
+  }
+  EXPECT_FALSE(Stored(loaded.id).has_value());
+  ExpectNoLockLeft(loaded.id, keys_before);
+}
+
+TEST_F(SingleFlightTest, LockOfADeadOwnerExpiresAndTheNextRequestRefreshes) {
+  auto loaded = NewSession(sessions_);
+  std::set<std::string> keys_before = KeysNow();
+  t_.clock.Advance(580);
+  int64_t now = t_.clock.NowSeconds();
+  const ProviderConfig& p = *t_.provider_config;
+  const int64_t ttl = (p.connect_timeout_ms + p.timeout_ms) / 1000 + 2;
+  // A process took the lock and died before releasing it.
+  ASSERT_TRUE(*t_.store.Add(LockKeyOf(loaded.id), "dead-owner", now + ttl, now));
+  t_.http.Respond(TestSite::kTokenUrl, 200, TokenJson("AT-2", "RT-2"));
+
+  t_.clock.Advance(ttl);
+  Site site = CountingSite();
+  auto r = RefreshSession(site, loaded);
+  ASSERT_TRUE(r.ok()) << r.error().detail;
+  EXPECT_EQ(r->access_token, "AT-2");
+  EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 1);
+  ExpectNoLockLeft(loaded.id, keys_before);
+}
+
+TEST_F(SingleFlightTest, WaiterTakesOverWhenADeadOwnersLockExpires) {
+  auto loaded = NewSession(sessions_);
+  std::set<std::string> keys_before = KeysNow();
+  t_.clock.Advance(580);
+  int64_t now = t_.clock.NowSeconds();
+  const ProviderConfig& p = *t_.provider_config;
+  const int64_t ttl = (p.connect_timeout_ms + p.timeout_ms) / 1000 + 2;
+  ASSERT_TRUE(*t_.store.Add(LockKeyOf(loaded.id), "dead-owner", now + ttl, now));
+  t_.http.Respond(TestSite::kTokenUrl, 200, TokenJson("AT-2", "RT-2"));
+
+  std::optional<Result<SessionRecord>> result;
+  std::thread waiter([&] {
+    Site site = CountingSite();
+    result.emplace(RefreshSession(site, loaded));
+  });
+  // The waiter has been refused the lock at least twice: it is polling.
+  EXPECT_TRUE(counting_.WaitForAdds(2));
+  EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 0);
+  t_.clock.Advance(ttl);
+  waiter.join();
+  ASSERT_TRUE(result.has_value());
+  ASSERT_TRUE(result->ok()) << result->error().detail;
+  EXPECT_EQ((*result)->access_token, "AT-2");
+  EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 1);
+  ExpectNoLockLeft(loaded.id, keys_before);
+}
+
+// A request that took the lock late (after waiting) must still hold it for a full TTL: otherwise
+// a third request finds it already expired and sends a second refresh with the same token.
+TEST_F(SingleFlightTest, LockTakenAfterWaitingStillExcludesOthers) {
+  auto loaded = NewSession(sessions_);
+  t_.clock.Advance(580);
+  int64_t now = t_.clock.NowSeconds();
+  const ProviderConfig& p = *t_.provider_config;
+  const int64_t ttl = (p.connect_timeout_ms + p.timeout_ms) / 1000 + 2;
+  ASSERT_TRUE(t_.provider->Metadata().ok());
+  ASSERT_TRUE(*t_.store.Add(LockKeyOf(loaded.id), "dead-owner", now + ttl, now));
+  HoldTokenResponse(TokenJson("AT-2", "RT-2"));
+
+  std::optional<Result<SessionRecord>> first;
+  std::thread waiter([&] {
+    Site site = CountingSite();
+    first.emplace(RefreshSession(site, loaded));
+  });
+  EXPECT_TRUE(counting_.WaitForAdds(2));
+  t_.clock.Advance(ttl);  // the dead owner's lock expires; the waiter takes it and refreshes
+  // Wait until the waiter's refresh is at the provider.
+  for (int i = 0; i < 2000 && in_flight_.load() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(in_flight_.load(), 1);
+  // The lock it holds must outlive the now-current time by the full TTL.
+  auto expiry = t_.store.ExpiryOf(LockKeyOf(loaded.id));
+  ASSERT_TRUE(expiry.has_value());
+  EXPECT_GT(*expiry, t_.clock.NowSeconds()) << "the new owner's lock is already expired";
+  EXPECT_GE(*expiry, t_.clock.NowSeconds() + ttl - 1);
+
+  // Another request of the same session arrives now: it must wait, not refresh again.
+  std::optional<Result<SessionRecord>> second;
+  int adds_before = adds_.load();
+  std::thread other([&] {
+    Site site = CountingSite();
+    second.emplace(RefreshSession(site, loaded));
+  });
+  EXPECT_TRUE(counting_.WaitForAdds(adds_before + 1));
+  gate_.Open();
+  waiter.join();
+  other.join();
+  EXPECT_EQ(in_flight_.load(), 1);
+  EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 1);
+  ASSERT_TRUE(first.has_value() && first->ok());
+  ASSERT_TRUE(second.has_value() && second->ok());
+  EXPECT_EQ((*second)->access_token, "AT-2");
+}
+
+// --- Across processes: forked children sharing one ShmSessionStore ------------------------------
+
+class SharedMapping {
+ public:
+  explicit SharedMapping(size_t size) : size_(size) {
+    base_ = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (base_ == MAP_FAILED) {
+      base_ = nullptr;
+    }
+  }
+  ~SharedMapping() {
+    if (base_ != nullptr) {
+      munmap(base_, size_);
+    }
+  }
+  SharedMapping(const SharedMapping&) = delete;
+  SharedMapping& operator=(const SharedMapping&) = delete;
+  void* base() const { return base_; }
+  size_t size() const { return size_; }
+
+ private:
+  void* base_;
+  size_t size_;
+};
+
+// Counters every process sees (lock-free atomics in a MAP_SHARED page).
+struct SharedCounters {
+  std::atomic<int> started;
+  std::atomic<int> adds;
+  std::atomic<int> refused_processes;
+  std::atomic<int> refresh_requests;
+};
+static_assert(std::atomic<int>::is_always_lock_free);
+
+bool SpinUntil(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+TEST(SessionRefreshAcrossProcesses, ForkedProcessesSendExactlyOneRefresh) {
+  constexpr int kProcesses = 4;
+  constexpr size_t kCapacity = 64;
+  constexpr size_t kEntrySize = 4096;
+  SharedMapping region(ShmSessionStore::RegionSize(kCapacity, kEntrySize));
+  ASSERT_NE(region.base(), nullptr);
+  auto shm = ShmSessionStore::Create(region.base(), region.size(), kCapacity, kEntrySize);
+  ASSERT_TRUE(shm.ok()) << shm.error().detail;
+  SharedMapping counters_page(sizeof(SharedCounters));
+  ASSERT_NE(counters_page.base(), nullptr);
+  auto* counters = new (counters_page.base()) SharedCounters{};
+
+  TestSite t;
+  t.ServeDiscovery();
+  // The winner's refresh is held at the provider until every other process has been refused
+  // the lock. Each process counts its own refresh requests into the shared page.
+  t.http.Handle(TestSite::kTokenUrl, [counters](const HttpRequest&) {
+    counters->refresh_requests.fetch_add(1);
+    SpinUntil([&] { return counters->refused_processes.load() >= kProcesses - 1; },
+              std::chrono::seconds(10));
+    HttpResponse r;
+    r.status = 200;
+    r.content_type = "application/json";
+    r.body = TokenJson("AT-2", "RT-2");
+    return Result<HttpResponse>(r);
+  });
+  CountingStore counting(**shm, &counters->adds, &counters->refused_processes);
+  Sessions sessions(counting, t.session_config, t.random);
+
+  int64_t now = t.clock.NowSeconds();
+  SessionRecord rec;
+  rec.sub = "user-42";
+  rec.access_token = "AT-1";
+  rec.refresh_token = "RT-1";
+  rec.access_issued_at = now;
+  rec.access_expires_at = now + 600;
+  auto id = sessions.Create(rec, now);
+  ASSERT_TRUE(id.ok());
+  auto stored = sessions.LoadById(*id, now);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  Sessions::Loaded loaded{*id, **stored};
+  t.clock.Advance(580);
+
+  std::vector<pid_t> pids;
+  for (int c = 0; c < kProcesses; ++c) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      // Each process has its own randomness (lock owner tokens), as httpd children do.
+      FakeRandom random(0x1234567ull + static_cast<uint64_t>(c) * 7919);
+      Site site{*t.provider, t.session_config, sessions, t.clock, random, t.log};
+      counters->started.fetch_add(1);
+      if (!SpinUntil([&] { return counters->started.load() >= kProcesses; },
+                     std::chrono::seconds(10))) {
+        _exit(20);
+      }
+      auto r = RefreshSession(site, loaded);
+      if (!r.ok()) {
+        _exit(30 + static_cast<int>(r.code()));
+      }
+      _exit(r->access_token == "AT-2" ? 0 : 11);
+    }
+    ASSERT_GT(pid, 0);
+    pids.push_back(pid);
+  }
+  for (pid_t pid : pids) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+  }
+  EXPECT_EQ(counters->refresh_requests.load(), 1);
+  EXPECT_EQ(counters->refused_processes.load(), kProcesses - 1);
+  // The parent's own HTTP client was never used: every request was made in a child.
+  EXPECT_EQ(t.http.CountFor(TestSite::kTokenUrl), 0);
+
+  auto after = sessions.LoadById(*id, t.clock.NowSeconds());
+  ASSERT_TRUE(after.ok() && after->has_value());
+  EXPECT_EQ((*after)->access_token, "AT-2");
+  EXPECT_EQ((*after)->refresh_token, "RT-2");
+  auto lock = (*shm)->Get(LockKeyOf(*id), t.clock.NowSeconds());
+  ASSERT_TRUE(lock.ok());
+  EXPECT_FALSE(lock->has_value()) << "the refresh lock was left in the shared store";
+  EXPECT_TRUE((*shm)->Verify().ok());
+}
+
+}  // namespace
+}  // namespace coinpay
