@@ -90,6 +90,71 @@ Result<Json> MergeUserinfo(Site& site, const std::string& access_token, const Js
   return merged;
 }
 
+// OpenID Connect: the ID token, verified (signature, iss, aud, azp, exp, iat, nonce), then
+// joined by userinfo. kHttpFailure: the provider could not be asked; anything else: refused.
+Result<Json> IdentityFromIdToken(Site& site, const TokenResponse& tokens, const std::string& nonce,
+                                 int64_t now) {
+  const ProviderConfig& p = site.provider.config();
+  if (tokens.id_token.empty()) {
+    LogAt(site.log, LogLevel::kError, 130,
+          "token response has no id_token (is openid in CoinpayScope?)");
+    return Error{Errc::kHttpFailure, "no id_token"};
+  }
+  auto jwt = site.provider.Verify(tokens.id_token, p.id_token_algs);
+  Status checked = jwt ? Status(Ok{}) : Status(jwt.error());
+  if (jwt) {
+    ClaimsPolicy policy;
+    policy.issuer = p.issuer;
+    policy.audiences = {p.client_id};
+    policy.leeway_seconds = p.leeway_seconds;
+    policy.require_exp = true;
+    policy.require_iat = true;
+    policy.nonce = nonce;
+    policy.client_id = p.client_id;
+    checked = CheckClaims(jwt->claims, policy, now);
+    if (checked && !jwt->claims.GetString("sub")) {
+      checked = Error{Errc::kMissingClaim, "ID token has no sub"};
+    }
+  }
+  if (!checked) {
+    LogAt(site.log, LogLevel::kWarn, 131,
+          std::string("ID token refused (") + ErrcName(checked.code()) + "): " +
+              checked.error().detail);
+    return Error{Errc::kBadSignature, "ID token refused"};
+  }
+  return MergeUserinfo(site, tokens.access_token, jwt->claims);
+}
+
+// Plain OAuth 2.0: the user endpoint, called with the access token, says who signed in.
+Result<Json> IdentityFromUserEndpoint(Site& site, const std::string& access_token) {
+  const ProviderConfig& p = site.provider.config();
+  HttpRequest req = site.provider.NewRequest("GET", p.user_endpoint);
+  req.headers.emplace_back("Authorization", "Bearer " + access_token);
+  auto resp = site.provider.http().Send(req);
+  if (!resp || resp->status != 200) {
+    LogAt(site.log, LogLevel::kError, 137,
+          resp ? "user endpoint answered HTTP " + std::to_string(resp->status)
+               : "user endpoint unreachable: " + resp.error().detail);
+    return Error{Errc::kHttpFailure, "user endpoint unavailable"};
+  }
+  auto doc = Json::Parse(resp->body);
+  Json subject = doc ? doc->AtPointer(p.subject_pointer) : Json();
+  if (!subject.IsString() && !subject.IsInteger()) {
+    LogAt(site.log, LogLevel::kWarn, 138,
+          "user endpoint's answer has no subject at " + p.subject_pointer);
+    return Error{Errc::kMissingClaim, "no subject"};
+  }
+  Json claims = Json::Object();
+  claims.Set("sub", Json::String(subject.ToText()));
+  for (const auto& [name, pointer] : p.claim_pointers) {
+    Json v = doc->AtPointer(pointer);
+    if (!v.IsNull()) {
+      claims.Set(name, v);
+    }
+  }
+  return claims;
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> ClaimsForApplication(const Json& claims) {
@@ -199,58 +264,25 @@ Action HandleCallback(Site& site, const RequestView& req) {
     a.set_cookies.push_back(clear_login);
     return a;
   }
-  if (tokens->id_token.empty()) {
-    LogAt(site.log, LogLevel::kError, 130, "token response has no id_token (is openid in CoinpayScope?)");
-    Action a = ErrorPage(502, "Sign-in is unavailable", "The sign-in provider answered oddly.");
-    a.set_cookies.push_back(clear_login);
-    return a;
-  }
-
-  auto jwt = site.provider.Verify(tokens->id_token, p.id_token_algs);
-  Status checked = jwt ? Status(Ok{}) : Status(jwt.error());
-  if (jwt) {
-    ClaimsPolicy policy;
-    policy.issuer = p.issuer;
-    policy.audiences = {p.client_id};
-    policy.leeway_seconds = p.leeway_seconds;
-    policy.require_exp = true;
-    policy.require_iat = true;
-    policy.nonce = login->nonce;
-    policy.client_id = p.client_id;
-    checked = CheckClaims(jwt->claims, policy, now);
-    if (checked && !jwt->claims.GetString("sub")) {
-      checked = Error{Errc::kMissingClaim, "ID token has no sub"};
-    }
-  }
-  if (!checked) {
-    LogAt(site.log, LogLevel::kWarn, 131,
-          std::string("ID token refused (") + ErrcName(checked.code()) + "): " +
-              checked.error().detail);
-    Action a = ErrorPage(401, "Sign-in could not be verified",
-                         "The answer from the sign-in provider did not pass our checks.", "/",
-                         "Start again");
-    a.set_cookies.push_back(clear_login);
-    return a;
-  }
-
-  Json claims = jwt->claims;
-  auto merged = MergeUserinfo(site, tokens->access_token, claims);
-  if (!merged) {
-    Action a = merged.code() == Errc::kMissingClaim
-                   ? ErrorPage(401, "Sign-in could not be verified",
-                               "The answer from the sign-in provider did not pass our checks.",
-                               "/", "Start again")
-                   : ErrorPage(502, "Sign-in is unavailable",
+  Result<Json> who = p.profile == ProviderProfile::kOAuth2
+                         ? IdentityFromUserEndpoint(site, tokens->access_token)
+                         : IdentityFromIdToken(site, *tokens, login->nonce, now);
+  if (!who) {
+    Action a = who.code() == Errc::kHttpFailure
+                   ? ErrorPage(502, "Sign-in is unavailable",
                                "The sign-in provider could not be reached. Please try again "
-                               "shortly.");
+                               "shortly.")
+                   : ErrorPage(401, "Sign-in could not be verified",
+                               "The answer from the sign-in provider did not pass our checks.",
+                               "/", "Start again");
     a.set_cookies.push_back(clear_login);
     return a;
   }
-  claims = std::move(*merged);
+  Json claims = std::move(*who);
 
   SessionRecord record;
   record.provider = p.name;
-  record.sub = *jwt->claims.GetString("sub");
+  record.sub = claims.GetString("sub").value_or("");
   record.user = record.sub;
   record.claims = ClaimsForApplication(claims);
   record.claims_json = claims.Dump();
@@ -265,8 +297,7 @@ Action HandleCallback(Site& site, const RequestView& req) {
   if (old && old->has_value()) {
     (void)site.sessions.Destroy((*old)->id);
   }
-  auto id = site.sessions.Create(std::move(record), now,
-                                 jwt->claims.GetString("sid").value_or(""));
+  auto id = site.sessions.Create(std::move(record), now, claims.GetString("sid").value_or(""));
   if (!id) {
     LogAt(site.log, LogLevel::kError, 132, "cannot store the new session: " + id.error().detail);
     Action a = ErrorPage(503, "Sign-in is unavailable",
@@ -274,7 +305,7 @@ Action HandleCallback(Site& site, const RequestView& req) {
     a.set_cookies.push_back(clear_login);
     return a;
   }
-  LogAt(site.log, LogLevel::kInfo, 133, "signed in sub=" + SanitizeValue(*jwt->claims.GetString("sub")).substr(0, 128));
+  LogAt(site.log, LogLevel::kInfo, 133, "signed in sub=" + SanitizeValue(claims.GetString("sub").value_or("")).substr(0, 128));
   Action a = Action::Redirect(login->return_to);
   a.set_cookies.push_back(clear_login);
   a.set_cookies.push_back(SetCookieValue(c.cookie_name, *id, attrs));

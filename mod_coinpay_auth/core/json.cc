@@ -4,6 +4,7 @@
 #include <jansson.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <utility>
 
 namespace coinpay {
@@ -59,6 +60,45 @@ Json Json::GetPath(std::string_view dotted) const {
     }
     dotted.remove_prefix(dot + 1);
   }
+}
+
+Json Json::AtPointer(std::string_view pointer) const {
+  if (pointer.empty()) {
+    return *this;
+  }
+  if (pointer[0] != '/') {
+    return Json();
+  }
+  Json cur = *this;
+  while (!pointer.empty()) {
+    pointer.remove_prefix(1);
+    size_t next = pointer.find('/');
+    std::string token(pointer.substr(0, next));
+    pointer = next == std::string_view::npos ? std::string_view{} : pointer.substr(next);
+    std::string unescaped;
+    for (size_t i = 0; i < token.size(); ++i) {
+      if (token[i] == '~' && i + 1 < token.size() && (token[i + 1] == '0' || token[i + 1] == '1')) {
+        unescaped += token[i + 1] == '0' ? '~' : '/';
+        ++i;
+      } else {
+        unescaped += token[i];
+      }
+    }
+    if (cur.IsArray()) {
+      char* end = nullptr;
+      unsigned long idx = std::strtoul(unescaped.c_str(), &end, 10);
+      if (unescaped.empty() || *end != '\0' || idx >= cur.Size()) {
+        return Json();
+      }
+      cur = cur.At(idx);
+    } else {
+      cur = cur.Get(unescaped);
+    }
+    if (cur.IsNull()) {
+      return cur;
+    }
+  }
+  return cur;
 }
 
 std::optional<std::string> Json::GetString(std::string_view key) const {

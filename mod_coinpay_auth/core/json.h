@@ -39,6 +39,8 @@ class Json {
 
   // Object member, or null when absent or this is not an object.
   Json Get(std::string_view key) const;
+  // RFC 6901 JSON pointer ("/data/id", "/a~1b/0"); null when absent.
+  Json AtPointer(std::string_view pointer) const;
   // `a.b.c` through nested objects.
   Json GetPath(std::string_view dotted) const;
   std::optional<std::string> GetString(std::string_view key) const;

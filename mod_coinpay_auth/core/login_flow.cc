@@ -116,10 +116,15 @@ Action StartLogin(Site& site, const RequestView& req, std::string_view return_to
                    {"client_id", p.client_id},
                    {"redirect_uri", p.redirect_uri},
                    {"scope", p.scope},
-                   {"state", s.state},
-                   {"nonce", s.nonce},
-                   {"code_challenge", PkceChallengeS256(s.code_verifier)},
-                   {"code_challenge_method", "S256"}};
+                   {"state", s.state}};
+  if (p.profile == ProviderProfile::kOidc) {
+    params.emplace_back("nonce", s.nonce);
+  }
+  params.emplace_back("code_challenge", PkceChallengeS256(s.code_verifier));
+  params.emplace_back("code_challenge_method", "S256");
+  for (const auto& extra : p.auth_params) {
+    params.push_back(extra);
+  }
   if (!p.resource.empty()) {
     params.emplace_back("resource", p.resource);
   }

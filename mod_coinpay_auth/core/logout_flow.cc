@@ -37,14 +37,17 @@ Action HandleLogout(Site& site, const RequestView& req) {
                                                loaded.error().detail);
   } else if (loaded->has_value()) {
     const SessionRecord& s = (*loaded)->record;
-    if (!s.refresh_token.empty()) {
-      auto revoked = RevokeToken(site.provider, s.refresh_token, "refresh_token");
+    ProviderClient* by = site.ProviderNamed(s.provider);
+    if (by != nullptr && !s.refresh_token.empty()) {
+      auto revoked = RevokeToken(*by, s.refresh_token, "refresh_token", s.access_token);
       if (!revoked) {
         LogAt(site.log, LogLevel::kWarn, 142,
               "refresh token revocation failed: " + revoked.error().detail);
       }
     }
-    id_token_hint = s.id_token;
+    if (by == &site.provider) {
+      id_token_hint = s.id_token;  // end-session only at the provider this handler serves
+    }
     (void)site.sessions.Destroy((*loaded)->id);
     LogAt(site.log, LogLevel::kInfo, 143, "signed out sub=" + s.sub.substr(0, 128));
   }

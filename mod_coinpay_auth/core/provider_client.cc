@@ -35,6 +35,17 @@ ProviderClient::Stats ProviderClient::stats() const {
 }
 
 Result<std::shared_ptr<const ProviderMetadata>> ProviderClient::Metadata() {
+  if (config_->profile == ProviderProfile::kOAuth2) {
+    // No discovery in plain OAuth 2.0: the configured endpoints are all there is.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!metadata_) {
+      ProviderMetadata m;
+      m.issuer = config_->issuer;
+      ApplyConfiguredEndpoints(m, *config_);
+      metadata_ = std::make_shared<const ProviderMetadata>(std::move(m));
+    }
+    return metadata_;
+  }
   std::unique_lock<std::mutex> lock(mu_);
   auto wait_limit = std::chrono::milliseconds(config_->connect_timeout_ms + config_->timeout_ms);
   while (metadata_fetching_) {

@@ -34,8 +34,57 @@ bool IsLoopbackHttp(std::string_view origin) {
 
 }  // namespace
 
+namespace {
+Status FinalizeOAuth2(ProviderConfig& p, const std::string& where) {
+  struct Required {
+    const std::string& value;
+    const char* directive;
+  };
+  for (const Required& r : {Required{p.client_id, "CoinpayClientID"},
+                            Required{p.redirect_uri, "CoinpayRedirectURI"},
+                            Required{p.authorization_endpoint, "CoinpayAuthorizationEndpoint"},
+                            Required{p.token_endpoint, "CoinpayTokenEndpoint"},
+                            Required{p.user_endpoint, "CoinpayUserEndpoint"},
+                            Required{p.subject_pointer, "CoinpaySubjectPointer"}}) {
+    if (r.value.empty()) {
+      return Error{Errc::kConfig, std::string(r.directive) + " is missing" + where +
+                                      ": a plain OAuth 2.0 provider (CoinpayProviderProfile "
+                                      "oauth2) needs it, as it has no discovery and no ID token"};
+    }
+  }
+  if (p.token_auth != TokenEndpointAuth::kNone && p.client_secret.empty()) {
+    return Error{Errc::kConfig, "CoinpayClientSecret is missing" + where};
+  }
+  if (p.subject_pointer[0] != '/') {
+    return Error{Errc::kConfig, "CoinpaySubjectPointer" + where +
+                                    " is a JSON pointer and starts with /, e.g. /data/id"};
+  }
+  auto origin = OriginOf(p.redirect_uri);
+  if (!origin) {
+    return Error{Errc::kConfig, "CoinpayRedirectURI" + where + " must be an absolute http(s) URL"};
+  }
+  p.redirect_origin = *origin;
+  std::string_view rest = std::string_view(p.redirect_uri).substr(p.redirect_uri.find("://") + 3);
+  size_t slash = rest.find('/');
+  std::string_view path = slash == std::string_view::npos ? "/" : rest.substr(slash);
+  p.redirect_path = std::string(path.substr(0, path.find_first_of("?#")));
+  if (p.issuer.empty()) {
+    p.issuer = *OriginOf(p.authorization_endpoint);  // names the provider in logs and checks
+  }
+  p.userinfo = UserinfoMode::kOff;
+  p.login_enabled = true;
+  return OkStatus();
+}
+}  // namespace
+
 Status FinalizeProviderConfig(ProviderConfig& p) {
   std::string where = p.name.empty() ? "" : " in <CoinpayProvider " + p.name + ">";
+  if (p.display_name.empty()) {
+    p.display_name = p.name.empty() ? "CoinPay" : p.name;
+  }
+  if (p.profile == ProviderProfile::kOAuth2) {
+    return FinalizeOAuth2(p, where);
+  }
   if (p.issuer.empty()) {
     return Error{Errc::kConfig, "CoinpayIssuer is missing" + where +
                                     ": set it to the provider's issuer URL, e.g. "

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "coinpay_auth/result.h"
@@ -16,11 +17,25 @@ enum class TokenEndpointAuth { kClientSecretBasic, kClientSecretPost, kNone };
 // Whether sign-in also reads the userinfo endpoint: kAuto when the provider has one and the
 // access token is for it (no CoinpayResource); a failure then only loses the extra claims.
 enum class UserinfoMode { kAuto, kOn, kOff };
+// oidc: OpenID Connect (an ID token proves who signed in). oauth2: plain OAuth 2.0 (Coinbase):
+// no ID token; a user endpoint called with the access token says who it is.
+enum class ProviderProfile { kOidc, kOAuth2 };
+// How revocation authenticates: as at the token endpoint, or with the access token as a bearer.
+enum class RevocationAuth { kClient, kBearer };
 
 struct ProviderConfig {
   std::string name;  // "" for the default (top-level) provider
   // False for a server that only validates bearer tokens: no client, no sign-in.
   bool login_enabled = true;
+  ProviderProfile profile = ProviderProfile::kOidc;
+  std::string display_name;  // for the chooser page ("Sign in with <display_name>")
+  // oauth2 profile: who signed in, from the user endpoint's JSON (RFC 6901 pointers).
+  std::string user_endpoint;
+  std::string subject_pointer;
+  std::vector<std::pair<std::string, std::string>> claim_pointers;  // claim name, pointer
+  // Extra authorization request parameters, e.g. Coinbase's account / meta[...].
+  std::vector<std::pair<std::string, std::string>> auth_params;
+  RevocationAuth revocation_auth = RevocationAuth::kClient;
   std::string issuer;
   std::string metadata_url;  // default: issuer + "/.well-known/openid-configuration"
   std::string client_id;

@@ -1,6 +1,8 @@
 // The per-request path for signed-in users: one store lookup, no JSON, no crypto but a hash.
 #include "core/session_authn.h"
 
+#include <algorithm>
+
 #include "core/encoding.h"
 #include "core/log.h"
 #include "core/login_flow.h"
@@ -25,6 +27,71 @@ bool IsBrowserNavigation(const RequestView& req) {
   return !(wants_json && !wants_html);
 }
 
+namespace {
+
+constexpr std::string_view kChoiceParam = "coinpay_login";
+
+// The requested URL without our coinpay_login parameter: where the user lands after sign-in.
+std::string WithoutChoice(const RequestView& req) {
+  std::string out(req.path);
+  auto params = ParseQuery(req.query);
+  Params kept;
+  if (params) {
+    for (auto& kv : *params) {
+      if (kv.first != kChoiceParam) {
+        kept.push_back(std::move(kv));
+      }
+    }
+  }
+  if (!kept.empty()) {
+    out += "?" + EncodeForm(kept);
+  }
+  return out;
+}
+
+}  // namespace
+
+Action ChooseProvider(Site& site, const RequestView& req, const std::vector<std::string>& names) {
+  auto params = ParseQuery(req.query);
+  if (params) {
+    for (const auto& [key, value] : *params) {
+      if (key != kChoiceParam) {
+        continue;
+      }
+      std::string wanted = value == "default" ? "" : value;
+      ProviderClient* p = std::find(names.begin(), names.end(), wanted) != names.end()
+                              ? site.ProviderNamed(wanted)
+                              : nullptr;
+      if (p != nullptr) {
+        Site by{*p, site.session_config, site.sessions, site.clock, site.random, site.log,
+                site.provider_named};
+        return StartLogin(by, req, WithoutChoice(req));
+      }
+    }
+  }
+  // Our own text only: provider display names come from the configuration, the link is this
+  // path plus a fixed parameter; nothing from the request's query is echoed.
+  std::string here = HtmlEscape(req.path);
+  std::string links;
+  for (const std::string& name : names) {
+    ProviderClient* p = site.ProviderNamed(name);
+    if (p == nullptr) {
+      continue;
+    }
+    std::string param = UrlEncode(name.empty() ? "default" : name);
+    links += "<li><a href=\"" + here + "?" + std::string(kChoiceParam) + "=" + HtmlEscape(param) +
+             "\">Sign in with " + HtmlEscape(p->config().display_name) + "</a></li>\n";
+  }
+  Action a;
+  a.status = 401;
+  a.headers.emplace_back("Cache-Control", "no-store");
+  a.headers.emplace_back("WWW-Authenticate", "Coinpay realm=\"sign-in\"");
+  a.body = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+           "<title>Sign in</title></head>\n<body><h1>Sign in</h1>\n<ul>\n" +
+           links + "</ul></body></html>\n";
+  return a;
+}
+
 Action AuthenticateSession(Site& site, const RequestView& req, const LocationOptions& options) {
   int64_t now = site.clock.NowSeconds();
   auto loaded = site.sessions.Load(req.cookie, now);
@@ -33,8 +100,19 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
     return ErrorPage(503, "Service unavailable",
                      "Sessions cannot be checked right now. Please try again shortly.");
   }
-  if (loaded->has_value() && (*loaded)->record.provider != site.provider.config().name) {
-    loaded->reset();  // signed in with another provider: not a session for this location
+  std::vector<std::string> accepted = options.providers;
+  if (accepted.empty()) {
+    accepted.push_back(site.provider.config().name);
+  }
+  ProviderClient* session_provider = nullptr;
+  if (loaded->has_value()) {
+    const std::string& by = (*loaded)->record.provider;
+    if (std::find(accepted.begin(), accepted.end(), by) != accepted.end()) {
+      session_provider = site.ProviderNamed(by);
+    }
+    if (session_provider == nullptr) {
+      loaded->reset();  // signed in with another provider: not a session for this location
+    }
   }
   if (loaded->has_value()) {
     const SessionRecord& r = (*loaded)->record;
@@ -47,8 +125,10 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
     }
   }
   if (loaded->has_value() && NeedsRefresh((*loaded)->record, now,
-                                          site.provider.config().refresh_before_seconds)) {
-    auto refreshed = RefreshSession(site, **loaded);
+                                          session_provider->config().refresh_before_seconds)) {
+    Site by{*session_provider, site.session_config, site.sessions, site.clock, site.random,
+            site.log, site.provider_named};
+    auto refreshed = RefreshSession(by, **loaded);
     if (refreshed) {
       (*loaded)->record = std::move(*refreshed);
     } else if (refreshed.code() == Errc::kInvalidGrant) {
@@ -72,8 +152,18 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
   bool redirect = options.unauthenticated == LocationOptions::Unauthenticated::kLogin ||
                   (options.unauthenticated == LocationOptions::Unauthenticated::kAuto &&
                    IsBrowserNavigation(req));
+  if (redirect && accepted.size() > 1) {
+    return ChooseProvider(site, req, accepted);
+  }
   if (redirect) {
-    return StartLogin(site, req, req.unparsed_uri);
+    ProviderClient* p = site.ProviderNamed(accepted.front());
+    if (p == nullptr) {
+      LogAt(site.log, LogLevel::kError, 153, "location names an unknown provider");
+      return ErrorPage(500, "Sign-in is misconfigured", "Please tell the site's operator.");
+    }
+    Site by{*p, site.session_config, site.sessions, site.clock, site.random, site.log,
+            site.provider_named};
+    return StartLogin(by, req, req.unparsed_uri);
   }
   LogAt(site.log, LogLevel::kDebug, 151, "no session; 401 for a non-navigation request");
   Action a = ErrorPage(401, "Sign-in required", "Please sign in to continue.");

@@ -10,6 +10,10 @@ namespace coinpay {
 
 Action AuthenticateSession(Site& site, const RequestView& req, const LocationOptions& options);
 
+// The chooser page for a location that accepts several providers, or, when the query names one
+// of them (coinpay_login=<name>), the start of that provider's sign-in.
+Action ChooseProvider(Site& site, const RequestView& req, const std::vector<std::string>& names);
+
 // True when the request looks like a top-level browser navigation that a redirect can serve.
 bool IsBrowserNavigation(const RequestView& req);
 

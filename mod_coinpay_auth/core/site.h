@@ -2,6 +2,10 @@
 // the session settings and store, and the effects. Built at startup by the glue.
 #pragma once
 
+#include <functional>
+#include <string>
+#include <vector>
+
 #include "coinpay_auth/effects.h"
 #include "core/provider_client.h"
 #include "core/provider_config.h"
@@ -16,6 +20,16 @@ struct Site {
   const Clock& clock;
   Random& random;
   LogSink& log;
+  // The other providers of this virtual host by name ("" = the default), for sessions signed
+  // in elsewhere; unset when there is only `provider`.
+  std::function<ProviderClient*(const std::string&)> provider_named = nullptr;
+
+  ProviderClient* ProviderNamed(const std::string& name) {
+    if (name == provider.config().name) {
+      return &provider;
+    }
+    return provider_named ? provider_named(name) : nullptr;
+  }
 };
 
 // Per-location choices (AuthType coinpay).
@@ -26,6 +40,9 @@ struct LocationOptions {
   // idler session must sign in again here, while it stays valid elsewhere.
   int64_t max_age_seconds = 0;
   int64_t idle_timeout_seconds = 0;
+  // Providers whose sessions count here ("" = the default). Empty: the site's provider only.
+  // With several, unauthenticated browsers get a chooser page.
+  std::vector<std::string> providers;
 };
 
 }  // namespace coinpay

@@ -115,7 +115,8 @@ Result<Json> Introspect(ProviderClient& provider, const std::string& token) {
   return *body;
 }
 
-Status RevokeToken(ProviderClient& provider, const std::string& token, const std::string& hint) {
+Status RevokeToken(ProviderClient& provider, const std::string& token, const std::string& hint,
+                   const std::string& access_token) {
   auto meta = provider.Metadata();
   if (!meta) {
     return meta.error();
@@ -123,12 +124,21 @@ Status RevokeToken(ProviderClient& provider, const std::string& token, const std
   if ((*meta)->revocation_endpoint.empty()) {
     return Error{Errc::kConfig, "the provider has no revocation endpoint"};
   }
-  auto resp = provider.http().Send(
-      FormPost(provider, (*meta)->revocation_endpoint, {{"token", token}, {"token_type_hint", hint}}));
+  HttpRequest req;
+  if (provider.config().revocation_auth == RevocationAuth::kBearer) {
+    req = provider.NewRequest("POST", (*meta)->revocation_endpoint);
+    req.headers.emplace_back("Authorization", "Bearer " + access_token);
+    req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    req.body = EncodeForm({{"token", token}});
+  } else {
+    req = FormPost(provider, (*meta)->revocation_endpoint,
+                   {{"token", token}, {"token_type_hint", hint}});
+  }
+  auto resp = provider.http().Send(req);
   if (!resp) {
     return resp.error();
   }
-  if (resp->status != 200) {
+  if (resp->status < 200 || resp->status > 299) {
     return Error{Errc::kProviderError,
                  "revocation endpoint answered HTTP " + std::to_string(resp->status)};
   }

@@ -28,6 +28,9 @@ Result<TokenResponse> RefreshTokens(ProviderClient& provider, const std::string&
 // RFC 7662 introspection of `token`; the provider's JSON answer (check "active").
 Result<Json> Introspect(ProviderClient& provider, const std::string& token);
 // RFC 7009 revocation; `hint` is "refresh_token" or "access_token".
-Status RevokeToken(ProviderClient& provider, const std::string& token, const std::string& hint);
+// With RevocationAuth::kBearer the request authenticates with `access_token` (Coinbase), and
+// any 2xx counts as done: such providers answer 200 for everything.
+Status RevokeToken(ProviderClient& provider, const std::string& token, const std::string& hint,
+                   const std::string& access_token = {});
 
 }  // namespace coinpay

@@ -2,6 +2,7 @@
 #include "httpd/config.h"
 
 #include <apr_strings.h>
+#include <http_core.h>
 #include <http_log.h>
 
 #include <new>
@@ -47,10 +48,17 @@ const char* Report(cmd_parms* cmd, const char* err) {
   return apr_pstrcat(cmd->pool, cmd->directive->directive, " ", err, nullptr);
 }
 
+// The <CoinpayProvider> section being read, if any: its directives fill that provider's
+// config instead of the server's. httpd reads its configuration in one thread.
+ServerConfig* g_provider_section = nullptr;
+
 template <typename Cfg>
 Cfg& Target(cmd_parms* cmd, void* dir) {
   if constexpr (std::is_same_v<Cfg, ServerConfig>) {
     (void)dir;
+    if (g_provider_section != nullptr) {
+      return *g_provider_section;
+    }
     return ServerConfigOf(cmd->server);
   } else {
     return *static_cast<DirConfig*>(dir);
@@ -103,6 +111,38 @@ void MergeField(Field<K>& out, const Field<K>& base, const Field<K>& add) {
   out = add.set ? add : base;
 }
 
+const char* ProviderSection(cmd_parms* cmd, void* /*dir*/, const char* arg) {
+  if (const char* err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT)) {
+    return err;
+  }
+  if (g_provider_section != nullptr) {
+    return "<CoinpayProvider> sections cannot be nested";
+  }
+  std::string name(arg);
+  if (!name.empty() && name.back() == '>') {
+    name.pop_back();
+  }
+  bool plain = !name.empty() && name.size() <= 32 && name != "default" &&
+               name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") == std::string::npos;
+  if (!plain) {
+    return "<CoinpayProvider> takes a name of lower-case letters, digits, - and _ (not "
+           "\"default\", which is the top-level provider), e.g. <CoinpayProvider coinbase>";
+  }
+  ServerConfig& server = ServerConfigOf(cmd->server);
+  for (const auto& [existing, cfg] : server.providers) {
+    if (existing == name) {
+      return apr_pstrcat(cmd->pool, "<CoinpayProvider ", name.c_str(), "> appears twice",
+                         nullptr);
+    }
+  }
+  auto* provider = static_cast<ServerConfig*>(CreateServerConfig(cmd->pool, cmd->server));
+  server.providers.emplace_back(name, provider);
+  g_provider_section = provider;
+  const char* err = ap_walk_config(cmd->directive->first_child, cmd, cmd->context);
+  g_provider_section = nullptr;
+  return err;
+}
+
 }  // namespace
 
 const command_rec kCommands[] = {
@@ -113,6 +153,9 @@ const command_rec kCommands[] = {
 #include "httpd/directives.def"
 #undef COINPAY_SERVER
 #undef COINPAY_DIR
+    // The one structural directive: a container for another provider's rows above.
+    {"<CoinpayProvider", AsCmdFunc(&ProviderSection), nullptr, RSRC_CONF, RAW_ARGS,
+     "Container for one more provider's settings: <CoinpayProvider name> ... </CoinpayProvider>"},
     {nullptr, {nullptr}, nullptr, 0, RAW_ARGS, nullptr}};
 
 void* CreateServerConfig(apr_pool_t* p, server_rec* /*s*/) {
@@ -134,6 +177,7 @@ void* MergeServerConfig(apr_pool_t* p, void* base_v, void* add_v) {
 #include "httpd/directives.def"
 #undef COINPAY_SERVER
 #undef COINPAY_DIR
+  out->providers = add->providers.empty() ? base->providers : add->providers;
   return out;
 }
 
@@ -170,7 +214,7 @@ DirConfig& DirConfigOf(request_rec* r) {
 
 bool UsesModule(const ServerConfig& c) {
   return c.issuer.set || c.client_id.set || c.client_secret.set || c.redirect_uri.set ||
-         c.passphrases.set || c.bearer_audiences.set;
+         c.passphrases.set || c.bearer_audiences.set || !c.providers.empty();
 }
 
 }  // namespace coinpay::httpd

@@ -6,6 +6,8 @@
 #include <http_config.h>
 
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "httpd/directive_kinds.h"
@@ -28,6 +30,9 @@ struct ServerConfig {
 #undef COINPAY_SERVER
 #undef COINPAY_DIR
   std::shared_ptr<SiteRuntime> runtime;  // set in post_config, for servers that use the module
+  // <CoinpayProvider name> sections of this server (a virtual host without its own inherits the
+  // main server's).
+  std::vector<std::pair<std::string, ServerConfig*>> providers;
 };
 
 struct DirConfig {

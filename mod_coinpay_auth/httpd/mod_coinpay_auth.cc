@@ -12,6 +12,7 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/backchannel_logout.h"
 #include "core/callback_flow.h"
@@ -46,6 +47,40 @@ int Guarded(request_rec* r, int tag, F&& body) noexcept {
   return HTTP_INTERNAL_SERVER_ERROR;
 }
 
+// The providers a location names with CoinpayUseProvider ("default" is the top-level one), or
+// the server's first provider when it names none.
+std::vector<std::string> ProvidersOf(const DirConfig& dir, const SiteRuntime& rt) {
+  std::vector<std::string> names;
+  for (const std::string& n : dir.use_provider.value) {
+    names.push_back(n == "default" ? "" : n);
+  }
+  if (names.empty() && rt.first != nullptr) {
+    names.push_back(rt.first->config().name);
+  }
+  return names;
+}
+
+// A Site for this request, served by `provider`, able to reach the server's other providers.
+Site SiteFor(SiteRuntime& rt, ProviderClient& provider, LogSink& log) {
+  return Site{provider,        rt.session_config, *rt.sessions, ProcessClock(),
+              ProcessRandom(), log,
+              [&rt](const std::string& name) { return rt.Named(name); }};
+}
+
+// The provider that serves a handler: for the callback, the one whose redirect URI this is;
+// otherwise the first the location names.
+ProviderClient* HandlerProvider(request_rec* r, const SiteRuntime& rt, bool callback) {
+  if (callback && r->parsed_uri.path != nullptr) {
+    for (const auto& [name, client] : rt.providers) {
+      if (client->config().login_enabled && client->config().redirect_path == r->parsed_uri.path) {
+        return client.get();
+      }
+    }
+  }
+  std::vector<std::string> names = ProvidersOf(DirConfigOf(r), rt);
+  return names.empty() ? nullptr : rt.Named(names.front());
+}
+
 int NotConfigured(request_rec* r, int tag) {
   ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                 "CPA%05d: this virtual host has no CoinpayIssuer / CoinpayClientID configured, "
@@ -74,7 +109,11 @@ int CheckBearer(request_rec* r) {
       return NotConfigured(r, 915);
     }
     RequestLog log(r);
-    Action a = AuthenticateBearer(*rt->provider, *rt->token_cache, ProcessClock(), log, ViewOf(r),
+    ProviderClient* provider = rt->Named("");
+    if (provider == nullptr) {
+      return NotConfigured(r, 917);
+    }
+    Action a = AuthenticateBearer(*provider, *rt->token_cache, ProcessClock(), log, ViewOf(r),
                                   rt->bearer);
     if (a.kind == Action::Kind::kAllow) {
       ApplyIdentity(r, dir, a.identity);
@@ -99,16 +138,19 @@ int CheckAuthn(request_rec* r) {
   }
   return Guarded(r, 910, [&] {
     SiteRuntime* rt = RuntimeFor(r->server);
-    if (rt == nullptr || !rt->provider_config->login_enabled) {
+    const DirConfig& dir = DirConfigOf(r);
+    std::vector<std::string> names = rt != nullptr ? ProvidersOf(dir, *rt) : std::vector<std::string>{};
+    ProviderClient* provider = names.empty() ? nullptr : rt->Named(names.front());
+    if (rt == nullptr || !rt->login || provider == nullptr) {
       return NotConfigured(r, 911);
     }
-    const DirConfig& dir = DirConfigOf(r);
     LocationOptions options;
+    options.providers = std::move(names);
     options.unauthenticated = dir.unauthenticated.value;
     options.max_age_seconds = dir.location_max_age.value;
     options.idle_timeout_seconds = dir.location_idle_timeout.value;
     RequestLog log(r);
-    Site site{*rt->provider, rt->session_config, *rt->sessions, ProcessClock(), ProcessRandom(), log};
+    Site site = SiteFor(*rt, *provider, log);
     Action a = AuthenticateSession(site, ViewOf(r), options);
     if (a.kind == Action::Kind::kAllow) {
       ApplyIdentity(r, dir, a.identity);
@@ -186,11 +228,14 @@ int HandleRequest(request_rec* r) {
       return static_cast<int>(HTTP_METHOD_NOT_ALLOWED);
     }
     SiteRuntime* rt = RuntimeFor(r->server);
-    if (rt == nullptr || !rt->provider_config->login_enabled) {
+    ProviderClient* provider =
+        rt != nullptr ? HandlerProvider(r, *rt, which == Handler::kCallback) : nullptr;
+    if (rt == nullptr || !rt->login || provider == nullptr ||
+        !provider->config().login_enabled) {
       return NotConfigured(r, 913);
     }
     RequestLog log(r);
-    Site site{*rt->provider, rt->session_config, *rt->sessions, ProcessClock(), ProcessRandom(), log};
+    Site site = SiteFor(*rt, *provider, log);
     RequestView view = ViewOf(r);
     Action a;
     switch (which) {

@@ -48,7 +48,49 @@ Process& TheProcess() {
   return *p;
 }
 
-Status BuildConfigs(const ServerConfig& c, ProviderConfig& p, SessionConfig& sc) {
+// Splits "a b c d" list values into (a, b), (c, d): directives that take a name and a value.
+Status Pairs(const std::vector<std::string>& flat, const char* directive,
+             std::vector<std::pair<std::string, std::string>>& out) {
+  if (flat.size() % 2 != 0) {
+    return Error{Errc::kConfig, std::string(directive) + " takes a name and a value"};
+  }
+  for (size_t i = 0; i < flat.size(); i += 2) {
+    out.emplace_back(flat[i], flat[i + 1]);
+  }
+  return OkStatus();
+}
+
+// The top-level provider exists when any of its identifying directives is set.
+bool HasDefaultProvider(const ServerConfig& c) {
+  return c.issuer.set || c.client_id.set || c.client_secret.set || c.redirect_uri.set ||
+         c.bearer_audiences.set;
+}
+
+Status BuildProviderConfig(const ServerConfig& c, const std::string& name, ProviderConfig& p) {
+  p.name = name;
+  if (c.profile.value == "oidc") {
+    p.profile = ProviderProfile::kOidc;
+  } else if (c.profile.value == "oauth2") {
+    p.profile = ProviderProfile::kOAuth2;
+  } else {
+    return Error{Errc::kConfig, "CoinpayProviderProfile takes oidc or oauth2"};
+  }
+  if (c.revocation_auth.value == "client") {
+    p.revocation_auth = RevocationAuth::kClient;
+  } else if (c.revocation_auth.value == "bearer") {
+    p.revocation_auth = RevocationAuth::kBearer;
+  } else {
+    return Error{Errc::kConfig, "CoinpayRevocationAuth takes client or bearer"};
+  }
+  p.display_name = c.display_name.value;
+  p.user_endpoint = c.user_endpoint.value;
+  p.subject_pointer = c.subject_pointer.value;
+  if (auto st = Pairs(c.claim_pointers.value, "CoinpayClaimPointer", p.claim_pointers); !st) {
+    return st;
+  }
+  if (auto st = Pairs(c.auth_params.value, "CoinpayAuthParam", p.auth_params); !st) {
+    return st;
+  }
   p.issuer = c.issuer.value;
   p.client_id = c.client_id.value;
   p.client_secret = c.client_secret.value;
@@ -83,13 +125,10 @@ Status BuildConfigs(const ServerConfig& c, ProviderConfig& p, SessionConfig& sc)
                                       "RS256 ES256 PS256"};
     }
   }
-  auto st = FinalizeProviderConfig(p);
-  if (!st) {
-    return st;
-  }
-  if (!p.login_enabled) {
-    return OkStatus();
-  }
+  return FinalizeProviderConfig(p);
+}
+
+Status BuildSessionConfig(const ServerConfig& c, SessionConfig& sc, bool https) {
   if (c.passphrases.value.empty()) {
     return Error{Errc::kConfig,
                  "CoinpayCryptoPassphrase is missing: set a long random secret (e.g. the output "
@@ -113,7 +152,7 @@ Status BuildConfigs(const ServerConfig& c, ProviderConfig& p, SessionConfig& sc)
   sc.max_age_seconds = c.max_age.value;
   sc.login_timeout_seconds = c.login_timeout.value;
   sc.max_login_attempts = static_cast<int>(c.max_login_attempts.value);
-  sc.secure_cookies = p.redirect_uri.rfind("https://", 0) == 0;
+  sc.secure_cookies = https;
   sc.post_logout_url = c.post_logout_url.value;
   sc.continue_on_refresh_failure = c.continue_on_refresh_failure.value;
   sc.provider_logout_return = c.provider_logout_return.value;
@@ -126,6 +165,48 @@ Status BuildConfigs(const ServerConfig& c, ProviderConfig& p, SessionConfig& sc)
     sc.allowed_redirect_origins.push_back(*origin);
   }
   return OkStatus();
+}
+
+// Every provider of a server (the top-level one first, when configured) and its sessions.
+struct SiteConfigs {
+  std::vector<ProviderConfig> providers;
+  SessionConfig session;
+  bool login = false;  // some provider signs users in (not only bearer tokens)
+};
+
+Status BuildSite(const ServerConfig& c, SiteConfigs& out) {
+  if (HasDefaultProvider(c)) {
+    ProviderConfig p;
+    if (auto st = BuildProviderConfig(c, "", p); !st) {
+      return st;
+    }
+    out.providers.push_back(std::move(p));
+  }
+  for (const auto& [name, pc] : c.providers) {
+    ProviderConfig p;
+    if (auto st = BuildProviderConfig(*pc, name, p); !st) {
+      return st;
+    }
+    out.providers.push_back(std::move(p));
+  }
+  bool https = false;
+  for (size_t i = 0; i < out.providers.size(); ++i) {
+    const ProviderConfig& p = out.providers[i];
+    out.login = out.login || p.login_enabled;
+    https = https || p.redirect_uri.rfind("https://", 0) == 0;
+    for (size_t j = 0; j < i; ++j) {
+      if (p.login_enabled && out.providers[j].redirect_uri == p.redirect_uri) {
+        return Error{Errc::kConfig, "two providers share the CoinpayRedirectURI " +
+                                        p.redirect_uri +
+                                        ": give each its own, e.g. /api/auth/callback/<name>"};
+      }
+    }
+  }
+  if (out.providers.empty()) {
+    return Error{Errc::kConfig, "no provider: set CoinpayIssuer (and the client directives), "
+                                "or add a <CoinpayProvider name> section"};
+  }
+  return out.login ? BuildSessionConfig(c, out.session, https) : OkStatus();
 }
 
 // " (in the <VirtualHost> at file:line)" for a virtual host; nothing for the main server.
@@ -267,14 +348,13 @@ int CheckConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
     if (!UsesModule(c)) {
       continue;
     }
-    ProviderConfig p;
-    SessionConfig sc;
-    auto st = BuildConfigs(c, p, sc);
-    if (st) {
+    SiteConfigs site;
+    auto st = BuildSite(c, site);
+    for (size_t i = 0; st && i < site.providers.size(); ++i) {
       std::string id = v->is_virtual != 0 && v->defn_name != nullptr
                            ? std::string(v->defn_name) + ":" + std::to_string(v->defn_line_number)
                            : std::string();
-      st = CheckAgainstTree(c, p, facts.For(id));
+      st = CheckAgainstTree(c, site.providers[i], facts.For(id));
     }
     if (!st) {
       ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
@@ -335,18 +415,27 @@ int PostConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*
       continue;
     }
     auto rt = std::make_shared<SiteRuntime>();
-    ProviderConfig p;
-    auto built = BuildConfigs(c, p, rt->session_config);
+    SiteConfigs site;
+    auto built = BuildSite(c, site);
     if (!built) {
       ap_log_error(APLOG_MARK, APLOG_EMERG, 0, v, "CPA00905: mod_coinpay_auth: %s",
                    built.error().detail.c_str());
       return HTTP_INTERNAL_SERVER_ERROR;
     }
+    rt->session_config = std::move(site.session);
     rt->session_config.sealer = std::make_shared<const CookieSealer>(c.passphrases.value);
-    rt->provider_config = std::make_shared<const ProviderConfig>(std::move(p));
+    rt->login = site.login;
     rt->server_log = std::make_unique<ServerLog>(v);
-    rt->provider = std::make_unique<ProviderClient>(rt->provider_config, *proc.http, proc.clock,
-                                                    *rt->server_log);
+    for (auto& p : site.providers) {
+      std::string name = p.name;
+      auto client = std::make_unique<ProviderClient>(
+          std::make_shared<const ProviderConfig>(std::move(p)), *proc.http, proc.clock,
+          *rt->server_log);
+      if (rt->first == nullptr) {
+        rt->first = client.get();
+      }
+      rt->providers.emplace(name, std::move(client));
+    }
     rt->sessions = std::make_unique<Sessions>(*proc.store, rt->session_config, proc.random);
     rt->bearer.audiences = c.bearer_audiences.value;
     rt->bearer.any_audience = c.bearer_any_audience.value;

@@ -4,7 +4,9 @@
 
 #include <httpd.h>
 
+#include <map>
 #include <memory>
+#include <string>
 
 #include "core/bearer_authn.h"
 #include "core/provider_client.h"
@@ -17,13 +19,21 @@
 namespace coinpay::httpd {
 
 struct SiteRuntime {
-  std::shared_ptr<const ProviderConfig> provider_config;
   SessionConfig session_config;
   std::unique_ptr<ServerLog> server_log;
-  std::unique_ptr<ProviderClient> provider;
+  // Every provider by name ("" = the top-level one); `first` is that one when configured, else
+  // the first <CoinpayProvider>.
+  std::map<std::string, std::unique_ptr<ProviderClient>> providers;
+  ProviderClient* first = nullptr;
+  bool login = false;  // some provider signs users in
   std::unique_ptr<Sessions> sessions;
   BearerConfig bearer;
   std::unique_ptr<VerifiedTokenCache> token_cache;
+
+  ProviderClient* Named(const std::string& name) const {
+    auto it = providers.find(name);
+    return it == providers.end() ? nullptr : it->second.get();
+  }
 };
 
 // The process-wide effects every request shares.
