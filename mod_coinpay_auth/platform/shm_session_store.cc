@@ -537,8 +537,10 @@ Result<std::optional<std::string>> ShmSessionStore::Get(std::string_view key, in
     return R(std::nullopt);  // could never have been stored
   }
   uint64_t hash = HashKey(key);
-  // Sized before locking so the lock covers a memcpy, not an allocation.
-  std::string out(entry_size_, '\0');
+  // Capacity reserved before locking so the lock covers a copy, not an allocation (and no
+  // zero-filling of the whole entry size on every request).
+  std::string out;
+  out.reserve(entry_size_);
   {
     Lock lock(this);
     if (!lock.status().ok()) {
@@ -556,8 +558,7 @@ Result<std::optional<std::string>> ShmSessionStore::Get(std::string_view key, in
       return R(std::nullopt);
     }
     TouchLocked(index);
-    std::memcpy(out.data(), s->value(), s->value_len);
-    out.resize(s->value_len);
+    out.assign(reinterpret_cast<const char*>(s->value()), s->value_len);
   }
   return R(std::optional<std::string>(std::move(out)));
 }
