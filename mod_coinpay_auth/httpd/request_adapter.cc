@@ -43,6 +43,7 @@ int DeleteIfIdentity(void* rec, const char* key, const char* /*value*/) {
 
 std::string EnvName(std::string_view claim) {
   std::string out = "COINPAY_CLAIM_";
+  out.reserve(out.size() + claim.size());
   for (char c : claim) {
     bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
     out += ok ? c : '_';
