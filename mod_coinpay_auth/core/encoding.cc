@@ -177,15 +177,36 @@ std::string EncodeForm(const Params& params) {
 std::string HtmlEscape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&': out += "&amp;"; continue;
+      case '<': out += "&lt;"; continue;
+      case '>': out += "&gt;"; continue;
+      case '"': out += "&quot;"; continue;
+      case '\'': out += "&#39;"; continue;
+      default: break;
     }
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+      continue;
+    }
+    // Non-ASCII as numeric references: httpd may send error pages as ISO-8859-1, and a
+    // reference reads the same in any charset. Malformed UTF-8 becomes U+FFFD.
+    size_t extra = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
+    uint32_t cp = extra == 3 ? (c & 0x07) : extra == 2 ? (c & 0x0F) : (c & 0x1F);
+    bool ok = extra > 0 && c < 0xF8 && i + extra < s.size();
+    for (size_t k = 1; ok && k <= extra; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      ok = (cc & 0xC0) == 0x80;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (ok) {
+      i += extra;
+    } else {
+      cp = 0xFFFD;
+    }
+    out += "&#" + std::to_string(cp) + ";";
   }
   return out;
 }

@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/pages.h"
 #include "core/redirect_guard.h"
+#include "core/session_refresh.h"
 #include "core/token_client.h"
 
 namespace coinpay {
@@ -36,8 +37,19 @@ Action HandleLogout(Site& site, const RequestView& req) {
     LogAt(site.log, LogLevel::kError, 141, "session store unavailable during logout: " +
                                                loaded.error().detail);
   } else if (loaded->has_value()) {
-    const SessionRecord& s = (*loaded)->record;
+    SessionRecord s = (*loaded)->record;
     ProviderClient* by = site.ProviderNamed(s.provider);
+    if (by != nullptr && by->config().revocation_auth == RevocationAuth::kBearer &&
+        !s.refresh_token.empty() && s.access_expires_at != 0 && now >= s.access_expires_at) {
+      // Revocation authenticated by the access token needs a live one: refresh first (as a
+      // single flight), so the refresh token does not outlive the logout.
+      Site for_provider{*by, site.session_config, site.sessions, site.clock, site.random,
+                        site.log, site.provider_named};
+      auto fresh = RefreshSession(for_provider, **loaded);
+      if (fresh) {
+        s = std::move(*fresh);
+      }
+    }
     if (by != nullptr && !s.refresh_token.empty()) {
       auto revoked = RevokeToken(*by, s.refresh_token, "refresh_token", s.access_token);
       if (!revoked) {
