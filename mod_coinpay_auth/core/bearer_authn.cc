@@ -32,15 +32,24 @@ bool IsToken68Char(char c) { return kToken68[static_cast<unsigned char>(c)]; }
 // Fixed texts for the client: they say what kind of problem, never echo the token.
 const char* DescriptionFor(Errc e) {
   switch (e) {
-    case Errc::kExpired: return "The access token expired";
-    case Errc::kNotYetValid: return "The access token is not valid yet";
-    case Errc::kIssuerMismatch: return "The access token was issued by another issuer";
-    case Errc::kAudienceMismatch: return "The access token is not meant for this API";
-    case Errc::kMissingClaim: return "The access token lacks a required claim";
-    case Errc::kAlgNotAllowed: return "The access token's algorithm is not accepted";
-    case Errc::kUnknownKid: return "The access token was signed with an unknown key";
-    case Errc::kBadSignature: return "The access token's signature is invalid";
-    default: return "The access token is invalid";
+    case Errc::kExpired:
+      return "The access token expired";
+    case Errc::kNotYetValid:
+      return "The access token is not valid yet";
+    case Errc::kIssuerMismatch:
+      return "The access token was issued by another issuer";
+    case Errc::kAudienceMismatch:
+      return "The access token is not meant for this API";
+    case Errc::kMissingClaim:
+      return "The access token lacks a required claim";
+    case Errc::kAlgNotAllowed:
+      return "The access token's algorithm is not accepted";
+    case Errc::kUnknownKid:
+      return "The access token was signed with an unknown key";
+    case Errc::kBadSignature:
+      return "The access token's signature is invalid";
+    default:
+      return "The access token is invalid";
   }
 }
 
@@ -196,8 +205,8 @@ Action AuthenticateBearer(ProviderClient& provider, VerifiedTokenCache& cache, c
       return a;
     }
     LogAt(log, LogLevel::kInfo, 162,
-          std::string("bearer token refused (") + ErrcName(checked.code()) + "): " +
-              checked.error().detail + " " + TokenHint(*token));
+          std::string("bearer token refused (") + ErrcName(checked.code()) +
+              "): " + checked.error().detail + " " + TokenHint(*token));
     return BearerChallenge(config, "invalid_token", DescriptionFor(checked.code()));
   }
   auto id = std::make_shared<Identity>();

@@ -35,7 +35,6 @@ Action AuthenticateOpaque(ProviderClient& provider, VerifiedTokenCache& cache, i
 // 401 with `WWW-Authenticate: Bearer realm=..., error=..., error_description=...`
 // (no error when `error` is empty: the request carried no token).
 Action BearerChallenge(const BearerConfig& config, std::string_view error,
-                       std::string_view description, int status = 401,
-                       std::string_view scope = {});
+                       std::string_view description, int status = 401, std::string_view scope = {});
 
 }  // namespace coinpay

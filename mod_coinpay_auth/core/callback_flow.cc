@@ -49,7 +49,8 @@ Result<Json> MergeUserinfo(Site& site, const std::string& access_token, const Js
   auto meta = site.provider.Metadata();
   if (!meta || (*meta)->userinfo_endpoint.empty()) {
     if (p.userinfo == UserinfoMode::kOn) {
-      LogAt(site.log, LogLevel::kError, 134, "CoinpayUserinfo On, but the provider has no userinfo endpoint");
+      LogAt(site.log, LogLevel::kError, 134,
+            "CoinpayUserinfo On, but the provider has no userinfo endpoint");
       return Error{Errc::kHttpFailure, "no userinfo endpoint"};
     }
     return id_claims;
@@ -67,7 +68,8 @@ Result<Json> MergeUserinfo(Site& site, const std::string& access_token, const Js
   if (!info) {
     LogLevel level = p.userinfo == UserinfoMode::kOn ? LogLevel::kError : LogLevel::kInfo;
     LogAt(site.log, level, 135,
-          resp ? "userinfo answered HTTP " + std::to_string(resp->status) + "; using the ID token's claims"
+          resp ? "userinfo answered HTTP " + std::to_string(resp->status) +
+                     "; using the ID token's claims"
                : "userinfo unreachable: " + resp.error().detail);
     if (p.userinfo == UserinfoMode::kOn) {
       return Error{Errc::kHttpFailure, "userinfo unavailable"};
@@ -75,7 +77,8 @@ Result<Json> MergeUserinfo(Site& site, const std::string& access_token, const Js
     return id_claims;
   }
   if (info->GetString("sub").value_or("") != id_claims.GetString("sub").value_or("")) {
-    LogAt(site.log, LogLevel::kWarn, 136, "userinfo names another sub than the ID token; sign-in refused");
+    LogAt(site.log, LogLevel::kWarn, 136,
+          "userinfo names another sub than the ID token; sign-in refused");
     return Error{Errc::kMissingClaim, "userinfo sub mismatch"};
   }
   Json merged = Json::Object();
@@ -118,8 +121,8 @@ Result<Json> IdentityFromIdToken(Site& site, const TokenResponse& tokens, const 
   }
   if (!checked) {
     LogAt(site.log, LogLevel::kWarn, 131,
-          std::string("ID token refused (") + ErrcName(checked.code()) + "): " +
-              checked.error().detail);
+          std::string("ID token refused (") + ErrcName(checked.code()) +
+              "): " + checked.error().detail);
     return Error{Errc::kBadSignature, "ID token refused"};
   }
   return MergeUserinfo(site, tokens.access_token, jwt->claims);
@@ -215,8 +218,9 @@ Action HandleCallback(Site& site, const RequestView& req) {
   if (!login) {
     LogAt(site.log, LogLevel::kInfo, 124,
           "callback state matches no valid login cookie (expired, forged, or another browser)");
-    return SignInAgainPage(400, "This sign-in link has expired or was started elsewhere. "
-                                "Please start again.");
+    return SignInAgainPage(400,
+                           "This sign-in link has expired or was started elsewhere. "
+                           "Please start again.");
   }
   CookieAttrs attrs;
   attrs.secure = c.secure_cookies || req.https;
@@ -234,9 +238,9 @@ Action HandleCallback(Site& site, const RequestView& req) {
   if (error_it != q.end()) {
     LogAt(site.log, LogLevel::kInfo, 126,
           "provider returned error " + SafeCode(error_it->second) + " to the callback");
-    Action a = ErrorPage(403, "Sign-in was not completed",
-                         "The sign-in was cancelled or refused at the provider.", "/",
-                         "Start again");
+    Action a =
+        ErrorPage(403, "Sign-in was not completed",
+                  "The sign-in was cancelled or refused at the provider.", "/", "Start again");
     a.set_cookies.push_back(clear_login);
     return a;
   }
@@ -273,8 +277,8 @@ Action HandleCallback(Site& site, const RequestView& req) {
                                "The sign-in provider could not be reached. Please try again "
                                "shortly.")
                    : ErrorPage(401, "Sign-in could not be verified",
-                               "The answer from the sign-in provider did not pass our checks.",
-                               "/", "Start again");
+                               "The answer from the sign-in provider did not pass our checks.", "/",
+                               "Start again");
     a.set_cookies.push_back(clear_login);
     return a;
   }
@@ -305,7 +309,8 @@ Action HandleCallback(Site& site, const RequestView& req) {
     a.set_cookies.push_back(clear_login);
     return a;
   }
-  LogAt(site.log, LogLevel::kInfo, 133, "signed in sub=" + SanitizeValue(claims.GetString("sub").value_or("")).substr(0, 128));
+  LogAt(site.log, LogLevel::kInfo, 133,
+        "signed in sub=" + SanitizeValue(claims.GetString("sub").value_or("")).substr(0, 128));
   Action a = Action::Redirect(login->return_to);
   a.set_cookies.push_back(clear_login);
   a.set_cookies.push_back(SetCookieValue(c.cookie_name, *id, attrs));

@@ -60,8 +60,9 @@ Result<ScopeRule> ScopeRule::Parse(std::string_view require_args) {
   ScopeRule rule;
   rule.scopes_ = SplitSpaces(require_args);
   if (rule.scopes_.empty()) {
-    return Error{Errc::kConfig, "Require coinpay-scope needs at least one scope, e.g. "
-                                "Require coinpay-scope read:documents"};
+    return Error{Errc::kConfig,
+                 "Require coinpay-scope needs at least one scope, e.g. "
+                 "Require coinpay-scope read:documents"};
   }
   return rule;
 }
@@ -88,8 +89,9 @@ Result<ClaimRule> ClaimRule::Parse(std::string_view require_args) {
   std::vector<std::string> words = SplitSpaces(require_args);
   size_t colon = words.size() == 1 ? words[0].find(':') : std::string::npos;
   if (colon == std::string::npos || colon == 0) {
-    return Error{Errc::kConfig, "Require coinpay-claim takes one name:value, e.g. "
-                                "Require coinpay-claim email_verified:true"};
+    return Error{Errc::kConfig,
+                 "Require coinpay-claim takes one name:value, e.g. "
+                 "Require coinpay-claim email_verified:true"};
   }
   ClaimRule rule;
   rule.path_ = words[0].substr(0, colon);

@@ -37,8 +37,8 @@ Status CheckClaims(const Json& claims, const ClaimsPolicy& policy, int64_t now) 
              policy.audiences.end();
     });
     if (!match) {
-      return Error{Errc::kAudienceMismatch, aud.empty() ? "token has no aud"
-                                                        : "aud does not contain our audience"};
+      return Error{Errc::kAudienceMismatch,
+                   aud.empty() ? "token has no aud" : "aud does not contain our audience"};
     }
   }
   if (policy.client_id) {
@@ -74,8 +74,8 @@ Status CheckClaims(const Json& claims, const ClaimsPolicy& policy, int64_t now) 
   if (policy.nonce) {
     auto nonce = claims.GetString("nonce");
     if (!nonce || !ConstantTimeEquals(*nonce, *policy.nonce)) {
-      return Error{Errc::kNonceMismatch, nonce ? "nonce differs from the one we sent"
-                                               : "token has no nonce"};
+      return Error{Errc::kNonceMismatch,
+                   nonce ? "nonce differs from the one we sent" : "token has no nonce"};
     }
   }
   return OkStatus();

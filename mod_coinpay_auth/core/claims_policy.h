@@ -18,8 +18,9 @@ struct ClaimsPolicy {
   int64_t leeway_seconds = 60;
   bool require_exp = true;
   bool require_iat = false;
-  std::optional<std::string> nonce;      // when set, the nonce claim must equal it
-  std::optional<std::string> client_id;  // when set, azp (if present or aud has several) must equal it
+  std::optional<std::string> nonce;  // when set, the nonce claim must equal it
+  std::optional<std::string>
+      client_id;  // when set, azp (if present or aud has several) must equal it
 };
 
 Status CheckClaims(const Json& claims, const ClaimsPolicy& policy, int64_t now);

@@ -1,5 +1,5 @@
-// Format: base64url( 0x01 | iv(12) | AES-256-GCM(ciphertext of expires_at(8, big endian) | payload) | tag(16) ),
-// AAD = "mod_coinpay_auth/v1/" + purpose.
+// Format: base64url( 0x01 | iv(12) | AES-256-GCM(ciphertext of expires_at(8, big endian) | payload)
+// | tag(16) ), AAD = "mod_coinpay_auth/v1/" + purpose.
 #include "core/cookie_sealer.h"
 
 #include "core/crypto.h"

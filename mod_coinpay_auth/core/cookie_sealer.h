@@ -4,7 +4,8 @@
 //
 //   CookieSealer sealer({"new secret", "old secret"});
 //   auto v = sealer.Seal("login-state", payload, now + 600, random);
-//   auto p = sealer.Open("login-state", v, now);  // kCookieInvalid if tampered/expired/other purpose
+//   auto p = sealer.Open("login-state", v, now);  // kCookieInvalid if tampered/expired/other
+//   purpose
 #pragma once
 
 #include <cstdint>
@@ -25,8 +26,8 @@ class CookieSealer {
   CookieSealer(const CookieSealer&) = delete;
   CookieSealer& operator=(const CookieSealer&) = delete;
 
-  Result<std::string> Seal(std::string_view purpose, std::string_view plaintext,
-                           int64_t expires_at, Random& random) const;
+  Result<std::string> Seal(std::string_view purpose, std::string_view plaintext, int64_t expires_at,
+                           Random& random) const;
   Result<std::string> Open(std::string_view purpose, std::string_view sealed, int64_t now) const;
 
   // A key for another purpose (e.g. encrypting session records at rest), derived the same way.

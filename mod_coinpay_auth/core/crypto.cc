@@ -104,7 +104,8 @@ std::optional<std::string> AesGcmOpen(std::string_view key32, std::string_view a
     return std::nullopt;
   }
   std::string_view iv = sealed.substr(0, kAesGcmIvSize);
-  std::string_view ct = sealed.substr(kAesGcmIvSize, sealed.size() - kAesGcmIvSize - kAesGcmTagSize);
+  std::string_view ct =
+      sealed.substr(kAesGcmIvSize, sealed.size() - kAesGcmIvSize - kAesGcmTagSize);
   std::string tag(sealed.substr(sealed.size() - kAesGcmTagSize));
   CipherCtx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
   std::string out(ct.size(), '\0');

@@ -8,8 +8,7 @@ namespace {
 std::string Aad(std::string_view key) { return "mod_coinpay_auth/session/" + std::string(key); }
 }  // namespace
 
-EncryptedSessionStore::EncryptedSessionStore(SessionStore& inner, std::string key32,
-                                             Random& random)
+EncryptedSessionStore::EncryptedSessionStore(SessionStore& inner, std::string key32, Random& random)
     : inner_(inner), key_(std::move(key32)), random_(random) {}
 
 EncryptedSessionStore::~EncryptedSessionStore() { SecureWipe(key_); }

@@ -81,7 +81,8 @@ Result<std::shared_ptr<const Jwks>> Jwks::Parse(std::string_view jwks_json) {
       cjose_jwk_release(jwk);
       continue;
     }
-    set->keys_.push_back(Key{k.GetString("kid").value_or(""), kty, k.GetString("alg").value_or(""), jwk});
+    set->keys_.push_back(
+        Key{k.GetString("kid").value_or(""), kty, k.GetString("alg").value_or(""), jwk});
   }
   return std::shared_ptr<const Jwks>(std::move(set));
 }
@@ -144,7 +145,8 @@ Result<VerifiedJwt> VerifyJws(std::string_view compact, const Jwks& jwks,
   std::string kid = header->GetString("kid").value_or("");
 
   cjose_err err;
-  std::unique_ptr<cjose_jws_t, JwsDeleter> jws(cjose_jws_import(compact.data(), compact.size(), &err));
+  std::unique_ptr<cjose_jws_t, JwsDeleter> jws(
+      cjose_jws_import(compact.data(), compact.size(), &err));
   if (!jws) {
     return Error{Errc::kBadInput, "JWS does not parse"};
   }
@@ -169,8 +171,8 @@ Result<VerifiedJwt> VerifyJws(std::string_view compact, const Jwks& jwks,
     }
   }
   if (!any_candidate) {
-    return Error{Errc::kUnknownKid, kid.empty() ? "no key fits the token's alg"
-                                                : "no key with the token's kid"};
+    return Error{Errc::kUnknownKid,
+                 kid.empty() ? "no key fits the token's alg" : "no key with the token's kid"};
   }
   return Error{Errc::kBadSignature, "signature does not verify"};
 }

@@ -23,8 +23,8 @@ Result<Json> Json::Parse(std::string_view text) {
   json_error_t err;
   json_t* v = json_loadb(text.data(), text.size(), JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
   if (v == nullptr) {
-    return Error{Errc::kBadJson, std::string("JSON parse error at position ") +
-                                     std::to_string(err.position)};
+    return Error{Errc::kBadJson,
+                 std::string("JSON parse error at position ") + std::to_string(err.position)};
   }
   return Json(v);
 }

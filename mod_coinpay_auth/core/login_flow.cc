@@ -101,8 +101,8 @@ Action StartLogin(Site& site, const RequestView& req, std::string_view return_to
   s.state = *state;
   s.nonce = *nonce;
   s.code_verifier = *verifier;
-  s.return_to = SafeRedirectTarget(return_to, p.redirect_origin, c.allowed_redirect_origins)
-                    .value_or("/");
+  s.return_to =
+      SafeRedirectTarget(return_to, p.redirect_origin, c.allowed_redirect_origins).value_or("/");
   s.provider = p.name;
   s.issued_at = site.clock.NowSeconds();
 

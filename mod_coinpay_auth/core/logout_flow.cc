@@ -34,8 +34,8 @@ Action HandleLogout(Site& site, const RequestView& req) {
   std::string id_token_hint;
   auto loaded = site.sessions.Load(req.cookie, now);
   if (!loaded) {
-    LogAt(site.log, LogLevel::kError, 141, "session store unavailable during logout: " +
-                                               loaded.error().detail);
+    LogAt(site.log, LogLevel::kError, 141,
+          "session store unavailable during logout: " + loaded.error().detail);
   } else if (loaded->has_value()) {
     SessionRecord s = (*loaded)->record;
     ProviderClient* by = site.ProviderNamed(s.provider);
@@ -43,7 +43,7 @@ Action HandleLogout(Site& site, const RequestView& req) {
         !s.refresh_token.empty() && s.access_expires_at != 0 && now >= s.access_expires_at) {
       // Revocation authenticated by the access token needs a live one: refresh first (as a
       // single flight), so the refresh token does not outlive the logout.
-      Site for_provider{*by, site.session_config, site.sessions, site.clock, site.random,
+      Site for_provider{*by,      site.session_config, site.sessions, site.clock, site.random,
                         site.log, site.provider_named};
       auto fresh = RefreshSession(for_provider, **loaded);
       if (fresh) {

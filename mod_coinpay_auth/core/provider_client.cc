@@ -77,8 +77,7 @@ Result<std::shared_ptr<const ProviderMetadata>> ProviderClient::Metadata() {
           "no discovery document at the issuer; using CoinPay's documented endpoint paths");
     fresh = DefaultMetadata(*config_);
   } else if (resp->status != 200) {
-    fresh = Error{Errc::kProviderError,
-                  "discovery answered HTTP " + std::to_string(resp->status)};
+    fresh = Error{Errc::kProviderError, "discovery answered HTTP " + std::to_string(resp->status)};
   } else {
     fresh = ParseDiscovery(resp->body, *config_);
   }
@@ -151,8 +150,8 @@ Result<std::shared_ptr<const Jwks>> ProviderClient::KeysFor(const std::string& k
   }
   fetched_.notify_all();
   if (!fresh) {
-    LogAt(log_, LogLevel::kError, 103, "cannot load the provider's keys from " + uri + ": " +
-                                           fresh.error().detail);
+    LogAt(log_, LogLevel::kError, 103,
+          "cannot load the provider's keys from " + uri + ": " + fresh.error().detail);
     if (jwks_) {
       return jwks_;
     }

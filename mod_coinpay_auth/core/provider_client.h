@@ -17,8 +17,8 @@ namespace coinpay {
 
 class ProviderClient {
  public:
-  ProviderClient(std::shared_ptr<const ProviderConfig> config, HttpClient& http,
-                 const Clock& clock, LogSink& log);
+  ProviderClient(std::shared_ptr<const ProviderConfig> config, HttpClient& http, const Clock& clock,
+                 LogSink& log);
 
   const ProviderConfig& config() const { return *config_; }
   Result<std::shared_ptr<const ProviderMetadata>> Metadata();

@@ -40,12 +40,12 @@ Status FinalizeOAuth2(ProviderConfig& p, const std::string& where) {
     const std::string& value;
     const char* directive;
   };
-  for (const Required& r : {Required{p.client_id, "CoinpayClientID"},
-                            Required{p.redirect_uri, "CoinpayRedirectURI"},
-                            Required{p.authorization_endpoint, "CoinpayAuthorizationEndpoint"},
-                            Required{p.token_endpoint, "CoinpayTokenEndpoint"},
-                            Required{p.user_endpoint, "CoinpayUserEndpoint"},
-                            Required{p.subject_pointer, "CoinpaySubjectPointer"}}) {
+  for (const Required& r :
+       {Required{p.client_id, "CoinpayClientID"}, Required{p.redirect_uri, "CoinpayRedirectURI"},
+        Required{p.authorization_endpoint, "CoinpayAuthorizationEndpoint"},
+        Required{p.token_endpoint, "CoinpayTokenEndpoint"},
+        Required{p.user_endpoint, "CoinpayUserEndpoint"},
+        Required{p.subject_pointer, "CoinpaySubjectPointer"}}) {
     if (r.value.empty()) {
       return Error{Errc::kConfig, std::string(r.directive) + " is missing" + where +
                                       ": a plain OAuth 2.0 provider (CoinpayProviderProfile "

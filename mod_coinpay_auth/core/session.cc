@@ -119,8 +119,8 @@ std::optional<SessionRecord> DecodeSession(std::string_view bytes) {
     }
   }
   if (!r.String(s.claims_json) || !r.String(s.id_token) || !r.String(s.access_token) ||
-      !r.String(s.refresh_token) || !r.Int(s.access_expires_at) || !r.Int(s.access_issued_at) || !r.Int(s.created_at) ||
-      !r.Int(s.last_seen_at) || !r.Done()) {
+      !r.String(s.refresh_token) || !r.Int(s.access_expires_at) || !r.Int(s.access_issued_at) ||
+      !r.Int(s.created_at) || !r.Int(s.last_seen_at) || !r.Done()) {
     return std::nullopt;
   }
   return s;

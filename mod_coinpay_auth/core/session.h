@@ -20,7 +20,7 @@ namespace coinpay {
 struct SessionRecord {
   std::string provider;  // which provider signed the user in ("" = default)
   std::string sub;
-  std::string user;  // REMOTE_USER
+  std::string user;                                         // REMOTE_USER
   std::vector<std::pair<std::string, std::string>> claims;  // for the application, precomputed
   std::string claims_json;                                  // every claim, for authz rules
   std::string id_token;

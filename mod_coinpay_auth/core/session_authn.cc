@@ -63,8 +63,8 @@ Action ChooseProvider(Site& site, const RequestView& req, const std::vector<std:
                               ? site.ProviderNamed(wanted)
                               : nullptr;
       if (p != nullptr) {
-        Site by{*p, site.session_config, site.sessions, site.clock, site.random, site.log,
-                site.provider_named};
+        Site by{*p,       site.session_config, site.sessions, site.clock, site.random,
+                site.log, site.provider_named};
         return StartLogin(by, req, WithoutChoice(req));
       }
     }
@@ -86,9 +86,10 @@ Action ChooseProvider(Site& site, const RequestView& req, const std::vector<std:
   a.status = 401;
   a.headers.emplace_back("Cache-Control", "no-store");
   a.headers.emplace_back("WWW-Authenticate", "Coinpay realm=\"sign-in\"");
-  a.body = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-           "<title>Sign in</title></head>\n<body><h1>Sign in</h1>\n<ul>\n" +
-           links + "</ul></body></html>\n";
+  a.body =
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<title>Sign in</title></head>\n<body><h1>Sign in</h1>\n<ul>\n" +
+      links + "</ul></body></html>\n";
   return a;
 }
 
@@ -117,17 +118,17 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
   if (loaded->has_value()) {
     const SessionRecord& r = (*loaded)->record;
     bool too_old = options.max_age_seconds > 0 && now >= r.created_at + options.max_age_seconds;
-    bool too_idle = options.idle_timeout_seconds > 0 &&
-                    now >= r.last_seen_at + options.idle_timeout_seconds;
+    bool too_idle =
+        options.idle_timeout_seconds > 0 && now >= r.last_seen_at + options.idle_timeout_seconds;
     if (too_old || too_idle) {
       LogAt(site.log, LogLevel::kDebug, 152, "session too old or idle for this location");
       loaded->reset();
     }
   }
-  if (loaded->has_value() && NeedsRefresh((*loaded)->record, now,
-                                          session_provider->config().refresh_before_seconds)) {
+  if (loaded->has_value() &&
+      NeedsRefresh((*loaded)->record, now, session_provider->config().refresh_before_seconds)) {
     Site by{*session_provider, site.session_config, site.sessions, site.clock, site.random,
-            site.log, site.provider_named};
+            site.log,          site.provider_named};
     auto refreshed = RefreshSession(by, **loaded);
     if (refreshed) {
       (*loaded)->record = std::move(*refreshed);
@@ -161,8 +162,8 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
       LogAt(site.log, LogLevel::kError, 153, "location names an unknown provider");
       return ErrorPage(500, "Sign-in is misconfigured", "Please tell the site's operator.");
     }
-    Site by{*p, site.session_config, site.sessions, site.clock, site.random, site.log,
-            site.provider_named};
+    Site by{*p,       site.session_config, site.sessions, site.clock, site.random,
+            site.log, site.provider_named};
     return StartLogin(by, req, req.unparsed_uri);
   }
   LogAt(site.log, LogLevel::kDebug, 151, "no session; 401 for a non-navigation request");

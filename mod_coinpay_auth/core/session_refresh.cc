@@ -16,9 +16,7 @@ namespace {
 
 constexpr auto kPollInterval = std::chrono::milliseconds(25);
 
-std::string LockKey(const std::string& session_id) {
-  return Sha256("refresh-lock/" + session_id);
-}
+std::string LockKey(const std::string& session_id) { return Sha256("refresh-lock/" + session_id); }
 
 // A refreshed ID token must be as good as the first one, and about the same user.
 Status CheckRefreshedIdToken(Site& site, const std::string& id_token, const SessionRecord& s,
@@ -75,8 +73,8 @@ Result<SessionRecord> DoRefresh(Site& site, const std::string& id, SessionRecord
   s.last_seen_at = now;
   auto saved = site.sessions.Save(id, s, now);
   if (!saved) {
-    LogAt(site.log, LogLevel::kError, 173, "refreshed session could not be stored: " +
-                                               saved.error().detail);
+    LogAt(site.log, LogLevel::kError, 173,
+          "refreshed session could not be stored: " + saved.error().detail);
     return saved.error();
   }
   LogAt(site.log, LogLevel::kDebug, 174, "access token refreshed, sub=" + s.sub.substr(0, 128));

@@ -20,8 +20,8 @@ class VerifiedTokenCache {
 
   // The identity proven by `token`, or nullptr when not cached or expired at `now`.
   std::shared_ptr<const Identity> Find(std::string_view token, int64_t now);
-  void Insert(std::string_view token, std::shared_ptr<const Identity> identity,
-              int64_t expires_at, int64_t now);
+  void Insert(std::string_view token, std::shared_ptr<const Identity> identity, int64_t expires_at,
+              int64_t now);
   size_t size();
 
  private:

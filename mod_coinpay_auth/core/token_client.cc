@@ -99,8 +99,9 @@ Result<Json> Introspect(ProviderClient& provider, const std::string& token) {
   if (!meta) {
     return meta.error();
   }
-  auto resp = provider.http().Send(FormPost(provider, (*meta)->introspection_endpoint,
-                                            {{"token", token}, {"token_type_hint", "access_token"}}));
+  auto resp =
+      provider.http().Send(FormPost(provider, (*meta)->introspection_endpoint,
+                                    {{"token", token}, {"token_type_hint", "access_token"}}));
   if (!resp) {
     return resp.error();
   }

@@ -192,16 +192,16 @@ int PrecheckAuthz(request_rec* r) {
       SiteRuntime* rt = RuntimeFor(r->server);
       BearerConfig fallback;
       const BearerConfig& cfg = rt != nullptr ? rt->bearer : fallback;
-      return Respond(r, rule->scope ? BearerChallenge(cfg, "insufficient_scope",
-                                                      "The access token lacks a required scope",
-                                                      403, rule->scope->Joined())
-                                    : BearerChallenge(cfg, "insufficient_scope",
-                                                      "The access token lacks a required claim",
-                                                      403));
+      return Respond(r, rule->scope
+                            ? BearerChallenge(cfg, "insufficient_scope",
+                                              "The access token lacks a required scope", 403,
+                                              rule->scope->Joined())
+                            : BearerChallenge(cfg, "insufficient_scope",
+                                              "The access token lacks a required claim", 403));
     }
     LogAt(log, LogLevel::kInfo, 164, "signed-in user lacks a required claim or scope (403)");
-    return Respond(r, ErrorPage(403, "Access denied",
-                                "Your account is not allowed to see this page."));
+    return Respond(
+        r, ErrorPage(403, "Access denied", "Your account is not allowed to see this page."));
   }
   return DECLINED;
 }

@@ -122,8 +122,9 @@ const char* ProviderSection(cmd_parms* cmd, void* /*dir*/, const char* arg) {
   if (!name.empty() && name.back() == '>') {
     name.pop_back();
   }
-  bool plain = !name.empty() && name.size() <= 32 && name != "default" &&
-               name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") == std::string::npos;
+  bool plain =
+      !name.empty() && name.size() <= 32 && name != "default" &&
+      name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") == std::string::npos;
   if (!plain) {
     return "<CoinpayProvider> takes a name of lower-case letters, digits, - and _ (not "
            "\"default\", which is the top-level provider), e.g. <CoinpayProvider coinbase>";
@@ -131,8 +132,7 @@ const char* ProviderSection(cmd_parms* cmd, void* /*dir*/, const char* arg) {
   ServerConfig& server = ServerConfigOf(cmd->server);
   for (const auto& [existing, cfg] : server.providers) {
     if (existing == name) {
-      return apr_pstrcat(cmd->pool, "<CoinpayProvider ", name.c_str(), "> appears twice",
-                         nullptr);
+      return apr_pstrcat(cmd->pool, "<CoinpayProvider ", name.c_str(), "> appears twice", nullptr);
     }
   }
   auto* provider = static_cast<ServerConfig*>(CreateServerConfig(cmd->pool, cmd->server));
@@ -172,7 +172,8 @@ void* MergeServerConfig(apr_pool_t* p, void* base_v, void* add_v) {
   auto* out = PoolNew<ServerConfig>(p);
   const auto* base = static_cast<const ServerConfig*>(base_v);
   const auto* add = static_cast<const ServerConfig*>(add_v);
-#define COINPAY_SERVER(Name, field, Kind, def, help) MergeField(out->field, base->field, add->field);
+#define COINPAY_SERVER(Name, field, Kind, def, help) \
+  MergeField(out->field, base->field, add->field);
 #define COINPAY_DIR(Name, field, Kind, def, help)
 #include "httpd/directives.def"
 #undef COINPAY_SERVER

@@ -11,11 +11,16 @@ namespace {
 
 int ApLevel(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return APLOG_DEBUG;
-    case LogLevel::kInfo: return APLOG_INFO;
-    case LogLevel::kNotice: return APLOG_NOTICE;
-    case LogLevel::kWarn: return APLOG_WARNING;
-    case LogLevel::kError: return APLOG_ERR;
+    case LogLevel::kDebug:
+      return APLOG_DEBUG;
+    case LogLevel::kInfo:
+      return APLOG_INFO;
+    case LogLevel::kNotice:
+      return APLOG_NOTICE;
+    case LogLevel::kWarn:
+      return APLOG_WARNING;
+    case LogLevel::kError:
+      return APLOG_ERR;
   }
   return APLOG_ERR;
 }

@@ -1,11 +1,11 @@
 // The module: its hooks and handlers. Each hook is a noexcept trampoline: it translates the
 // request, calls the core, and translates the answer back; nothing thrown reaches httpd.
-#include <httpd.h>
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
 #include <http_protocol.h>
 #include <http_request.h>
+#include <httpd.h>
 #include <mod_auth.h>
 
 #include <cstring>
@@ -15,11 +15,11 @@
 #include <vector>
 
 #include "core/backchannel_logout.h"
+#include "core/bearer_authn.h"
 #include "core/callback_flow.h"
 #include "core/login_flow.h"
 #include "core/logout_flow.h"
 #include "core/session_authn.h"
-#include "core/bearer_authn.h"
 #include "httpd/authz.h"
 #include "httpd/config.h"
 #include "httpd/request_adapter.h"
@@ -62,8 +62,12 @@ std::vector<std::string> ProvidersOf(const DirConfig& dir, const SiteRuntime& rt
 
 // A Site for this request, served by `provider`, able to reach the server's other providers.
 Site SiteFor(SiteRuntime& rt, ProviderClient& provider, LogSink& log) {
-  return Site{provider,        rt.session_config, *rt.sessions, ProcessClock(),
-              ProcessRandom(), log,
+  return Site{provider,
+              rt.session_config,
+              *rt.sessions,
+              ProcessClock(),
+              ProcessRandom(),
+              log,
               [&rt](const std::string& name) { return rt.Named(name); }};
 }
 
@@ -113,8 +117,8 @@ int CheckBearer(request_rec* r) {
     if (provider == nullptr) {
       return NotConfigured(r, 917);
     }
-    Action a = AuthenticateBearer(*provider, *rt->token_cache, ProcessClock(), log, ViewOf(r),
-                                  rt->bearer);
+    Action a =
+        AuthenticateBearer(*provider, *rt->token_cache, ProcessClock(), log, ViewOf(r), rt->bearer);
     if (a.kind == Action::Kind::kAllow) {
       ApplyIdentity(r, dir, a.identity);
       r->ap_auth_type = const_cast<char*>(kBearerAuthType);
@@ -139,7 +143,8 @@ int CheckAuthn(request_rec* r) {
   return Guarded(r, 910, [&] {
     SiteRuntime* rt = RuntimeFor(r->server);
     const DirConfig& dir = DirConfigOf(r);
-    std::vector<std::string> names = rt != nullptr ? ProvidersOf(dir, *rt) : std::vector<std::string>{};
+    std::vector<std::string> names =
+        rt != nullptr ? ProvidersOf(dir, *rt) : std::vector<std::string>{};
     ProviderClient* provider = names.empty() ? nullptr : rt->Named(names.front());
     if (rt == nullptr || !rt->login || provider == nullptr) {
       return NotConfigured(r, 911);
@@ -230,8 +235,7 @@ int HandleRequest(request_rec* r) {
     SiteRuntime* rt = RuntimeFor(r->server);
     ProviderClient* provider =
         rt != nullptr ? HandlerProvider(r, *rt, which == Handler::kCallback) : nullptr;
-    if (rt == nullptr || !rt->login || provider == nullptr ||
-        !provider->config().login_enabled) {
+    if (rt == nullptr || !rt->login || provider == nullptr || !provider->config().login_enabled) {
       return NotConfigured(r, 913);
     }
     RequestLog log(r);
@@ -239,9 +243,15 @@ int HandleRequest(request_rec* r) {
     RequestView view = ViewOf(r);
     Action a;
     switch (which) {
-      case Handler::kLogin: a = HandleLoginRequest(site, view); break;
-      case Handler::kCallback: a = HandleCallback(site, view); break;
-      case Handler::kLogout: a = HandleLogout(site, view); break;
+      case Handler::kLogin:
+        a = HandleLoginRequest(site, view);
+        break;
+      case Handler::kCallback:
+        a = HandleCallback(site, view);
+        break;
+      case Handler::kLogout:
+        a = HandleLogout(site, view);
+        break;
       case Handler::kBackchannelLogout: {
         auto body = ReadBody(r, kMaxFormBody);
         if (!body) {
@@ -257,7 +267,8 @@ int HandleRequest(request_rec* r) {
         ap_rputs(a.body.c_str(), r);
         return static_cast<int>(OK);
       }
-      case Handler::kNone: return static_cast<int>(DECLINED);
+      case Handler::kNone:
+        return static_cast<int>(DECLINED);
     }
     return Respond(r, a);
   });
@@ -298,13 +309,9 @@ void RegisterHooks(apr_pool_t* p) {
 extern "C" {
 // The build hides every symbol but this one, which httpd looks up by name.
 __attribute__((visibility("default"))) module AP_MODULE_DECLARE_DATA coinpay_auth_module = {
-    STANDARD20_MODULE_STUFF,
-    coinpay::httpd::CreateDirConfig,
-    coinpay::httpd::MergeDirConfig,
-    coinpay::httpd::CreateServerConfig,
-    coinpay::httpd::MergeServerConfig,
-    coinpay::httpd::kCommands,
-    coinpay::httpd::RegisterHooks,
-    AP_MODULE_FLAG_NONE,
+    STANDARD20_MODULE_STUFF,           coinpay::httpd::CreateDirConfig,
+    coinpay::httpd::MergeDirConfig,    coinpay::httpd::CreateServerConfig,
+    coinpay::httpd::MergeServerConfig, coinpay::httpd::kCommands,
+    coinpay::httpd::RegisterHooks,     AP_MODULE_FLAG_NONE,
 };
 }

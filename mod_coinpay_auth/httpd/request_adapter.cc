@@ -17,7 +17,8 @@ std::string_view Header(request_rec* r, const char* name) {
   return v != nullptr ? std::string_view(v) : std::string_view();
 }
 
-// "Coinpay-Claim-Email", "COINPAY_CLAIM_email", "coinpay.claim.x" all normalise to "coinpay-claim-...".
+// "Coinpay-Claim-Email", "COINPAY_CLAIM_email", "coinpay.claim.x" all normalise to
+// "coinpay-claim-...".
 bool IsIdentityHeader(const char* name) {
   std::string n;
   for (const char* p = name; *p != '\0' && n.size() < 32; ++p) {

@@ -8,9 +8,9 @@
 #include <string>
 
 #include "core/crypto.h"
+#include "core/encrypted_session_store.h"
 #include "core/redirect_guard.h"
 #include "httpd/config_tree.h"
-#include "core/encrypted_session_store.h"
 #include "platform/curl_http_client.h"
 #include "platform/redis_session_store.h"
 #include "platform/shm_session_store.h"
@@ -136,16 +136,18 @@ Status BuildSessionConfig(const ServerConfig& c, SessionConfig& sc, bool https) 
   }
   for (const auto& pass : c.passphrases.value) {
     if (pass.size() < kMinPassphraseChars) {
-      return Error{Errc::kConfig, "CoinpayCryptoPassphrase: each passphrase needs at least 16 "
-                                  "characters; use e.g. `openssl rand -base64 32`"};
+      return Error{Errc::kConfig,
+                   "CoinpayCryptoPassphrase: each passphrase needs at least 16 "
+                   "characters; use e.g. `openssl rand -base64 32`"};
     }
   }
   if (c.max_login_attempts.value < 1) {
     return Error{Errc::kConfig, "CoinpayMaxLoginAttempts must be at least 1"};
   }
   if (c.idle_timeout.value < 60 || c.max_age.value < 60) {
-    return Error{Errc::kConfig, "CoinpaySessionIdleTimeout and CoinpaySessionMaxAge must be at "
-                                "least 60 seconds"};
+    return Error{Errc::kConfig,
+                 "CoinpaySessionIdleTimeout and CoinpaySessionMaxAge must be at "
+                 "least 60 seconds"};
   }
   sc.cookie_name = c.cookie_name.value;
   sc.idle_timeout_seconds = c.idle_timeout.value;
@@ -196,15 +198,15 @@ Status BuildSite(const ServerConfig& c, SiteConfigs& out) {
     https = https || p.redirect_uri.rfind("https://", 0) == 0;
     for (size_t j = 0; j < i; ++j) {
       if (p.login_enabled && out.providers[j].redirect_uri == p.redirect_uri) {
-        return Error{Errc::kConfig, "two providers share the CoinpayRedirectURI " +
-                                        p.redirect_uri +
+        return Error{Errc::kConfig, "two providers share the CoinpayRedirectURI " + p.redirect_uri +
                                         ": give each its own, e.g. /api/auth/callback/<name>"};
       }
     }
   }
   if (out.providers.empty()) {
-    return Error{Errc::kConfig, "no provider: set CoinpayIssuer (and the client directives), "
-                                "or add a <CoinpayProvider name> section"};
+    return Error{Errc::kConfig,
+                 "no provider: set CoinpayIssuer (and the client directives), "
+                 "or add a <CoinpayProvider name> section"};
   }
   return out.login ? BuildSessionConfig(c, out.session, https) : OkStatus();
 }
@@ -238,8 +240,9 @@ Status OpenRedisStore(server_rec* main) {
   options->timeout_ms = static_cast<long>(c.redis_timeout.value * 1000);
   std::string key = AtRestKey(main);
   if (key.size() != 32) {
-    return Error{Errc::kConfig, "CoinpaySessionStore redis:// needs CoinpayCryptoPassphrase (it "
-                                "encrypts sessions at rest)"};
+    return Error{Errc::kConfig,
+                 "CoinpaySessionStore redis:// needs CoinpayCryptoPassphrase (it "
+                 "encrypts sessions at rest)"};
   }
   Process& proc = TheProcess();
   proc.redis = std::make_unique<RedisSessionStore>(*options);
@@ -259,8 +262,9 @@ Status OpenSessionStore(server_rec* main) {
   auto entry = static_cast<size_t>(c.session_entry_size.value);
   size_t size = ShmSessionStore::RegionSize(capacity, entry);
   if (size == 0) {
-    return Error{Errc::kConfig, "CoinpaySessionCapacity / CoinpaySessionEntrySize are out of "
-                                "range (at most 16777216 sessions of at most 16 MiB)"};
+    return Error{Errc::kConfig,
+                 "CoinpaySessionCapacity / CoinpaySessionEntrySize are out of "
+                 "range (at most 16777216 sessions of at most 16 MiB)"};
   }
   auto* retained = static_cast<Retained*>(ap_retained_data_get(kRetainedKey));
   Process& proc = TheProcess();
@@ -274,9 +278,9 @@ Status OpenSessionStore(server_rec* main) {
   }
   auto region = ShmRegion::Create(main->process->pool, size);
   if (!region) {
-    return Error{Errc::kConfig, "cannot create " + std::to_string(size) +
-                                    " bytes of shared memory for sessions: " +
-                                    region.error().detail};
+    return Error{Errc::kConfig,
+                 "cannot create " + std::to_string(size) +
+                     " bytes of shared memory for sessions: " + region.error().detail};
   }
   auto store = ShmSessionStore::Create(region->base(), region->size(), capacity, entry);
   if (!store) {
@@ -327,8 +331,7 @@ Status CheckAgainstTree(const ServerConfig& c, const ProviderConfig& p, const Sc
   return OkStatus();
 }
 
-int CheckConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/,
-                server_rec* s) {
+int CheckConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/, server_rec* s) {
   int rc = OK;
   ConfigTreeFacts facts = ScanConfigTree(ap_conftree);
   bool any = false;
@@ -358,8 +361,7 @@ int CheckConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
     }
     if (!st) {
       ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
-                   "CPA00902: mod_coinpay_auth: %s%s", st.error().detail.c_str(),
-                   Where(v).c_str());
+                   "CPA00902: mod_coinpay_auth: %s%s", st.error().detail.c_str(), Where(v).c_str());
       rc = HTTP_INTERNAL_SERVER_ERROR;
     }
   }
@@ -428,9 +430,9 @@ int PostConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*
     rt->server_log = std::make_unique<ServerLog>(v);
     for (auto& p : site.providers) {
       std::string name = p.name;
-      auto client = std::make_unique<ProviderClient>(
-          std::make_shared<const ProviderConfig>(std::move(p)), *proc.http, proc.clock,
-          *rt->server_log);
+      auto client =
+          std::make_unique<ProviderClient>(std::make_shared<const ProviderConfig>(std::move(p)),
+                                           *proc.http, proc.clock, *rt->server_log);
       if (rt->first == nullptr) {
         rt->first = client.get();
       }

@@ -10,9 +10,9 @@
 
 #include "core/bearer_authn.h"
 #include "core/provider_client.h"
-#include "core/token_cache.h"
 #include "core/session.h"
 #include "core/site.h"
+#include "core/token_cache.h"
 #include "httpd/config.h"
 #include "httpd/log_adapter.h"
 

@@ -100,7 +100,8 @@ Result<redisContext*> RedisSessionStore::Acquire(bool* reused) {
       return c;
     }
   }
-  timeval tv{options_.timeout_ms / 1000, static_cast<suseconds_t>((options_.timeout_ms % 1000) * 1000)};
+  timeval tv{options_.timeout_ms / 1000,
+             static_cast<suseconds_t>((options_.timeout_ms % 1000) * 1000)};
   redisContext* c = redisConnectWithTimeout(options_.host.c_str(), options_.port, tv);
   if (c == nullptr || c->err != 0) {
     std::string why = c != nullptr ? c->errstr : "out of memory";
@@ -166,9 +167,9 @@ Result<RedisSessionStore::Reply> RedisSessionStore::Command(
     if (r == nullptr) {
       std::string why = (*c)->errstr;
       // Closed by the server, not timed out (a hung server must not cost two timeouts).
-      bool closed = (*c)->err == REDIS_ERR_EOF ||
-                    ((*c)->err == REDIS_ERR_IO &&
-                     (saved_errno == ECONNRESET || saved_errno == EPIPE));
+      bool closed =
+          (*c)->err == REDIS_ERR_EOF ||
+          ((*c)->err == REDIS_ERR_IO && (saved_errno == ECONNRESET || saved_errno == EPIPE));
       Release(*c, false);
       if (reused && closed && attempt == 0) {
         DropIdle();

@@ -37,14 +37,18 @@ TEST(CheckLogoutTokenShape, AcceptsEventJtiAndSubOrSid) {
 }
 
 TEST(CheckLogoutTokenShape, RefusesAMissingOrMalformedEvent) {
-  for (std::string text : {
-           std::string(R"({"sub":"u","jti":"j"})"),
-           std::string(R"({"sub":"u","jti":"j","events":{}})"),
-           std::string(R"({"sub":"u","jti":"j","events":"backchannel-logout"})"),
-           std::string(R"({"sub":"u","jti":"j","events":["http://schemas.openid.net/event/backchannel-logout"]})"),
-           std::string(R"({"sub":"u","jti":"j","events":{"http://schemas.openid.net/event/backchannel-logout":true}})"),
-           std::string(R"({"sub":"u","jti":"j","events":{"http://schemas.openid.net/event/other":{}}})"),
-       }) {
+  for (
+      std::string text : {
+          std::string(R"({"sub":"u","jti":"j"})"),
+          std::string(R"({"sub":"u","jti":"j","events":{}})"),
+          std::string(R"({"sub":"u","jti":"j","events":"backchannel-logout"})"),
+          std::string(
+              R"({"sub":"u","jti":"j","events":["http://schemas.openid.net/event/backchannel-logout"]})"),
+          std::string(
+              R"({"sub":"u","jti":"j","events":{"http://schemas.openid.net/event/backchannel-logout":true}})"),
+          std::string(
+              R"({"sub":"u","jti":"j","events":{"http://schemas.openid.net/event/other":{}}})"),
+      }) {
     Status st = CheckLogoutTokenShape(ClaimsOf(text));
     ASSERT_FALSE(st.ok()) << text;
     EXPECT_EQ(st.code(), Errc::kMissingClaim) << text;
@@ -53,8 +57,8 @@ TEST(CheckLogoutTokenShape, RefusesAMissingOrMalformedEvent) {
 
 TEST(CheckLogoutTokenShape, RefusesANonce) {
   std::string ev = kEventJson;
-  Status st = CheckLogoutTokenShape(
-      ClaimsOf(R"({"sub":"u","jti":"j","nonce":"n","events":)" + ev + "}"));
+  Status st =
+      CheckLogoutTokenShape(ClaimsOf(R"({"sub":"u","jti":"j","nonce":"n","events":)" + ev + "}"));
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.code(), Errc::kBadInput);
   // Whatever its type.

@@ -32,8 +32,8 @@ std::string HeaderOf(const Action& a, const std::string& name) {
 // --- BearerTokenOf ----------------------------------------------------------------------------
 
 TEST(BearerTokenOf, AcceptsTheSchemeInAnyCase) {
-  for (std::string_view h : {"Bearer abc.def.ghi", "bearer abc.def.ghi", "BEARER abc.def.ghi",
-                             "bEaReR abc.def.ghi"}) {
+  for (std::string_view h :
+       {"Bearer abc.def.ghi", "bearer abc.def.ghi", "BEARER abc.def.ghi", "bEaReR abc.def.ghi"}) {
     auto t = BearerTokenOf(h);
     ASSERT_TRUE(t.ok()) << h;
     EXPECT_EQ(*t, "abc.def.ghi");
@@ -47,8 +47,8 @@ TEST(BearerTokenOf, TrimsSpacesAroundTheToken) {
 }
 
 TEST(BearerTokenOf, AbsentOrOtherSchemeIsNotFound) {
-  for (std::string_view h : {"", "Basic dXNlcjpwYXNz", "Bearer", "Bearerabc", "DPoP abc",
-                             "Bear abc", "Bearer\tabc"}) {
+  for (std::string_view h :
+       {"", "Basic dXNlcjpwYXNz", "Bearer", "Bearerabc", "DPoP abc", "Bear abc", "Bearer\tabc"}) {
     auto t = BearerTokenOf(h);
     ASSERT_FALSE(t.ok()) << "'" << h << "'";
     EXPECT_EQ(t.code(), Errc::kNotFound) << "'" << h << "'";
@@ -56,9 +56,9 @@ TEST(BearerTokenOf, AbsentOrOtherSchemeIsNotFound) {
 }
 
 TEST(BearerTokenOf, MalformedTokenIsBadInput) {
-  for (std::string_view h : {"Bearer ", "Bearer    ", "Bearer abc def", "Bearer a,b",
-                             "Bearer a\"b", "Bearer abc\r\nX-Injected: 1", "Bearer a;b",
-                             "Bearer \xc3\xa9t\xc3\xa9"}) {
+  for (std::string_view h :
+       {"Bearer ", "Bearer    ", "Bearer abc def", "Bearer a,b", "Bearer a\"b",
+        "Bearer abc\r\nX-Injected: 1", "Bearer a;b", "Bearer \xc3\xa9t\xc3\xa9"}) {
     auto t = BearerTokenOf(h);
     ASSERT_FALSE(t.ok()) << "'" << h << "'";
     EXPECT_EQ(t.code(), Errc::kBadInput) << "'" << h << "'";
@@ -215,8 +215,7 @@ TEST_F(BearerAuthnTest, TokenWithNeitherSubNorClientIdIsRefused) {
 }
 
 TEST_F(BearerAuthnTest, AudienceArrayContainingOursIsAllowed) {
-  Action a = AuthnToken(
-      key_.SignJwt(Claims(std::string("aud=[\"other\",\"") + kAudience + "\"]")));
+  Action a = AuthnToken(key_.SignJwt(Claims(std::string("aud=[\"other\",\"") + kAudience + "\"]")));
   EXPECT_EQ(a.kind, Action::Kind::kAllow);
 }
 
@@ -416,7 +415,6 @@ TEST_F(BearerAuthnTest, AcceptedTokenIsNotLoggedEither) {
   EXPECT_FALSE(t_.log.AnyContains(token));
   EXPECT_FALSE(t_.log.AnyContains(token.substr(token.rfind('.') + 1, 30)));
 }
-
 
 // --- Opaque (non-JWT) tokens: RFC 7662 introspection ------------------------------------------
 

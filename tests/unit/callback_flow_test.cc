@@ -22,7 +22,8 @@ using testing::TestSite;
 std::map<std::string, std::string> QueryOf(const std::string& url) {
   std::map<std::string, std::string> out;
   size_t q = url.find('?');
-  for (auto& [k, v] : ParseQuery(q == std::string::npos ? "" : url.substr(q + 1)).value_or(Params{})) {
+  for (auto& [k, v] :
+       ParseQuery(q == std::string::npos ? "" : url.substr(q + 1)).value_or(Params{})) {
     out[k] = v;
   }
   return out;
@@ -91,7 +92,8 @@ class CallbackFlowTest : public ::testing::Test {
 
   void TokenEndpointReturns(const std::string& id_token) {
     std::string body = R"({"access_token":"AT-1","token_type":"Bearer","expires_in":600,)"
-                       R"("refresh_token":"RT-1","id_token":")" + id_token + "\"}";
+                       R"("refresh_token":"RT-1","id_token":")" +
+                       id_token + "\"}";
     t_.http.Respond(TestSite::kTokenUrl, 200, body);
   }
 
@@ -199,8 +201,8 @@ TEST_F(CallbackFlowTest, ForgedStateCookieIs400) {
   // A cookie sealed with another passphrase is no better.
   CookieSealer other({"attacker passphrase"});
   LoginState s{state_, "n", "v", "/", "", t_.clock.NowSeconds()};
-  auto sealed = other.Seal(kLoginStatePurpose, EncodeLoginState(s), t_.clock.NowSeconds() + 600,
-                           t_.random);
+  auto sealed =
+      other.Seal(kLoginStatePurpose, EncodeLoginState(s), t_.clock.NowSeconds() + 600, t_.random);
   ASSERT_TRUE(sealed.ok());
   EXPECT_EQ(Callback("code=c&state=" + state_, login_cookie_name_ + "=" + *sealed).status, 400);
   EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 0);
@@ -220,8 +222,9 @@ TEST_F(CallbackFlowTest, StateCookieOfAnotherAttemptIs400) {
   std::string first_cookie_value = login_cookie_.substr(login_cookie_.find('=') + 1);
   StartLogin();
   // The first attempt's sealed value under the second attempt's cookie name.
-  EXPECT_EQ(Callback("code=c&state=" + state_, login_cookie_name_ + "=" + first_cookie_value).status,
-            400);
+  EXPECT_EQ(
+      Callback("code=c&state=" + state_, login_cookie_name_ + "=" + first_cookie_value).status,
+      400);
   // A state that is a prefix-twin of the real one (same cookie name, different state).
   std::string twin = state_.substr(0, 16) + std::string(state_.size() - 16, 'A');
   ASSERT_NE(twin, state_);

@@ -52,8 +52,8 @@ TEST_F(ClaimsPolicyTest, AudienceAsStringOrArray) {
   EXPECT_EQ(Check(R"({"iss":"https://op.example","exp":1700000600})"), Errc::kAudienceMismatch);
   EXPECT_EQ(Check(R"({"iss":"https://op.example","aud":[],"exp":1700000600})"),
             Errc::kAudienceMismatch);
-  EXPECT_EQ(
-      Check(R"({"iss":"https://op.example","aud":["client-1"],"exp":1700000600})"), Errc::kOk);
+  EXPECT_EQ(Check(R"({"iss":"https://op.example","aud":["client-1"],"exp":1700000600})"),
+            Errc::kOk);
   EXPECT_EQ(Check(R"({"iss":"https://op.example","aud":["a","b"],"azp":"client-1",)"
                   R"("exp":1700000600})"),
             Errc::kAudienceMismatch);
@@ -85,8 +85,7 @@ TEST_F(ClaimsPolicyTest, AzpIgnoredWithoutClientId) {
 TEST_F(ClaimsPolicyTest, EmptyAudienceListAcceptsAny) {
   policy_.audiences.clear();
   policy_.client_id.reset();
-  EXPECT_EQ(Check(R"({"iss":"https://op.example","aud":"whoever","exp":1700000600})"),
-            Errc::kOk);
+  EXPECT_EQ(Check(R"({"iss":"https://op.example","aud":"whoever","exp":1700000600})"), Errc::kOk);
 }
 
 TEST_F(ClaimsPolicyTest, ExpIsRequiredAndMustBeNumeric) {

@@ -30,8 +30,7 @@ std::string Unhex(std::string_view hex) {
 }
 
 TEST(Sha256, MatchesFips180Vector) {
-  EXPECT_EQ(Hex(Sha256("abc")),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Hex(Sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(HmacSha256, MatchesRfc4231TestCase2) {

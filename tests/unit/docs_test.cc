@@ -36,16 +36,19 @@ TEST(Docs, EveryDirectiveRowIsDocumented) {
 
 TEST(Docs, EveryLogTagIsDocumentedAndUsedOnce) {
   std::string doc = ReadFile(kRoot / "docs/log-tags.md");
-  std::regex call(R"((?:LogAt\([^,]+, LogLevel::k\w+, |Guarded\(r, |NotConfigured\(r, )(\d+)|CPA(\d{5}))");
+  std::regex call(
+      R"((?:LogAt\([^,]+, LogLevel::k\w+, |Guarded\(r, |NotConfigured\(r, )(\d+)|CPA(\d{5}))");
   std::set<int> seen;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(kRoot / "mod_coinpay_auth")) {
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(kRoot / "mod_coinpay_auth")) {
     if (entry.path().extension() != ".cc") {
       continue;
     }
     std::string src = ReadFile(entry.path());
     for (std::sregex_iterator it(src.begin(), src.end(), call), end; it != end; ++it) {
       int tag = std::stoi((*it)[1].matched ? (*it)[1].str() : (*it)[2].str());
-      EXPECT_TRUE(seen.insert(tag).second) << "tag " << tag << " used twice (" << entry.path() << ")";
+      EXPECT_TRUE(seen.insert(tag).second)
+          << "tag " << tag << " used twice (" << entry.path() << ")";
       char name[16];
       snprintf(name, sizeof(name), "CPA%05d", tag);
       EXPECT_NE(doc.find(std::string("| ") + name + " |"), std::string::npos)

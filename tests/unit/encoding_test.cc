@@ -104,8 +104,8 @@ TEST(ParseQuery, EmptyQueryIsEmptyList) {
 }
 
 TEST(EncodeForm, RoundTripsThroughParseQuery) {
-  Params p = {{"redirect_uri", "https://x.example/cb?a=b&c"}, {"scope", "openid email"},
-              {"weird", "+%&="}};
+  Params p = {
+      {"redirect_uri", "https://x.example/cb?a=b&c"}, {"scope", "openid email"}, {"weird", "+%&="}};
   auto back = ParseQuery(EncodeForm(p));
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(*back, p);

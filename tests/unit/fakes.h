@@ -367,8 +367,8 @@ struct TestSite {
 
   std::string DiscoveryJson() const {
     return std::string(R"({"issuer":")") + kIssuer + R"(","authorization_endpoint":")" +
-           kAuthorizeUrl + R"(","token_endpoint":")" + kTokenUrl + R"(","jwks_uri":")" +
-           kJwksUrl + R"(","revocation_endpoint":")" + kRevokeUrl + R"("})";
+           kAuthorizeUrl + R"(","token_endpoint":")" + kTokenUrl + R"(","jwks_uri":")" + kJwksUrl +
+           R"(","revocation_endpoint":")" + kRevokeUrl + R"("})";
   }
   void ServeDiscovery() { http.Respond(kDiscoveryUrl, 200, DiscoveryJson()); }
   void ServeJwks(const std::string& jwks_json) { http.Respond(kJwksUrl, 200, jwks_json); }

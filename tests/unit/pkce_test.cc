@@ -22,8 +22,8 @@ TEST(Pkce, VerifierIs43UnreservedCharacters) {
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(v->size(), 43u);
   EXPECT_TRUE(std::all_of(v->begin(), v->end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '~';
   }));
   EXPECT_NE(*v, MakePkceVerifier(random).value_or(""));
 }

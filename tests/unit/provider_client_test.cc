@@ -41,10 +41,12 @@ TEST(ParseDiscovery, ReadsEndpoints) {
 }
 
 TEST(ParseDiscovery, RefusesIssuerMismatch) {
-  for (const char* iss : {"https://evil.example", "https://op.example/", "", "HTTPS://op.example"}) {
-    std::string doc = std::string(R"({"issuer":")") + iss +
-                      R"(","authorization_endpoint":"https://op.example/a",)"
-                      R"("token_endpoint":"https://op.example/t","jwks_uri":"https://op.example/k"})";
+  for (const char* iss :
+       {"https://evil.example", "https://op.example/", "", "HTTPS://op.example"}) {
+    std::string doc =
+        std::string(R"({"issuer":")") + iss +
+        R"(","authorization_endpoint":"https://op.example/a",)"
+        R"("token_endpoint":"https://op.example/t","jwks_uri":"https://op.example/k"})";
     EXPECT_EQ(ParseDiscovery(doc, Config()).code(), Errc::kIssuerMismatch) << iss;
   }
   EXPECT_EQ(ParseDiscovery(R"({"authorization_endpoint":"https://op.example/a"})", Config()).code(),
@@ -54,24 +56,26 @@ TEST(ParseDiscovery, RefusesIssuerMismatch) {
 TEST(ParseDiscovery, RefusesEndpointsThatAreNotHttpUrls) {
   for (const char* a : {"javascript:alert(1)", "//evil.com/a", "/authorize",
                         "https://op.example@evil.com/a", "data:,x"}) {
-    std::string doc = std::string(R"({"issuer":"https://op.example","authorization_endpoint":")") +
-                      a + R"(","token_endpoint":"https://op.example/t","jwks_uri":"https://op.example/k"})";
+    std::string doc =
+        std::string(R"({"issuer":"https://op.example","authorization_endpoint":")") + a +
+        R"(","token_endpoint":"https://op.example/t","jwks_uri":"https://op.example/k"})";
     EXPECT_EQ(ParseDiscovery(doc, Config()).code(), Errc::kBadJson) << a;
   }
 }
 
 TEST(ParseDiscovery, RefusesMissingRequiredEndpointsAndNonObjects) {
-  EXPECT_EQ(ParseDiscovery(R"({"issuer":"https://op.example","authorization_endpoint":"https://op.example/a",)"
-                           R"("token_endpoint":"https://op.example/t"})",
-                           Config())
+  EXPECT_EQ(ParseDiscovery(
+                R"({"issuer":"https://op.example","authorization_endpoint":"https://op.example/a",)"
+                R"("token_endpoint":"https://op.example/t"})",
+                Config())
                 .code(),
             Errc::kBadJson);
   EXPECT_EQ(ParseDiscovery("[]", Config()).code(), Errc::kBadJson);
   EXPECT_EQ(ParseDiscovery("{", Config()).code(), Errc::kBadJson);
-  EXPECT_EQ(ParseDiscovery(R"({"issuer":"https://op.example","issuer":"https://op.example"})",
-                           Config())
-                .code(),
-            Errc::kBadJson);
+  EXPECT_EQ(
+      ParseDiscovery(R"({"issuer":"https://op.example","issuer":"https://op.example"})", Config())
+          .code(),
+      Errc::kBadJson);
 }
 
 TEST(ParseDiscovery, ConfiguredEndpointsWinAndFillGaps) {
@@ -144,9 +148,10 @@ TEST_F(ProviderClientTest, FallsBackToCoinpayPathsOn404) {
 }
 
 TEST_F(ProviderClientTest, RefusesDiscoveryWithAnotherIssuer) {
-  t_.http.Respond(TestSite::kDiscoveryUrl, 200,
-                  R"({"issuer":"https://evil.example","authorization_endpoint":"https://evil.example/a",)"
-                  R"("token_endpoint":"https://evil.example/t","jwks_uri":"https://evil.example/k"})");
+  t_.http.Respond(
+      TestSite::kDiscoveryUrl, 200,
+      R"({"issuer":"https://evil.example","authorization_endpoint":"https://evil.example/a",)"
+      R"("token_endpoint":"https://evil.example/t","jwks_uri":"https://evil.example/k"})");
   EXPECT_EQ(t_.provider->Metadata().code(), Errc::kIssuerMismatch);
   EXPECT_TRUE(t_.log.HasTag(102));
 }

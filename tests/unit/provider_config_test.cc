@@ -70,8 +70,8 @@ TEST(ProviderConfig, PlainHttpIssuerOnlyOnLoopback) {
 // "localhost.evil.com" and "127.evil.com" are DNS names anyone can point anywhere: plain http
 // to them would send the client secret and codes in clear over the internet.
 TEST(ProviderConfig, RefusesPlainHttpToHostsThatMerelyStartLikeLoopback) {
-  for (const char* issuer : {"http://localhost.evil.com", "http://127.evil.com",
-                             "http://localhostevil.com"}) {
+  for (const char* issuer :
+       {"http://localhost.evil.com", "http://127.evil.com", "http://localhostevil.com"}) {
     ProviderConfig p = Good();
     p.issuer = issuer;
     EXPECT_FALSE(FinalizeProviderConfig(p).ok()) << issuer;

@@ -8,8 +8,7 @@ namespace coinpay {
 namespace {
 
 constexpr char kOwn[] = "https://example-business.com";
-const std::vector<std::string> kAllowed = {"https://partner.example.org",
-                                           "http://localhost:8080"};
+const std::vector<std::string> kAllowed = {"https://partner.example.org", "http://localhost:8080"};
 
 std::optional<std::string> Guard(std::string_view c) {
   return SafeRedirectTarget(c, kOwn, kAllowed);

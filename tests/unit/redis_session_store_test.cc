@@ -71,9 +71,8 @@ TEST(RedisParseUrl, OtherSchemesAreRefused) {
 }
 
 TEST(RedisParseUrl, BadPortsAreRefused) {
-  for (std::string_view url :
-       {"redis://h:", "redis://h:0", "redis://h:65536", "redis://h:-1", "redis://h:63x9",
-        "redis://h:99999999999999999999"}) {
+  for (std::string_view url : {"redis://h:", "redis://h:0", "redis://h:65536", "redis://h:-1",
+                               "redis://h:63x9", "redis://h:99999999999999999999"}) {
     auto o = RedisSessionStore::ParseUrl(url);
     ASSERT_FALSE(o.ok()) << url;
     EXPECT_EQ(o.code(), Errc::kConfig);
@@ -82,8 +81,8 @@ TEST(RedisParseUrl, BadPortsAreRefused) {
 }
 
 TEST(RedisParseUrl, BadDatabaseNumbersAreRefused) {
-  for (std::string_view url : {"redis://h/x", "redis://h/-1", "redis://h/1001", "redis://h/1/2",
-                               "redis://h/1a"}) {
+  for (std::string_view url :
+       {"redis://h/x", "redis://h/-1", "redis://h/1001", "redis://h/1/2", "redis://h/1a"}) {
     auto o = RedisSessionStore::ParseUrl(url);
     ASSERT_FALSE(o.ok()) << url;
     EXPECT_EQ(o.code(), Errc::kConfig);
@@ -102,10 +101,9 @@ TEST(RedisParseUrl, MissingHostIsRefused) {
 
 TEST(RedisParseUrl, ErrorsNeverNameThePassword) {
   const std::string password = "Hunter2-Sup3rSecret";
-  for (const std::string& url :
-       {"redis://:" + password + "@h:0", "redis://:" + password + "@h/zz",
-        "redis://:" + password + "@", "redis://:" + password + "@:77",
-        "redis://:" + password + "@h:port"}) {
+  for (const std::string& url : {"redis://:" + password + "@h:0", "redis://:" + password + "@h/zz",
+                                 "redis://:" + password + "@", "redis://:" + password + "@:77",
+                                 "redis://:" + password + "@h:port"}) {
     auto o = RedisSessionStore::ParseUrl(url);
     ASSERT_FALSE(o.ok()) << url;
     EXPECT_EQ(o.error().detail.find(password), std::string::npos) << o.error().detail;

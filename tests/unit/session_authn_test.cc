@@ -39,8 +39,8 @@ class SessionAuthnTest : public ::testing::Test {
     req.sec_fetch_mode = "navigate";
     return req;
   }
-  Action Authn(const RequestView& req, LocationOptions::Unauthenticated u =
-                                           LocationOptions::Unauthenticated::kAuto) {
+  Action Authn(const RequestView& req,
+               LocationOptions::Unauthenticated u = LocationOptions::Unauthenticated::kAuto) {
     LocationOptions o;
     o.unauthenticated = u;
     Site site = t_.site();

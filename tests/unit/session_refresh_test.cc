@@ -131,9 +131,8 @@ class SessionRefreshTest : public ::testing::Test {
     EXPECT_TRUE(id.ok());
     auto loaded = sessions.LoadById(id.ok() ? *id : "", now);
     EXPECT_TRUE(loaded.ok() && loaded->has_value());
-    return Sessions::Loaded{id.ok() ? *id : "", loaded.ok() && loaded->has_value()
-                                                    ? **loaded
-                                                    : SessionRecord()};
+    return Sessions::Loaded{id.ok() ? *id : "",
+                            loaded.ok() && loaded->has_value() ? **loaded : SessionRecord()};
   }
   Sessions::Loaded NewSession() { return NewSession(*t_.sessions); }
 

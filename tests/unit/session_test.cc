@@ -160,8 +160,7 @@ TEST_F(SessionsTest, IgnoresMissingMalformedAndUnknownCookies) {
   for (std::string header :
        {std::string(""), std::string("coinpay_session="), std::string("coinpay_session=short"),
         std::string("coinpay_session=") + std::string(43, '!'),
-        std::string("coinpay_session=") + std::string(43, 'A'),
-        std::string("other_name=") + *id}) {
+        std::string("coinpay_session=") + std::string(43, 'A'), std::string("other_name=") + *id}) {
     auto loaded = sessions_.Load(header, clock_.NowSeconds());
     ASSERT_TRUE(loaded.ok()) << header;
     EXPECT_FALSE(loaded->has_value()) << header;
@@ -260,8 +259,7 @@ TEST_F(SessionsTest, StoreOutageIsAnErrorNotAnAnonymousUser) {
   ASSERT_TRUE(id.ok());
   store_.set_unavailable(true);
   EXPECT_EQ(sessions_.Load(CookieFor(*id), clock_.NowSeconds()).code(), Errc::kStoreUnavailable);
-  EXPECT_EQ(sessions_.Create(SampleRecord(), clock_.NowSeconds()).code(),
-            Errc::kStoreUnavailable);
+  EXPECT_EQ(sessions_.Create(SampleRecord(), clock_.NowSeconds()).code(), Errc::kStoreUnavailable);
 }
 
 }  // namespace

@@ -113,7 +113,8 @@ const TestKey& TestKey::Rsa(const std::string& kid) { return Shared(Kind::kRsa, 
 const TestKey& TestKey::Ec(const std::string& kid) { return Shared(Kind::kEcP256, kid); }
 
 std::string TestKey::PublicJwk() const {
-  std::string common = ",\"kid\":" + JsonString(kid_) + ",\"alg\":\"" + alg() + "\",\"use\":\"sig\"}";
+  std::string common =
+      ",\"kid\":" + JsonString(kid_) + ",\"alg\":\"" + alg() + "\",\"use\":\"sig\"}";
   if (kind_ == Kind::kRsa) {
     return "{\"kty\":\"RSA\",\"n\":\"" + B64Url(BnParam(pkey_, OSSL_PKEY_PARAM_RSA_N)) +
            "\",\"e\":\"" + B64Url(BnParam(pkey_, OSSL_PKEY_PARAM_RSA_E)) + "\"" + common;

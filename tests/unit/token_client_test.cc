@@ -220,9 +220,10 @@ TEST_F(TokenClientTest, RevokeReportsProviderErrors) {
 
 TEST(TokenClient, RevokeWithoutEndpointIsConfigError) {
   TestSite t;
-  t.http.Respond(TestSite::kDiscoveryUrl, 200,
-                 R"({"issuer":"https://op.example","authorization_endpoint":"https://op.example/a",)"
-                 R"("token_endpoint":"https://op.example/token","jwks_uri":"https://op.example/jwks"})");
+  t.http.Respond(
+      TestSite::kDiscoveryUrl, 200,
+      R"({"issuer":"https://op.example","authorization_endpoint":"https://op.example/a",)"
+      R"("token_endpoint":"https://op.example/token","jwks_uri":"https://op.example/jwks"})");
   EXPECT_EQ(RevokeToken(*t.provider, "x", "refresh_token").code(), Errc::kConfig);
   EXPECT_EQ(t.http.requests().size(), 1u);
 }
