@@ -2,8 +2,8 @@
 // each remembering whether it was set so merges can inherit what a section leaves alone.
 #pragma once
 
-#include <http_config.h>
 #include <httpd.h>
+#include <http_config.h>
 
 #include <memory>
 #include <string>

@@ -1,11 +1,11 @@
 // The module: its hooks and handlers. Each hook is a noexcept trampoline: it translates the
 // request, calls the core, and translates the answer back; nothing thrown reaches httpd.
+#include <httpd.h>
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
 #include <http_protocol.h>
 #include <http_request.h>
-#include <httpd.h>
 #include <mod_auth.h>
 
 #include <cstring>
