@@ -4,6 +4,7 @@
 
 #include <http_config.h>
 #include <http_log.h>
+#include <http_main.h>
 
 #include <string>
 
@@ -376,8 +377,19 @@ int CheckConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
       rc = HTTP_INTERNAL_SERVER_ERROR;
     }
   }
-  if (ShmSessionStore::RegionSize(static_cast<size_t>(main.session_capacity.value),
-                                  static_cast<size_t>(main.session_entry_size.value)) == 0) {
+  size_t region = ShmSessionStore::RegionSize(static_cast<size_t>(main.session_capacity.value),
+                                             static_cast<size_t>(main.session_entry_size.value));
+  if (region != 0 && main.session_store.value == "shm" && any &&
+      ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST) {
+    // `apachectl -t` says what the session store will take before anyone starts it.
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_NOTICE, 0, nullptr,
+                 "CPA00918: mod_coinpay_auth: the session store will allocate %" APR_SIZE_T_FMT
+                 " MiB of shared memory (%" APR_INT64_T_FMT " entries of %" APR_INT64_T_FMT
+                 " bytes; each signed-in user takes 2 to 3)",
+                 region >> 20, static_cast<apr_int64_t>(main.session_capacity.value),
+                 static_cast<apr_int64_t>(main.session_entry_size.value));
+  }
+  if (region == 0) {
     ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
                  "CPA00903: mod_coinpay_auth: CoinpaySessionCapacity x CoinpaySessionEntrySize "
                  "is out of range (at most 16777216 sessions of at most 16 MiB each)");
