@@ -3,8 +3,8 @@
 #include "httpd/runtime.h"
 
 #include <http_config.h>
+#include <http_core.h>
 #include <http_log.h>
-#include <http_main.h>
 
 #include <string>
 
@@ -378,7 +378,7 @@ int CheckConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
     }
   }
   size_t region = ShmSessionStore::RegionSize(static_cast<size_t>(main.session_capacity.value),
-                                             static_cast<size_t>(main.session_entry_size.value));
+                                              static_cast<size_t>(main.session_entry_size.value));
   if (region != 0 && main.session_store.value == "shm" && any &&
       ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST) {
     // `apachectl -t` says what the session store will take before anyone starts it.
