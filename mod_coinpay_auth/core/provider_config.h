@@ -82,6 +82,9 @@ struct SessionConfig {
   // (OpenID Connect RP-Initiated Logout 1.0) and the provider sends the browser here.
   std::string provider_logout_return;
   std::shared_ptr<const CookieSealer> sealer;
+  // Keep the sid/sub index back-channel logout needs (an extra store entry per user); on only
+  // when a coinpay-backchannel-logout handler is configured.
+  bool index_sessions = true;
 };
 
 // Checks what can be checked without the network and fills the derived fields

@@ -239,6 +239,9 @@ Result<std::string> Sessions::Create(SessionRecord record, int64_t now, std::str
   if (!st) {
     return st.error();
   }
+  if (!config_.index_sessions) {
+    return *id;
+  }
   if (!sid.empty()) {
     AddToIndex(IndexKey("sid", record.provider, sid), StoreKey(*id), now);
   }

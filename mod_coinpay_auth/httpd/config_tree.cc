@@ -33,6 +33,9 @@ void Walk(const ap_directive_t* d, const std::string& location, ScopeFacts& fact
       Walk(d->first_child, FirstArg(d->args), facts, all);
       continue;
     }
+    if (strcasecmp(name, "SetHandler") == 0 && FirstArg(d->args) == "coinpay-backchannel-logout") {
+      all.uses_backchannel_logout = true;
+    }
     if (strcasecmp(name, "SetHandler") == 0 && FirstArg(d->args) == "coinpay-callback" &&
         !location.empty()) {
       facts.callback_locations.push_back(location);

@@ -23,6 +23,7 @@ struct ConfigTreeFacts {
   std::map<std::string, ScopeFacts> vhosts;  // by "file:line" of the <VirtualHost> line
   bool uses_bearer_anywhere = false;
   bool uses_session_anywhere = false;
+  bool uses_backchannel_logout = false;  // SetHandler coinpay-backchannel-logout anywhere
   // What applies to a server: the main server's facts plus its own virtual host's.
   ScopeFacts For(const std::string& vhost_id) const;
 };

@@ -437,6 +437,7 @@ int PostConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*
       return HTTP_INTERNAL_SERVER_ERROR;
     }
     rt->session_config = std::move(site.session);
+    rt->session_config.index_sessions = ScanConfigTree(ap_conftree).uses_backchannel_logout;
     rt->session_config.sealer = std::make_shared<const CookieSealer>(c.passphrases.value);
     rt->login = site.login;
     rt->server_log = std::make_unique<ServerLog>(v);
