@@ -63,13 +63,13 @@ Action HandleLogout(Site& site, const RequestView& req) {
     (void)site.sessions.Destroy((*loaded)->id);
     LogAt(site.log, LogLevel::kInfo, 143, "signed out sub=" + s.sub.substr(0, 128));
   }
-  if (!c.provider_logout_return.empty() && !id_token_hint.empty()) {
+  if (!p.provider_logout_return.empty() && !id_token_hint.empty()) {
     auto meta = site.provider.Metadata();
     if (meta && !(*meta)->end_session_endpoint.empty()) {
       auto state = RandomToken(site.random, 16);
       Params q = {{"id_token_hint", id_token_hint},
                   {"client_id", p.client_id},
-                  {"post_logout_redirect_uri", c.provider_logout_return},
+                  {"post_logout_redirect_uri", p.provider_logout_return},
                   {"state", state.value_or("")}};
       const std::string& ep = (*meta)->end_session_endpoint;
       target = ep + (ep.find('?') == std::string::npos ? "?" : "&") + EncodeForm(q);

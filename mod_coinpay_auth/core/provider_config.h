@@ -36,6 +36,10 @@ struct ProviderConfig {
   // Extra authorization request parameters, e.g. Coinbase's account / meta[...].
   std::vector<std::pair<std::string, std::string>> auth_params;
   RevocationAuth revocation_auth = RevocationAuth::kClient;
+  // Absolute URL registered at the provider as a post_logout_redirect_uri. When set and the
+  // provider has an end_session_endpoint, logout also ends the provider's session
+  // (OpenID Connect RP-Initiated Logout 1.0) and the provider sends the browser here.
+  std::string provider_logout_return;
   std::string issuer;
   std::string metadata_url;  // default: issuer + "/.well-known/openid-configuration"
   std::string client_id;
@@ -77,10 +81,6 @@ struct SessionConfig {
   // When the provider cannot refresh an access token right now, go on with the old one while it
   // is still valid (instead of answering 502).
   bool continue_on_refresh_failure = false;
-  // Absolute URL registered at the provider as a post_logout_redirect_uri. When set and the
-  // provider has an end_session_endpoint, logout also ends the provider's session
-  // (OpenID Connect RP-Initiated Logout 1.0) and the provider sends the browser here.
-  std::string provider_logout_return;
   std::shared_ptr<const CookieSealer> sealer;
   // Keep the sid/sub index back-channel logout needs (an extra store entry per user); on only
   // when a coinpay-backchannel-logout handler is configured.

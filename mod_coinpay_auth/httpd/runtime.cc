@@ -99,6 +99,7 @@ Status BuildProviderConfig(const ServerConfig& c, const std::string& name, Provi
   p.scope = c.scope.value;
   p.token_auth = c.token_auth.value;
   p.resource = c.resource.value;
+  p.provider_logout_return = c.provider_logout_return.value;
   if (c.userinfo.value == "auto") {
     p.userinfo = UserinfoMode::kAuto;
   } else if (c.userinfo.value == "on") {
@@ -158,7 +159,6 @@ Status BuildSessionConfig(const ServerConfig& c, SessionConfig& sc, bool https) 
   sc.secure_cookies = https;
   sc.post_logout_url = c.post_logout_url.value;
   sc.continue_on_refresh_failure = c.continue_on_refresh_failure.value;
-  sc.provider_logout_return = c.provider_logout_return.value;
   for (const auto& o : c.allowed_origins.value) {
     auto origin = OriginOf(o);
     if (!origin) {

@@ -125,11 +125,13 @@ async function main() {
       introspection: '/oauth/introspect',
       jwks: '/.well-known/jwks.json',
     },
-    scopes: ['openid', 'offline_access', 'email', 'profile'],
+    scopes: ['openid', 'offline_access', 'email', 'profile', 'wallet'],
     claims: {
       openid: ['sub'],
       email: ['email', 'email_verified'],
-      profile: ['name', 'preferred_username'],
+      profile: ['name', 'preferred_username', 'picture'],
+      // NetworkCoin.ID's wallet scope: the user's wallet address, served at userinfo.
+      wallet: ['wallet_address'],
     },
     async findAccount(ctx, sub) {
       return {
@@ -139,6 +141,8 @@ async function main() {
             sub,
             email: `${sub}@example-business.com`,
             email_verified: true,
+            picture: `https://example-business.com/avatars/${encodeURIComponent(sub)}.png`,
+            wallet_address: `0x${crypto.createHash('sha256').update(sub).digest('hex').slice(0, 40)}`,
             name: sub,
             preferred_username: sub,
           };
