@@ -1,6 +1,8 @@
 // Access tokens already verified, so a busy API pays one signature check per token rather than
-// per request. Keyed by SHA-256 of the token (the token itself is not kept), each entry lives
-// until the token's exp, and the cache never holds more than its capacity.
+// per request. Keyed by the whole token (compared in full, so a token whose signature was
+// lifted onto another payload never matches), hashed with std::hash: a SHA-256 per request
+// was most of the bearer path's cost. Each entry lives until the token's exp, and the cache
+// never holds more than its capacity. Tokens stay in this process's memory only.
 #pragma once
 
 #include <cstdint>
@@ -23,9 +25,11 @@ class VerifiedTokenCache {
   void Insert(std::string_view token, std::shared_ptr<const Identity> identity, int64_t expires_at,
               int64_t now);
   size_t size();
+  // Which of the kShards shards a token lives in (tests fill one shard on purpose).
+  static size_t ShardIndexOf(std::string_view token);
+  static constexpr size_t kShards = 16;  // spreads lock contention across threads
 
  private:
-  static constexpr size_t kShards = 16;  // spreads lock contention across threads
   struct Entry {
     std::shared_ptr<const Identity> identity;
     int64_t expires_at;
@@ -34,7 +38,7 @@ class VerifiedTokenCache {
     std::mutex mu;
     std::unordered_map<std::string, Entry> map;
   };
-  Shard& ShardFor(const std::string& key);
+  Shard& ShardFor(std::string_view token) { return shards_[ShardIndexOf(token)]; }
 
   size_t per_shard_capacity_;
   Shard shards_[kShards];

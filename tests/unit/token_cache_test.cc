@@ -92,12 +92,12 @@ TEST(VerifiedTokenCache, StaysBoundedUnderManyInserts) {
   EXPECT_NE(cache.Find("tok-19999", kNow), nullptr);
 }
 
-// Tokens whose cache key (SHA-256) lands in shard `shard` of 16, as the cache spreads them.
+// Tokens that land in shard `shard`, as the cache spreads them.
 std::vector<std::string> TokensInShard(int shard, size_t n, const std::string& prefix) {
   std::vector<std::string> out;
   for (int i = 0; out.size() < n; ++i) {
     std::string token = prefix + std::to_string(i);
-    if (static_cast<uint8_t>(Sha256(token)[0]) % 16 == shard) {
+    if (VerifiedTokenCache::ShardIndexOf(token) == static_cast<size_t>(shard)) {
       out.push_back(token);
     }
   }
