@@ -402,5 +402,52 @@ TEST(ClaimsForApplication, DropsTokenMechanicsAndControlCharacters) {
   EXPECT_EQ(m["n"], "5");
 }
 
+// Userinfo (OpenID Connect Core 5.3): its claims join the ID token's; another sub refuses.
+class UserinfoCallbackTest : public CallbackFlowTest {
+ protected:
+  static constexpr char kUserinfoUrl[] = "https://op.example/userinfo";
+  void ServeDiscoveryWithUserinfo() {
+    std::string d = t_.DiscoveryJson();
+    d.insert(d.size() - 1, std::string(R"(,"userinfo_endpoint":")") + kUserinfoUrl + "\"");
+    t_.http.Respond(TestSite::kDiscoveryUrl, 200, d);
+  }
+};
+
+TEST_F(UserinfoCallbackTest, UserinfoClaimsReachTheSession) {
+  ServeDiscoveryWithUserinfo();
+  StartLogin();
+  TokenEndpointReturns(key_.SignJwt(Claims()));
+  t_.http.Respond(kUserinfoUrl, 200, R"({"sub":"user-42","wallet_address":"0xabc"})");
+  Action a = GoodCallback();
+  ASSERT_EQ(a.status, 302) << a.body;
+  auto loaded = t_.sessions->Load("coinpay_session=" + *SessionCookie(a), t_.clock.NowSeconds());
+  ASSERT_TRUE(loaded.ok() && loaded->has_value());
+  bool wallet = false;
+  for (const auto& [k, v] : (*loaded)->record.claims) {
+    wallet |= k == "wallet_address" && v == "0xabc";
+  }
+  EXPECT_TRUE(wallet);
+}
+
+TEST_F(UserinfoCallbackTest, UserinfoNamingAnotherSubFailsTheLogin) {
+  ServeDiscoveryWithUserinfo();
+  StartLogin();
+  TokenEndpointReturns(key_.SignJwt(Claims()));
+  t_.http.Respond(kUserinfoUrl, 200, R"({"sub":"someone-else","email":"x@example.com"})");
+  Action a = GoodCallback();
+  EXPECT_EQ(a.status, 401);
+  EXPECT_FALSE(SessionCookie(a).has_value());
+}
+
+TEST_F(UserinfoCallbackTest, UnreachableUserinfoKeepsTheIdTokenClaimsInAutoMode) {
+  ServeDiscoveryWithUserinfo();
+  StartLogin();
+  TokenEndpointReturns(key_.SignJwt(Claims()));
+  t_.http.Respond(kUserinfoUrl, 500, "oops");
+  Action a = GoodCallback();
+  EXPECT_EQ(a.status, 302) << a.body;
+  EXPECT_TRUE(SessionCookie(a).has_value());
+}
+
 }  // namespace
 }  // namespace coinpay
