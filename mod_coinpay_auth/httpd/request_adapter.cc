@@ -162,7 +162,11 @@ void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id) {
   }
   for (const auto& [name, value] : id.claims) {
     if (env) {
-      apr_table_set(r->subprocess_env, EnvName(name).c_str(), value.c_str());
+      // addn with pool copies: no duplicate scan per claim (clients cannot set env variables,
+      // and each claim name appears once).
+      std::string key = EnvName(name);
+      apr_table_addn(r->subprocess_env, apr_pstrmemdup(r->pool, key.data(), key.size()),
+                     apr_pstrmemdup(r->pool, value.data(), value.size()));
     }
     if (headers) {
       apr_table_set(r->headers_in, HeaderName(name).c_str(), value.c_str());
