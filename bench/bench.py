@@ -237,9 +237,12 @@ OIDCOAuthRemoteUserClaim sub
 
 
 def make_httpd(port, issuer, root, jwks_url, ca_path, capacity=None, with_openidc=True,
-               pool=POOL):
-    """capacity: (CoinpaySessionCapacity, OIDCCacheShmMax), None = 10000 each (the defaults)."""
+               pool=POOL, store=None):
+    """capacity: (CoinpaySessionCapacity, OIDCCacheShmMax), None = 10000 each (the defaults).
+    store: a CoinpaySessionStore value (redis://...), None = shared memory."""
     extra = f"CoinpayBearerAudience {AUDIENCE}"
+    if store:
+        extra += f"\nCoinpaySessionStore {store}"
     if capacity:
         extra += f"\nCoinpaySessionCapacity {capacity[0]}"
     coinpay = coinpay_directives(issuer, RP_ID, RP_SECRET,
@@ -931,9 +934,10 @@ def main():
         jwks = JwksServer(requests.get(op.url("/.well-known/jwks.json"), timeout=5).text,
                           cert, key)
 
-        def start(capacity=None):
+        def start(capacity=None, store=None):
             srv = make_httpd(port, op.issuer, os.path.join(workdir, "httpd"), jwks.url, cert,
-                             capacity=capacity, with_openidc=with_openidc)
+                             capacity=capacity, with_openidc=with_openidc and store is None,
+                             store=store)
             srv.start()
             problems = log_problems(srv)
             if problems:
@@ -973,6 +977,37 @@ def main():
             notes.append(f"error log of the main run: {len(problems)} line(s) at warn or above, "
                          f"first: `{problems[0][:300]}`")
         h.stop()
+
+        # ---- 1b. (b) with the Redis store ------------------------------------------------
+        redis_bin = shutil.which("redis-server")
+        if redis_bin:
+            rport = free_port()
+            redis = subprocess.Popen([redis_bin, "--port", str(rport), "--bind", "127.0.0.1",
+                                      "--save", "", "--appendonly", "no"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                deadline = time.time() + 10
+                while time.time() < deadline:
+                    try:
+                        socket.create_connection(("127.0.0.1", rport), timeout=0.2).close()
+                        break
+                    except OSError:
+                        time.sleep(0.05)
+                h = start(store=f"redis://127.0.0.1:{rport}/0")
+                ra = measure(h, "a", [], args, label="(a) unprotected, Redis-store server")
+                ra["base_of"] = "redis"
+                results.append(ra)
+                rcookie = coinpay_login(base, "bench-user")
+                rb = measure(h, "b", [f"Cookie: coinpay_session={rcookie}"], args,
+                             label="(b) coinpay session, Redis store")
+                rb["level"] = "redis"
+                results.append(rb)
+                h.stop()
+            finally:
+                redis.terminate()
+                redis.wait(timeout=10)
+        else:
+            notes.append("redis-server not installed: the Redis-store row was skipped")
 
         # ---- 2. sessions at scale -------------------------------------------------------
         levels = [int(x) for x in args.fill.split(",") if x.strip()]

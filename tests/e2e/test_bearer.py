@@ -38,6 +38,11 @@ ScriptAlias /api/cgi/ "{root}/cgi-bin/"
     AuthType coinpay-bearer
     Require coinpay-scope profile
 </Location>
+<Location /api/preflight>
+    AuthType coinpay-bearer
+    CoinpayBearerPassPreflight On
+    Require coinpay-scope profile
+</Location>
 <Location /api/verified>
     AuthType coinpay-bearer
     Require coinpay-claim email_verified:true
@@ -71,7 +76,7 @@ def api(api_op, api_port):
     h.extra_conf = API_LOCATIONS.replace("{root}", h.root)
     _HTTPDS.append(h)
     start_checked(h)
-    for rel in ("profile", "documents", "payments", "verified"):
+    for rel in ("profile", "documents", "payments", "verified", "preflight"):
         path = f"{h.root}/htdocs/api/{rel}"
         import os
         os.makedirs(path, exist_ok=True)
@@ -224,3 +229,13 @@ CoinpayIssuer https://coinpayportal.com
         h.cleanup()
     assert rc != 0
     assert "CoinpayBearerAudience" in out and "CoinpayBearerAnyAudience On" in out
+
+
+def test_cors_preflight_passes_only_where_allowed_and_the_real_request_still_needs_a_token(api):
+    preflight = {"Origin": "https://app.example-business.com",
+                 "Access-Control-Request-Method": "GET"}
+    allowed = requests.options(api.url("/api/preflight/index.json"), headers=preflight, timeout=10)
+    assert allowed.status_code != 401 and allowed.status_code < 500
+    assert requests.options(api.url("/api/profile/index.json"), headers=preflight,
+                            timeout=10).status_code == 401
+    assert _get(api, "/api/preflight").status_code == 401
