@@ -13,7 +13,8 @@ rows = re.findall(r'COINPAY_(SERVER|DIR)\((\w+), (\w+), (\w+), "([^"]*)",\s*\n\s
 kinds = {"Text": "text", "Url": "absolute URL", "Seconds": "seconds", "Count": "number",
          "Flag": "On | Off", "List": "one or more values", "TokenAuth":
          "client_secret_basic | client_secret_post | none", "PassClaims":
-         "environment | headers | both | none", "Unauthenticated": "auto | login | 401"}
+         "environment | headers | both | none", "Unauthenticated": "auto | login | 401", "Profile": "oidc | oauth2",
+         "RevocationAuth": "client | bearer", "Userinfo": "auto | on | off"}
 out = []
 for scope, title in (("SERVER", "Server and virtual host"), ("DIR", "Location")):
     out += ["## " + title, ""]

@@ -1,9 +1,12 @@
 // Argument parsing for directives; messages say what to write instead.
 #include "httpd/directive_kinds.h"
 
+#include <strings.h>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
+#include <utility>
 
 #include "core/redirect_guard.h"
 
@@ -80,45 +83,57 @@ const char* List::Append(const char* arg, Type& out) {
   return nullptr;
 }
 
-const char* TokenAuth::Parse(const char* arg, Type& out) {
-  if (strcmp(arg, "client_secret_basic") == 0) {
-    out = TokenEndpointAuth::kClientSecretBasic;
-  } else if (strcmp(arg, "client_secret_post") == 0) {
-    out = TokenEndpointAuth::kClientSecretPost;
-  } else if (strcmp(arg, "none") == 0) {
-    out = TokenEndpointAuth::kNone;
-  } else {
-    return "takes client_secret_basic, client_secret_post or none";
+namespace {
+// One of a fixed set of words (case-insensitive); `usage` says which when it is none of them.
+template <typename T>
+const char* ParseChoice(const char* arg, std::initializer_list<std::pair<const char*, T>> words,
+                        T& out, const char* usage) {
+  for (const auto& [word, value] : words) {
+    if (strcasecmp(arg, word) == 0) {
+      out = value;
+      return nullptr;
+    }
   }
-  return nullptr;
+  return usage;
+}
+}  // namespace
+
+const char* TokenAuth::Parse(const char* arg, Type& out) {
+  return ParseChoice<Type>(arg,
+                           {{"client_secret_basic", TokenEndpointAuth::kClientSecretBasic},
+                            {"client_secret_post", TokenEndpointAuth::kClientSecretPost},
+                            {"none", TokenEndpointAuth::kNone}},
+                           out, "takes client_secret_basic, client_secret_post or none");
 }
 
 const char* PassClaims::Parse(const char* arg, Type& out) {
-  if (strcasecmp(arg, "environment") == 0) {
-    out = httpd::PassClaims::kEnvironment;
-  } else if (strcasecmp(arg, "headers") == 0) {
-    out = httpd::PassClaims::kHeaders;
-  } else if (strcasecmp(arg, "both") == 0) {
-    out = httpd::PassClaims::kBoth;
-  } else if (strcasecmp(arg, "none") == 0) {
-    out = httpd::PassClaims::kNone;
-  } else {
-    return "takes environment, headers, both or none";
-  }
-  return nullptr;
+  return ParseChoice<Type>(arg,
+                           {{"environment", httpd::PassClaims::kEnvironment},
+                            {"headers", httpd::PassClaims::kHeaders},
+                            {"both", httpd::PassClaims::kBoth},
+                            {"none", httpd::PassClaims::kNone}},
+                           out, "takes environment, headers, both or none");
 }
 
 const char* Unauthenticated::Parse(const char* arg, Type& out) {
-  if (strcasecmp(arg, "auto") == 0) {
-    out = LocationOptions::Unauthenticated::kAuto;
-  } else if (strcasecmp(arg, "login") == 0) {
-    out = LocationOptions::Unauthenticated::kLogin;
-  } else if (strcmp(arg, "401") == 0) {
-    out = LocationOptions::Unauthenticated::kDeny;
-  } else {
-    return "takes auto, login or 401";
-  }
-  return nullptr;
+  return ParseChoice<Type>(arg,
+                           {{"auto", Type::kAuto}, {"login", Type::kLogin}, {"401", Type::kDeny}},
+                           out, "takes auto, login or 401");
+}
+
+const char* Profile::Parse(const char* arg, Type& out) {
+  return ParseChoice<Type>(arg, {{"oidc", Type::kOidc}, {"oauth2", Type::kOAuth2}}, out,
+                           "takes oidc (OpenID Connect) or oauth2 (plain OAuth 2.0)");
+}
+
+const char* RevocationAuth::Parse(const char* arg, Type& out) {
+  return ParseChoice<Type>(arg, {{"client", Type::kClient}, {"bearer", Type::kBearer}}, out,
+                           "takes client or bearer");
+}
+
+const char* Userinfo::Parse(const char* arg, Type& out) {
+  return ParseChoice<Type>(arg, {{"auto", Type::kAuto}, {"on", Type::kOn}, {"off", Type::kOff}},
+                           out, "takes auto, on or off");
 }
 
 }  // namespace coinpay::httpd::kinds

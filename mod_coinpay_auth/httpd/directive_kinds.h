@@ -53,6 +53,18 @@ struct Unauthenticated {
   using Type = LocationOptions::Unauthenticated;
   static const char* Parse(const char* arg, Type& out);
 };
+struct Profile {
+  using Type = ProviderProfile;
+  static const char* Parse(const char* arg, Type& out);
+};
+struct RevocationAuth {
+  using Type = coinpay::RevocationAuth;
+  static const char* Parse(const char* arg, Type& out);
+};
+struct Userinfo {
+  using Type = UserinfoMode;
+  static const char* Parse(const char* arg, Type& out);
+};
 
 }  // namespace kinds
 }  // namespace coinpay::httpd

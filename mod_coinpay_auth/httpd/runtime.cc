@@ -69,20 +69,8 @@ bool HasDefaultProvider(const ServerConfig& c) {
 
 Status BuildProviderConfig(const ServerConfig& c, const std::string& name, ProviderConfig& p) {
   p.name = name;
-  if (c.profile.value == "oidc") {
-    p.profile = ProviderProfile::kOidc;
-  } else if (c.profile.value == "oauth2") {
-    p.profile = ProviderProfile::kOAuth2;
-  } else {
-    return Error{Errc::kConfig, "CoinpayProviderProfile takes oidc or oauth2"};
-  }
-  if (c.revocation_auth.value == "client") {
-    p.revocation_auth = RevocationAuth::kClient;
-  } else if (c.revocation_auth.value == "bearer") {
-    p.revocation_auth = RevocationAuth::kBearer;
-  } else {
-    return Error{Errc::kConfig, "CoinpayRevocationAuth takes client or bearer"};
-  }
+  p.profile = c.profile.value;
+  p.revocation_auth = c.revocation_auth.value;
   p.display_name = c.display_name.value;
   p.user_endpoint = c.user_endpoint.value;
   p.subject_pointer = c.subject_pointer.value;
@@ -100,15 +88,7 @@ Status BuildProviderConfig(const ServerConfig& c, const std::string& name, Provi
   p.token_auth = c.token_auth.value;
   p.resource = c.resource.value;
   p.provider_logout_return = c.provider_logout_return.value;
-  if (c.userinfo.value == "auto") {
-    p.userinfo = UserinfoMode::kAuto;
-  } else if (c.userinfo.value == "on") {
-    p.userinfo = UserinfoMode::kOn;
-  } else if (c.userinfo.value == "off") {
-    p.userinfo = UserinfoMode::kOff;
-  } else {
-    return Error{Errc::kConfig, "CoinpayUserinfo takes auto, on or off"};
-  }
+  p.userinfo = c.userinfo.value;
   p.metadata_url = c.metadata_url.value;
   p.authorization_endpoint = c.authorization_endpoint.value;
   p.token_endpoint = c.token_endpoint.value;
