@@ -57,6 +57,13 @@ const char* DescriptionFor(Errc e) {
 // within this time even when its exp is far away.
 constexpr int64_t kIntrospectionCacheSeconds = 60;
 
+// 503 for a token that cannot be checked right now (the provider is unreachable).
+Action Unavailable(const BearerConfig& config) {
+  Action a = BearerChallenge(config, "", "", 503);
+  a.body = "{\"error\":\"temporarily_unavailable\"}\n";
+  return a;
+}
+
 }  // namespace
 
 Action AuthenticateOpaque(ProviderClient& provider, VerifiedTokenCache& cache, int64_t now,
@@ -65,9 +72,7 @@ Action AuthenticateOpaque(ProviderClient& provider, VerifiedTokenCache& cache, i
   auto meta = provider.Metadata();
   if (!meta) {
     LogAt(log, LogLevel::kError, 168, "cannot check opaque bearer tokens: " + meta.error().detail);
-    Action a = BearerChallenge(config, "", "", 503);
-    a.body = "{\"error\":\"temporarily_unavailable\"}\n";
-    return a;
+    return Unavailable(config);
   }
   if ((*meta)->introspection_endpoint.empty() || !p.login_enabled) {
     LogAt(log, LogLevel::kInfo, 165,
@@ -77,9 +82,7 @@ Action AuthenticateOpaque(ProviderClient& provider, VerifiedTokenCache& cache, i
   auto result = Introspect(provider, std::string(token));
   if (!result) {
     LogAt(log, LogLevel::kError, 166, "token introspection failed: " + result.error().detail);
-    Action a = BearerChallenge(config, "", "", 503);
-    a.body = "{\"error\":\"temporarily_unavailable\"}\n";
-    return a;
+    return Unavailable(config);
   }
   const Json& info = *result;
   Status checked = OkStatus();
@@ -200,9 +203,7 @@ Action AuthenticateBearer(ProviderClient& provider, VerifiedTokenCache& cache, c
   if (!checked) {
     if (checked.code() == Errc::kHttpFailure || checked.code() == Errc::kProviderError) {
       LogAt(log, LogLevel::kError, 161, "cannot verify bearer tokens: " + checked.error().detail);
-      Action a = BearerChallenge(config, "", "", 503);
-      a.body = "{\"error\":\"temporarily_unavailable\"}\n";
-      return a;
+      return Unavailable(config);
     }
     LogAt(log, LogLevel::kInfo, 162,
           std::string("bearer token refused (") + ErrcName(checked.code()) +

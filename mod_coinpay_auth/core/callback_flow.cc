@@ -26,13 +26,6 @@ std::string SanitizeValue(std::string s) {
   return s;
 }
 
-std::string SafeCode(std::string_view s) {
-  bool plain = s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
-                 return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-               });
-  return plain ? std::string(s) : "unreadable";
-}
-
 Action SignInAgainPage(int status, std::string_view message) {
   return ErrorPage(status, "Sign-in did not complete", message, "/", "Start again");
 }
@@ -237,7 +230,7 @@ Action HandleCallback(Site& site, const RequestView& req) {
   auto error_it = q.find("error");
   if (error_it != q.end()) {
     LogAt(site.log, LogLevel::kInfo, 126,
-          "provider returned error " + SafeCode(error_it->second) + " to the callback");
+          "provider returned error " + SafeErrorCode(error_it->second) + " to the callback");
     Action a =
         ErrorPage(403, "Sign-in was not completed",
                   "The sign-in was cancelled or refused at the provider.", "/", "Start again");

@@ -1,6 +1,7 @@
 // Text encodings: small, allocation-light and strict (malformed input is refused, not repaired).
 #include "core/encoding.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -220,6 +221,13 @@ std::string HtmlEscape(std::string_view s) {
     out += "&#" + std::to_string(cp) + ";";
   }
   return out;
+}
+
+std::string SafeErrorCode(std::string_view code) {
+  bool plain = code.size() <= 64 && std::all_of(code.begin(), code.end(), [](char c) {
+                 return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+               });
+  return plain ? std::string(code) : "unreadable";
 }
 
 bool IEquals(std::string_view a, std::string_view b) {

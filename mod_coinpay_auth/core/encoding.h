@@ -28,6 +28,10 @@ std::string EncodeForm(const Params& params);
 // Minimal HTML escaping for text placed into our pages.
 std::string HtmlEscape(std::string_view s);
 
+// A provider's error code (e.g. "invalid_grant") as it may appear in our logs: kept when it is
+// plain letters and underscores, else "unreadable".
+std::string SafeErrorCode(std::string_view code);
+
 bool IEquals(std::string_view a, std::string_view b);
 std::string ToLower(std::string_view s);
 

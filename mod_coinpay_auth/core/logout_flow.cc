@@ -43,8 +43,7 @@ Action HandleLogout(Site& site, const RequestView& req) {
         !s.refresh_token.empty() && s.access_expires_at != 0 && now >= s.access_expires_at) {
       // Revocation authenticated by the access token needs a live one: refresh first (as a
       // single flight), so the refresh token does not outlive the logout.
-      Site for_provider{*by,      site.session_config, site.sessions, site.clock, site.random,
-                        site.log, site.provider_named};
+      Site for_provider = site.With(*by);
       auto fresh = RefreshSession(for_provider, **loaded);
       if (fresh) {
         s = std::move(*fresh);

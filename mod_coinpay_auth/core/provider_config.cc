@@ -34,7 +34,30 @@ bool IsLoopbackHttp(std::string_view origin) {
 
 }  // namespace
 
+std::string IssuerBase(const std::string& issuer) {
+  std::string base = issuer;
+  if (!base.empty() && base.back() == '/') {
+    base.pop_back();
+  }
+  return base;
+}
+
 namespace {
+
+// Fills redirect_origin and redirect_path from redirect_uri; false when it is not absolute.
+bool SplitRedirectUri(ProviderConfig& p) {
+  auto origin = OriginOf(p.redirect_uri);
+  if (!origin) {
+    return false;
+  }
+  p.redirect_origin = *origin;
+  std::string_view rest = std::string_view(p.redirect_uri).substr(p.redirect_uri.find("://") + 3);
+  size_t slash = rest.find('/');
+  std::string_view path = slash == std::string_view::npos ? "/" : rest.substr(slash);
+  p.redirect_path = std::string(path.substr(0, path.find_first_of("?#")));
+  return true;
+}
+
 Status FinalizeOAuth2(ProviderConfig& p, const std::string& where) {
   struct Required {
     const std::string& value;
@@ -59,15 +82,9 @@ Status FinalizeOAuth2(ProviderConfig& p, const std::string& where) {
     return Error{Errc::kConfig, "CoinpaySubjectPointer" + where +
                                     " is a JSON pointer and starts with /, e.g. /data/id"};
   }
-  auto origin = OriginOf(p.redirect_uri);
-  if (!origin) {
+  if (!SplitRedirectUri(p)) {
     return Error{Errc::kConfig, "CoinpayRedirectURI" + where + " must be an absolute http(s) URL"};
   }
-  p.redirect_origin = *origin;
-  std::string_view rest = std::string_view(p.redirect_uri).substr(p.redirect_uri.find("://") + 3);
-  size_t slash = rest.find('/');
-  std::string_view path = slash == std::string_view::npos ? "/" : rest.substr(slash);
-  p.redirect_path = std::string(path.substr(0, path.find_first_of("?#")));
   if (p.issuer.empty()) {
     p.issuer = *OriginOf(p.authorization_endpoint);  // names the provider in logs and checks
   }
@@ -98,13 +115,7 @@ Status FinalizeProviderConfig(ProviderConfig& p) {
                                     "for 127.0.0.1 / localhost)"};
   }
   if (p.metadata_url.empty()) {
-    // The issuer stays exactly as written (it is compared exactly); only the URL built from it
-    // avoids a double slash (OpenID Connect Discovery 1.0 section 4).
-    std::string base = p.issuer;
-    if (!base.empty() && base.back() == '/') {
-      base.pop_back();
-    }
-    p.metadata_url = base + "/.well-known/openid-configuration";
+    p.metadata_url = IssuerBase(p.issuer) + "/.well-known/openid-configuration";
   }
   p.login_enabled = !(p.client_id.empty() && p.client_secret.empty() && p.redirect_uri.empty());
   if (!p.login_enabled) {
@@ -125,17 +136,11 @@ Status FinalizeProviderConfig(ProviderConfig& p) {
                      ": set it to the absolute callback URL registered at the provider, e.g. "
                      "https://example-business.com/api/auth/callback/coinpay"};
   }
-  auto origin = OriginOf(p.redirect_uri);
-  if (!origin) {
+  if (!SplitRedirectUri(p)) {
     return Error{Errc::kConfig, "CoinpayRedirectURI" + where +
                                     " must be an absolute http(s) URL such as "
                                     "https://example-business.com/api/auth/callback/coinpay"};
   }
-  p.redirect_origin = *origin;
-  std::string_view rest = std::string_view(p.redirect_uri).substr(p.redirect_uri.find("://") + 3);
-  size_t slash = rest.find('/');
-  std::string_view path = slash == std::string_view::npos ? "/" : rest.substr(slash);
-  p.redirect_path = std::string(path.substr(0, path.find_first_of("?#")));
   if (p.scope.find("openid") == std::string::npos) {
     return Error{Errc::kConfig, "CoinpayScope" + where +
                                     " must include openid for OpenID Connect sign-in, e.g. "

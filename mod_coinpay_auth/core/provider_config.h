@@ -87,6 +87,10 @@ struct SessionConfig {
   bool index_sessions = true;
 };
 
+// The issuer without a trailing '/', for building URLs under it (the issuer itself is compared
+// exactly as written, OpenID Connect Discovery 1.0 section 4).
+std::string IssuerBase(const std::string& issuer);
+
 // Checks what can be checked without the network and fills the derived fields
 // (redirect_path, redirect_origin, metadata_url). The message names the directive and the fix.
 Status FinalizeProviderConfig(ProviderConfig& p);

@@ -57,10 +57,7 @@ Result<ProviderMetadata> ParseDiscovery(std::string_view json, const ProviderCon
 ProviderMetadata DefaultMetadata(const ProviderConfig& config) {
   ProviderMetadata m;
   m.issuer = config.issuer;
-  std::string base = config.issuer;
-  if (!base.empty() && base.back() == '/') {
-    base.pop_back();
-  }
+  std::string base = IssuerBase(config.issuer);
   m.authorization_endpoint = base + "/oauth/authorize";
   m.token_endpoint = base + "/oauth/token";
   m.jwks_uri = base + "/.well-known/jwks.json";

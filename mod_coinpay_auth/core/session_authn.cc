@@ -63,8 +63,7 @@ Action ChooseProvider(Site& site, const RequestView& req, const std::vector<std:
                               ? site.ProviderNamed(wanted)
                               : nullptr;
       if (p != nullptr) {
-        Site by{*p,       site.session_config, site.sessions, site.clock, site.random,
-                site.log, site.provider_named};
+        Site by = site.With(*p);
         return StartLogin(by, req, WithoutChoice(req));
       }
     }
@@ -127,8 +126,7 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
   }
   if (loaded->has_value() &&
       NeedsRefresh((*loaded)->record, now, session_provider->config().refresh_before_seconds)) {
-    Site by{*session_provider, site.session_config, site.sessions, site.clock, site.random,
-            site.log,          site.provider_named};
+    Site by = site.With(*session_provider);
     auto refreshed = RefreshSession(by, **loaded);
     if (refreshed) {
       (*loaded)->record = std::move(*refreshed);
@@ -162,8 +160,7 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
       LogAt(site.log, LogLevel::kError, 153, "location names an unknown provider");
       return ErrorPage(500, "Sign-in is misconfigured", "Please tell the site's operator.");
     }
-    Site by{*p,       site.session_config, site.sessions, site.clock, site.random,
-            site.log, site.provider_named};
+    Site by = site.With(*p);
     return StartLogin(by, req, req.unparsed_uri);
   }
   LogAt(site.log, LogLevel::kDebug, 151, "no session; 401 for a non-navigation request");

@@ -24,6 +24,11 @@ struct Site {
   // in elsewhere; unset when there is only `provider`.
   std::function<ProviderClient*(const std::string&)> provider_named = nullptr;
 
+  // The same site, served by `other` (a session signed in there, a chosen provider).
+  Site With(ProviderClient& other) const {
+    return Site{other, session_config, sessions, clock, random, log, provider_named};
+  }
+
   ProviderClient* ProviderNamed(const std::string& name) {
     if (name == provider.config().name) {
       return &provider;

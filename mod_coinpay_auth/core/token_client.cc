@@ -10,15 +10,6 @@
 namespace coinpay {
 namespace {
 
-// The provider's error code, kept only if it looks like one (it may end up in our logs).
-std::string SafeErrorCode(const Json& body) {
-  std::string code = body.GetString("error").value_or("");
-  bool plain = code.size() <= 64 && std::all_of(code.begin(), code.end(), [](char c) {
-                 return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-               });
-  return plain ? code : "unreadable";
-}
-
 HttpRequest FormPost(ProviderClient& provider, const std::string& url, Params params) {
   const ProviderConfig& cfg = provider.config();
   HttpRequest req = provider.NewRequest("POST", url);
@@ -56,7 +47,8 @@ Result<TokenResponse> CallTokenEndpoint(ProviderClient& provider, Params params)
   }
   auto body = Json::Parse(resp->body);
   if (resp->status != 200) {
-    std::string code = body ? SafeErrorCode(*body) : "no JSON error";
+    std::string code =
+        body ? SafeErrorCode(body->GetString("error").value_or("")) : "no JSON error";
     Errc e = code == "invalid_grant" ? Errc::kInvalidGrant : Errc::kProviderError;
     return Error{e, "token endpoint answered HTTP " + std::to_string(resp->status) + " " + code};
   }
