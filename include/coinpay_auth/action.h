@@ -11,8 +11,16 @@ namespace coinpay {
 
 class Json;  // core/json.h
 
+// The name the top-level provider goes by wherever users or operators see it.
+inline constexpr char kDefaultProviderName[] = "default";
+
 struct Identity {
-  std::string user;                                         // becomes REMOTE_USER
+  std::string user;  // becomes REMOTE_USER (the sub, unless a location picks another claim)
+  // Which provider vouched for the user: its name (kDefaultProviderName for the top-level one)
+  // and issuer. qualify_user: REMOTE_USER becomes user@provider, unique across providers.
+  std::string provider;
+  std::string issuer;
+  bool qualify_user = false;
   std::vector<std::pair<std::string, std::string>> claims;  // claim name -> text, for the app
   std::string claims_json;  // all claims, for Require coinpay-claim / coinpay-scope
   std::shared_ptr<const Json> parsed_claims;  // the same, already parsed (bearer tokens)

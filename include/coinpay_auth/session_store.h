@@ -1,11 +1,16 @@
 // Where session records live between requests. Implementations: the apr_shm table shared by all
 // children (platform/shm_session_store) and, for several nodes, Redis.
+//
+// Records are versioned: every write gives an entry a new version, and PutIfVersion writes only
+// over the version the caller read. That is what keeps a logout from being undone by a write
+// that was already under way (see core/session.h for how sessions use it).
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "coinpay_auth/result.h"
 
@@ -13,20 +18,51 @@ namespace coinpay {
 
 class SessionStore {
  public:
+  // A value as read, and the version it had: pass the version to PutIfVersion.
+  struct Entry {
+    std::string value;
+    uint64_t version = 0;
+  };
+  // Members a set keeps at most; adding more drops one (the oldest in shared memory, an
+  // arbitrary one in Redis).
+  static constexpr size_t kMaxSetMembers = 64;
+
   virtual ~SessionStore() = default;
+
+  // --- records ---------------------------------------------------------------------------
   // Stores `value` under `key` until Unix time `expires_at`, replacing any previous value.
+  // Only for keys nobody else can know yet (a fresh random session id).
   // A value larger than the store's entry size is Errc::kStoreFull (the operator can act on it).
   virtual Status Put(std::string_view key, std::string_view value, int64_t expires_at) = 0;
-  // The value, or std::nullopt when absent or expired at `now`. Marks the entry recently used.
-  virtual Result<std::optional<std::string>> Get(std::string_view key, int64_t now) = 0;
+  // The value and its version, or std::nullopt when absent or expired at `now`. Marks the
+  // entry recently used.
+  virtual Result<std::optional<Entry>> Get(std::string_view key, int64_t now) = 0;
+  // Compare-and-set: replaces the value only while `key` still holds `version` (it was neither
+  // written, erased nor expired since it was read); false when it did not. Atomic across every
+  // process sharing the store.
+  virtual Result<bool> PutIfVersion(std::string_view key, std::string_view value,
+                                    int64_t expires_at, uint64_t version, int64_t now) = 0;
+  // Removes `key` whatever its version; erasing an absent key succeeds.
   virtual Status Erase(std::string_view key) = 0;
 
-  // Stores `value` only when `key` is absent or expired at `now`; true when it stored it. Atomic
-  // across every process sharing the store: the refresh single flight takes its lock with it.
+  // --- markers: locks and replay memory ---------------------------------------------------
+  // Stores `value` only when `key` is absent or expired at `now`; true when it stored it. The
+  // entry lives `expires_at - now` seconds counted by the store (so a node whose clock is off
+  // still writes a lease of the right length). Atomic: the refresh single flight takes its lock
+  // with it.
   virtual Result<bool> Add(std::string_view key, std::string_view value, int64_t expires_at,
                            int64_t now) = 0;
   // Erases `key` only while it still holds `expected` (a lock released by its owner only).
   virtual Status EraseIfEquals(std::string_view key, std::string_view expected) = 0;
+
+  // --- sets: the sid/sub index of back-channel logout --------------------------------------
+  // Adds `member` (1..255 bytes) to the set at `key` atomically (concurrent adds are all kept)
+  // and keeps the set at least until `expires_at`.
+  virtual Status SetAdd(std::string_view key, std::string_view member, int64_t expires_at) = 0;
+  // The members, in no particular order; empty when the set is absent or expired.
+  virtual Result<std::vector<std::string>> SetMembers(std::string_view key, int64_t now) = 0;
+  // Removes these members atomically; a set left empty disappears.
+  virtual Status SetRemove(std::string_view key, const std::vector<std::string>& members) = 0;
 };
 
 }  // namespace coinpay

@@ -84,20 +84,29 @@ Action HandleBackchannelLogout(Site& site, std::string_view form_body) {
   std::string material = "logout-jti";
   material.append(1, '\0').append(p.issuer).append(1, '\0').append(*jwt->claims.GetString("jti"));
   std::string jti_key = Sha256(material);
-  auto fresh = site.sessions.store().Add(jti_key, "1", now + kJtiMemorySeconds, now);
-  if (!fresh) {
-    LogAt(site.log, LogLevel::kError, 182, "session store unavailable: " + fresh.error().detail);
+  // Sessions end first and the jti is remembered after: when the store fails in between, the
+  // provider's retry is not mistaken for a replay and ends them then.
+  auto replayed = site.sessions.store().Get(jti_key, now);
+  if (!replayed) {
+    LogAt(site.log, LogLevel::kError, 182, "session store unavailable: " + replayed.error().detail);
     return Answer(503, "temporarily_unavailable");
   }
-  if (!*fresh) {
+  if (replayed->has_value()) {
     LogAt(site.log, LogLevel::kWarn, 183, "replayed logout token refused");
     return Answer(400, "invalid_request");
   }
   auto sid = jwt->claims.GetString("sid");
-  auto ended = sid ? site.sessions.DestroyBySid(p.name, *sid)
-                   : site.sessions.DestroyBySub(p.name, *jwt->claims.GetString("sub"));
+  auto ended = sid ? site.sessions.DestroyBySid(p, *sid, now)
+                   : site.sessions.DestroyBySub(p, *jwt->claims.GetString("sub"), now);
   if (!ended) {
     LogAt(site.log, LogLevel::kError, 184, "session store unavailable: " + ended.error().detail);
+    return Answer(503, "temporarily_unavailable");
+  }
+  // Two deliveries of one token at once both end the sessions; either may record the jti.
+  auto recorded = site.sessions.store().Add(jti_key, "1", now + kJtiMemorySeconds, now);
+  if (!recorded) {
+    LogAt(site.log, LogLevel::kError, 186,
+          "session store unavailable after the sessions ended: " + recorded.error().detail);
     return Answer(503, "temporarily_unavailable");
   }
   LogAt(site.log, LogLevel::kInfo, 185,

@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/login_flow.h"
 #include "core/pages.h"
+#include "core/session_cookie.h"
 #include "core/token_client.h"
 
 namespace coinpay {
@@ -215,9 +216,7 @@ Action HandleCallback(Site& site, const RequestView& req) {
                            "This sign-in link has expired or was started elsewhere. "
                            "Please start again.");
   }
-  CookieAttrs attrs;
-  attrs.secure = c.secure_cookies || req.https;
-  std::string clear_login = DeleteCookieValue(cookie_name, attrs);
+  std::string clear_login = DeleteCookieValue(cookie_name, ModuleCookieAttrs(c, req.https));
 
   // RFC 9207: when the provider names itself, it must be our issuer (mix-up defence).
   auto iss_it = q.find("iss");
@@ -279,6 +278,8 @@ Action HandleCallback(Site& site, const RequestView& req) {
 
   SessionRecord record;
   record.provider = p.name;
+  record.issuer = p.issuer;
+  record.client_id = p.client_id;
   record.sub = claims.GetString("sub").value_or("");
   record.user = record.sub;
   record.claims = ClaimsForApplication(claims);
@@ -306,7 +307,7 @@ Action HandleCallback(Site& site, const RequestView& req) {
         "signed in sub=" + SanitizeValue(claims.GetString("sub").value_or("")).substr(0, 128));
   Action a = Action::Redirect(login->return_to);
   a.set_cookies.push_back(clear_login);
-  a.set_cookies.push_back(SetCookieValue(c.cookie_name, *id, attrs));
+  a.set_cookies.push_back(SetSessionCookie(c, *id, req.https));
   a.headers.emplace_back("Cache-Control", "no-store");
   return a;
 }

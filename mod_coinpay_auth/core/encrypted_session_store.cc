@@ -13,8 +13,7 @@ EncryptedSessionStore::EncryptedSessionStore(SessionStore& inner, std::string ke
 
 EncryptedSessionStore::~EncryptedSessionStore() { SecureWipe(key_); }
 
-Status EncryptedSessionStore::Put(std::string_view key, std::string_view value,
-                                  int64_t expires_at) {
+Result<std::string> EncryptedSessionStore::Seal(std::string_view key, std::string_view value) {
   std::string iv(kAesGcmIvSize, '\0');
   if (!random_.Fill(reinterpret_cast<uint8_t*>(iv.data()), iv.size())) {
     return Error{Errc::kCryptoFailure, "random generator failed"};
@@ -23,19 +22,40 @@ Status EncryptedSessionStore::Put(std::string_view key, std::string_view value,
   if (!sealed) {
     return Error{Errc::kCryptoFailure, "AES-GCM seal failed"};
   }
+  return std::move(*sealed);
+}
+
+Status EncryptedSessionStore::Put(std::string_view key, std::string_view value,
+                                  int64_t expires_at) {
+  auto sealed = Seal(key, value);
+  if (!sealed) {
+    return sealed.error();
+  }
   return inner_.Put(key, *sealed, expires_at);
 }
 
-Result<std::optional<std::string>> EncryptedSessionStore::Get(std::string_view key, int64_t now) {
+Result<bool> EncryptedSessionStore::PutIfVersion(std::string_view key, std::string_view value,
+                                                 int64_t expires_at, uint64_t version,
+                                                 int64_t now) {
+  auto sealed = Seal(key, value);
+  if (!sealed) {
+    return sealed.error();
+  }
+  return inner_.PutIfVersion(key, *sealed, expires_at, version, now);
+}
+
+Result<std::optional<SessionStore::Entry>> EncryptedSessionStore::Get(std::string_view key,
+                                                                      int64_t now) {
   auto got = inner_.Get(key, now);
   if (!got || !got->has_value()) {
     return got;
   }
-  auto plain = AesGcmOpen(key_, Aad(key), **got);
+  auto plain = AesGcmOpen(key_, Aad(key), (*got)->value);
   if (!plain) {
-    return std::optional<std::string>();
+    return std::optional<Entry>();
   }
-  return std::optional<std::string>(std::move(*plain));
+  (*got)->value = std::move(*plain);
+  return got;
 }
 
 }  // namespace coinpay

@@ -1,7 +1,7 @@
 // A SessionStore decorator that seals every session value with AES-256-GCM before it leaves the
 // process (the Redis store), binding each value to its key so values cannot be swapped between
-// keys. Lock and replay markers (Add / EraseIfEquals) pass through: they are random tokens, and
-// the owner must be able to compare them.
+// keys. Lock and replay markers (Add / EraseIfEquals) and the index sets pass through: they are
+// random tokens and hashes of session ids, and the owner must be able to compare them.
 #pragma once
 
 #include <string>
@@ -18,7 +18,10 @@ class EncryptedSessionStore final : public SessionStore {
 
   Status Put(std::string_view key, std::string_view value, int64_t expires_at) override;
   // A value that does not open (tampered, or sealed with another passphrase) reads as absent.
-  Result<std::optional<std::string>> Get(std::string_view key, int64_t now) override;
+  Result<std::optional<Entry>> Get(std::string_view key, int64_t now) override;
+  // Versions are the inner store's: a sealed value is a new one for it.
+  Result<bool> PutIfVersion(std::string_view key, std::string_view value, int64_t expires_at,
+                            uint64_t version, int64_t now) override;
   Status Erase(std::string_view key) override { return inner_.Erase(key); }
   Result<bool> Add(std::string_view key, std::string_view value, int64_t expires_at,
                    int64_t now) override {
@@ -27,8 +30,19 @@ class EncryptedSessionStore final : public SessionStore {
   Status EraseIfEquals(std::string_view key, std::string_view expected) override {
     return inner_.EraseIfEquals(key, expected);
   }
+  Status SetAdd(std::string_view key, std::string_view member, int64_t expires_at) override {
+    return inner_.SetAdd(key, member, expires_at);
+  }
+  Result<std::vector<std::string>> SetMembers(std::string_view key, int64_t now) override {
+    return inner_.SetMembers(key, now);
+  }
+  Status SetRemove(std::string_view key, const std::vector<std::string>& members) override {
+    return inner_.SetRemove(key, members);
+  }
 
  private:
+  Result<std::string> Seal(std::string_view key, std::string_view value);
+
   SessionStore& inner_;
   std::string key_;
   Random& random_;

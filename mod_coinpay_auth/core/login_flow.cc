@@ -16,7 +16,6 @@ namespace coinpay {
 namespace {
 
 constexpr size_t kStateBytes = 32;  // 256 bits; the issue asks for at least 128
-constexpr size_t kCookieStatePrefix = 16;
 
 // Drops the oldest login cookies so at most max-1 remain before this attempt adds one.
 void CapLoginCookies(Site& site, const RequestView& req, const CookieAttrs& attrs,
@@ -24,7 +23,7 @@ void CapLoginCookies(Site& site, const RequestView& req, const CookieAttrs& attr
   const SessionConfig& c = site.session_config;
   std::vector<std::pair<int64_t, std::string>> attempts;  // issued_at, name
   for (const auto& [name, value] : ParseCookieHeader(req.cookie)) {
-    if (name.rfind(c.login_cookie_prefix, 0) != 0) {
+    if (!IsLoginCookie(c, name)) {
       continue;
     }
     auto opened = c.sealer->Open(kLoginStatePurpose, value, site.clock.NowSeconds());
@@ -78,10 +77,6 @@ std::optional<LoginState> DecodeLoginState(std::string_view text) {
   return s;
 }
 
-std::string LoginCookieName(const SessionConfig& c, std::string_view state) {
-  return c.login_cookie_prefix + std::string(state.substr(0, kCookieStatePrefix));
-}
-
 Action StartLogin(Site& site, const RequestView& req, std::string_view return_to) {
   const SessionConfig& c = site.session_config;
   const ProviderConfig& p = site.provider.config();
@@ -131,8 +126,7 @@ Action StartLogin(Site& site, const RequestView& req, std::string_view return_to
   const std::string& endpoint = (*meta)->authorization_endpoint;
   Action a = Action::Redirect(endpoint + (endpoint.find('?') == std::string::npos ? "?" : "&") +
                               EncodeForm(params));
-  CookieAttrs attrs;
-  attrs.secure = c.secure_cookies || req.https;
+  CookieAttrs attrs = ModuleCookieAttrs(c, req.https);
   CapLoginCookies(site, req, attrs, a.set_cookies);
   attrs.max_age = c.login_timeout_seconds;
   a.set_cookies.push_back(SetCookieValue(LoginCookieName(c, s.state), *sealed, attrs));

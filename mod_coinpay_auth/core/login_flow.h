@@ -6,6 +6,7 @@
 
 #include "coinpay_auth/action.h"
 #include "coinpay_auth/request_view.h"
+#include "core/session_cookie.h"
 #include "core/site.h"
 
 namespace coinpay {
@@ -23,8 +24,6 @@ std::string EncodeLoginState(const LoginState& s);
 std::optional<LoginState> DecodeLoginState(std::string_view text);
 
 constexpr std::string_view kLoginStatePurpose = "login-state";
-// The login cookie's name carries a prefix of the state, so the callback finds its cookie.
-std::string LoginCookieName(const SessionConfig& c, std::string_view state);
 
 // `return_to` is the raw requested URL; unsafe values fall back to "/".
 Action StartLogin(Site& site, const RequestView& req, std::string_view return_to);

@@ -2,12 +2,12 @@
 // session is destroyed regardless.
 #include "core/logout_flow.h"
 
-#include "core/cookies.h"
 #include "core/crypto.h"
 #include "core/encoding.h"
 #include "core/log.h"
 #include "core/pages.h"
 #include "core/redirect_guard.h"
+#include "core/session_cookie.h"
 #include "core/session_refresh.h"
 #include "core/token_client.h"
 
@@ -74,10 +74,8 @@ Action HandleLogout(Site& site, const RequestView& req) {
       target = ep + (ep.find('?') == std::string::npos ? "?" : "&") + EncodeForm(q);
     }
   }
-  CookieAttrs attrs;
-  attrs.secure = c.secure_cookies || req.https;
   Action a = Action::Redirect(target);
-  a.set_cookies.push_back(DeleteCookieValue(c.cookie_name, attrs));
+  a.set_cookies.push_back(DeleteSessionCookie(c, req.https));
   a.headers.emplace_back("Cache-Control", "no-store");
   return a;
 }

@@ -69,6 +69,9 @@ struct ProviderConfig {
 };
 
 struct SessionConfig {
+  // The site sessions belong to: CoinpaySessionScope, or the virtual host's ServerName. A
+  // session made under another scope is no session here, even in a shared store.
+  std::string scope;
   std::string cookie_name = "coinpay_session";
   std::string login_cookie_prefix = "coinpay_login_";
   int64_t idle_timeout_seconds = 3600;

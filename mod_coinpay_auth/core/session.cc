@@ -1,16 +1,17 @@
-// Session records and their lifetime: idle and absolute timeouts are enforced on every load.
+// Session records and their lifetime: idle and absolute timeouts are enforced on every load,
+// and every write after Create names the version it read.
 #include "core/session.h"
 
 #include <algorithm>
 
-#include "core/cookies.h"
 #include "core/crypto.h"
-#include "core/encoding.h"
+#include "core/session_cookie.h"
 
 namespace coinpay {
 namespace {
 
-constexpr char kRecordVersion = 0x01;
+// 2: scope, issuer and client id joined the record.
+constexpr char kRecordVersion = 0x02;
 constexpr size_t kSessionIdBytes = 32;
 // The idle timer is written back at most this often, so a busy session costs no store writes.
 constexpr int64_t kTouchIntervalSeconds = 60;
@@ -71,9 +72,9 @@ class Reader {
 
 std::string StoreKey(std::string_view id) { return Sha256(id); }
 
-bool LooksLikeSessionId(std::string_view v) {
-  return v.size() == 43 && Base64UrlDecode(v).has_value();
-}
+// A concurrent touch can make an update's write miss; touches are at most one a minute per
+// session, so a few tries always suffice unless the store misbehaves.
+constexpr int kUpdateAttempts = 4;
 
 }  // namespace
 
@@ -82,7 +83,10 @@ std::string EncodeSession(const SessionRecord& s) {
   out.reserve(256 + s.claims_json.size() + s.id_token.size() + s.access_token.size() +
               s.refresh_token.size());
   out += kRecordVersion;
+  PutString(out, s.scope);
   PutString(out, s.provider);
+  PutString(out, s.issuer);
+  PutString(out, s.client_id);
   PutString(out, s.sub);
   PutString(out, s.user);
   PutInt(out, static_cast<int64_t>(s.claims.size()));
@@ -108,7 +112,8 @@ std::optional<SessionRecord> DecodeSession(std::string_view bytes) {
   Reader r(bytes.substr(1));
   SessionRecord s;
   int64_t n = 0;
-  if (!r.String(s.provider) || !r.String(s.sub) || !r.String(s.user) || !r.Int(n) || n < 0 ||
+  if (!r.String(s.scope) || !r.String(s.provider) || !r.String(s.issuer) ||
+      !r.String(s.client_id) || !r.String(s.sub) || !r.String(s.user) || !r.Int(n) || n < 0 ||
       n > 4096) {
     return std::nullopt;
   }
@@ -133,99 +138,117 @@ int64_t Sessions::StoreExpiry(const SessionRecord& r, int64_t now) const {
   return std::min(r.created_at + config_.max_age_seconds, now + config_.idle_timeout_seconds);
 }
 
+std::optional<Sessions::Loaded> Sessions::Open(std::string_view id,
+                                               const SessionStore::Entry& entry, int64_t now) {
+  auto record = DecodeSession(entry.value);
+  if (!record || record->scope != config_.scope) {
+    return std::nullopt;  // another site's session (or not ours at all): leave it alone
+  }
+  if (now >= record->created_at + config_.max_age_seconds ||
+      now >= record->last_seen_at + config_.idle_timeout_seconds) {
+    (void)store_.Erase(StoreKey(id));
+    return std::nullopt;
+  }
+  return Loaded{std::string(id), std::move(*record), entry.version};
+}
+
 Result<std::optional<Sessions::Loaded>> Sessions::Load(std::string_view cookie_header,
                                                        int64_t now) {
-  for (const auto& [name, value] : ParseCookieHeader(cookie_header)) {
-    if (name != config_.cookie_name || !LooksLikeSessionId(value)) {
-      continue;
-    }
-    auto got = store_.Get(StoreKey(value), now);
+  for (std::string_view id : SessionIdsIn(config_, cookie_header)) {
+    auto got = store_.Get(StoreKey(id), now);
     if (!got) {
       return got.error();
     }
-    if (!got->has_value()) {
-      continue;
+    if (got->has_value()) {
+      if (auto loaded = Open(id, **got, now)) {
+        return loaded;
+      }
     }
-    auto record = DecodeSession(**got);
-    if (!record) {
-      continue;
-    }
-    std::string id(value);
-    if (now >= record->created_at + config_.max_age_seconds ||
-        now >= record->last_seen_at + config_.idle_timeout_seconds) {
-      (void)store_.Erase(StoreKey(id));
-      continue;
-    }
-    if (now - record->last_seen_at >= kTouchIntervalSeconds) {
-      record->last_seen_at = now;
-      (void)Save(id, *record, now);
-    }
-    return std::optional<Loaded>(Loaded{std::move(id), std::move(*record)});
   }
   return std::optional<Loaded>();
 }
 
-Result<std::optional<SessionRecord>> Sessions::LoadById(const std::string& id, int64_t now) {
+Result<std::optional<Sessions::Loaded>> Sessions::LoadById(const std::string& id, int64_t now) {
   auto got = store_.Get(StoreKey(id), now);
   if (!got) {
     return got.error();
   }
   if (!got->has_value()) {
-    return std::optional<SessionRecord>();
+    return std::optional<Loaded>();
   }
-  auto record = DecodeSession(**got);
-  if (!record || now >= record->created_at + config_.max_age_seconds ||
-      now >= record->last_seen_at + config_.idle_timeout_seconds) {
-    return std::optional<SessionRecord>();
+  return Open(id, **got, now);
+}
+
+void Sessions::Touch(const Loaded& loaded, int64_t now) {
+  if (now - loaded.record.last_seen_at < kTouchIntervalSeconds) {
+    return;
   }
-  return std::optional<SessionRecord>(std::move(*record));
+  SessionRecord touched = loaded.record;
+  touched.last_seen_at = now;
+  (void)store_.PutIfVersion(StoreKey(loaded.id), EncodeSession(touched),
+                            StoreExpiry(touched, now), loaded.version, now);
+}
+
+Result<bool> Sessions::Update(const std::string& id,
+                              const std::function<void(SessionRecord&)>& change, int64_t now) {
+  const std::string key = StoreKey(id);
+  for (int attempt = 0; attempt < kUpdateAttempts; ++attempt) {
+    auto got = store_.Get(key, now);
+    if (!got) {
+      return got.error();
+    }
+    std::optional<Loaded> current = got->has_value() ? Open(id, **got, now) : std::nullopt;
+    if (!current) {
+      return false;
+    }
+    change(current->record);
+    auto put = store_.PutIfVersion(key, EncodeSession(current->record),
+                                   StoreExpiry(current->record, now), current->version, now);
+    if (!put) {
+      return put.error();
+    }
+    if (*put) {
+      return true;
+    }
+  }
+  return Error{Errc::kStoreUnavailable, "session kept changing while it was being updated"};
 }
 
 namespace {
-constexpr size_t kMaxIndexedSessions = 64;  // per sid / sub; the oldest drop out of the index
-std::string IndexKey(std::string_view kind, std::string_view provider, std::string_view value) {
+// Per provider (issuer and client id, whatever the site) and sid or sub: a logout token names
+// exactly these.
+std::string IndexKey(std::string_view kind, const std::string& issuer,
+                     const std::string& client_id, std::string_view value) {
   std::string material(kind);
-  material.append(1, '\0').append(provider).append(1, '\0').append(value);
+  material.append(1, '\0').append(issuer).append(1, '\0').append(client_id);
+  material.append(1, '\0').append(value);
   return Sha256(material);
 }
 }  // namespace
 
-void Sessions::AddToIndex(const std::string& index_key, const std::string& session_key,
-                          int64_t now) {
-  // Not atomic with other writers of the same index: at worst a concurrent sign-in of the same
-  // user drops out of the index, and back-channel logout then misses that one session.
-  auto got = store_.Get(index_key, now);
-  std::string keys = got && got->has_value() ? **got : std::string();
-  keys += session_key;
-  if (keys.size() > kMaxIndexedSessions * 32) {
-    keys.erase(0, keys.size() - kMaxIndexedSessions * 32);
+Result<int> Sessions::DestroyIndexed(const std::string& index_key, int64_t now) {
+  auto members = store_.SetMembers(index_key, now);
+  if (!members) {
+    return members.error();
   }
-  (void)store_.Put(index_key, keys, now + config_.max_age_seconds);
-}
-
-Result<int> Sessions::DestroyIndexed(const std::string& index_key) {
-  auto got = store_.Get(index_key, 0);
-  if (!got) {
-    return got.error();
-  }
-  int n = 0;
-  if (got->has_value()) {
-    const std::string& keys = **got;
-    for (size_t i = 0; i + 32 <= keys.size(); i += 32) {
-      auto st = store_.Erase(keys.substr(i, 32));
-      n += st ? 1 : 0;
+  for (const std::string& session_key : *members) {
+    if (auto st = store_.Erase(session_key); !st) {
+      return st.error();
     }
   }
-  (void)store_.Erase(index_key);
-  return n;
+  // Only what was ended leaves the index: a sign-in indexed meanwhile stays findable.
+  if (auto st = store_.SetRemove(index_key, *members); !st) {
+    return st.error();
+  }
+  return static_cast<int>(members->size());
 }
 
-Result<int> Sessions::DestroyBySid(std::string_view provider, std::string_view sid) {
-  return DestroyIndexed(IndexKey("sid", provider, sid));
+Result<int> Sessions::DestroyBySid(const ProviderConfig& p, std::string_view sid, int64_t now) {
+  return DestroyIndexed(IndexKey("sid", p.issuer, p.client_id, sid), now);
 }
 
-Result<int> Sessions::DestroyBySub(std::string_view provider, std::string_view sub) {
-  return DestroyIndexed(IndexKey("sub", provider, sub));
+Result<int> Sessions::DestroyBySub(const ProviderConfig& p, std::string_view sub, int64_t now) {
+  return DestroyIndexed(IndexKey("sub", p.issuer, p.client_id, sub), now);
 }
 
 Result<std::string> Sessions::Create(SessionRecord record, int64_t now, std::string_view sid) {
@@ -233,24 +256,31 @@ Result<std::string> Sessions::Create(SessionRecord record, int64_t now, std::str
   if (!id) {
     return Error{Errc::kCryptoFailure, "random generator failed"};
   }
+  record.scope = config_.scope;
   record.created_at = now;
   record.last_seen_at = now;
-  auto st = Save(*id, record, now);
-  if (!st) {
+  const std::string key = StoreKey(*id);
+  if (config_.index_sessions) {
+    // Indexed before it exists, so a back-channel logout can never miss a live session; an
+    // index entry whose session was never stored is harmless.
+    const int64_t until = now + config_.max_age_seconds;
+    if (!sid.empty()) {
+      if (auto st = store_.SetAdd(IndexKey("sid", record.issuer, record.client_id, sid), key,
+                                  until);
+          !st) {
+        return st.error();
+      }
+    }
+    if (auto st = store_.SetAdd(IndexKey("sub", record.issuer, record.client_id, record.sub),
+                                key, until);
+        !st) {
+      return st.error();
+    }
+  }
+  if (auto st = store_.Put(key, EncodeSession(record), StoreExpiry(record, now)); !st) {
     return st.error();
   }
-  if (!config_.index_sessions) {
-    return *id;
-  }
-  if (!sid.empty()) {
-    AddToIndex(IndexKey("sid", record.provider, sid), StoreKey(*id), now);
-  }
-  AddToIndex(IndexKey("sub", record.provider, record.sub), StoreKey(*id), now);
   return *id;
-}
-
-Status Sessions::Save(const std::string& id, const SessionRecord& record, int64_t now) {
-  return store_.Put(StoreKey(id), EncodeSession(record), StoreExpiry(record, now));
 }
 
 Status Sessions::Destroy(const std::string& id) { return store_.Erase(StoreKey(id)); }

@@ -1,10 +1,19 @@
 // A signed-in user's session: the record kept server side, its compact binary encoding, and
-// the Sessions manager that creates, loads, refreshes and destroys them in a SessionStore.
+// the Sessions manager that creates, loads, updates and destroys them in a SessionStore.
 // The browser holds only a random 256-bit id; the store is keyed by a hash of that id, so a
 // dump of the store neither reveals nor lets anyone forge a session cookie.
+//
+// What the state guarantees under races (every write but Create is conditional):
+// - a record is only ever written over the version that was read, so an idle touch never puts
+//   back a refresh token that another process has since replaced;
+// - a destroyed session stays destroyed: Update and Touch write only over a live record, so a
+//   refresh that finishes after a logout cannot bring the session back;
+// - a session belongs to the site that made it (its scope, issuer and client id); read from
+//   another site's Sessions it is no session.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,7 +27,10 @@
 namespace coinpay {
 
 struct SessionRecord {
-  std::string provider;  // which provider signed the user in ("" = default)
+  std::string scope;      // the site that made it (SessionConfig::scope)
+  std::string provider;   // which provider signed the user in ("" = default)
+  std::string issuer;     // that provider's issuer and our client id there
+  std::string client_id;
   std::string sub;
   std::string user;                                         // REMOTE_USER
   std::vector<std::pair<std::string, std::string>> claims;  // for the application, precomputed
@@ -42,19 +54,28 @@ class Sessions {
   struct Loaded {
     std::string id;
     SessionRecord record;
+    uint64_t version = 0;  // the store version `record` was read at
   };
-  // The live session named by any `coinpay_session` cookie in the header; nullopt if none.
-  // Refreshes the idle timer (writes at most once a minute per session).
+  // The live session of this site named by any session cookie in the header; nullopt if none.
+  // Writes nothing (see Touch), so per-location limits still see the stored last_seen_at.
   Result<std::optional<Loaded>> Load(std::string_view cookie_header, int64_t now);
-  // The live session with this id (already read from a cookie); does not touch the idle timer.
-  Result<std::optional<SessionRecord>> LoadById(const std::string& id, int64_t now);
-  // Stores a new session under a fresh random id and returns the id. The session is indexed by
-  // its provider's `sid` (when given) and by `sub`, so back-channel logout can find it.
+  // The live session with this id (already read from a cookie).
+  Result<std::optional<Loaded>> LoadById(const std::string& id, int64_t now);
+  // Records a use at `now`, at most once a minute. Dropped (not retried) when anything wrote
+  // the session since `loaded` was read: that write is newer than ours.
+  void Touch(const Loaded& loaded, int64_t now);
+  // Applies `change` to the stored record and writes it over the version it read, re-reading
+  // when a touch got there first. false, with nothing written, once the session is gone.
+  Result<bool> Update(const std::string& id, const std::function<void(SessionRecord&)>& change,
+                      int64_t now);
+  // Stores a new session of this site under a fresh random id and returns the id. With
+  // back-channel logout configured it is also indexed by its provider `sid` (when given) and by
+  // `sub`. The caller fills provider, issuer, client_id and the user's fields.
   Result<std::string> Create(SessionRecord record, int64_t now, std::string_view sid = {});
-  // Ends every session indexed under this provider sid / this sub; returns how many.
-  Result<int> DestroyBySid(std::string_view provider, std::string_view sid);
-  Result<int> DestroyBySub(std::string_view provider, std::string_view sub);
-  Status Save(const std::string& id, const SessionRecord& record, int64_t now);
+  // Ends every session indexed under this provider sid / sub (any site); returns how many.
+  Result<int> DestroyBySid(const ProviderConfig& p, std::string_view sid, int64_t now);
+  Result<int> DestroyBySub(const ProviderConfig& p, std::string_view sub, int64_t now);
+  // Ends the session whatever its version; nothing written afterwards can recreate it.
   Status Destroy(const std::string& id);
 
   const SessionConfig& config() const { return config_; }
@@ -62,8 +83,9 @@ class Sessions {
 
  private:
   int64_t StoreExpiry(const SessionRecord& r, int64_t now) const;
-  void AddToIndex(const std::string& index_key, const std::string& session_key, int64_t now);
-  Result<int> DestroyIndexed(const std::string& index_key);
+  // Decodes a stored value into a live session of this site (erasing it if it expired).
+  std::optional<Loaded> Open(std::string_view id, const SessionStore::Entry& entry, int64_t now);
+  Result<int> DestroyIndexed(const std::string& index_key, int64_t now);
   SessionStore& store_;
   const SessionConfig& config_;
   Random& random_;

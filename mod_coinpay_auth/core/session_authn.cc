@@ -58,7 +58,7 @@ Action ChooseProvider(Site& site, const RequestView& req, const std::vector<std:
       if (key != kChoiceParam) {
         continue;
       }
-      std::string wanted = value == "default" ? "" : value;
+      std::string wanted = value == kDefaultProviderName ? "" : value;
       ProviderClient* p = std::find(names.begin(), names.end(), wanted) != names.end()
                               ? site.ProviderNamed(wanted)
                               : nullptr;
@@ -77,7 +77,7 @@ Action ChooseProvider(Site& site, const RequestView& req, const std::vector<std:
     if (p == nullptr) {
       continue;
     }
-    std::string param = UrlEncode(name.empty() ? "default" : name);
+    std::string param = UrlEncode(name.empty() ? std::string(kDefaultProviderName) : name);
     links += "<li><a href=\"" + here + "?" + std::string(kChoiceParam) + "=" + HtmlEscape(param) +
              "\">Sign in with " + HtmlEscape(p->config().display_name) + "</a></li>\n";
   }
@@ -106,15 +106,22 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
   }
   ProviderClient* session_provider = nullptr;
   if (loaded->has_value()) {
-    const std::string& by = (*loaded)->record.provider;
-    if (std::find(accepted.begin(), accepted.end(), by) != accepted.end()) {
-      session_provider = site.ProviderNamed(by);
+    const SessionRecord& r = (*loaded)->record;
+    if (std::find(accepted.begin(), accepted.end(), r.provider) != accepted.end()) {
+      session_provider = site.ProviderNamed(r.provider);
+    }
+    // The provider a session was made with must still be the one of that name here: a
+    // reconfigured issuer or client id does not inherit the old sessions.
+    if (session_provider != nullptr && (session_provider->config().issuer != r.issuer ||
+                                        session_provider->config().client_id != r.client_id)) {
+      session_provider = nullptr;
     }
     if (session_provider == nullptr) {
       loaded->reset();  // signed in with another provider: not a session for this location
     }
   }
   if (loaded->has_value()) {
+    // The stored last_seen_at, before this request touches it.
     const SessionRecord& r = (*loaded)->record;
     bool too_old = options.max_age_seconds > 0 && now >= r.created_at + options.max_age_seconds;
     bool too_idle =
@@ -129,19 +136,28 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
     Site by = site.With(*session_provider);
     auto refreshed = RefreshSession(by, **loaded);
     if (refreshed) {
-      (*loaded)->record = std::move(*refreshed);
+      (*loaded)->record = std::move(*refreshed);  // stored with last_seen_at = now
     } else if (refreshed.code() == Errc::kInvalidGrant) {
-      loaded->reset();  // the provider ended it: sign in again
+      loaded->reset();  // the provider or a logout ended it: sign in again
     } else if (!(site.session_config.continue_on_refresh_failure &&
                  (*loaded)->record.access_expires_at > now)) {
       return ErrorPage(502, "Sign-in provider unavailable",
                        "Your session could not be renewed right now. Please try again shortly.");
+    } else {
+      site.sessions.Touch(**loaded, now);
     }
+  } else if (loaded->has_value()) {
+    site.sessions.Touch(**loaded, now);
   }
   if (loaded->has_value()) {
     SessionRecord& s = (*loaded)->record;
     Identity id;
     id.user = std::move(s.user);
+    id.provider = s.provider.empty() ? std::string(kDefaultProviderName) : s.provider;
+    id.issuer = std::move(s.issuer);
+    // Where several providers are accepted, `sub` alone is not unique: 42 at one provider is
+    // not 42 at another.
+    id.qualify_user = accepted.size() > 1;
     id.claims = std::move(s.claims);
     id.claims_json = std::move(s.claims_json);
     id.access_token = std::move(s.access_token);

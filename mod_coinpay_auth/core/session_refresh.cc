@@ -1,5 +1,9 @@
-// The refresh single flight. The lock key is derived from the session's store key so that it
-// lives in the same store (shared memory, or Redis for several nodes) as the session itself.
+// The refresh single flight. The lock key is derived from the session's id so that it lives in
+// the same store (shared memory, or Redis for several nodes) as the session itself.
+//
+// Under the lock there is only the token call (and, for a key the provider has just rotated,
+// one key fetch) and the conditional write: discovery and keys are made ready before the lock
+// is taken, and the lease outlasts that work at the configured HTTP timeouts.
 #include "core/session_refresh.h"
 
 #include <algorithm>
@@ -15,8 +19,22 @@ namespace coinpay {
 namespace {
 
 constexpr auto kPollInterval = std::chrono::milliseconds(25);
+// Beyond the HTTP calls: the store round trips of the re-read, the write and the release.
+constexpr int64_t kLeaseMarginSeconds = 5;
 
 std::string LockKey(const std::string& session_id) { return Sha256("refresh-lock/" + session_id); }
+
+// The token call and a possible key fetch, each bounded by the whole-request timeout (which
+// includes connecting), and the margin.
+int64_t LeaseSeconds(const ProviderConfig& p) {
+  return (2 * p.timeout_ms + 999) / 1000 + kLeaseMarginSeconds;
+}
+
+// True when `now_seen` carries other tokens than `before`: another flight refreshed it.
+bool RefreshedSince(const SessionRecord& before, const SessionRecord& now_seen) {
+  return now_seen.access_token != before.access_token ||
+         now_seen.refresh_token != before.refresh_token;
+}
 
 // A refreshed ID token must be as good as the first one, and about the same user.
 Status CheckRefreshedIdToken(Site& site, const std::string& id_token, const SessionRecord& s,
@@ -41,7 +59,25 @@ Status CheckRefreshedIdToken(Site& site, const std::string& id_token, const Sess
   return OkStatus();
 }
 
-Result<SessionRecord> DoRefresh(Site& site, const std::string& id, SessionRecord s, int64_t now) {
+// The session ended while its refresh was at the provider: what the provider just issued
+// belongs to nobody, so it is revoked rather than left valid.
+void DiscardTokens(Site& site, const TokenResponse& tokens) {
+  LogAt(site.log, LogLevel::kInfo, 175,
+        "session ended while its refresh was in flight; the new tokens are discarded");
+  const std::string& token = tokens.refresh_token.empty() ? tokens.access_token : tokens.refresh_token;
+  const char* hint = tokens.refresh_token.empty() ? "access_token" : "refresh_token";
+  if (token.empty()) {
+    return;
+  }
+  auto revoked = RevokeToken(site.provider, token, hint, tokens.access_token);
+  if (!revoked) {
+    LogAt(site.log, LogLevel::kInfo, 176,
+          "revoking the discarded tokens failed: " + revoked.error().detail);
+  }
+}
+
+Result<SessionRecord> DoRefresh(Site& site, const std::string& id, const SessionRecord& s,
+                                int64_t now) {
   auto tokens = RefreshTokens(site.provider, s.refresh_token);
   if (!tokens) {
     if (tokens.code() == Errc::kInvalidGrant) {
@@ -62,23 +98,68 @@ Result<SessionRecord> DoRefresh(Site& site, const std::string& id, SessionRecord
       (void)site.sessions.Destroy(id);
       return Error{Errc::kInvalidGrant, "refreshed ID token refused"};
     }
-    s.id_token = tokens->id_token;
   }
-  s.access_token = tokens->access_token;
-  s.access_expires_at = tokens->expires_in > 0 ? now + tokens->expires_in : 0;
-  s.access_issued_at = now;
-  if (!tokens->refresh_token.empty()) {
-    s.refresh_token = tokens->refresh_token;  // rotation: the old one is now spent
-  }
-  s.last_seen_at = now;
-  auto saved = site.sessions.Save(id, s, now);
+  SessionRecord stored;
+  auto apply = [&](SessionRecord& r) {
+    if (!tokens->id_token.empty()) {
+      r.id_token = tokens->id_token;
+    }
+    r.access_token = tokens->access_token;
+    r.access_expires_at = tokens->expires_in > 0 ? now + tokens->expires_in : 0;
+    r.access_issued_at = now;
+    if (!tokens->refresh_token.empty()) {
+      r.refresh_token = tokens->refresh_token;  // rotation: the old one is now spent
+    }
+    r.last_seen_at = std::max(r.last_seen_at, now);
+    stored = r;
+  };
+  // Written only over a live session: after a logout nothing brings it back.
+  auto saved = site.sessions.Update(id, apply, now);
   if (!saved) {
     LogAt(site.log, LogLevel::kError, 173,
           "refreshed session could not be stored: " + saved.error().detail);
     return saved.error();
   }
+  if (!*saved) {
+    DiscardTokens(site, *tokens);
+    return Error{Errc::kInvalidGrant, "session ended during refresh"};
+  }
   LogAt(site.log, LogLevel::kDebug, 174, "access token refreshed, sub=" + s.sub.substr(0, 128));
-  return s;
+  return stored;
+}
+
+// Another request holds the lock: wait until its result is stored, then use it. A waiter never
+// refreshes itself: the holder may already have spent the refresh token it would send.
+Result<SessionRecord> AwaitOtherFlight(Site& site, const Sessions::Loaded& loaded,
+                                       const std::string& lock_key, int64_t lease) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(lease + 1);
+  while (true) {
+    std::this_thread::sleep_for(kPollInterval);
+    const int64_t now = site.clock.NowSeconds();
+    // The lock before the record: the holder stores its result before it releases the lock, so
+    // a lock seen gone means the record read after it shows whatever the holder stored.
+    auto lock = site.sessions.store().Get(lock_key, now);
+    if (!lock) {
+      return lock.error();
+    }
+    auto current = site.sessions.LoadById(loaded.id, now);
+    if (!current) {
+      return current.error();
+    }
+    if (!current->has_value()) {
+      return Error{Errc::kInvalidGrant, "session ended during refresh"};
+    }
+    if (RefreshedSince(loaded.record, (*current)->record)) {
+      return std::move((*current)->record);  // the other flight's result
+    }
+    if (!lock->has_value()) {
+      // Released without a new token: that refresh failed. The next request tries again.
+      return Error{Errc::kHttpFailure, "another request's refresh failed"};
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Error{Errc::kHttpFailure, "timed out waiting for another request's refresh"};
+    }
+  }
 }
 
 }  // namespace
@@ -98,56 +179,47 @@ bool NeedsRefresh(const SessionRecord& s, int64_t now, int64_t before_seconds) {
 
 Result<SessionRecord> RefreshSession(Site& site, const Sessions::Loaded& loaded) {
   const ProviderConfig& p = site.provider.config();
-  // The lock outlives the slowest refresh the HTTP timeouts allow; then it expires by itself.
-  const int64_t lock_ttl = (p.connect_timeout_ms + p.timeout_ms) / 1000 + 2;
+  // Ready before the lock: discovery (for the token endpoint) and, for OpenID Connect, the
+  // keys a refreshed ID token is checked with. A provider that is down fails here, lock-free.
+  auto meta = site.provider.Metadata();
+  if (!meta) {
+    return meta.error();
+  }
+  if (p.profile == ProviderProfile::kOidc) {
+    // Best effort: many refreshes bring no ID token, and one that does can still fetch its
+    // key under the lock (the lease allows for it).
+    (void)site.provider.KeysFor("");
+  }
   auto owner = RandomToken(site.random, 16);
   if (!owner) {
     return Error{Errc::kCryptoFailure, "random generator failed"};
   }
+  const int64_t lease = LeaseSeconds(p);
   const std::string lock_key = LockKey(loaded.id);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(lock_ttl + 1);
-  SessionRecord current = loaded.record;
-  while (true) {
-    // Expiry counted from now, not from when this request arrived: a lock taken after waiting
-    // must still outlast this request's own refresh.
-    const int64_t now = site.clock.NowSeconds();
-    auto taken = site.sessions.store().Add(lock_key, *owner, now + lock_ttl, now);
-    if (!taken) {
-      return taken.error();
-    }
-    if (*taken) {
-      // Re-read under the lock: the flight before ours may have finished a moment ago.
-      auto fresh = site.sessions.LoadById(loaded.id, site.clock.NowSeconds());
-      Result<SessionRecord> out = Error{Errc::kInvalidGrant, "session ended"};
-      if (fresh && fresh->has_value()) {
-        current = std::move(**fresh);
-        // Only the token this request saw is refreshed; a newer one came from another flight.
-        bool still_stale = current.access_token == loaded.record.access_token &&
-                           NeedsRefresh(current, site.clock.NowSeconds(), p.refresh_before_seconds);
-        out = still_stale ? DoRefresh(site, loaded.id, current, site.clock.NowSeconds())
-                          : Result<SessionRecord>(current);
-      } else if (!fresh) {
-        out = fresh.error();
-      }
-      (void)site.sessions.store().EraseIfEquals(lock_key, *owner);
-      return out;
-    }
-    // Someone else is refreshing: wait for the record to change, then use it.
-    std::this_thread::sleep_for(kPollInterval);
-    auto now_record = site.sessions.LoadById(loaded.id, site.clock.NowSeconds());
-    if (!now_record) {
-      return now_record.error();
-    }
-    if (!now_record->has_value()) {
-      return Error{Errc::kInvalidGrant, "session ended during refresh"};
-    }
-    if ((*now_record)->access_token != loaded.record.access_token) {
-      return std::move(**now_record);  // the other flight's result
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      return Error{Errc::kHttpFailure, "timed out waiting for another request's refresh"};
-    }
+  // The lease counts from now, after the preparation above, not from the request's arrival.
+  const int64_t now = site.clock.NowSeconds();
+  auto taken = site.sessions.store().Add(lock_key, *owner, now + lease, now);
+  if (!taken) {
+    return taken.error();
   }
+  if (!*taken) {
+    return AwaitOtherFlight(site, loaded, lock_key, lease);
+  }
+  // Re-read under the lock: the flight before ours may have finished a moment ago.
+  auto fresh = site.sessions.LoadById(loaded.id, site.clock.NowSeconds());
+  Result<SessionRecord> out = Error{Errc::kInvalidGrant, "session ended"};
+  if (!fresh) {
+    out = fresh.error();
+  } else if (fresh->has_value()) {
+    const SessionRecord& current = (*fresh)->record;
+    // Only the token this request saw is refreshed; a newer one came from another flight.
+    bool still_stale = !RefreshedSince(loaded.record, current) &&
+                       NeedsRefresh(current, site.clock.NowSeconds(), p.refresh_before_seconds);
+    out = still_stale ? DoRefresh(site, loaded.id, current, site.clock.NowSeconds())
+                      : Result<SessionRecord>(current);
+  }
+  (void)site.sessions.store().EraseIfEquals(lock_key, *owner);
+  return out;
 }
 
 }  // namespace coinpay

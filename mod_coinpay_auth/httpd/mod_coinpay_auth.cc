@@ -52,7 +52,7 @@ int Guarded(request_rec* r, int tag, F&& body) noexcept {
 std::vector<std::string> ProvidersOf(const DirConfig& dir, const SiteRuntime& rt) {
   std::vector<std::string> names;
   for (const std::string& n : dir.use_provider.value) {
-    names.push_back(n == "default" ? "" : n);
+    names.push_back(n == kDefaultProviderName ? "" : n);
   }
   if (names.empty() && rt.first != nullptr) {
     names.push_back(rt.first->config().name);
@@ -159,7 +159,6 @@ int CheckAuthn(request_rec* r) {
     Action a = AuthenticateSession(site, ViewOf(r), options);
     if (a.kind == Action::Kind::kAllow) {
       ApplyIdentity(r, dir, a.identity);
-      StripOwnCookies(r, rt->session_config);
       RememberClaims(r, a.identity, false);
       return static_cast<int>(OK);
     }
@@ -177,6 +176,18 @@ int ScrubHeaders(request_rec* r) {
 }
 
 enum class Handler { kNone, kLogin, kCallback, kLogout, kBackchannelLogout };
+Handler HandlerOf(const char* name);
+
+// After authentication and before any content handler (CGI, proxy, files), every request to a
+// server that uses the module loses the module's cookies, protected location or not. Only
+// the module's own handlers, which read them, keep them.
+int StripCookiesForApplication(request_rec* r) {
+  SiteRuntime* rt = RuntimeFor(r->server);
+  if (rt != nullptr && rt->login && HandlerOf(r->handler) == Handler::kNone) {
+    StripModuleCookies(r, rt->session_config);
+  }
+  return DECLINED;
+}
 
 constexpr apr_size_t kMaxFormBody = 64 * 1024;
 
@@ -295,6 +306,7 @@ void RegisterHooks(apr_pool_t* p) {
   ap_hook_check_config(CheckConfigHook, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_post_config(PostConfigHook, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_header_parser(ScrubHeaders, nullptr, nullptr, APR_HOOK_REALLY_FIRST);
+  ap_hook_fixups(StripCookiesForApplication, nullptr, nullptr, APR_HOOK_REALLY_LAST);
   ap_hook_check_authn(CheckAuthn, nullptr, nullptr, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
   ap_hook_handler(HandleRequest, nullptr, nullptr, APR_HOOK_MIDDLE);
   // Before mod_authz_core (which may itself hook in early), so a failing precheck answers 403.

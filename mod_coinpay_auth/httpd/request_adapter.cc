@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "core/cookies.h"
+#include "core/session_cookie.h"
 
 namespace coinpay::httpd {
 namespace {
@@ -41,6 +41,8 @@ bool NormalizedMatch(const char* name, std::string_view prefix, bool whole) {
 bool IsIdentityHeader(const char* name) {
   return NormalizedMatch(name, "coinpay-claim", false) ||
          NormalizedMatch(name, "coinpay-access-token", false) ||
+         NormalizedMatch(name, "coinpay-provider", true) ||
+         NormalizedMatch(name, "coinpay-issuer", true) ||
          NormalizedMatch(name, "remote-user", true);
 }
 
@@ -115,30 +117,19 @@ void ScrubIdentityHeaders(request_rec* r) {
   }
 }
 
-void StripOwnCookies(request_rec* r, const SessionConfig& c) {
+void StripModuleCookies(request_rec* r, const SessionConfig& c) {
   const char* header = apr_table_get(r->headers_in, "Cookie");
   if (header == nullptr) {
     return;
   }
-  std::string kept;
-  bool dropped = false;
-  for (const auto& [name, value] : ParseCookieHeader(header)) {
-    if (name == c.cookie_name || name.rfind(c.login_cookie_prefix, 0) == 0) {
-      dropped = true;
-      continue;
-    }
-    if (!kept.empty()) {
-      kept += "; ";
-    }
-    kept.append(name).append("=").append(value);
-  }
-  if (!dropped) {
+  auto kept = WithoutModuleCookies(c, header);
+  if (!kept) {
     return;
   }
-  if (kept.empty()) {
+  if (kept->empty()) {
     apr_table_unset(r->headers_in, "Cookie");
   } else {
-    apr_table_set(r->headers_in, "Cookie", kept.c_str());
+    apr_table_set(r->headers_in, "Cookie", kept->c_str());
   }
 }
 
@@ -154,11 +145,26 @@ void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id) {
       }
     }
   }
-  r->user = apr_pstrdup(r->pool, user != nullptr ? user->c_str() : id.user.c_str());
+  std::string remote_user = user != nullptr ? *user : id.user;
+  if (id.qualify_user) {
+    remote_user.append("@").append(id.provider);
+  }
+  r->user = apr_pstrmemdup(r->pool, remote_user.data(), remote_user.size());
   r->ap_auth_type = const_cast<char*>("coinpay");
   PassClaims how = dir.pass_claims_as.value;
   bool env = how == PassClaims::kEnvironment || how == PassClaims::kBoth;
   bool headers = how == PassClaims::kHeaders || how == PassClaims::kBoth;
+  // Which provider vouched: always, so an application never has to guess from REMOTE_USER.
+  if (!id.provider.empty()) {
+    if (env) {
+      apr_table_setn(r->subprocess_env, "COINPAY_PROVIDER", apr_pstrdup(r->pool, id.provider.c_str()));
+      apr_table_setn(r->subprocess_env, "COINPAY_ISSUER", apr_pstrdup(r->pool, id.issuer.c_str()));
+    }
+    if (headers) {
+      apr_table_set(r->headers_in, "Coinpay-Provider", id.provider.c_str());
+      apr_table_set(r->headers_in, "Coinpay-Issuer", id.issuer.c_str());
+    }
+  }
   if (dir.pass_access_token.value && !id.access_token.empty()) {
     std::string expires = std::to_string(id.access_token_expires_at);
     if (env) {

@@ -16,12 +16,13 @@ RequestView ViewOf(request_rec* r);
 // redirects, our page as the body. Returns the status for the hook to return.
 int Respond(request_rec* r, const Action& a);
 
-// Removes request headers that could pass for what we set (Coinpay-Claim-*, in any spelling).
+// Removes request headers that could pass for what we set (Coinpay-Claim-*, Coinpay-Provider,
+// Coinpay-Issuer, ..., in any spelling).
 void ScrubIdentityHeaders(request_rec* r);
 
 // Removes the module's own cookies (session, login attempts) from the Cookie header the
-// application sees, so a backend cannot replay the session.
-void StripOwnCookies(request_rec* r, const SessionConfig& c);
+// application sees, so a backend cannot replay the session (rules: core/session_cookie.h).
+void StripModuleCookies(request_rec* r, const SessionConfig& c);
 
 // Sets REMOTE_USER and the claims as the location asks.
 void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id);

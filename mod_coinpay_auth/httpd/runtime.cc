@@ -6,6 +6,7 @@
 #include <http_core.h>
 #include <http_log.h>
 
+#include <cctype>
 #include <string>
 
 #include "core/crypto.h"
@@ -199,6 +200,19 @@ std::string Where(server_rec* s) {
   }
   return std::string(" (in the <VirtualHost> at ") + s->defn_name + ":" +
          std::to_string(s->defn_line_number) + ")";
+}
+
+// The site this server's sessions belong to: the operator's CoinpaySessionScope, else the
+// virtual host's canonical name (browsers share cookies across ports, so the port is left out).
+std::string SessionScope(server_rec* s, const ServerConfig& c) {
+  if (!c.session_scope.value.empty()) {
+    return "scope:" + c.session_scope.value;
+  }
+  std::string host = s->server_hostname != nullptr ? s->server_hostname : "";
+  for (char& ch : host) {
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  return "host:" + host;
 }
 
 // The at-rest key for Redis comes from the first server's first passphrase.
@@ -417,6 +431,7 @@ int PostConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*
       return HTTP_INTERNAL_SERVER_ERROR;
     }
     rt->session_config = std::move(site.session);
+    rt->session_config.scope = SessionScope(v, c);
     rt->session_config.index_sessions = ScanConfigTree(ap_conftree).uses_backchannel_logout;
     rt->session_config.sealer = std::make_shared<const CookieSealer>(c.passphrases.value);
     rt->login = site.login;

@@ -1,11 +1,15 @@
-// Redis commands: SET EXAT / GET / DEL, SET NX EXAT for Add, a Lua compare-and-delete for
-// EraseIfEquals. Failures are Errc::kStoreUnavailable: the request gets 503, no cookie is lost.
+// Redis commands: SET EXAT / GET / DEL for records, Lua scripts where a check and a write must
+// be one step (compare-and-set, compare-and-delete, set add with its expiry), SET NX PX for
+// Add. Failures are Errc::kStoreUnavailable: the request gets 503, no cookie is lost.
 #include "platform/redis_session_store.h"
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+
+#include "core/crypto.h"
 
 namespace coinpay {
 namespace {
@@ -13,6 +17,19 @@ namespace {
 constexpr char kEraseIfEqualsScript[] =
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end "
     "return 0";
+// ARGV: new value, expected version (16 hex digits), expiry (Unix seconds).
+constexpr char kPutIfVersionScript[] =
+    "local cur = redis.call('get', KEYS[1]) "
+    "if cur and string.sub(redis.sha1hex(cur), 1, 16) == ARGV[2] then "
+    "redis.call('set', KEYS[1], ARGV[1], 'EXAT', ARGV[3]) return 1 end "
+    "return 0";
+// ARGV: member, expiry (Unix seconds), most members kept. Never shortens the set's life.
+constexpr char kSetAddScript[] =
+    "redis.call('sadd', KEYS[1], ARGV[1]) "
+    "if redis.call('expiretime', KEYS[1]) < tonumber(ARGV[2]) then "
+    "redis.call('expireat', KEYS[1], ARGV[2]) end "
+    "if redis.call('scard', KEYS[1]) > tonumber(ARGV[3]) then redis.call('spop', KEYS[1]) end "
+    "return 1";
 
 std::string Hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -32,7 +49,17 @@ struct RedisSessionStore::Reply {
   int type = 0;
   long long integer = 0;
   std::string str;
+  std::vector<std::string> elements;  // string elements of an array reply
 };
+
+uint64_t RedisSessionStore::VersionOf(std::string_view stored) {
+  std::string digest = Sha1(stored);
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    v = (v << 8) | static_cast<unsigned char>(digest[i]);
+  }
+  return v;
+}
 
 Result<RedisSessionStore::Options> RedisSessionStore::ParseUrl(std::string_view url) {
   constexpr std::string_view kScheme = "redis://";
@@ -187,6 +214,14 @@ Result<RedisSessionStore::Reply> RedisSessionStore::Command(
         r->type == REDIS_REPLY_ERROR) {
       out.str.assign(r->str, r->len);
     }
+    if (r->type == REDIS_REPLY_ARRAY) {
+      for (size_t i = 0; i < r->elements; ++i) {
+        const redisReply* e = r->element[i];
+        if (e != nullptr && e->type == REDIS_REPLY_STRING) {
+          out.elements.emplace_back(e->str, e->len);
+        }
+      }
+    }
     freeReplyObject(r);
     Release(*c, true);
     if (out.type == REDIS_REPLY_ERROR) {
@@ -218,16 +253,39 @@ Status RedisSessionStore::Put(std::string_view key, std::string_view value, int6
   return OkStatus();
 }
 
-Result<std::optional<std::string>> RedisSessionStore::Get(std::string_view key, int64_t /*now*/) {
+Result<std::optional<SessionStore::Entry>> RedisSessionStore::Get(std::string_view key,
+                                                                  int64_t /*now*/) {
   std::string k = KeyOf(key);
   auto r = Command({"GET", k});
   if (!r) {
     return r.error();
   }
   if (r->type != REDIS_REPLY_STRING) {
-    return std::optional<std::string>();
+    return std::optional<Entry>();
   }
-  return std::optional<std::string>(std::move(r->str));
+  Entry e;
+  e.version = VersionOf(r->str);
+  e.value = std::move(r->str);
+  return std::optional<Entry>(std::move(e));
+}
+
+Result<bool> RedisSessionStore::PutIfVersion(std::string_view key, std::string_view value,
+                                             int64_t expires_at, uint64_t version,
+                                             int64_t /*now*/) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex(16, '0');
+  for (int i = 15; i >= 0; --i) {
+    hex[static_cast<size_t>(i)] = kDigits[version & 15];
+    version >>= 4;
+  }
+  std::string k = KeyOf(key);
+  std::string exat = std::to_string(expires_at);
+  // Not retried on a closed connection: the script may have run before it closed.
+  auto r = Command({"EVAL", kPutIfVersionScript, "1", k, value, hex, exat}, /*retry=*/false);
+  if (!r) {
+    return r.error();
+  }
+  return r->type == REDIS_REPLY_INTEGER && r->integer == 1;
 }
 
 Status RedisSessionStore::Erase(std::string_view key) {
@@ -240,10 +298,10 @@ Status RedisSessionStore::Erase(std::string_view key) {
 }
 
 Result<bool> RedisSessionStore::Add(std::string_view key, std::string_view value,
-                                    int64_t expires_at, int64_t /*now*/) {
+                                    int64_t expires_at, int64_t now) {
   std::string k = KeyOf(key);
-  std::string exat = std::to_string(expires_at);
-  auto r = Command({"SET", k, value, "NX", "EXAT", exat}, /*retry=*/false);
+  std::string px = std::to_string(std::max<int64_t>(expires_at - now, 1) * 1000);
+  auto r = Command({"SET", k, value, "NX", "PX", px}, /*retry=*/false);
   if (!r) {
     return r.error();
   }
@@ -253,6 +311,45 @@ Result<bool> RedisSessionStore::Add(std::string_view key, std::string_view value
 Status RedisSessionStore::EraseIfEquals(std::string_view key, std::string_view expected) {
   std::string k = KeyOf(key);
   auto r = Command({"EVAL", kEraseIfEqualsScript, "1", k, expected});
+  if (!r) {
+    return r.error();
+  }
+  return OkStatus();
+}
+
+Status RedisSessionStore::SetAdd(std::string_view key, std::string_view member,
+                                 int64_t expires_at) {
+  std::string k = KeyOf(key);
+  std::string exat = std::to_string(expires_at);
+  std::string cap = std::to_string(kMaxSetMembers);
+  auto r = Command({"EVAL", kSetAddScript, "1", k, member, exat, cap});
+  if (!r) {
+    return r.error();
+  }
+  return OkStatus();
+}
+
+Result<std::vector<std::string>> RedisSessionStore::SetMembers(std::string_view key,
+                                                               int64_t /*now*/) {
+  std::string k = KeyOf(key);
+  auto r = Command({"SMEMBERS", k});
+  if (!r) {
+    return r.error();
+  }
+  return std::move(r->elements);
+}
+
+Status RedisSessionStore::SetRemove(std::string_view key,
+                                    const std::vector<std::string>& members) {
+  if (members.empty()) {
+    return OkStatus();
+  }
+  std::string k = KeyOf(key);
+  std::vector<std::string_view> args = {"SREM", k};
+  for (const auto& m : members) {
+    args.push_back(m);
+  }
+  auto r = Command(args);
   if (!r) {
     return r.error();
   }

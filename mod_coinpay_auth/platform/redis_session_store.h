@@ -36,11 +36,24 @@ class RedisSessionStore final : public SessionStore {
   RedisSessionStore& operator=(const RedisSessionStore&) = delete;
 
   Status Put(std::string_view key, std::string_view value, int64_t expires_at) override;
-  Result<std::optional<std::string>> Get(std::string_view key, int64_t now) override;
+  // A record's version is derived from its bytes (the first 64 bits of their SHA-1, which a
+  // server-side script computes too): values sealed with a fresh random IV never repeat, so
+  // any write changes it.
+  Result<std::optional<Entry>> Get(std::string_view key, int64_t now) override;
+  Result<bool> PutIfVersion(std::string_view key, std::string_view value, int64_t expires_at,
+                            uint64_t version, int64_t now) override;
   Status Erase(std::string_view key) override;
+  // SET NX PX: the lease is relative, so Redis's clock, not this node's, ends it.
   Result<bool> Add(std::string_view key, std::string_view value, int64_t expires_at,
                    int64_t now) override;
   Status EraseIfEquals(std::string_view key, std::string_view expected) override;
+  // Redis sets (SADD, SMEMBERS, SREM), each operation one atomic command or script.
+  Status SetAdd(std::string_view key, std::string_view member, int64_t expires_at) override;
+  Result<std::vector<std::string>> SetMembers(std::string_view key, int64_t now) override;
+  Status SetRemove(std::string_view key, const std::vector<std::string>& members) override;
+
+  // The version Get reports for these stored bytes.
+  static uint64_t VersionOf(std::string_view stored);
 
  private:
   struct Reply;

@@ -19,7 +19,7 @@ namespace {
 // "CPASHM01" read as little-endian bytes; a region without it was never initialised by Create.
 constexpr uint64_t kMagic = 0x31304d4853415043ULL;
 // Bump whenever Header or Slot changes: Attach must not read a table laid out differently.
-constexpr uint32_t kLayoutVersion = 1;
+constexpr uint32_t kLayoutVersion = 2;
 constexpr uint32_t kNil = 0xffffffffU;
 constexpr size_t kBlockAlign = 64;  // keeps the mutex, buckets and slots on their own cache lines
 
@@ -79,6 +79,7 @@ struct ShmSessionStore::Header {
   uint64_t evictions;
   uint64_t expired_reclaims;
   uint64_t lock_recoveries;
+  uint64_t version_clock;  // the last version handed out; versions are never reused
 };
 
 struct ShmSessionStore::Slot {
@@ -91,6 +92,7 @@ struct ShmSessionStore::Slot {
   uint64_t hash;
   int64_t expires_at;
   uint64_t last_used;
+  uint64_t version;
   char key[kMaxKeyBytes];
   // entry_size value bytes follow.
   unsigned char* value() { return reinterpret_cast<unsigned char*>(this + 1); }
@@ -411,6 +413,7 @@ void ShmSessionStore::RebuildLocked() {
       buckets_[b] = i;
       live.emplace_back(s->last_used, i);
       max_used = std::max(max_used, s->last_used);
+      h->version_clock = std::max(h->version_clock, s->version);
     } else {
       s->state = kFree;
       s->key_len = 0;
@@ -463,6 +466,7 @@ void ShmSessionStore::WriteLocked(uint32_t index, bool is_new, std::string_view 
   }
   s->value_len = static_cast<uint32_t>(value.size());
   s->expires_at = expires_at;
+  s->version = ++header_->version_clock;
   TouchLocked(index);
   StateBarrier();
   s->state = kLive;
@@ -531,36 +535,167 @@ Status ShmSessionStore::EraseIfEquals(std::string_view key, std::string_view exp
   return OkStatus();
 }
 
-Result<std::optional<std::string>> ShmSessionStore::Get(std::string_view key, int64_t now) {
-  using R = Result<std::optional<std::string>>;
+uint32_t ShmSessionStore::FindLiveLocked(std::string_view key, uint64_t hash, int64_t now) {
+  header_->latest_now = std::max(header_->latest_now, now);
+  uint32_t index = FindLocked(key, hash);
+  if (index != kNil && SlotAt(index)->expires_at <= now) {
+    header_->expired_reclaims++;
+    FreeSlotLocked(index);
+    return kNil;
+  }
+  return index;
+}
+
+Result<std::optional<SessionStore::Entry>> ShmSessionStore::Get(std::string_view key,
+                                                                int64_t now) {
+  using R = Result<std::optional<Entry>>;
   if (key.empty() || key.size() > kMaxKeyBytes) {
     return R(std::nullopt);  // could never have been stored
   }
   uint64_t hash = HashKey(key);
   // Capacity reserved before locking so the lock covers a copy, not an allocation (and no
   // zero-filling of the whole entry size on every request).
-  std::string out;
-  out.reserve(entry_size_);
+  Entry out;
+  out.value.reserve(entry_size_);
   {
     Lock lock(this);
     if (!lock.status().ok()) {
       return R(lock.status().error());
     }
-    header_->latest_now = std::max(header_->latest_now, now);
-    uint32_t index = FindLocked(key, hash);
+    uint32_t index = FindLiveLocked(key, hash, now);
     if (index == kNil) {
       return R(std::nullopt);
     }
     Slot* s = SlotAt(index);
-    if (s->expires_at <= now) {
-      header_->expired_reclaims++;
-      FreeSlotLocked(index);
-      return R(std::nullopt);
-    }
     TouchLocked(index);
-    out.assign(reinterpret_cast<const char*>(s->value()), s->value_len);
+    out.value.assign(reinterpret_cast<const char*>(s->value()), s->value_len);
+    out.version = s->version;
   }
-  return R(std::optional<std::string>(std::move(out)));
+  return R(std::optional<Entry>(std::move(out)));
+}
+
+Result<bool> ShmSessionStore::PutIfVersion(std::string_view key, std::string_view value,
+                                           int64_t expires_at, uint64_t version, int64_t now) {
+  if (Status st = CheckSizes(key, value); !st.ok()) {
+    return st.error();
+  }
+  uint64_t hash = HashKey(key);
+  Lock lock(this);
+  if (!lock.status().ok()) {
+    return lock.status().error();
+  }
+  uint32_t index = FindLiveLocked(key, hash, now);
+  if (index == kNil || SlotAt(index)->version != version) {
+    return false;
+  }
+  WriteLocked(index, false, key, hash, value, expires_at);
+  return true;
+}
+
+namespace {
+// A set's bytes: each member as one length byte and its bytes, oldest first.
+std::vector<std::string> SplitMembers(std::string_view bytes) {
+  std::vector<std::string> out;
+  while (!bytes.empty()) {
+    auto n = static_cast<unsigned char>(bytes[0]);
+    if (n == 0 || bytes.size() < 1U + n) {
+      break;  // never written so; stop rather than read past the value
+    }
+    out.emplace_back(bytes.substr(1, n));
+    bytes.remove_prefix(1U + n);
+  }
+  return out;
+}
+
+std::string JoinMembers(const std::vector<std::string>& members) {
+  std::string out;
+  for (const auto& m : members) {
+    out += static_cast<char>(m.size());
+    out += m;
+  }
+  return out;
+}
+}  // namespace
+
+Status ShmSessionStore::SetAdd(std::string_view key, std::string_view member,
+                               int64_t expires_at) {
+  if (member.empty() || member.size() > 255) {
+    return Status(Errc::kBadInput, "set member of " + std::to_string(member.size()) +
+                                       " bytes (must be 1..255)");
+  }
+  if (Status st = CheckSizes(key, {}); !st.ok()) {
+    return st;
+  }
+  uint64_t hash = HashKey(key);
+  Lock lock(this);
+  if (!lock.status().ok()) {
+    return lock.status();
+  }
+  uint32_t index = FindLocked(key, hash);
+  std::vector<std::string> members;
+  int64_t keep_until = expires_at;
+  if (index != kNil && SlotAt(index)->expires_at > header_->latest_now) {
+    const Slot* s = SlotAt(index);
+    members = SplitMembers(
+        std::string_view(reinterpret_cast<const char*>(SlotAt(index)->value()), s->value_len));
+    keep_until = std::max(keep_until, s->expires_at);
+  }
+  if (std::find(members.begin(), members.end(), member) != members.end()) {
+    return OkStatus();
+  }
+  members.emplace_back(member);
+  std::string bytes = JoinMembers(members);
+  // The oldest drop out when the set is full or would not fit the entry.
+  while (members.size() > kMaxSetMembers || bytes.size() > entry_size_) {
+    members.erase(members.begin());
+    bytes = JoinMembers(members);
+  }
+  bool is_new = index == kNil;
+  if (is_new) {
+    index = TakeSlotLocked();
+  }
+  WriteLocked(index, is_new, key, hash, bytes, keep_until);
+  return OkStatus();
+}
+
+Result<std::vector<std::string>> ShmSessionStore::SetMembers(std::string_view key, int64_t now) {
+  auto got = Get(key, now);
+  if (!got) {
+    return got.error();
+  }
+  if (!got->has_value()) {
+    return std::vector<std::string>();
+  }
+  return SplitMembers((*got)->value);
+}
+
+Status ShmSessionStore::SetRemove(std::string_view key, const std::vector<std::string>& members) {
+  if (key.empty() || key.size() > kMaxKeyBytes) {
+    return OkStatus();
+  }
+  uint64_t hash = HashKey(key);
+  Lock lock(this);
+  if (!lock.status().ok()) {
+    return lock.status();
+  }
+  uint32_t index = FindLocked(key, hash);
+  if (index == kNil) {
+    return OkStatus();
+  }
+  Slot* s = SlotAt(index);
+  std::vector<std::string> kept;
+  for (auto& m : SplitMembers(std::string_view(reinterpret_cast<const char*>(s->value()),
+                                               s->value_len))) {
+    if (std::find(members.begin(), members.end(), m) == members.end()) {
+      kept.push_back(std::move(m));
+    }
+  }
+  if (kept.empty()) {
+    FreeSlotLocked(index);
+  } else {
+    WriteLocked(index, false, key, hash, JoinMembers(kept), s->expires_at);
+  }
+  return OkStatus();
 }
 
 Status ShmSessionStore::Erase(std::string_view key) {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "coinpay_auth/result.h"
 #include "coinpay_auth/session_store.h"
@@ -76,7 +77,11 @@ class ShmSessionStore final : public SessionStore {
   // Keys are 1..kMaxKeyBytes bytes (kBadInput otherwise). When every slot is in use, a new key
   // takes the least recently used slot.
   Status Put(std::string_view key, std::string_view value, int64_t expires_at) override;
-  Result<std::optional<std::string>> Get(std::string_view key, int64_t now) override;
+  Result<std::optional<Entry>> Get(std::string_view key, int64_t now) override;
+  // Versions come from one counter per region, so a key erased and written again never shows a
+  // version it had before.
+  Result<bool> PutIfVersion(std::string_view key, std::string_view value, int64_t expires_at,
+                            uint64_t version, int64_t now) override;
   // Erasing an absent key succeeds: the caller wanted it gone and it is.
   Status Erase(std::string_view key) override;
   // Check and store happen under one lock, so exactly one process wins. Like any entry, an added
@@ -84,6 +89,11 @@ class ShmSessionStore final : public SessionStore {
   Result<bool> Add(std::string_view key, std::string_view value, int64_t expires_at,
                    int64_t now) override;
   Status EraseIfEquals(std::string_view key, std::string_view expected) override;
+  // A set is one entry: its members, each prefixed by its length, oldest first, read and
+  // rewritten under the lock.
+  Status SetAdd(std::string_view key, std::string_view member, int64_t expires_at) override;
+  Result<std::vector<std::string>> SetMembers(std::string_view key, int64_t now) override;
+  Status SetRemove(std::string_view key, const std::vector<std::string>& members) override;
 
   Result<Stats> GetStats();
   // Walks every link of the table and checks its invariants; kStoreUnavailable names the first
@@ -109,6 +119,8 @@ class ShmSessionStore final : public SessionStore {
   uint32_t BucketOf(uint64_t hash) const;
   uint64_t HashKey(std::string_view key) const;
   uint32_t FindLocked(std::string_view key, uint64_t hash) const;
+  // The live slot of `key` at `now` (an expired one is reclaimed), or kNil.
+  uint32_t FindLiveLocked(std::string_view key, uint64_t hash, int64_t now);
   void UnlinkFromBucketLocked(uint32_t index);
   void UnlinkFromLruLocked(uint32_t index);
   void PushLruFrontLocked(uint32_t index);

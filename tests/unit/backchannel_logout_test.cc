@@ -96,7 +96,7 @@ class BackchannelLogoutTest : public ::testing::Test {
   }
 
   std::string NewSession(const std::string& sub, const std::string& sid) {
-    SessionRecord r;
+    SessionRecord r = t_.NewRecord("");
     r.sub = sub;
     r.user = sub;
     r.access_token = "AT-" + sub + "-" + sid;

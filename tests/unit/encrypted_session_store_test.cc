@@ -23,12 +23,12 @@ class EncryptedSessionStoreTest : public ::testing::Test {
   std::optional<std::string> InnerValue(const std::string& key) {
     auto got = inner_.Get(key, kNow);
     EXPECT_TRUE(got.ok());
-    return got.ok() ? *got : std::nullopt;
+    return testing::ValueOf(got);
   }
   std::optional<std::string> Read(SessionStore& s, const std::string& key, int64_t now = kNow) {
     auto got = s.Get(key, now);
     EXPECT_TRUE(got.ok());
-    return got.ok() ? *got : std::nullopt;
+    return testing::ValueOf(got);
   }
 
   InMemorySessionStore inner_;

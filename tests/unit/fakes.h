@@ -2,6 +2,7 @@
 // HTTP client that records what it was sent, an in-memory session store and a log collector.
 #pragma once
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -9,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -168,6 +170,14 @@ class FakeHttpClient : public HttpClient {
   std::vector<HttpRequest> requests_;
 };
 
+// The value a store read returned, without its version (nullopt when absent or on error).
+inline std::optional<std::string> ValueOf(const Result<std::optional<SessionStore::Entry>>& got) {
+  if (!got.ok() || !got->has_value()) {
+    return std::nullopt;
+  }
+  return (*got)->value;
+}
+
 // A one-shot gate: threads Wait() until the test calls Open().
 class Latch {
  public:
@@ -187,30 +197,60 @@ class Latch {
   bool open_ = false;
 };
 
-// SessionStore in a std::map, honouring expiry; can be told to be unreachable.
+// SessionStore in a std::map, honouring expiry and versions; can be told to be unreachable, and
+// can run a test's code just before an operation (to replay an interleaving deterministically:
+// "another process writes here, between this request's read and its write").
 class InMemorySessionStore : public SessionStore {
  public:
+  enum class Op { kPut, kGet, kPutIfVersion, kErase, kAdd, kEraseIfEquals, kSetAdd, kSetMembers,
+                  kSetRemove };
+  // Runs `hook` once, just before the next operation `op` (outside the store's lock).
+  void Before(Op op, std::function<void()> hook) {
+    std::lock_guard<std::mutex> lock(mu_);
+    hooks_.emplace_back(op, std::move(hook));
+  }
+
   Status Put(std::string_view key, std::string_view value, int64_t expires_at) override {
+    RunHook(Op::kPut);
     std::lock_guard<std::mutex> lock(mu_);
     if (unavailable_) {
       return Error{Errc::kStoreUnavailable, "store down"};
     }
     ++puts_;
-    entries_[std::string(key)] = Entry{std::string(value), expires_at};
+    entries_[std::string(key)] = Entry{std::string(value), expires_at, ++version_clock_};
     return OkStatus();
   }
-  Result<std::optional<std::string>> Get(std::string_view key, int64_t now) override {
+  Result<std::optional<SessionStore::Entry>> Get(std::string_view key, int64_t now) override {
+    RunHook(Op::kGet);
     std::lock_guard<std::mutex> lock(mu_);
     if (unavailable_) {
       return Error{Errc::kStoreUnavailable, "store down"};
     }
     auto it = entries_.find(std::string(key));
     if (it == entries_.end() || it->second.expires_at <= now) {
-      return std::optional<std::string>();
+      return std::optional<SessionStore::Entry>();
     }
-    return std::optional<std::string>(it->second.value);
+    return std::optional<SessionStore::Entry>(
+        SessionStore::Entry{it->second.value, it->second.version});
+  }
+  Result<bool> PutIfVersion(std::string_view key, std::string_view value, int64_t expires_at,
+                            uint64_t version, int64_t now) override {
+    RunHook(Op::kPutIfVersion);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (unavailable_) {
+      return Error{Errc::kStoreUnavailable, "store down"};
+    }
+    auto it = entries_.find(std::string(key));
+    if (it == entries_.end() || it->second.expires_at <= now || it->second.version != version) {
+      ++conflicts_;
+      return false;
+    }
+    ++puts_;
+    it->second = Entry{std::string(value), expires_at, ++version_clock_};
+    return true;
   }
   Status Erase(std::string_view key) override {
+    RunHook(Op::kErase);
     std::lock_guard<std::mutex> lock(mu_);
     if (unavailable_) {
       return Error{Errc::kStoreUnavailable, "store down"};
@@ -220,6 +260,7 @@ class InMemorySessionStore : public SessionStore {
   }
   Result<bool> Add(std::string_view key, std::string_view value, int64_t expires_at,
                    int64_t now) override {
+    RunHook(Op::kAdd);
     std::lock_guard<std::mutex> lock(mu_);
     if (unavailable_) {
       return Error{Errc::kStoreUnavailable, "store down"};
@@ -228,10 +269,11 @@ class InMemorySessionStore : public SessionStore {
     if (it != entries_.end() && it->second.expires_at > now) {
       return false;
     }
-    entries_[std::string(key)] = Entry{std::string(value), expires_at};
+    entries_[std::string(key)] = Entry{std::string(value), expires_at, ++version_clock_};
     return true;
   }
   Status EraseIfEquals(std::string_view key, std::string_view expected) override {
+    RunHook(Op::kEraseIfEquals);
     std::lock_guard<std::mutex> lock(mu_);
     if (unavailable_) {
       return Error{Errc::kStoreUnavailable, "store down"};
@@ -242,6 +284,47 @@ class InMemorySessionStore : public SessionStore {
     }
     return OkStatus();
   }
+  Status SetAdd(std::string_view key, std::string_view member, int64_t expires_at) override {
+    RunHook(Op::kSetAdd);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (unavailable_) {
+      return Error{Errc::kStoreUnavailable, "store down"};
+    }
+    auto& set = sets_[std::string(key)];
+    set.members.insert(std::string(member));
+    set.expires_at = std::max(set.expires_at, expires_at);
+    return OkStatus();
+  }
+  Result<std::vector<std::string>> SetMembers(std::string_view key, int64_t now) override {
+    RunHook(Op::kSetMembers);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (unavailable_) {
+      return Error{Errc::kStoreUnavailable, "store down"};
+    }
+    auto it = sets_.find(std::string(key));
+    if (it == sets_.end() || it->second.expires_at <= now) {
+      return std::vector<std::string>();
+    }
+    return std::vector<std::string>(it->second.members.begin(), it->second.members.end());
+  }
+  Status SetRemove(std::string_view key, const std::vector<std::string>& members) override {
+    RunHook(Op::kSetRemove);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (unavailable_) {
+      return Error{Errc::kStoreUnavailable, "store down"};
+    }
+    auto it = sets_.find(std::string(key));
+    if (it == sets_.end()) {
+      return OkStatus();
+    }
+    for (const auto& m : members) {
+      it->second.members.erase(m);
+    }
+    if (it->second.members.empty()) {
+      sets_.erase(it);
+    }
+    return OkStatus();
+  }
 
   void set_unavailable(bool v) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -249,16 +332,24 @@ class InMemorySessionStore : public SessionStore {
   }
   size_t size() const {
     std::lock_guard<std::mutex> lock(mu_);
-    return entries_.size();
+    return entries_.size() + sets_.size();
   }
   int puts() const {
     std::lock_guard<std::mutex> lock(mu_);
     return puts_;
   }
+  // Conditional writes refused because the entry changed or was gone.
+  int conflicts() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return conflicts_;
+  }
   std::vector<std::string> Keys() const {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<std::string> out;
     for (const auto& [k, v] : entries_) {
+      out.push_back(k);
+    }
+    for (const auto& [k, v] : sets_) {
       out.push_back(k);
     }
     return out;
@@ -276,11 +367,36 @@ class InMemorySessionStore : public SessionStore {
   struct Entry {
     std::string value;
     int64_t expires_at;
+    uint64_t version;
   };
+  struct Set {
+    std::set<std::string> members;
+    int64_t expires_at = 0;
+  };
+  void RunHook(Op op) {
+    std::function<void()> hook;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto it = hooks_.begin(); it != hooks_.end(); ++it) {
+        if (it->first == op) {
+          hook = std::move(it->second);
+          hooks_.erase(it);
+          break;
+        }
+      }
+    }
+    if (hook) {
+      hook();
+    }
+  }
   mutable std::mutex mu_;
   std::map<std::string, Entry> entries_;
+  std::map<std::string, Set> sets_;
+  std::vector<std::pair<Op, std::function<void()>>> hooks_;
+  uint64_t version_clock_ = 0;
   bool unavailable_ = false;
   int puts_ = 0;
+  int conflicts_ = 0;
 };
 
 // Records every log line as (level, tag, message).
@@ -357,6 +473,7 @@ struct TestSite {
       throw std::runtime_error("TestSite config: " + st.error().detail);
     }
     provider_config = p;
+    session_config.scope = "host:example-business.com";
     session_config.sealer = std::make_shared<const CookieSealer>(
         std::vector<std::string>{"test passphrase, long enough"});
     provider = std::make_unique<ProviderClient>(provider_config, http, clock, log);
@@ -364,6 +481,17 @@ struct TestSite {
   }
 
   Site site() { return Site{*provider, session_config, *sessions, clock, random, log}; }
+
+  // A session record as a sign-in with this site's provider makes it.
+  SessionRecord NewRecord(const std::string& sub) const {
+    SessionRecord r;
+    r.provider = provider_config->name;
+    r.issuer = provider_config->issuer;
+    r.client_id = provider_config->client_id;
+    r.sub = sub;
+    r.user = sub;
+    return r;
+  }
 
   std::string DiscoveryJson() const {
     return std::string(R"({"issuer":")") + kIssuer + R"(","authorization_endpoint":")" +

@@ -20,7 +20,7 @@ class LogoutFlowTest : public ::testing::Test {
     t_.session_config.post_logout_url = "/signed-out";
   }
   std::string NewSession(const std::string& refresh_token = "RT-77") {
-    SessionRecord r;
+    SessionRecord r = t_.NewRecord("");
     r.sub = "user-42";
     r.refresh_token = refresh_token;
     r.id_token = "id.token.x";

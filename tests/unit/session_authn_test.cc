@@ -15,7 +15,7 @@ class SessionAuthnTest : public ::testing::Test {
  protected:
   SessionAuthnTest() { t_.ServeDiscovery(); }
   std::string NewSession(const std::string& provider = "") {
-    SessionRecord r;
+    SessionRecord r = t_.NewRecord("");
     r.provider = provider;
     r.sub = "user-42";
     r.user = "user-42";

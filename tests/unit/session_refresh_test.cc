@@ -69,8 +69,21 @@ class CountingStore : public SessionStore {
   Status Put(std::string_view key, std::string_view value, int64_t expires_at) override {
     return inner_.Put(key, value, expires_at);
   }
-  Result<std::optional<std::string>> Get(std::string_view key, int64_t now) override {
+  Result<std::optional<Entry>> Get(std::string_view key, int64_t now) override {
     return inner_.Get(key, now);
+  }
+  Result<bool> PutIfVersion(std::string_view key, std::string_view value, int64_t expires_at,
+                            uint64_t version, int64_t now) override {
+    return inner_.PutIfVersion(key, value, expires_at, version, now);
+  }
+  Status SetAdd(std::string_view key, std::string_view member, int64_t expires_at) override {
+    return inner_.SetAdd(key, member, expires_at);
+  }
+  Result<std::vector<std::string>> SetMembers(std::string_view key, int64_t now) override {
+    return inner_.SetMembers(key, now);
+  }
+  Status SetRemove(std::string_view key, const std::vector<std::string>& members) override {
+    return inner_.SetRemove(key, members);
   }
   Status Erase(std::string_view key) override { return inner_.Erase(key); }
   Result<bool> Add(std::string_view key, std::string_view value, int64_t expires_at,
@@ -119,7 +132,7 @@ class SessionRefreshTest : public ::testing::Test {
   // A session whose access token (issued now, 600 s) is due for refresh after 570 s.
   Sessions::Loaded NewSession(Sessions& sessions) {
     int64_t now = t_.clock.NowSeconds();
-    SessionRecord r;
+    SessionRecord r = t_.NewRecord("");
     r.sub = "user-42";
     r.user = "user-42";
     r.id_token = "ID-1";
@@ -131,15 +144,23 @@ class SessionRefreshTest : public ::testing::Test {
     EXPECT_TRUE(id.ok());
     auto loaded = sessions.LoadById(id.ok() ? *id : "", now);
     EXPECT_TRUE(loaded.ok() && loaded->has_value());
-    return Sessions::Loaded{id.ok() ? *id : "",
-                            loaded.ok() && loaded->has_value() ? **loaded : SessionRecord()};
+    return loaded.ok() && loaded->has_value() ? **loaded : Sessions::Loaded{};
   }
   Sessions::Loaded NewSession() { return NewSession(*t_.sessions); }
 
   std::optional<SessionRecord> Stored(const std::string& id) {
     auto got = t_.sessions->LoadById(id, t_.clock.NowSeconds());
     EXPECT_TRUE(got.ok());
-    return got.ok() ? *got : std::nullopt;
+    if (!got.ok() || !got->has_value()) {
+      return std::nullopt;
+    }
+    return (*got)->record;
+  }
+  // The session as a request would see it now (record and version).
+  Sessions::Loaded Current(const std::string& id) {
+    auto got = t_.sessions->LoadById(id, t_.clock.NowSeconds());
+    EXPECT_TRUE(got.ok() && got->has_value());
+    return got.ok() && got->has_value() ? **got : Sessions::Loaded{};
   }
 
   Result<SessionRecord> Refresh(const Sessions::Loaded& loaded) {
@@ -264,7 +285,7 @@ TEST_F(SessionRefreshTest, NextRefreshSendsTheRotatedToken) {
 
   t_.clock.Advance(580);
   t_.http.Respond(TestSite::kTokenUrl, 200, TokenJson("AT-3", "RT-3"));
-  auto second = Refresh(Sessions::Loaded{loaded.id, *first});
+  auto second = Refresh(Current(loaded.id));
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->access_token, "AT-3");
   auto form = ParseQuery(t_.http.LastFor(TestSite::kTokenUrl)->body);
@@ -386,11 +407,16 @@ TEST_F(SessionRefreshTest, TokenRefreshedByAnotherFlightIsUsedWithoutARequest) {
   auto loaded = NewSession();
   t_.clock.Advance(580);
   // Another request (or node) refreshed it a moment ago.
-  SessionRecord newer = loaded.record;
-  newer.access_token = "AT-other";
-  newer.access_issued_at = t_.clock.NowSeconds();
-  newer.access_expires_at = t_.clock.NowSeconds() + 600;
-  ASSERT_TRUE(t_.sessions->Save(loaded.id, newer, t_.clock.NowSeconds()).ok());
+  const int64_t now = t_.clock.NowSeconds();
+  auto stored = t_.sessions->Update(
+      loaded.id,
+      [&](SessionRecord& r) {
+        r.access_token = "AT-other";
+        r.access_issued_at = now;
+        r.access_expires_at = now + 600;
+      },
+      now);
+  ASSERT_TRUE(stored.ok() && *stored);
   auto r = Refresh(loaded);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->access_token, "AT-other");
@@ -424,7 +450,7 @@ TEST_F(SessionRefreshTest, RefreshTokensNeverAppearInLogs) {
   ASSERT_TRUE(Refresh(loaded).ok());
   t_.clock.Advance(580);
   t_.http.Respond(TestSite::kTokenUrl, 400, R"({"error":"invalid_grant"})");
-  (void)Refresh(Sessions::Loaded{loaded.id, *Stored(loaded.id)});
+  (void)Refresh(Current(loaded.id));
   for (const char* secret : {"RT-1", "RT-2", "AT-1", "AT-2", TestSite::kClientSecret}) {
     EXPECT_FALSE(t_.log.AnyContains(secret)) << secret;
   }
@@ -553,14 +579,16 @@ TEST_F(SingleFlightTest, LockOfADeadOwnerExpiresAndTheNextRequestRefreshes) {
   ExpectNoLockLeft(loaded.id, keys_before);
 }
 
-TEST_F(SingleFlightTest, WaiterTakesOverWhenADeadOwnersLockExpires) {
+// A waiter never refreshes itself: the holder may already have spent the refresh token. When
+// the holder's lock goes away without a new token (it died, or its refresh failed), the waiter
+// reports a failure and the next request starts a new flight.
+TEST_F(SingleFlightTest, WaiterOfADeadOwnerGivesUpWithoutSpendingTheToken) {
   auto loaded = NewSession(sessions_);
   std::set<std::string> keys_before = KeysNow();
   t_.clock.Advance(580);
   int64_t now = t_.clock.NowSeconds();
-  const ProviderConfig& p = *t_.provider_config;
-  const int64_t ttl = (p.connect_timeout_ms + p.timeout_ms) / 1000 + 2;
-  ASSERT_TRUE(*t_.store.Add(LockKeyOf(loaded.id), "dead-owner", now + ttl, now));
+  ASSERT_TRUE(t_.provider->Metadata().ok());
+  ASSERT_TRUE(*t_.store.Add(LockKeyOf(loaded.id), "dead-owner", now + 30, now));
   t_.http.Respond(TestSite::kTokenUrl, 200, TokenJson("AT-2", "RT-2"));
 
   std::optional<Result<SessionRecord>> result;
@@ -568,60 +596,134 @@ TEST_F(SingleFlightTest, WaiterTakesOverWhenADeadOwnersLockExpires) {
     Site site = CountingSite();
     result.emplace(RefreshSession(site, loaded));
   });
-  // The waiter has been refused the lock at least twice: it is polling.
-  EXPECT_TRUE(counting_.WaitForAdds(2));
-  EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 0);
-  t_.clock.Advance(ttl);
+  EXPECT_TRUE(counting_.WaitForRefusedCallers(1));
+  t_.clock.Advance(30);  // the dead owner's lease ends
   waiter.join();
   ASSERT_TRUE(result.has_value());
-  ASSERT_TRUE(result->ok()) << result->error().detail;
-  EXPECT_EQ((*result)->access_token, "AT-2");
+  ASSERT_FALSE(result->ok());
+  EXPECT_EQ(result->code(), Errc::kHttpFailure);
+  EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 0);
+
+  Site site = CountingSite();
+  auto next = RefreshSession(site, loaded);
+  ASSERT_TRUE(next.ok()) << next.error().detail;
+  EXPECT_EQ(next->access_token, "AT-2");
   EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 1);
   ExpectNoLockLeft(loaded.id, keys_before);
 }
 
-// A request that took the lock late (after waiting) must still hold it for a full TTL: otherwise
-// a third request finds it already expired and sends a second refresh with the same token.
-TEST_F(SingleFlightTest, LockTakenAfterWaitingStillExcludesOthers) {
+TEST_F(SingleFlightTest, WaiterUsesTheTokensTheHolderStored) {
   auto loaded = NewSession(sessions_);
   t_.clock.Advance(580);
   int64_t now = t_.clock.NowSeconds();
-  const ProviderConfig& p = *t_.provider_config;
-  const int64_t ttl = (p.connect_timeout_ms + p.timeout_ms) / 1000 + 2;
   ASSERT_TRUE(t_.provider->Metadata().ok());
-  ASSERT_TRUE(*t_.store.Add(LockKeyOf(loaded.id), "dead-owner", now + ttl, now));
+  ASSERT_TRUE(*t_.store.Add(LockKeyOf(loaded.id), "holder", now + 30, now));
+
+  std::optional<Result<SessionRecord>> result;
+  std::thread waiter([&] {
+    Site site = CountingSite();
+    result.emplace(RefreshSession(site, loaded));
+  });
+  EXPECT_TRUE(counting_.WaitForRefusedCallers(1));
+  // The holder (another process) stores its result, then releases its lock.
+  auto stored = t_.sessions->Update(
+      loaded.id, [](SessionRecord& r) { r.access_token = "AT-holder"; r.refresh_token = "RT-holder"; },
+      now);
+  ASSERT_TRUE(stored.ok() && *stored);
+  ASSERT_TRUE(t_.store.EraseIfEquals(LockKeyOf(loaded.id), "holder").ok());
+  waiter.join();
+  ASSERT_TRUE(result.has_value() && result->ok()) << result->error().detail;
+  EXPECT_EQ((*result)->access_token, "AT-holder");
+  EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 0);
+}
+
+TEST_F(SingleFlightTest, WaiterAfterTheHoldersFailureReportsItAndSpendsNothing) {
+  auto loaded = NewSession(sessions_);
+  t_.clock.Advance(580);
+  int64_t now = t_.clock.NowSeconds();
+  ASSERT_TRUE(t_.provider->Metadata().ok());
+  ASSERT_TRUE(*t_.store.Add(LockKeyOf(loaded.id), "holder", now + 30, now));
+  t_.http.Respond(TestSite::kTokenUrl, 200, TokenJson("AT-2", "RT-2"));
+
+  std::optional<Result<SessionRecord>> result;
+  std::thread waiter([&] {
+    Site site = CountingSite();
+    result.emplace(RefreshSession(site, loaded));
+  });
+  EXPECT_TRUE(counting_.WaitForRefusedCallers(1));
+  // The holder's refresh failed (say the provider timed out): it releases the lock, no token.
+  ASSERT_TRUE(t_.store.EraseIfEquals(LockKeyOf(loaded.id), "holder").ok());
+  waiter.join();
+  ASSERT_TRUE(result.has_value());
+  ASSERT_FALSE(result->ok());
+  EXPECT_EQ(result->code(), Errc::kHttpFailure);
+  EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 0) << "a waiter spent the refresh token";
+  EXPECT_EQ(Stored(loaded.id)->refresh_token, "RT-1");
+}
+
+// Discovery and keys are fetched before the lock: however slow they are, the lease still covers
+// the token call that follows, so no second request can take the lock and spend the token.
+TEST_F(SingleFlightTest, SlowDiscoveryDoesNotEatIntoTheLease) {
+  auto loaded = NewSession(sessions_);
+  t_.clock.Advance(580);
+  const ProviderConfig& p = *t_.provider_config;
+  // Discovery takes 40 s of (simulated) time, longer than a whole lease.
+  t_.http.Handle(TestSite::kDiscoveryUrl, [this](const HttpRequest&) {
+    t_.clock.Advance(40);
+    HttpResponse r;
+    r.status = 200;
+    r.content_type = "application/json";
+    r.body = t_.DiscoveryJson();
+    return Result<HttpResponse>(r);
+  });
+  std::optional<int64_t> lease_left_at_token_call;
+  t_.http.Handle(TestSite::kTokenUrl, [&](const HttpRequest&) {
+    auto expiry = t_.store.ExpiryOf(LockKeyOf(loaded.id));
+    if (expiry) {
+      lease_left_at_token_call = *expiry - t_.clock.NowSeconds();
+    }
+    // The provider then takes its whole timeout to answer.
+    t_.clock.Advance(p.timeout_ms / 1000);
+    HttpResponse r;
+    r.status = 200;
+    r.content_type = "application/json";
+    r.body = TokenJson("AT-2", "RT-2");
+    return Result<HttpResponse>(r);
+  });
+  Site site = CountingSite();
+  auto r = RefreshSession(site, loaded);
+  ASSERT_TRUE(r.ok()) << r.error().detail;
+  ASSERT_TRUE(lease_left_at_token_call.has_value()) << "the token call ran without the lock";
+  // Enough for the token call and one key fetch, each up to the whole HTTP timeout.
+  EXPECT_GT(*lease_left_at_token_call, 2 * p.timeout_ms / 1000);
+  EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 1);
+}
+
+// A request that arrives while the refresh is held at the provider must wait, not refresh again.
+TEST_F(SingleFlightTest, RequestArrivingDuringAHeldRefreshWaits) {
+  auto loaded = NewSession(sessions_);
+  t_.clock.Advance(580);
+  ASSERT_TRUE(t_.provider->Metadata().ok());
   HoldTokenResponse(TokenJson("AT-2", "RT-2"));
 
   std::optional<Result<SessionRecord>> first;
-  std::thread waiter([&] {
+  std::thread holder([&] {
     Site site = CountingSite();
     first.emplace(RefreshSession(site, loaded));
   });
-  EXPECT_TRUE(counting_.WaitForAdds(2));
-  t_.clock.Advance(ttl);  // the dead owner's lock expires; the waiter takes it and refreshes
-  // Wait until the waiter's refresh is at the provider.
   for (int i = 0; i < 2000 && in_flight_.load() == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   ASSERT_EQ(in_flight_.load(), 1);
-  // The lock it holds must outlive the now-current time by the full TTL.
-  auto expiry = t_.store.ExpiryOf(LockKeyOf(loaded.id));
-  ASSERT_TRUE(expiry.has_value());
-  EXPECT_GT(*expiry, t_.clock.NowSeconds()) << "the new owner's lock is already expired";
-  EXPECT_GE(*expiry, t_.clock.NowSeconds() + ttl - 1);
-
-  // Another request of the same session arrives now: it must wait, not refresh again.
   std::optional<Result<SessionRecord>> second;
-  int adds_before = adds_.load();
   std::thread other([&] {
     Site site = CountingSite();
     second.emplace(RefreshSession(site, loaded));
   });
-  EXPECT_TRUE(counting_.WaitForAdds(adds_before + 1));
+  EXPECT_TRUE(counting_.WaitForRefusedCallers(1));
   gate_.Open();
-  waiter.join();
+  holder.join();
   other.join();
-  EXPECT_EQ(in_flight_.load(), 1);
   EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 1);
   ASSERT_TRUE(first.has_value() && first->ok());
   ASSERT_TRUE(second.has_value() && second->ok());
@@ -703,7 +805,7 @@ TEST(SessionRefreshAcrossProcesses, ForkedProcessesSendExactlyOneRefresh) {
   Sessions sessions(counting, t.session_config, t.random);
 
   int64_t now = t.clock.NowSeconds();
-  SessionRecord rec;
+  SessionRecord rec = t.NewRecord("");
   rec.sub = "user-42";
   rec.access_token = "AT-1";
   rec.refresh_token = "RT-1";
@@ -713,7 +815,7 @@ TEST(SessionRefreshAcrossProcesses, ForkedProcessesSendExactlyOneRefresh) {
   ASSERT_TRUE(id.ok());
   auto stored = sessions.LoadById(*id, now);
   ASSERT_TRUE(stored.ok() && stored->has_value());
-  Sessions::Loaded loaded{*id, **stored};
+  Sessions::Loaded loaded = **stored;
   t.clock.Advance(580);
 
   std::vector<pid_t> pids;
@@ -750,8 +852,8 @@ TEST(SessionRefreshAcrossProcesses, ForkedProcessesSendExactlyOneRefresh) {
 
   auto after = sessions.LoadById(*id, t.clock.NowSeconds());
   ASSERT_TRUE(after.ok() && after->has_value());
-  EXPECT_EQ((*after)->access_token, "AT-2");
-  EXPECT_EQ((*after)->refresh_token, "RT-2");
+  EXPECT_EQ((*after)->record.access_token, "AT-2");
+  EXPECT_EQ((*after)->record.refresh_token, "RT-2");
   auto lock = (*shm)->Get(LockKeyOf(*id), t.clock.NowSeconds());
   ASSERT_TRUE(lock.ok());
   EXPECT_FALSE(lock->has_value()) << "the refresh lock was left in the shared store";

@@ -2,6 +2,8 @@
 // forked processes at once, and recovery when a process dies holding the lock.
 #include "platform/shm_session_store.h"
 
+#include "fakes.h"
+
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -60,7 +62,7 @@ class ShmSessionStoreTest : public ::testing::Test {
   std::optional<std::string> GetValue(std::string_view key, int64_t now = kNow) {
     auto got = store_->Get(key, now);
     EXPECT_TRUE(got.ok()) << got.error().detail;
-    return got.ok() ? got.value() : std::nullopt;
+    return coinpay::testing::ValueOf(got);
   }
 
   ShmSessionStore::Stats GetStats() {
@@ -299,7 +301,7 @@ TEST_F(ShmSessionStoreTest, AttachSeesDataCreatedByCreate) {
   EXPECT_EQ((*attached)->entry_size(), 64u);
   auto got = (*attached)->Get("survives", kNow);
   ASSERT_TRUE(got.ok());
-  EXPECT_EQ(got.value(), "graceful");
+  EXPECT_EQ(coinpay::testing::ValueOf(got), "graceful");
   ASSERT_TRUE((*attached)->Put("from-attached", "x", kLater).ok());
   EXPECT_EQ(GetValue("from-attached"), "x");
 }
@@ -365,13 +367,13 @@ TEST_F(ShmSessionStoreTest, ForkedProcessesShareTheTableConsistently) {
             return 11;
           }
           auto got = store_->Get(shared, kNow);
-          if (!got.ok() || !got.value() || !IsWholeValue(*got.value())) {
+          if (!got.ok() || !got.value() || !IsWholeValue(got.value()->value)) {
             return 12;
           }
         }
         for (int i = 0; i < kOwnKeys; ++i) {
           auto got = store_->Get(OwnKey(c, i), kNow);
-          if (!got.ok() || got.value() != WholeValue(c, i + round)) {
+          if (!got.ok() || coinpay::testing::ValueOf(got) != WholeValue(c, i + round)) {
             return 13;
           }
           if (i % 2 == 1 && !store_->Erase(OwnKey(c, i)).ok()) {
@@ -419,7 +421,7 @@ TEST_F(ShmSessionStoreTest, ForkedProcessesEvictingConcurrentlyKeepTheTableConsi
           return 10;
         }
         auto got = store_->Get(OwnKey(c, (i * 7) % 500), kNow);
-        if (!got.ok() || (got.value() && !IsWholeValue(*got.value()))) {
+        if (!got.ok() || (got.value() && !IsWholeValue(got.value()->value))) {
           return 12;
         }
         if (i % 5 == 0 && !store_->Erase(OwnKey(c, (i * 3) % 500)).ok()) {
@@ -537,7 +539,7 @@ TEST_F(ShmSessionStoreTest, ThreadsOfOneProcessShareTheStore) {
           failures++;
         }
         auto got = store_->Get(key, kNow);
-        if (!got.ok() || got.value() != WholeValue(t, i)) {
+        if (!got.ok() || coinpay::testing::ValueOf(got) != WholeValue(t, i)) {
           failures++;
         }
       }

@@ -1,0 +1,64 @@
+// The module's cookies. The session id is 32 random bytes, base64url without padding.
+#include "core/session_cookie.h"
+
+#include "core/encoding.h"
+
+namespace coinpay {
+namespace {
+constexpr size_t kSessionIdChars = 43;
+constexpr size_t kCookieStatePrefix = 16;
+}  // namespace
+
+CookieAttrs ModuleCookieAttrs(const SessionConfig& c, bool https) {
+  CookieAttrs attrs;
+  attrs.secure = c.secure_cookies || https;
+  return attrs;
+}
+
+std::string SetSessionCookie(const SessionConfig& c, std::string_view session_id, bool https) {
+  return SetCookieValue(c.cookie_name, session_id, ModuleCookieAttrs(c, https));
+}
+
+std::string DeleteSessionCookie(const SessionConfig& c, bool https) {
+  return DeleteCookieValue(c.cookie_name, ModuleCookieAttrs(c, https));
+}
+
+std::vector<std::string_view> SessionIdsIn(const SessionConfig& c, std::string_view header) {
+  std::vector<std::string_view> ids;
+  for (const auto& [name, value] : ParseCookieHeader(header)) {
+    if (name == c.cookie_name && value.size() == kSessionIdChars &&
+        Base64UrlDecode(value).has_value()) {
+      ids.push_back(value);
+    }
+  }
+  return ids;
+}
+
+std::string LoginCookieName(const SessionConfig& c, std::string_view state) {
+  return c.login_cookie_prefix + std::string(state.substr(0, kCookieStatePrefix));
+}
+
+bool IsLoginCookie(const SessionConfig& c, std::string_view name) {
+  return name.substr(0, c.login_cookie_prefix.size()) == c.login_cookie_prefix;
+}
+
+std::optional<std::string> WithoutModuleCookies(const SessionConfig& c, std::string_view header) {
+  std::string kept;
+  bool dropped = false;
+  for (const auto& [name, value] : ParseCookieHeader(header)) {
+    if (name == c.cookie_name || IsLoginCookie(c, name)) {
+      dropped = true;
+      continue;
+    }
+    if (!kept.empty()) {
+      kept += "; ";
+    }
+    kept.append(name).append("=").append(value);
+  }
+  if (!dropped) {
+    return std::nullopt;
+  }
+  return kept;
+}
+
+}  // namespace coinpay
