@@ -15,6 +15,18 @@ namespace {
 
 constexpr size_t kMaxTokenChars = 16 * 1024;
 
+// Who a verified token (or introspection answer) speaks for, as the application receives it.
+std::shared_ptr<Identity> IdentityOf(const ProviderConfig& p, const Json& claims) {
+  auto id = std::make_shared<Identity>();
+  id->user = claims.GetString("sub").value_or(claims.GetString("client_id").value_or(""));
+  id->provider = p.name.empty() ? std::string(kDefaultProviderName) : p.name;
+  id->issuer = p.issuer;
+  id->claims = ClaimsForApplication(claims);
+  id->claims_json = claims.Dump();
+  id->parsed_claims = std::make_shared<const Json>(claims);
+  return id;
+}
+
 // RFC 6750 b64token characters, as a table: this runs over every byte of every token.
 constexpr std::array<bool, 256> MakeToken68Table() {
   std::array<bool, 256> t{};
@@ -114,11 +126,7 @@ Action AuthenticateOpaque(ProviderClient& provider, VerifiedTokenCache& cache, i
               TokenHint(token));
     return BearerChallenge(config, "invalid_token", DescriptionFor(checked.code()));
   }
-  auto id = std::make_shared<Identity>();
-  id->user = info.GetString("sub").value_or(info.GetString("client_id").value_or(""));
-  id->claims = ClaimsForApplication(info);
-  id->claims_json = info.Dump();
-  id->parsed_claims = std::make_shared<const Json>(info);
+  auto id = IdentityOf(p, info);
   int64_t exp = info.GetInt("exp").value_or(now);
   cache.Insert(token, id, std::min(exp, now + kIntrospectionCacheSeconds), now);
   return Action::Allow(*id);
@@ -210,11 +218,7 @@ Action AuthenticateBearer(ProviderClient& provider, VerifiedTokenCache& cache, c
               "): " + checked.error().detail + " " + TokenHint(*token));
     return BearerChallenge(config, "invalid_token", DescriptionFor(checked.code()));
   }
-  auto id = std::make_shared<Identity>();
-  id->user = jwt->claims.GetString("sub").value_or(jwt->claims.GetString("client_id").value_or(""));
-  id->claims = ClaimsForApplication(jwt->claims);
-  id->claims_json = jwt->claims.Dump();
-  id->parsed_claims = std::make_shared<const Json>(jwt->claims);
+  auto id = IdentityOf(p, jwt->claims);
   int64_t exp = jwt->claims.GetInt("exp").value_or(now);
   cache.Insert(*token, id, exp + p.leeway_seconds, now);
   return Action::Allow(*id);

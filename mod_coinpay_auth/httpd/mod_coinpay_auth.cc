@@ -183,7 +183,7 @@ Handler HandlerOf(const char* name);
 // the module's own handlers, which read them, keep them.
 int StripCookiesForApplication(request_rec* r) {
   SiteRuntime* rt = RuntimeFor(r->server);
-  if (rt != nullptr && rt->login && HandlerOf(r->handler) == Handler::kNone) {
+  if (rt != nullptr && HandlerOf(r->handler) == Handler::kNone) {
     StripModuleCookies(r, rt->session_config);
   }
   return DECLINED;
