@@ -14,7 +14,8 @@ kinds = {"Text": "text", "Url": "absolute URL", "Seconds": "seconds", "Count": "
          "Flag": "On | Off", "List": "one or more values", "TokenAuth":
          "client_secret_basic | client_secret_post | none", "PassClaims":
          "environment | headers | both | none", "Unauthenticated": "auto | login | 401", "Profile": "oidc | oauth2",
-         "RevocationAuth": "client | bearer", "Userinfo": "auto | on | off"}
+         "RevocationAuth": "client | bearer", "Userinfo": "auto | on | off",
+         "BearerTokenType": "at+jwt | jwt", "Refresh": "auto | always"}
 out = []
 for scope, title in (("SERVER", "Server and virtual host"), ("DIR", "Location")):
     out += ["## " + title, ""]

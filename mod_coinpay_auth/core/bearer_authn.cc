@@ -1,4 +1,5 @@
 // Bearer authentication: the cache first, then signature and claims, then the cache again.
+// Tokens that are not JWTs go to introspection (core/opaque_bearer.cc).
 #include "core/bearer_authn.h"
 
 #include <algorithm>
@@ -8,24 +9,12 @@
 #include "core/claims_policy.h"
 #include "core/encoding.h"
 #include "core/log.h"
-#include "core/token_client.h"
+#include "core/opaque_bearer.h"
 
 namespace coinpay {
 namespace {
 
 constexpr size_t kMaxTokenChars = 16 * 1024;
-
-// Who a verified token (or introspection answer) speaks for, as the application receives it.
-std::shared_ptr<Identity> IdentityOf(const ProviderConfig& p, const Json& claims) {
-  auto id = std::make_shared<Identity>();
-  id->user = claims.GetString("sub").value_or(claims.GetString("client_id").value_or(""));
-  id->provider = p.name.empty() ? std::string(kDefaultProviderName) : p.name;
-  id->issuer = p.issuer;
-  id->claims = ClaimsForApplication(claims);
-  id->claims_json = claims.Dump();
-  id->parsed_claims = std::make_shared<const Json>(claims);
-  return id;
-}
 
 // RFC 6750 b64token characters, as a table: this runs over every byte of every token.
 constexpr std::array<bool, 256> MakeToken68Table() {
@@ -41,8 +30,20 @@ constexpr auto kToken68 = MakeToken68Table();
 
 bool IsToken68Char(char c) { return kToken68[static_cast<unsigned char>(c)]; }
 
-// Fixed texts for the client: they say what kind of problem, never echo the token.
-const char* DescriptionFor(Errc e) {
+}  // namespace
+
+std::shared_ptr<Identity> BearerIdentity(const ProviderConfig& p, const Json& claims) {
+  auto id = std::make_shared<Identity>();
+  id->user = claims.GetString("sub").value_or(claims.GetString("client_id").value_or(""));
+  id->provider = p.name.empty() ? std::string(kDefaultProviderName) : p.name;
+  id->issuer = p.issuer;
+  id->claims = ClaimsForApplication(claims);
+  id->claims_json = claims.Dump();
+  id->parsed_claims = std::make_shared<const Json>(claims);
+  return id;
+}
+
+const char* BearerErrorDescription(Errc e) {
   switch (e) {
     case Errc::kExpired:
       return "The access token expired";
@@ -65,71 +66,10 @@ const char* DescriptionFor(Errc e) {
   }
 }
 
-// Caps how long an introspection result is trusted, so a revoked opaque token stops working
-// within this time even when its exp is far away.
-constexpr int64_t kIntrospectionCacheSeconds = 60;
-
-// 503 for a token that cannot be checked right now (the provider is unreachable).
-Action Unavailable(const BearerConfig& config) {
+Action BearerUnavailable(const BearerConfig& config) {
   Action a = BearerChallenge(config, "", "", 503);
   a.body = "{\"error\":\"temporarily_unavailable\"}\n";
   return a;
-}
-
-}  // namespace
-
-Action AuthenticateOpaque(ProviderClient& provider, VerifiedTokenCache& cache, int64_t now,
-                          LogSink& log, std::string_view token, const BearerConfig& config) {
-  const ProviderConfig& p = provider.config();
-  auto meta = provider.Metadata();
-  if (!meta) {
-    LogAt(log, LogLevel::kError, 168, "cannot check opaque bearer tokens: " + meta.error().detail);
-    return Unavailable(config);
-  }
-  if ((*meta)->introspection_endpoint.empty() || !p.login_enabled) {
-    LogAt(log, LogLevel::kInfo, 165,
-          "opaque bearer token refused: no introspection endpoint or client credentials");
-    return BearerChallenge(config, "invalid_token", "Only JWT access tokens are accepted here");
-  }
-  auto result = Introspect(provider, std::string(token));
-  if (!result) {
-    LogAt(log, LogLevel::kError, 166, "token introspection failed: " + result.error().detail);
-    return Unavailable(config);
-  }
-  const Json& info = *result;
-  Status checked = OkStatus();
-  if (!info.Get("active").AsBool()) {
-    checked = Error{Errc::kExpired, "token is not active"};
-  } else {
-    ClaimsPolicy policy;
-    policy.issuer = p.issuer;
-    policy.audiences = config.audiences;
-    policy.leeway_seconds = p.leeway_seconds;
-    policy.require_exp = true;
-    // RFC 7662 makes iss and aud optional in the answer; when given they must fit.
-    Json probe = Json::Object();
-    for (const std::string& key : info.Keys()) {
-      probe.Set(key, info.Get(key));
-    }
-    if (probe.Get("iss").IsNull()) {
-      probe.Set("iss", Json::String(p.issuer));
-    }
-    if (probe.Get("aud").IsNull() && !config.audiences.empty()) {
-      checked = Error{Errc::kAudienceMismatch, "introspection names no audience"};
-    } else {
-      checked = CheckClaims(probe, policy, now);
-    }
-  }
-  if (!checked) {
-    LogAt(log, LogLevel::kInfo, 167,
-          std::string("opaque bearer token refused (") + ErrcName(checked.code()) + ") " +
-              TokenHint(token));
-    return BearerChallenge(config, "invalid_token", DescriptionFor(checked.code()));
-  }
-  auto id = IdentityOf(p, info);
-  int64_t exp = info.GetInt("exp").value_or(now);
-  cache.Insert(token, id, std::min(exp, now + kIntrospectionCacheSeconds), now);
-  return Action::Allow(*id);
 }
 
 Result<std::string_view> BearerTokenOf(std::string_view authorization) {
@@ -211,14 +151,14 @@ Action AuthenticateBearer(ProviderClient& provider, VerifiedTokenCache& cache, c
   if (!checked) {
     if (checked.code() == Errc::kHttpFailure || checked.code() == Errc::kProviderError) {
       LogAt(log, LogLevel::kError, 161, "cannot verify bearer tokens: " + checked.error().detail);
-      return Unavailable(config);
+      return BearerUnavailable(config);
     }
     LogAt(log, LogLevel::kInfo, 162,
           std::string("bearer token refused (") + ErrcName(checked.code()) +
               "): " + checked.error().detail + " " + TokenHint(*token));
-    return BearerChallenge(config, "invalid_token", DescriptionFor(checked.code()));
+    return BearerChallenge(config, "invalid_token", BearerErrorDescription(checked.code()));
   }
-  auto id = IdentityOf(p, jwt->claims);
+  auto id = BearerIdentity(p, jwt->claims);
   int64_t exp = jwt->claims.GetInt("exp").value_or(now);
   cache.Insert(*token, id, exp + p.leeway_seconds, now);
   return Action::Allow(*id);

@@ -3,12 +3,14 @@
 // (RFC 9068). Failures answer as RFC 6750 section 3 says, with fixed descriptions.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "coinpay_auth/action.h"
 #include "coinpay_auth/request_view.h"
+#include "core/json.h"
 #include "core/provider_client.h"
 #include "core/token_cache.h"
 
@@ -17,6 +19,7 @@ namespace coinpay {
 struct BearerConfig {
   std::vector<std::string> audiences;  // aud must contain one; empty only with any_audience
   bool any_audience = false;
+  AccessTokenType token_type = AccessTokenType::kAtJwt;
   std::string realm = "api";
 };
 
@@ -27,10 +30,13 @@ Result<std::string_view> BearerTokenOf(std::string_view authorization);
 Action AuthenticateBearer(ProviderClient& provider, VerifiedTokenCache& cache, const Clock& clock,
                           LogSink& log, const RequestView& req, const BearerConfig& config);
 
-// Opaque (non-JWT) tokens: RFC 7662 introspection with the client's credentials, the answer
-// cached until the token's exp (at most a minute), inactive tokens refused.
-Action AuthenticateOpaque(ProviderClient& provider, VerifiedTokenCache& cache, int64_t now,
-                          LogSink& log, std::string_view token, const BearerConfig& config);
+// Shared with the opaque-token path (core/opaque_bearer.h):
+// who a verified token or introspection answer speaks for, as the application receives it;
+std::shared_ptr<Identity> BearerIdentity(const ProviderConfig& p, const Json& claims);
+// the fixed text for a refusal (never the token); the 503 for a token that cannot be checked
+// now (the provider is unreachable).
+const char* BearerErrorDescription(Errc e);
+Action BearerUnavailable(const BearerConfig& config);
 
 // 401 with `WWW-Authenticate: Bearer realm=..., error=..., error_description=...`
 // (no error when `error` is empty: the request carried no token).

@@ -20,6 +20,9 @@ enum class UserinfoMode { kAuto, kOn, kOff };
 // oidc: OpenID Connect (an ID token proves who signed in). oauth2: plain OAuth 2.0 (Coinbase):
 // no ID token; a user endpoint called with the access token says who it is.
 enum class ProviderProfile { kOidc, kOAuth2 };
+// What an access token's JOSE `typ` must say: at+jwt (RFC 9068) or, for providers that issue
+// plain JWT access tokens, JWT (then ID and logout tokens are told apart by their claims).
+enum class AccessTokenType { kAtJwt, kJwt };
 // How revocation authenticates: as at the token endpoint, or with the access token as a bearer.
 enum class RevocationAuth { kClient, kBearer };
 

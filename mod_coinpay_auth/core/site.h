@@ -41,6 +41,11 @@ struct Site {
 struct LocationOptions {
   enum class Unauthenticated { kAuto, kLogin, kDeny };
   Unauthenticated unauthenticated = Unauthenticated::kAuto;
+  // When the session's access token is refreshed: kAuto only where the application receives it
+  // (pass_access_token), kAlways on every request that finds it due.
+  enum class Refresh { kAuto, kAlways };
+  Refresh refresh = Refresh::kAuto;
+  bool pass_access_token = false;
   // Stricter limits for this location than the server's (0: the server's apply): an older or
   // idler session must sign in again here, while it stays valid elsewhere.
   int64_t max_age_seconds = 0;

@@ -136,4 +136,14 @@ const char* Userinfo::Parse(const char* arg, Type& out) {
                            out, "takes auto, on or off");
 }
 
+const char* BearerTokenType::Parse(const char* arg, Type& out) {
+  return ParseChoice<Type>(arg, {{"at+jwt", Type::kAtJwt}, {"jwt", Type::kJwt}}, out,
+                           "takes at+jwt (RFC 9068 access tokens) or jwt");
+}
+
+const char* Refresh::Parse(const char* arg, Type& out) {
+  return ParseChoice<Type>(arg, {{"auto", Type::kAuto}, {"always", Type::kAlways}}, out,
+                           "takes auto or always");
+}
+
 }  // namespace coinpay::httpd::kinds

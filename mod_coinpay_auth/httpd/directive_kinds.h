@@ -66,5 +66,14 @@ struct Userinfo {
   static const char* Parse(const char* arg, Type& out);
 };
 
+struct BearerTokenType {
+  using Type = AccessTokenType;
+  static const char* Parse(const char* arg, Type& out);
+};
+struct Refresh {
+  using Type = LocationOptions::Refresh;
+  static const char* Parse(const char* arg, Type& out);
+};
+
 }  // namespace kinds
 }  // namespace coinpay::httpd

@@ -154,6 +154,8 @@ int CheckAuthn(request_rec* r) {
     options.unauthenticated = dir.unauthenticated.value;
     options.max_age_seconds = dir.location_max_age.value;
     options.idle_timeout_seconds = dir.location_idle_timeout.value;
+    options.refresh = dir.refresh.value;
+    options.pass_access_token = dir.pass_access_token.value;
     RequestLog log(r);
     Site site = SiteFor(*rt, *provider, log);
     Action a = AuthenticateSession(site, ViewOf(r), options);

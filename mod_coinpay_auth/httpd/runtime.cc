@@ -449,6 +449,7 @@ int PostConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*
     rt->sessions = std::make_unique<Sessions>(*proc.store, rt->session_config, proc.random);
     rt->bearer.audiences = c.bearer_audiences.value;
     rt->bearer.any_audience = c.bearer_any_audience.value;
+    rt->bearer.token_type = c.bearer_token_type.value;
     rt->bearer.realm = c.bearer_realm.value;
     rt->token_cache =
         std::make_unique<VerifiedTokenCache>(static_cast<size_t>(c.token_cache_size.value));

@@ -640,10 +640,13 @@ Status ShmSessionStore::SetAdd(std::string_view key, std::string_view member,
         std::string_view(reinterpret_cast<const char*>(SlotAt(index)->value()), s->value_len));
     keep_until = std::max(keep_until, s->expires_at);
   }
-  if (std::find(members.begin(), members.end(), member) != members.end()) {
-    return OkStatus();
+  bool present = std::find(members.begin(), members.end(), member) != members.end();
+  if (present && index != kNil && SlotAt(index)->expires_at >= keep_until) {
+    return OkStatus();  // nothing to change
   }
-  members.emplace_back(member);
+  if (!present) {
+    members.emplace_back(member);
+  }
   std::string bytes = JoinMembers(members);
   // The oldest drop out when the set is full or would not fit the entry.
   while (members.size() > kMaxSetMembers || bytes.size() > entry_size_) {
