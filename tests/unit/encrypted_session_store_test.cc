@@ -1,10 +1,12 @@
 // EncryptedSessionStore: values are sealed before they reach the inner store, bound to their key,
-// and the lock primitives pass through untouched.
+// versions are the inner store's, and the lock primitives and index sets pass through untouched.
 #include "core/encrypted_session_store.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "core/crypto.h"
 #include "fakes.h"
@@ -154,6 +156,105 @@ TEST_F(EncryptedSessionStoreTest, AddAndEraseIfEqualsPassThroughUnsealed) {
   auto takeover = store_.Add("lock", "owner-c", kLater + 100, kLater);
   ASSERT_TRUE(takeover.ok());
   EXPECT_TRUE(*takeover);
+}
+
+TEST_F(EncryptedSessionStoreTest, GetReportsTheInnerVersion) {
+  ASSERT_TRUE(store_.Put("key-1", "record", kLater).ok());
+  auto outer = store_.Get("key-1", kNow);
+  auto inner = inner_.Get("key-1", kNow);
+  ASSERT_TRUE(outer.ok() && outer->has_value());
+  ASSERT_TRUE(inner.ok() && inner->has_value());
+  EXPECT_EQ((*outer)->version, (*inner)->version);
+}
+
+TEST_F(EncryptedSessionStoreTest, PutIfVersionPassesTheVersionThroughAndSealsTheValue) {
+  ASSERT_TRUE(store_.Put("key-1", "first record", kLater).ok());
+  auto read = store_.Get("key-1", kNow);
+  ASSERT_TRUE(read.ok() && read->has_value());
+  const std::string secret = "refresh_token=RT-rotated-secret-456";
+  auto put = store_.PutIfVersion("key-1", secret, kLater + 60, (*read)->version, kNow);
+  ASSERT_TRUE(put.ok()) << put.error().detail;
+  EXPECT_TRUE(*put);
+
+  auto raw = InnerValue("key-1");
+  ASSERT_TRUE(raw.has_value());
+  EXPECT_EQ(raw->find("RT-rotated"), std::string::npos);
+  EXPECT_EQ(raw->find("refresh_token"), std::string::npos);
+  EXPECT_EQ(raw->size(), secret.size() + kAesGcmIvSize + kAesGcmTagSize);
+  EXPECT_EQ(inner_.ExpiryOf("key-1"), kLater + 60);
+  EXPECT_EQ(Read(store_, "key-1"), secret);
+
+  // The version read before the write is spent, in the inner store as through the seal.
+  auto stale = store_.PutIfVersion("key-1", "stale write", kLater, (*read)->version, kNow);
+  ASSERT_TRUE(stale.ok());
+  EXPECT_FALSE(*stale);
+  EXPECT_EQ(Read(store_, "key-1"), secret);
+}
+
+TEST_F(EncryptedSessionStoreTest, PutIfVersionFailsWhenTheInnerEntryChangedOrIsGone) {
+  ASSERT_TRUE(store_.Put("key-1", "record", kLater).ok());
+  auto read = store_.Get("key-1", kNow);
+  ASSERT_TRUE(read.ok() && read->has_value());
+  ASSERT_TRUE(store_.Put("key-1", "written meanwhile", kLater).ok());
+  auto after_write = store_.PutIfVersion("key-1", "mine", kLater, (*read)->version, kNow);
+  ASSERT_TRUE(after_write.ok());
+  EXPECT_FALSE(*after_write);
+  EXPECT_EQ(Read(store_, "key-1"), "written meanwhile");
+
+  auto current = store_.Get("key-1", kNow);
+  ASSERT_TRUE(current.ok() && current->has_value());
+  ASSERT_TRUE(store_.Erase("key-1").ok());
+  auto after_erase = store_.PutIfVersion("key-1", "mine", kLater, (*current)->version, kNow);
+  ASSERT_TRUE(after_erase.ok());
+  EXPECT_FALSE(*after_erase);
+  EXPECT_EQ(inner_.size(), 0u);
+}
+
+TEST_F(EncryptedSessionStoreTest, PutIfVersionWithAFailedRandomWritesNothing) {
+  ASSERT_TRUE(store_.Put("key-1", "record", kLater).ok());
+  auto read = store_.Get("key-1", kNow);
+  ASSERT_TRUE(read.ok() && read->has_value());
+  random_.set_fail(true);
+  auto put = store_.PutIfVersion("key-1", "new record", kLater, (*read)->version, kNow);
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.code(), Errc::kCryptoFailure);
+  random_.set_fail(false);
+  EXPECT_EQ(inner_.puts(), 1);
+  EXPECT_EQ(Read(store_, "key-1"), "record");
+}
+
+TEST_F(EncryptedSessionStoreTest, SetsPassThroughUnchanged) {
+  const std::string binary("\0\x01\xff member", 10);
+  ASSERT_TRUE(store_.SetAdd("index", "m1", kLater).ok());
+  ASSERT_TRUE(store_.SetAdd("index", binary, kLater + 100).ok());
+  auto inner_members = inner_.SetMembers("index", kNow);
+  ASSERT_TRUE(inner_members.ok());
+  std::vector<std::string> expected = {binary, "m1"};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(*inner_members, expected);  // members as given, not sealed
+  auto outer_members = store_.SetMembers("index", kNow);
+  ASSERT_TRUE(outer_members.ok());
+  EXPECT_EQ(*outer_members, expected);
+  // The set's expiry is the inner store's too: still there until the later of the two.
+  auto late = store_.SetMembers("index", kLater + 50);
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(late->size(), 2u);
+
+  ASSERT_TRUE(store_.SetRemove("index", {"m1"}).ok());
+  inner_members = inner_.SetMembers("index", kNow);
+  ASSERT_TRUE(inner_members.ok());
+  EXPECT_EQ(*inner_members, std::vector<std::string>{binary});
+  ASSERT_TRUE(store_.SetRemove("index", {binary}).ok());
+  EXPECT_EQ(inner_.size(), 0u);
+}
+
+TEST_F(EncryptedSessionStoreTest, InnerStoreErrorsPassThroughForVersionsAndSets) {
+  ASSERT_TRUE(store_.Put("k", "v", kLater).ok());
+  inner_.set_unavailable(true);
+  EXPECT_EQ(store_.PutIfVersion("k", "v2", kLater, 1, kNow).code(), Errc::kStoreUnavailable);
+  EXPECT_EQ(store_.SetAdd("index", "m", kLater).code(), Errc::kStoreUnavailable);
+  EXPECT_EQ(store_.SetMembers("index", kNow).code(), Errc::kStoreUnavailable);
+  EXPECT_EQ(store_.SetRemove("index", {"m"}).code(), Errc::kStoreUnavailable);
 }
 
 }  // namespace

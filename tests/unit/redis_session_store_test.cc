@@ -1,10 +1,24 @@
-// RedisSessionStore::ParseUrl: what CoinpaySessionStore redis://... accepts, and error messages
-// that say what is wrong without repeating the password. (Live Redis tests live elsewhere.)
+// RedisSessionStore: what CoinpaySessionStore redis://... accepts (errors never repeat the
+// password), then every store operation against a real redis-server started for the suite, bare
+// and under EncryptedSessionStore.
 #include "platform/redis_session_store.h"
 
 #include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <memory>
+#include <optional>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include "core/encrypted_session_store.h"
+#include "fakes.h"
+#include "redis_server.h"
 
 namespace coinpay {
 namespace {
@@ -109,6 +123,400 @@ TEST(RedisParseUrl, ErrorsNeverNameThePassword) {
     EXPECT_EQ(o.error().detail.find(password), std::string::npos) << o.error().detail;
     EXPECT_EQ(o.error().detail.find("Hunter2"), std::string::npos) << o.error().detail;
   }
+}
+
+// --- against a real redis-server ------------------------------------------------------------
+// Redis keeps time itself (EXAT, EXPIRETIME), so these tests use the real clock.
+
+int64_t WallNow() { return static_cast<int64_t>(std::time(nullptr)); }
+
+// A value of every byte value, `size` bytes long, starting at `first`.
+std::string BinaryValue(size_t size, unsigned char first) {
+  std::string out(size, '\0');
+  for (size_t i = 0; i < size; ++i) {
+    out[i] = static_cast<char>(static_cast<unsigned char>(first + i));
+  }
+  return out;
+}
+
+std::vector<std::string> Sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+// One redis-server per suite, emptied before every test.
+class RedisSessionStoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new testing::RedisServer(); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  void SetUp() override {
+    // Never skipped: CI installs redis-server, and a missing one must be noticed.
+    ASSERT_TRUE(server_->ok()) << server_->error();
+    auto flushed = server_->Command({"FLUSHALL"});
+    ASSERT_TRUE(flushed.has_value() && flushed->str == "OK");
+    now_ = WallNow();
+    later_ = now_ + 3600;
+  }
+
+  std::unique_ptr<RedisSessionStore> NewStore() {
+    RedisSessionStore::Options o;
+    o.port = server_->port();
+    return std::make_unique<RedisSessionStore>(o);
+  }
+
+  std::optional<SessionStore::Entry> Read(SessionStore& s, std::string_view key) {
+    auto got = s.Get(key, now_);
+    EXPECT_TRUE(got.ok()) << got.error().detail;
+    return got.ok() ? *got : std::nullopt;
+  }
+
+  std::optional<std::string> ValueAt(SessionStore& s, std::string_view key) {
+    auto got = Read(s, key);
+    return got.has_value() ? std::optional<std::string>(got->value) : std::nullopt;
+  }
+
+  bool CompareAndSet(SessionStore& s, std::string_view key, std::string_view value,
+                     uint64_t version, int64_t expires_at = 0) {
+    auto put = s.PutIfVersion(key, value, expires_at != 0 ? expires_at : later_, version, now_);
+    EXPECT_TRUE(put.ok()) << put.error().detail;
+    return put.ok() && *put;
+  }
+
+  std::vector<std::string> Members(SessionStore& s, std::string_view key) {
+    auto got = s.SetMembers(key, now_);
+    EXPECT_TRUE(got.ok()) << got.error().detail;
+    return got.ok() ? Sorted(*got) : std::vector<std::string>{};
+  }
+
+  // Every key in the server, whatever the store names them.
+  std::vector<std::string> ServerKeys() {
+    auto r = server_->Command({"KEYS", "*"});
+    EXPECT_TRUE(r.has_value());
+    return r.has_value() ? r->elements : std::vector<std::string>{};
+  }
+
+  // The one key the test wrote, as Redis names it.
+  std::string OnlyServerKey() {
+    auto keys = ServerKeys();
+    EXPECT_EQ(keys.size(), 1u);
+    return keys.empty() ? std::string() : keys.front();
+  }
+
+  long long IntegerReply(const std::vector<std::string>& args) {
+    auto r = server_->Command(args);
+    EXPECT_TRUE(r.has_value() && r->type == REDIS_REPLY_INTEGER) << args.front();
+    return r.has_value() ? r->integer : -100;
+  }
+
+  static testing::RedisServer* server_;
+  int64_t now_ = 0;
+  int64_t later_ = 0;
+};
+
+testing::RedisServer* RedisSessionStoreTest::server_ = nullptr;
+
+TEST_F(RedisSessionStoreTest, PutThenGetRoundTripsWithTheVersionOfTheStoredBytes) {
+  auto store = NewStore();
+  ASSERT_TRUE(store->Put("session-a", "record a", later_).ok());
+  auto got = Read(*store, "session-a");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->value, "record a");
+  EXPECT_EQ(got->version, RedisSessionStore::VersionOf("record a"));
+  EXPECT_NE(got->version, RedisSessionStore::VersionOf("record b"));
+  EXPECT_EQ(ValueAt(*store, "session-b"), std::nullopt);
+  // Put's expiry is the absolute time asked for.
+  EXPECT_EQ(IntegerReply({"EXPIRETIME", OnlyServerKey()}), later_);
+}
+
+TEST(RedisVersionOf, IsTheFirst64BitsOfTheSha1OfTheStoredBytes) {
+  // SHA-1("abc") = a9993e36 4706816a ba3e2571 7850c26c 9cd0d89d
+  EXPECT_EQ(RedisSessionStore::VersionOf("abc"), 0xa9993e364706816aULL);
+}
+
+TEST_F(RedisSessionStoreTest, PutIfVersionWritesOverTheVersionReadAndChangesIt) {
+  auto store = NewStore();
+  ASSERT_TRUE(store->Put("k", "first", later_).ok());
+  auto read = Read(*store, "k");
+  ASSERT_TRUE(read.has_value());
+  EXPECT_TRUE(CompareAndSet(*store, "k", "second", read->version, now_ + 500));
+  auto after = Read(*store, "k");
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->value, "second");
+  EXPECT_NE(after->version, read->version);
+  EXPECT_EQ(after->version, RedisSessionStore::VersionOf("second"));
+  EXPECT_EQ(IntegerReply({"EXPIRETIME", OnlyServerKey()}), now_ + 500);
+  // The version it replaced is spent.
+  EXPECT_FALSE(CompareAndSet(*store, "k", "third", read->version));
+  EXPECT_EQ(ValueAt(*store, "k"), "second");
+}
+
+TEST_F(RedisSessionStoreTest, PutIfVersionFailsAfterAnotherWrite) {
+  auto mine = NewStore();
+  auto theirs = NewStore();  // another node
+  ASSERT_TRUE(mine->Put("k", "v1", later_).ok());
+  auto read = Read(*mine, "k");
+  ASSERT_TRUE(read.has_value());
+  ASSERT_TRUE(theirs->Put("k", "v2 written meanwhile", later_).ok());
+  EXPECT_FALSE(CompareAndSet(*mine, "k", "v3", read->version));
+  EXPECT_EQ(ValueAt(*mine, "k"), "v2 written meanwhile");
+}
+
+TEST_F(RedisSessionStoreTest, PutIfVersionFailsAfterEraseAndDoesNotRecreateTheKey) {
+  auto store = NewStore();
+  ASSERT_TRUE(store->Put("k", "v1", later_).ok());
+  auto read = Read(*store, "k");
+  ASSERT_TRUE(read.has_value());
+  ASSERT_TRUE(store->Erase("k").ok());
+  EXPECT_FALSE(CompareAndSet(*store, "k", "v2", read->version));
+  EXPECT_EQ(ValueAt(*store, "k"), std::nullopt);
+  EXPECT_TRUE(ServerKeys().empty());
+}
+
+TEST_F(RedisSessionStoreTest, PutIfVersionFailsForAnAbsentKey) {
+  auto store = NewStore();
+  EXPECT_FALSE(CompareAndSet(*store, "never-stored", "v", 0));
+  EXPECT_FALSE(CompareAndSet(*store, "never-stored", "v", RedisSessionStore::VersionOf("")));
+  EXPECT_EQ(ValueAt(*store, "never-stored"), std::nullopt);
+  EXPECT_TRUE(ServerKeys().empty());
+}
+
+TEST_F(RedisSessionStoreTest, AddIsExclusiveAndEraseIfEqualsNeedsTheOwnersToken) {
+  auto store = NewStore();
+  auto first = store->Add("lock", "owner-1", now_ + 30, now_);
+  ASSERT_TRUE(first.ok()) << first.error().detail;
+  EXPECT_TRUE(*first);
+  auto second = store->Add("lock", "owner-2", now_ + 30, now_);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(*second);
+  EXPECT_EQ(ValueAt(*store, "lock"), "owner-1");
+
+  ASSERT_TRUE(store->EraseIfEquals("lock", "owner-2").ok());
+  EXPECT_EQ(ValueAt(*store, "lock"), "owner-1");
+  ASSERT_TRUE(store->EraseIfEquals("lock", "owner-").ok());  // a prefix is not equal
+  EXPECT_EQ(ValueAt(*store, "lock"), "owner-1");
+  ASSERT_TRUE(store->EraseIfEquals("lock", "owner-1").ok());
+  EXPECT_EQ(ValueAt(*store, "lock"), std::nullopt);
+  EXPECT_TRUE(store->EraseIfEquals("absent", "x").ok());
+
+  auto again = store->Add("lock", "owner-2", now_ + 30, now_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(*again);
+}
+
+TEST_F(RedisSessionStoreTest, AddLeaseCountsFromNowSoANodeWithAWrongClockWritesALiveLock) {
+  auto store = NewStore();
+  // A node whose clock is far behind (or ahead) still asks for a 2-second lease.
+  auto behind = store->Add("lock-behind", "owner-1", 1002, 1000);
+  ASSERT_TRUE(behind.ok()) << behind.error().detail;
+  EXPECT_TRUE(*behind);
+  auto ahead = store->Add("lock-ahead", "owner-1", now_ + 100'000 + 2, now_ + 100'000);
+  ASSERT_TRUE(ahead.ok());
+  EXPECT_TRUE(*ahead);
+  auto keys = ServerKeys();
+  ASSERT_EQ(keys.size(), 2u);
+  for (const auto& key : keys) {
+    long long pttl = IntegerReply({"PTTL", key});
+    EXPECT_GT(pttl, 1000);
+    EXPECT_LE(pttl, 2000);
+  }
+  auto contended = store->Add("lock-behind", "owner-2", 1002, 1000);
+  ASSERT_TRUE(contended.ok());
+  EXPECT_FALSE(*contended);
+
+  // Redis ends the lease on its own clock.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!ServerKeys().empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(ServerKeys().empty()) << "the 2 s leases were still there after 5 s";
+  auto retaken = store->Add("lock-behind", "owner-2", 1002, 1000);
+  ASSERT_TRUE(retaken.ok());
+  EXPECT_TRUE(*retaken);
+}
+
+TEST_F(RedisSessionStoreTest, ValuesWithNulBytesAndFourKilobytesOfBinarySurviveExactly) {
+  auto store = NewStore();
+  const std::string with_nuls("\0a\0b\xff\0", 6);
+  const std::string big = BinaryValue(4096, 0);
+  ASSERT_TRUE(store->Put("nuls", with_nuls, later_).ok());
+  ASSERT_TRUE(store->Put("big", big, later_).ok());
+  auto nuls = Read(*store, "nuls");
+  ASSERT_TRUE(nuls.has_value());
+  EXPECT_EQ(nuls->value, with_nuls);
+  EXPECT_EQ(nuls->version, RedisSessionStore::VersionOf(with_nuls));
+  auto got = Read(*store, "big");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->value, big);
+  EXPECT_EQ(got->version, RedisSessionStore::VersionOf(big));
+  // The server-side script hashes the same bytes: compare-and-set over binary works.
+  const std::string big2 = BinaryValue(4096, 7);
+  EXPECT_TRUE(CompareAndSet(*store, "big", big2, got->version));
+  EXPECT_EQ(ValueAt(*store, "big"), big2);
+  EXPECT_TRUE(CompareAndSet(*store, "nuls", big, nuls->version));
+  EXPECT_EQ(ValueAt(*store, "nuls"), big);
+}
+
+TEST_F(RedisSessionStoreTest, SetAddKeepsEveryMemberOnceAndSetRemoveOnlyTheNamedOnes) {
+  auto store = NewStore();
+  // Members are raw hashes: any byte, NUL included.
+  const std::string binary("\0\x01\xffm", 4);
+  for (std::string_view m : {"m1", "m2", "m3"}) {
+    ASSERT_TRUE(store->SetAdd("index", m, later_).ok());
+  }
+  ASSERT_TRUE(store->SetAdd("index", binary, later_).ok());
+  ASSERT_TRUE(store->SetAdd("index", "m2", later_).ok());  // already there
+  EXPECT_EQ(Members(*store, "index"), Sorted({"m1", "m2", "m3", binary}));
+
+  ASSERT_TRUE(store->SetRemove("index", {"m2", binary, "not-a-member"}).ok());
+  EXPECT_EQ(Members(*store, "index"), Sorted({"m1", "m3"}));
+  ASSERT_TRUE(store->SetRemove("index", {}).ok());
+  EXPECT_EQ(Members(*store, "index"), Sorted({"m1", "m3"}));
+  ASSERT_TRUE(store->SetRemove("index", {"m1", "m3"}).ok());
+  EXPECT_TRUE(Members(*store, "index").empty());
+  EXPECT_TRUE(ServerKeys().empty()) << "an emptied set must disappear";
+  EXPECT_TRUE(store->SetRemove("absent", {"m1"}).ok());
+}
+
+TEST_F(RedisSessionStoreTest, SetMembersOfAnAbsentSetIsEmpty) {
+  auto store = NewStore();
+  auto got = store->SetMembers("never-indexed", now_);
+  ASSERT_TRUE(got.ok()) << got.error().detail;
+  EXPECT_TRUE(got->empty());
+}
+
+TEST_F(RedisSessionStoreTest, SetAddNeverShortensTheSetsLife) {
+  auto store = NewStore();
+  ASSERT_TRUE(store->SetAdd("index", "m1", now_ + 1000).ok());
+  const std::string key = OnlyServerKey();
+  EXPECT_EQ(IntegerReply({"EXPIRETIME", key}), now_ + 1000);
+  ASSERT_TRUE(store->SetAdd("index", "m2", now_ + 100).ok());
+  EXPECT_EQ(IntegerReply({"EXPIRETIME", key}), now_ + 1000);
+  ASSERT_TRUE(store->SetAdd("index", "m3", now_ + 2000).ok());
+  EXPECT_EQ(IntegerReply({"EXPIRETIME", key}), now_ + 2000);
+  // Re-adding a member still extends the set.
+  ASSERT_TRUE(store->SetAdd("index", "m1", now_ + 3000).ok());
+  EXPECT_EQ(IntegerReply({"EXPIRETIME", key}), now_ + 3000);
+  EXPECT_EQ(Members(*store, "index"), Sorted({"m1", "m2", "m3"}));
+}
+
+TEST_F(RedisSessionStoreTest, SetKeepsAtMostMaxSetMembers) {
+  auto store = NewStore();
+  std::vector<std::string> added;
+  for (size_t i = 0; i < SessionStore::kMaxSetMembers + 6; ++i) {
+    added.push_back("member-" + std::to_string(i));
+    ASSERT_TRUE(store->SetAdd("index", added.back(), later_).ok());
+  }
+  auto members = Members(*store, "index");
+  EXPECT_EQ(members.size(), SessionStore::kMaxSetMembers);
+  for (const auto& m : members) {
+    EXPECT_NE(std::find(added.begin(), added.end(), m), added.end()) << m;
+  }
+}
+
+TEST_F(RedisSessionStoreTest, ConcurrentSetAddsFromSeveralNodesAreAllKept) {
+  constexpr int kNodes = 4;
+  constexpr int kPerNode = 10;
+  std::vector<std::thread> nodes;
+  std::atomic<int> failures{0};
+  for (int n = 0; n < kNodes; ++n) {
+    nodes.emplace_back([this, n, &failures] {
+      auto store = NewStore();
+      for (int i = 0; i < kPerNode; ++i) {
+        std::string m = "node" + std::to_string(n) + "-" + std::to_string(i);
+        if (!store->SetAdd("index", m, later_).ok()) {
+          failures++;
+        }
+      }
+    });
+  }
+  for (auto& t : nodes) {
+    t.join();
+  }
+  EXPECT_EQ(failures.load(), 0);
+  auto store = NewStore();
+  EXPECT_EQ(Members(*store, "index").size(), static_cast<size_t>(kNodes * kPerNode));
+}
+
+// --- EncryptedSessionStore over Redis: what production runs with CoinpaySessionStore redis://
+
+class RedisEncryptedSessionStoreTest : public RedisSessionStoreTest {
+ protected:
+  void SetUp() override {
+    RedisSessionStoreTest::SetUp();
+    redis_ = NewStore();
+    sealed_ = std::make_unique<EncryptedSessionStore>(*redis_, std::string(32, 'k'), random_);
+  }
+
+  testing::FakeRandom random_;
+  std::unique_ptr<RedisSessionStore> redis_;
+  std::unique_ptr<EncryptedSessionStore> sealed_;
+};
+
+TEST_F(RedisEncryptedSessionStoreTest, CompareAndSetThroughTheSealWorks) {
+  const std::string record = "refresh_token=RT-secret;" + BinaryValue(1000, 3);
+  ASSERT_TRUE(sealed_->Put("k", record, later_).ok());
+  auto raw = Read(*redis_, "k");
+  ASSERT_TRUE(raw.has_value());
+  EXPECT_EQ(raw->value.find("RT-secret"), std::string::npos);
+  auto read = Read(*sealed_, "k");
+  ASSERT_TRUE(read.has_value());
+  EXPECT_EQ(read->value, record);
+  EXPECT_EQ(read->version, raw->version);
+
+  EXPECT_TRUE(CompareAndSet(*sealed_, "k", "updated record", read->version));
+  auto after = Read(*sealed_, "k");
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->value, "updated record");
+  EXPECT_NE(after->version, read->version);
+  EXPECT_FALSE(CompareAndSet(*sealed_, "k", "stale write", read->version));
+  EXPECT_EQ(ValueAt(*sealed_, "k"), "updated record");
+}
+
+TEST_F(RedisEncryptedSessionStoreTest, TheSameRecordWrittenAgainIsANewVersion) {
+  // Versions are hashes of the stored bytes: only the fresh IV of each seal keeps a session
+  // erased and written again with the same record from showing its old version.
+  ASSERT_TRUE(sealed_->Put("k", "same record", later_).ok());
+  auto before = Read(*sealed_, "k");
+  ASSERT_TRUE(before.has_value());
+  ASSERT_TRUE(sealed_->Erase("k").ok());
+  ASSERT_TRUE(sealed_->Put("k", "same record", later_).ok());
+  auto again = Read(*sealed_, "k");
+  ASSERT_TRUE(again.has_value());
+  EXPECT_NE(again->version, before->version);
+  EXPECT_FALSE(CompareAndSet(*sealed_, "k", "stale write", before->version));
+  EXPECT_EQ(ValueAt(*sealed_, "k"), "same record");
+}
+
+TEST_F(RedisEncryptedSessionStoreTest, TamperedValueReadsAsAbsent) {
+  ASSERT_TRUE(sealed_->Put("k", "record", later_).ok());
+  auto raw = Read(*redis_, "k");
+  ASSERT_TRUE(raw.has_value());
+  std::string flipped = raw->value;
+  flipped[flipped.size() / 2] ^= 0x01;
+  ASSERT_TRUE(redis_->Put("k", flipped, later_).ok());
+  auto got = sealed_->Get("k", now_);
+  ASSERT_TRUE(got.ok()) << got.error().detail;
+  EXPECT_FALSE(got->has_value());
+}
+
+TEST_F(RedisEncryptedSessionStoreTest, LocksAndSetsPassThroughUnsealed) {
+  auto added = sealed_->Add("lock", "owner-1", now_ + 30, now_);
+  ASSERT_TRUE(added.ok());
+  EXPECT_TRUE(*added);
+  EXPECT_EQ(ValueAt(*redis_, "lock"), "owner-1");
+  ASSERT_TRUE(sealed_->EraseIfEquals("lock", "owner-1").ok());
+  EXPECT_EQ(ValueAt(*redis_, "lock"), std::nullopt);
+
+  ASSERT_TRUE(sealed_->SetAdd("index", "m1", later_).ok());
+  ASSERT_TRUE(sealed_->SetAdd("index", "m2", later_).ok());
+  EXPECT_EQ(Members(*redis_, "index"), Sorted({"m1", "m2"}));
+  EXPECT_EQ(Members(*sealed_, "index"), Sorted({"m1", "m2"}));
+  ASSERT_TRUE(sealed_->SetRemove("index", {"m1", "m2"}).ok());
+  EXPECT_TRUE(ServerKeys().empty());
 }
 
 }  // namespace

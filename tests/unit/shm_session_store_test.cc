@@ -9,10 +9,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <thread>
@@ -74,6 +76,27 @@ class ShmSessionStoreTest : public ::testing::Test {
   void ExpectConsistent() {
     Status verified = store_->Verify();
     EXPECT_TRUE(verified.ok()) << verified.error().detail;
+  }
+
+  // The version `key` holds in `store` (the fixture's by default); 0 when absent.
+  uint64_t VersionAt(std::string_view key, int64_t now = kNow, SessionStore* store = nullptr) {
+    auto got = (store != nullptr ? store : store_.get())->Get(key, now);
+    EXPECT_TRUE(got.ok() && got->has_value()) << key << " is absent";
+    return got.ok() && got->has_value() ? (*got)->version : 0;
+  }
+
+  bool CompareAndSet(std::string_view key, std::string_view value, uint64_t version,
+                     int64_t now = kNow, SessionStore* store = nullptr) {
+    auto put =
+        (store != nullptr ? store : store_.get())->PutIfVersion(key, value, kLater, version, now);
+    EXPECT_TRUE(put.ok()) << put.error().detail;
+    return put.ok() && put.value();
+  }
+
+  std::vector<std::string> Members(std::string_view key, int64_t now = kNow) {
+    auto got = store_->SetMembers(key, now);
+    EXPECT_TRUE(got.ok()) << got.error().detail;
+    return got.ok() ? got.value() : std::vector<std::string>{};
   }
 
   std::unique_ptr<SharedMapping> mapping_;
@@ -550,6 +573,352 @@ TEST_F(ShmSessionStoreTest, ThreadsOfOneProcessShareTheStore) {
   }
   EXPECT_EQ(failures.load(), 0);
   ExpectConsistent();
+}
+
+// --- versions and compare-and-set -------------------------------------------------------------
+
+TEST_F(ShmSessionStoreTest, PutIfVersionWritesOverTheVersionReadAndGivesANewVersion) {
+  MakeStore(4, 64);
+  ASSERT_TRUE(store_->Put("k", "first", kLater).ok());
+  uint64_t read = VersionAt("k");
+  EXPECT_NE(read, 0u);
+  EXPECT_EQ(VersionAt("k"), read);  // reading does not change it
+  EXPECT_TRUE(CompareAndSet("k", "second", read));
+  EXPECT_EQ(GetValue("k"), "second");
+  uint64_t written = VersionAt("k");
+  EXPECT_GT(written, read);
+  // The version it replaced is spent; the new one works.
+  EXPECT_FALSE(CompareAndSet("k", "stale", read));
+  EXPECT_TRUE(CompareAndSet("k", "third", written));
+  EXPECT_EQ(GetValue("k"), "third");
+  EXPECT_EQ(GetStats().live_entries, 1u);
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, PutIfVersionKeepsTheNewExpiry) {
+  MakeStore(4, 64);
+  ASSERT_TRUE(store_->Put("k", "v", kNow + 10).ok());
+  auto put = store_->PutIfVersion("k", "v2", kNow + 100, VersionAt("k"), kNow);
+  ASSERT_TRUE(put.ok());
+  EXPECT_TRUE(put.value());
+  EXPECT_EQ(GetValue("k", kNow + 99), "v2");
+  EXPECT_EQ(GetValue("k", kNow + 100), std::nullopt);
+}
+
+TEST_F(ShmSessionStoreTest, PutIfVersionFailsAfterAnotherWrite) {
+  MakeStore(4, 64);
+  ASSERT_TRUE(store_->Put("k", "v1", kLater).ok());
+  uint64_t read = VersionAt("k");
+  ASSERT_TRUE(store_->Put("k", "v2 written meanwhile", kLater).ok());
+  EXPECT_FALSE(CompareAndSet("k", "v3", read));
+  EXPECT_EQ(GetValue("k"), "v2 written meanwhile");
+
+  // Two writers that read the same version: only the first lands.
+  uint64_t shared_read = VersionAt("k");
+  EXPECT_TRUE(CompareAndSet("k", "writer a", shared_read));
+  EXPECT_FALSE(CompareAndSet("k", "writer b", shared_read));
+  EXPECT_EQ(GetValue("k"), "writer a");
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, PutIfVersionFailsAfterEraseAndDoesNotRecreateTheKey) {
+  MakeStore(4, 64);
+  ASSERT_TRUE(store_->Put("k", "v1", kLater).ok());
+  uint64_t read = VersionAt("k");
+  ASSERT_TRUE(store_->Erase("k").ok());
+  EXPECT_FALSE(CompareAndSet("k", "v2", read));
+  EXPECT_EQ(GetValue("k"), std::nullopt);
+  EXPECT_EQ(GetStats().live_entries, 0u);
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, PutIfVersionFailsAfterExpiry) {
+  MakeStore(4, 64);
+  ASSERT_TRUE(store_->Put("k", "v1", kNow + 10).ok());
+  uint64_t read = VersionAt("k", kNow);
+  EXPECT_FALSE(CompareAndSet("k", "v2", read, kNow + 10));  // expires_at is exclusive
+  EXPECT_EQ(GetValue("k", kNow), std::nullopt);             // and it stays gone
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, PutIfVersionFailsForAnAbsentKey) {
+  MakeStore(4, 64);
+  ASSERT_TRUE(store_->Put("other", "v", kLater).ok());
+  uint64_t other = VersionAt("other");
+  EXPECT_FALSE(CompareAndSet("absent", "v", 0));
+  EXPECT_FALSE(CompareAndSet("absent", "v", other));
+  EXPECT_EQ(GetValue("absent"), std::nullopt);
+  EXPECT_EQ(GetStats().live_entries, 1u);
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, KeyErasedAndWrittenAgainNeverShowsAnOldVersion) {
+  MakeStore(2, 64);
+  ASSERT_TRUE(store_->Put("k", "same", kLater).ok());
+  uint64_t first = VersionAt("k");
+  ASSERT_TRUE(store_->Erase("k").ok());
+  ASSERT_TRUE(store_->Put("k", "same", kLater).ok());
+  uint64_t second = VersionAt("k");
+  EXPECT_GT(second, first);
+  EXPECT_FALSE(CompareAndSet("k", "stale", first));
+
+  // Evicted and written again, or expired and re-added: new versions as well.
+  ASSERT_TRUE(store_->Put("a", "1", kLater).ok());
+  ASSERT_TRUE(store_->Put("b", "2", kLater).ok());  // evicts "k"
+  ASSERT_EQ(GetValue("k"), std::nullopt);
+  ASSERT_TRUE(store_->Put("k", "same", kLater).ok());
+  uint64_t third = VersionAt("k");
+  EXPECT_GT(third, second);
+  EXPECT_FALSE(CompareAndSet("k", "stale", second));
+
+  ASSERT_TRUE(store_->Put("lock", "owner", kNow + 5).ok());
+  uint64_t held = VersionAt("lock");
+  auto readded = store_->Add("lock", "owner", kNow + 50, kNow + 5);
+  ASSERT_TRUE(readded.ok());
+  ASSERT_TRUE(readded.value());
+  EXPECT_GT(VersionAt("lock", kNow + 5), held);
+  EXPECT_FALSE(CompareAndSet("lock", "stale", held, kNow + 5));
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, EveryKindOfWriteGivesAHigherVersion) {
+  MakeStore(8, 128);
+  std::vector<uint64_t> seen;
+  ASSERT_TRUE(store_->Put("k", "v", kLater).ok());
+  seen.push_back(VersionAt("k"));
+  ASSERT_TRUE(CompareAndSet("k", "v", seen.back()));  // same bytes, still a write
+  seen.push_back(VersionAt("k"));
+  ASSERT_TRUE(store_->Put("k", "v", kLater).ok());
+  seen.push_back(VersionAt("k"));
+  ASSERT_TRUE(store_->Add("lock", "owner", kLater, kNow).ok());
+  seen.push_back(VersionAt("lock"));
+  ASSERT_TRUE(store_->SetAdd("index", "m1", kLater).ok());
+  seen.push_back(VersionAt("index"));
+  ASSERT_TRUE(store_->SetAdd("index", "m2", kLater).ok());
+  seen.push_back(VersionAt("index"));
+  ASSERT_TRUE(store_->SetRemove("index", {"m1"}).ok());
+  seen.push_back(VersionAt("index"));
+  for (size_t i = 1; i < seen.size(); ++i) {
+    EXPECT_GT(seen[i], seen[i - 1]) << "write " << i;
+  }
+}
+
+TEST_F(ShmSessionStoreTest, VersionsSurviveAttachAndKeepGrowing) {
+  MakeStore(8, 64);
+  ASSERT_TRUE(store_->Put("a", "1", kLater).ok());
+  ASSERT_TRUE(store_->Put("b", "2", kLater).ok());
+  ASSERT_TRUE(store_->Put("erased", "3", kLater).ok());
+  uint64_t a = VersionAt("a");
+  uint64_t highest = VersionAt("erased");
+  ASSERT_TRUE(store_->Erase("erased").ok());
+
+  // apachectl graceful: the new generation attaches to the same region.
+  auto attached = ShmSessionStore::Attach(mapping_->base(), mapping_->size());
+  ASSERT_TRUE(attached.ok()) << attached.error().detail;
+  ShmSessionStore* after = attached.value().get();
+  EXPECT_EQ(VersionAt("a", kNow, after), a);
+  // A request that read before the restart still writes after it.
+  EXPECT_TRUE(CompareAndSet("a", "1'", a, kNow, after));
+  EXPECT_GT(VersionAt("a", kNow, after), highest);
+  ASSERT_TRUE(after->Put("erased", "3", kLater).ok());
+  EXPECT_GT(VersionAt("erased", kNow, after), highest);
+}
+
+TEST_F(ShmSessionStoreTest, VersionsSurviveLockRecoveryWithoutGoingBackwards) {
+  MakeStore(8, 64);
+  ASSERT_TRUE(store_->Put("a", "1", kLater).ok());
+  ASSERT_TRUE(store_->Put("b", "2", kLater).ok());
+  ASSERT_TRUE(store_->Put("erased", "3", kLater).ok());
+  uint64_t a = VersionAt("a");
+  uint64_t b = VersionAt("b");
+  // The highest version handed out belongs to no live entry when the table is rebuilt.
+  uint64_t highest = VersionAt("erased");
+  ASSERT_TRUE(store_->Erase("erased").ok());
+  pid_t pid = RunInChild([this]() -> int { return store_->LockForTesting().ok() ? 0 : 1; });
+  ASSERT_EQ(WaitForExitCode(pid), 0);
+
+  EXPECT_EQ(VersionAt("a"), a);
+  EXPECT_EQ(GetStats().lock_recoveries, 1u);
+  EXPECT_EQ(VersionAt("b"), b);
+  EXPECT_TRUE(CompareAndSet("a", "1'", a));
+  EXPECT_GT(VersionAt("a"), highest);
+  ASSERT_TRUE(store_->Put("erased", "3", kLater).ok());
+  EXPECT_GT(VersionAt("erased"), highest);
+  EXPECT_FALSE(CompareAndSet("erased", "stale", highest));
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, CompareAndSetInterruptedByDeathLeavesNoEntryAnOldVersionMatches) {
+  MakeStore(8, 64);
+  ASSERT_TRUE(store_->Put("a", "1", kLater).ok());
+  ASSERT_TRUE(store_->Put("victim", "old", kLater).ok());
+  uint64_t victim = VersionAt("victim");
+  uint64_t highest = victim;
+  pid_t pid = RunInChild([this, victim]() -> int {
+    store_->SetMidWriteHookForTesting([] { _exit(0); });
+    (void)store_->PutIfVersion("victim", "never lands", kLater, victim, kNow);
+    return 1;  // the hook should have ended the process
+  });
+  ASSERT_EQ(WaitForExitCode(pid), 0);
+
+  // The half-written record was dropped; a writer holding its version cannot bring it back.
+  EXPECT_FALSE(CompareAndSet("victim", "stale", victim));
+  EXPECT_EQ(GetValue("victim"), std::nullopt);
+  EXPECT_EQ(GetStats().lock_recoveries, 1u);
+  ASSERT_TRUE(store_->Put("victim", "old", kLater).ok());
+  EXPECT_GT(VersionAt("victim"), highest);
+  EXPECT_EQ(GetValue("a"), "1");
+  ExpectConsistent();
+}
+
+// --- sets: the back-channel logout index -------------------------------------------------------
+
+TEST_F(ShmSessionStoreTest, SetAddKeepsEveryMemberAddedConcurrentlyByForkedProcesses) {
+  constexpr int kChildren = 4;
+  constexpr int kPerChild = 10;
+  constexpr int kSets = 16;  // several sets, so the children collide on each of them many times
+  static_assert(kChildren * kPerChild <= SessionStore::kMaxSetMembers);
+  MakeStore(kSets + 4, 1024);
+  // A start line, so the children add at the same time rather than one after another.
+  SharedMapping gate(sizeof(std::atomic<int>));
+  auto* ready = new (gate.base()) std::atomic<int>(0);
+
+  std::vector<pid_t> pids;
+  for (int c = 0; c < kChildren; ++c) {
+    pids.push_back(RunInChild([this, c, ready]() -> int {
+      ready->fetch_add(1);
+      while (ready->load() < kChildren) {
+      }
+      for (int i = 0; i < kPerChild; ++i) {
+        for (int s = 0; s < kSets; ++s) {
+          std::string member = "sess-" + std::to_string(c) + "-" + std::to_string(i);
+          if (!store_->SetAdd("index-" + std::to_string(s), member, kLater).ok()) {
+            return 10;
+          }
+        }
+      }
+      return 0;
+    }));
+  }
+  for (pid_t pid : pids) {
+    ASSERT_GT(pid, 0);
+    EXPECT_EQ(WaitForExitCode(pid), 0);
+  }
+  for (int s = 0; s < kSets; ++s) {
+    auto members = Members("index-" + std::to_string(s));
+    std::sort(members.begin(), members.end());
+    EXPECT_EQ(std::unique(members.begin(), members.end()), members.end());
+    EXPECT_EQ(members.size(), static_cast<size_t>(kChildren * kPerChild)) << "set " << s;
+  }
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, SetAddOfAnExistingMemberAddsNoSecondCopy) {
+  MakeStore(4, 4096);
+  ASSERT_TRUE(store_->SetAdd("index", "m1", kLater).ok());
+  ASSERT_TRUE(store_->SetAdd("index", "m2", kLater).ok());
+  ASSERT_TRUE(store_->SetAdd("index", "m1", kLater).ok());
+  EXPECT_EQ(Members("index"), (std::vector<std::string>{"m1", "m2"}));
+  // Nor does it make the member younger: "m1" is still the first to drop out.
+  for (size_t i = 2; i < SessionStore::kMaxSetMembers; ++i) {
+    ASSERT_TRUE(store_->SetAdd("index", "filler-" + std::to_string(i), kLater).ok());
+  }
+  ASSERT_EQ(Members("index").size(), SessionStore::kMaxSetMembers);
+  ASSERT_TRUE(store_->SetAdd("index", "newest", kLater).ok());
+  auto members = Members("index");
+  EXPECT_EQ(std::count(members.begin(), members.end(), "m1"), 0);
+  EXPECT_EQ(std::count(members.begin(), members.end(), "m2"), 1);
+}
+
+TEST_F(ShmSessionStoreTest, SetAddOfAnExistingMemberStillKeepsTheSetUntilTheLaterExpiry) {
+  MakeStore(4, 256);
+  ASSERT_TRUE(store_->SetAdd("index", "m1", kNow + 10).ok());
+  ASSERT_TRUE(store_->SetAdd("index", "m1", kNow + 100).ok());
+  EXPECT_EQ(Members("index", kNow + 50), (std::vector<std::string>{"m1"}));
+}
+
+TEST_F(ShmSessionStoreTest, OldestMemberDropsOutPastMaxSetMembers) {
+  MakeStore(4, 4096);
+  auto member = [](size_t i) { return "member-" + std::to_string(i); };
+  for (size_t i = 0; i <= SessionStore::kMaxSetMembers; ++i) {
+    ASSERT_TRUE(store_->SetAdd("index", member(i), kLater).ok());
+  }
+  auto members = Members("index");
+  ASSERT_EQ(members.size(), SessionStore::kMaxSetMembers);
+  EXPECT_EQ(std::count(members.begin(), members.end(), member(0)), 0);
+  for (size_t i = 1; i <= SessionStore::kMaxSetMembers; ++i) {
+    EXPECT_EQ(std::count(members.begin(), members.end(), member(i)), 1) << member(i);
+  }
+}
+
+TEST_F(ShmSessionStoreTest, OldestMembersDropOutWhenTheSetWouldNotFitTheEntry) {
+  MakeStore(4, 64);
+  // 20-byte members take 21 bytes each: three fit in 64.
+  auto member = [](char c) { return std::string(20, c); };
+  for (char c : {'a', 'b', 'c', 'd'}) {
+    ASSERT_TRUE(store_->SetAdd("index", member(c), kLater).ok());
+  }
+  EXPECT_EQ(Members("index"), (std::vector<std::string>{member('b'), member('c'), member('d')}));
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, SetMembersKeepBinaryBytesAndMemberSizeIsChecked) {
+  MakeStore(4, 1024);
+  // Members are raw SHA-256 hashes of session ids: any byte, NUL included.
+  const std::string binary("\0\x01\xff\0m", 5);
+  const std::string longest(255, '\xff');
+  ASSERT_TRUE(store_->SetAdd("index", binary, kLater).ok());
+  ASSERT_TRUE(store_->SetAdd("index", longest, kLater).ok());
+  EXPECT_EQ(Members("index"), (std::vector<std::string>{binary, longest}));
+  EXPECT_EQ(store_->SetAdd("index", "", kLater).code(), Errc::kBadInput);
+  EXPECT_EQ(store_->SetAdd("index", std::string(256, 'x'), kLater).code(), Errc::kBadInput);
+  EXPECT_EQ(Members("index").size(), 2u);
+}
+
+TEST_F(ShmSessionStoreTest, SetRemoveRemovesOnlyTheNamedMembersAndAnEmptiedSetDisappears) {
+  MakeStore(4, 1024);
+  for (std::string_view m : {"m1", "m2", "m3", "m4"}) {
+    ASSERT_TRUE(store_->SetAdd("index", m, kLater).ok());
+  }
+  ASSERT_TRUE(store_->SetRemove("index", {"m2", "m4", "not-a-member"}).ok());
+  EXPECT_EQ(Members("index"), (std::vector<std::string>{"m1", "m3"}));
+  ASSERT_TRUE(store_->SetRemove("index", {}).ok());
+  EXPECT_EQ(Members("index"), (std::vector<std::string>{"m1", "m3"}));
+  ASSERT_TRUE(store_->SetRemove("index", {"m1", "m3"}).ok());
+  EXPECT_TRUE(Members("index").empty());
+  EXPECT_EQ(GetValue("index"), std::nullopt);
+  EXPECT_EQ(GetStats().live_entries, 0u);
+  EXPECT_TRUE(store_->SetRemove("absent", {"m1"}).ok());
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, SetMembersOfAnAbsentOrExpiredSetIsEmpty) {
+  MakeStore(4, 256);
+  EXPECT_TRUE(Members("never-indexed").empty());
+  ASSERT_TRUE(store_->SetAdd("index", "m1", kNow + 10).ok());
+  EXPECT_EQ(Members("index", kNow + 9), (std::vector<std::string>{"m1"}));
+  EXPECT_TRUE(Members("index", kNow + 10).empty());
+  EXPECT_TRUE(Members("index", kNow + 9).empty());  // dropped, not hidden
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, SetAddNeverShortensTheSetsLife) {
+  MakeStore(4, 256);
+  ASSERT_TRUE(store_->SetAdd("index", "m1", kNow + 100).ok());
+  ASSERT_TRUE(store_->SetAdd("index", "m2", kNow + 10).ok());  // a shorter life asked for
+  EXPECT_EQ(Members("index", kNow + 50), (std::vector<std::string>{"m1", "m2"}));
+  ASSERT_TRUE(store_->SetAdd("index", "m3", kNow + 200).ok());  // a longer one
+  EXPECT_EQ(Members("index", kNow + 150), (std::vector<std::string>{"m1", "m2", "m3"}));
+  EXPECT_TRUE(Members("index", kNow + 200).empty());
+}
+
+TEST_F(ShmSessionStoreTest, SetRemoveKeepsTheSetsExpiry) {
+  MakeStore(4, 256);
+  ASSERT_TRUE(store_->SetAdd("index", "m1", kNow + 100).ok());
+  ASSERT_TRUE(store_->SetAdd("index", "m2", kNow + 100).ok());
+  ASSERT_TRUE(store_->SetRemove("index", {"m1"}).ok());
+  EXPECT_EQ(Members("index", kNow + 99), (std::vector<std::string>{"m2"}));
+  EXPECT_TRUE(Members("index", kNow + 100).empty());
 }
 
 }  // namespace
