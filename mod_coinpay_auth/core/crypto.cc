@@ -2,6 +2,7 @@
 #include "core/crypto.h"
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
@@ -17,6 +18,7 @@ namespace {
 
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
 using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)>;
+using MdCtx = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
 
 const unsigned char* U(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
@@ -137,6 +139,34 @@ std::optional<std::string> AesGcmOpen(std::string_view key32, std::string_view a
     return std::nullopt;
   }
   return out;
+}
+
+void Ed25519PublicKey::PkeyFree::operator()(evp_pkey_st* pkey) const { EVP_PKEY_free(pkey); }
+
+std::optional<Ed25519PublicKey> Ed25519PublicKey::FromRaw(std::string_view raw) {
+  if (raw.size() != kSize) {
+    return std::nullopt;
+  }
+  EVP_PKEY* pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, U(raw), raw.size());
+  if (pkey == nullptr) {
+    return std::nullopt;
+  }
+  return Ed25519PublicKey(pkey);
+}
+
+bool Ed25519PublicKey::Verify(std::string_view message, std::string_view signature) const {
+  if (!pkey_ || signature.size() != kSignatureSize) {
+    return false;
+  }
+  MdCtx ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  // Ed25519 takes no digest (nullptr) and only the one-shot EVP_DigestVerify.
+  bool ok =
+      ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, pkey_.get()) == 1 &&
+      EVP_DigestVerify(ctx.get(), U(signature), signature.size(), U(message), message.size()) == 1;
+  if (!ok) {
+    ERR_clear_error();  // a forged token must not leave errors for the next OpenSSL caller
+  }
+  return ok;
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {

@@ -1,11 +1,15 @@
-// The core's only door to OpenSSL: hashing, HKDF, AES-256-GCM, constant-time compare, CSPRNG.
+// The core's only door to OpenSSL: hashing, HKDF, AES-256-GCM, Ed25519 signature checks,
+// constant-time compare, CSPRNG.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "coinpay_auth/effects.h"
+
+struct evp_pkey_st;
 
 namespace coinpay {
 
@@ -25,6 +29,29 @@ std::optional<std::string> AesGcmSeal(std::string_view key32, std::string_view i
 // Takes iv || ciphertext || tag; nullopt when the tag does not verify.
 std::optional<std::string> AesGcmOpen(std::string_view key32, std::string_view aad,
                                       std::string_view sealed);
+
+// An Ed25519 public key (RFC 8032), imported once and then shared read-only by every thread.
+// cjose has no OKP keys, so JWS EdDSA (RFC 8037) is checked here.
+//
+//   auto key = Ed25519PublicKey::FromRaw(x);  // the JWK's 32-byte "x"
+//   if (key && key->Verify(signing_input, signature)) { ... }
+class Ed25519PublicKey {
+ public:
+  static constexpr size_t kSize = 32;
+  static constexpr size_t kSignatureSize = 64;
+
+  // nullopt unless `raw` is kSize bytes that OpenSSL takes as a key.
+  static std::optional<Ed25519PublicKey> FromRaw(std::string_view raw);
+  // Pure Ed25519 over the whole message (no pre-hash, no context), as JWS EdDSA signs.
+  bool Verify(std::string_view message, std::string_view signature) const;
+
+ private:
+  struct PkeyFree {
+    void operator()(evp_pkey_st* pkey) const;
+  };
+  explicit Ed25519PublicKey(evp_pkey_st* pkey) : pkey_(pkey) {}
+  std::unique_ptr<evp_pkey_st, PkeyFree> pkey_;
+};
 
 // Compares in time that depends only on the lengths, never on where the bytes differ.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);

@@ -1,5 +1,6 @@
-// JWS verification against a JWKS, with an explicit algorithm allow-list. Built on cjose; a key
-// set is parsed and imported once and then shared read-only by every thread.
+// JWS verification against a JWKS, with an explicit algorithm allow-list. Built on cjose (and
+// OpenSSL for EdDSA, which cjose lacks); a key set is parsed and imported once and then shared
+// read-only by every thread.
 //
 //   auto jwks = Jwks::Parse(jwks_json);                     // once per fetch
 //   auto jwt = VerifyJws(token, **jwks, {"RS256", "ES256"});  // per token
@@ -23,8 +24,9 @@ class Jwks {
   Jwks(const Jwks&) = delete;
   Jwks& operator=(const Jwks&) = delete;
 
-  // Imports every usable signing key; symmetric ("oct") keys and keys with use != "sig" are
-  // skipped, because a provider's published keys must be public keys.
+  // Imports every usable signing key: RSA, EC, and OKP with crv Ed25519 (public part only).
+  // Symmetric ("oct") keys, keys with use != "sig" and other OKP curves (Ed448, X25519) are
+  // skipped, because a provider's published keys must be public keys we can verify with.
   static Result<std::shared_ptr<const Jwks>> Parse(std::string_view jwks_json);
   bool HasKid(std::string_view kid) const;
   size_t size() const;
@@ -49,7 +51,8 @@ std::string PeekKid(std::string_view compact);
 Result<VerifiedJwt> VerifyJws(std::string_view compact, const Jwks& jwks,
                               const std::vector<std::string>& allowed_algs);
 
-// True for the asymmetric algorithms this module can verify (RS*, PS*, ES*).
+// True for the asymmetric algorithms this module can verify (RS*, PS*, ES*, and EdDSA with
+// Ed25519 keys).
 bool IsSupportedAlgorithm(std::string_view alg);
 
 }  // namespace coinpay

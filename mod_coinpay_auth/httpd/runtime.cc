@@ -105,7 +105,7 @@ Status BuildProviderConfig(const ServerConfig& c, const std::string& name, Provi
     if (!IsSupportedAlgorithm(alg)) {
       return Error{Errc::kConfig, "CoinpayIDTokenAlgorithms: " + alg +
                                       " is not accepted; use asymmetric algorithms such as "
-                                      "RS256 ES256 PS256"};
+                                      "RS256 ES256 PS256 EdDSA"};
     }
   }
   return FinalizeProviderConfig(p);

@@ -132,5 +132,66 @@ TEST(RandomToken, FailsWhenTheGeneratorFails) {
   EXPECT_FALSE(RandomToken(random, 16).has_value());
 }
 
+// RFC 8037 Appendix A: the A.1 key's public part ("x", which is also RFC 8032 section 7.1
+// TEST 1's key) and the A.4 signature over the A.4 JWS signing input.
+constexpr char kRfc8037PublicHex[] =
+    "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+constexpr char kRfc8037SigningInput[] = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc";
+constexpr char kRfc8037SignatureHex[] =
+    "860c98d2297f3060a33f42739672d61b53cf3adefed3d3c672f320dc021b411e"
+    "9d59b8628dc351e248b88b29468e0e41855b0fb7d83bb15be902bfccb8cd0a02";
+
+TEST(Ed25519, VerifiesRfc8037AppendixA4Signature) {
+  auto key = Ed25519PublicKey::FromRaw(Unhex(kRfc8037PublicHex));
+  ASSERT_TRUE(key.has_value());
+  EXPECT_TRUE(key->Verify(kRfc8037SigningInput, Unhex(kRfc8037SignatureHex)));
+}
+
+TEST(Ed25519, RefusesEveryFlippedBitOfTheRfc8037Signature) {
+  auto key = Ed25519PublicKey::FromRaw(Unhex(kRfc8037PublicHex));
+  ASSERT_TRUE(key.has_value());
+  std::string sig = Unhex(kRfc8037SignatureHex);
+  for (size_t bit = 0; bit < sig.size() * 8; ++bit) {
+    std::string bad = sig;
+    bad[bit / 8] = static_cast<char>(bad[bit / 8] ^ (1 << (bit % 8)));
+    EXPECT_FALSE(key->Verify(kRfc8037SigningInput, bad)) << "bit " << bit;
+  }
+}
+
+TEST(Ed25519, RefusesAnotherMessageUnderTheRfc8037Signature) {
+  auto key = Ed25519PublicKey::FromRaw(Unhex(kRfc8037PublicHex));
+  ASSERT_TRUE(key.has_value());
+  std::string sig = Unhex(kRfc8037SignatureHex);
+  EXPECT_FALSE(key->Verify("eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmC", sig));
+  EXPECT_FALSE(key->Verify("", sig));
+}
+
+TEST(Ed25519, RefusesSignaturesOfTheWrongLength) {
+  auto key = Ed25519PublicKey::FromRaw(Unhex(kRfc8037PublicHex));
+  ASSERT_TRUE(key.has_value());
+  std::string sig = Unhex(kRfc8037SignatureHex);
+  EXPECT_FALSE(key->Verify(kRfc8037SigningInput, ""));
+  EXPECT_FALSE(key->Verify(kRfc8037SigningInput, sig.substr(0, 63)));
+  EXPECT_FALSE(key->Verify(kRfc8037SigningInput, sig + '\0'));
+}
+
+TEST(Ed25519, RefusesKeysOfTheWrongLength) {
+  std::string raw = Unhex(kRfc8037PublicHex);
+  EXPECT_FALSE(Ed25519PublicKey::FromRaw("").has_value());
+  EXPECT_FALSE(Ed25519PublicKey::FromRaw(raw.substr(0, 31)).has_value());
+  EXPECT_FALSE(Ed25519PublicKey::FromRaw(raw + '\0').has_value());
+  // 57 bytes is an Ed448 key: not this type.
+  EXPECT_FALSE(Ed25519PublicKey::FromRaw(std::string(57, '\x01')).has_value());
+}
+
+TEST(Ed25519, AnotherKeyDoesNotVerify) {
+  std::string other = Unhex(kRfc8037PublicHex);
+  other[0] = static_cast<char>(other[0] ^ 1);
+  auto key = Ed25519PublicKey::FromRaw(other);
+  if (key) {  // OpenSSL may refuse the altered point outright; either way it must not verify
+    EXPECT_FALSE(key->Verify(kRfc8037SigningInput, Unhex(kRfc8037SignatureHex)));
+  }
+}
+
 }  // namespace
 }  // namespace coinpay

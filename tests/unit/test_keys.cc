@@ -87,11 +87,43 @@ TestKey::TestKey(Kind kind, std::string kid, evp_pkey_st* pkey)
 TestKey::~TestKey() { EVP_PKEY_free(pkey_); }
 
 std::unique_ptr<TestKey> TestKey::Generate(Kind kind, const std::string& kid) {
-  EVP_PKEY* pkey = kind == Kind::kRsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256");
+  EVP_PKEY* pkey = nullptr;
+  switch (kind) {
+    case Kind::kRsa:
+      pkey = EVP_RSA_gen(2048);
+      break;
+    case Kind::kEcP256:
+      pkey = EVP_EC_gen("P-256");
+      break;
+    case Kind::kEd25519:
+      pkey = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+      break;
+  }
   if (pkey == nullptr) {
     Die("key generation");
   }
   return std::unique_ptr<TestKey>(new TestKey(kind, kid, pkey));
+}
+
+std::unique_ptr<TestKey> TestKey::Ed25519FromSeed(std::string_view seed, const std::string& kid) {
+  EVP_PKEY* pkey = EVP_PKEY_new_raw_private_key(
+      EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(seed.data()), seed.size());
+  if (pkey == nullptr) {
+    Die("EVP_PKEY_new_raw_private_key");
+  }
+  return std::unique_ptr<TestKey>(new TestKey(Kind::kEd25519, kid, pkey));
+}
+
+std::string TestKey::alg() const {
+  switch (kind_) {
+    case Kind::kRsa:
+      return "RS256";
+    case Kind::kEcP256:
+      return "ES256";
+    case Kind::kEd25519:
+      return "EdDSA";
+  }
+  return "";
 }
 
 namespace {
@@ -111,10 +143,21 @@ const TestKey& Shared(TestKey::Kind kind, const std::string& kid) {
 
 const TestKey& TestKey::Rsa(const std::string& kid) { return Shared(Kind::kRsa, kid); }
 const TestKey& TestKey::Ec(const std::string& kid) { return Shared(Kind::kEcP256, kid); }
+const TestKey& TestKey::Ed25519(const std::string& kid) { return Shared(Kind::kEd25519, kid); }
 
 std::string TestKey::PublicJwk() const {
   std::string common =
       ",\"kid\":" + JsonString(kid_) + ",\"alg\":\"" + alg() + "\",\"use\":\"sig\"}";
+  if (kind_ == Kind::kEd25519) {
+    std::string raw(32, '\0');
+    size_t len = raw.size();
+    if (EVP_PKEY_get_raw_public_key(pkey_, reinterpret_cast<unsigned char*>(raw.data()), &len) !=
+            1 ||
+        len != raw.size()) {
+      Die("EVP_PKEY_get_raw_public_key");
+    }
+    return "{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":\"" + B64Url(raw) + "\"" + common;
+  }
   if (kind_ == Kind::kRsa) {
     return "{\"kty\":\"RSA\",\"n\":\"" + B64Url(BnParam(pkey_, OSSL_PKEY_PARAM_RSA_N)) +
            "\",\"e\":\"" + B64Url(BnParam(pkey_, OSSL_PKEY_PARAM_RSA_E)) + "\"" + common;
@@ -140,7 +183,9 @@ std::string TestKey::SignRaw(std::string_view header_json, std::string_view payl
   std::string input = B64Url(header_json) + "." + B64Url(payload_json);
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   size_t sig_len = 0;
-  if (ctx == nullptr || EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, pkey_) != 1 ||
+  // Ed25519 signs the message itself (no digest); RS256 and ES256 hash with SHA-256.
+  const EVP_MD* md = kind_ == Kind::kEd25519 ? nullptr : EVP_sha256();
+  if (ctx == nullptr || EVP_DigestSignInit(ctx, nullptr, md, nullptr, pkey_) != 1 ||
       EVP_DigestSign(ctx, nullptr, &sig_len, reinterpret_cast<const unsigned char*>(input.data()),
                      input.size()) != 1) {
     Die("EVP_DigestSignInit");

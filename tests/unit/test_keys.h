@@ -17,20 +17,23 @@ namespace coinpay::testing {
 
 class TestKey {
  public:
-  enum class Kind { kRsa, kEcP256 };
+  enum class Kind { kRsa, kEcP256, kEd25519 };
 
   // Process-wide keys, generated once per kid and reused (RSA generation is slow).
   static const TestKey& Rsa(const std::string& kid);
   static const TestKey& Ec(const std::string& kid);
+  static const TestKey& Ed25519(const std::string& kid);
   // A fresh key that no shared JWKS knows.
   static std::unique_ptr<TestKey> Generate(Kind kind, const std::string& kid);
+  // An Ed25519 key from its 32-byte private seed (RFC 8037 A.1's "d"), for fixed vectors.
+  static std::unique_ptr<TestKey> Ed25519FromSeed(std::string_view seed, const std::string& kid);
 
   ~TestKey();
   TestKey(const TestKey&) = delete;
   TestKey& operator=(const TestKey&) = delete;
 
   const std::string& kid() const { return kid_; }
-  std::string alg() const { return kind_ == Kind::kRsa ? "RS256" : "ES256"; }
+  std::string alg() const;
   // The public JWK as JSON text, with kid, alg and use=sig.
   std::string PublicJwk() const;
   // SubjectPublicKeyInfo PEM: what an HS256/RS256 confusion attack uses as the HMAC secret.
