@@ -10,6 +10,7 @@
 #include "core/encoding.h"
 #include "core/log.h"
 #include "core/opaque_bearer.h"
+#include "core/saturating.h"
 
 namespace coinpay {
 namespace {
@@ -160,7 +161,7 @@ Action AuthenticateBearer(ProviderClient& provider, VerifiedTokenCache& cache, c
   }
   auto id = BearerIdentity(p, jwt->claims);
   int64_t exp = jwt->claims.GetInt("exp").value_or(now);
-  cache.Insert(*token, id, exp + p.leeway_seconds, now);
+  cache.Insert(*token, id, SaturatingAdd(exp, p.leeway_seconds), now);
   return Action::Allow(*id);
 }
 

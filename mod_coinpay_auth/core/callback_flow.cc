@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/login_flow.h"
 #include "core/pages.h"
+#include "core/saturating.h"
 #include "core/session_cookie.h"
 #include "core/token_client.h"
 
@@ -287,7 +288,7 @@ Action HandleCallback(Site& site, const RequestView& req) {
   record.id_token = tokens->id_token;
   record.access_token = tokens->access_token;
   record.refresh_token = tokens->refresh_token;
-  record.access_expires_at = tokens->expires_in > 0 ? now + tokens->expires_in : 0;
+  record.access_expires_at = tokens->expires_in > 0 ? SaturatingAdd(now, tokens->expires_in) : 0;
   record.access_issued_at = now;
 
   // A fresh id every time: a session id the browser already had is never promoted.
@@ -304,7 +305,7 @@ Action HandleCallback(Site& site, const RequestView& req) {
     return a;
   }
   LogAt(site.log, LogLevel::kInfo, 133,
-        "signed in sub=" + SanitizeValue(claims.GetString("sub").value_or("")).substr(0, 128));
+        "signed in sub=" + Untrusted(claims.GetString("sub").value_or(""), 128));
   Action a = Action::Redirect(login->return_to);
   a.set_cookies.push_back(clear_login);
   a.set_cookies.push_back(SetSessionCookie(c, *id, req.https));

@@ -9,6 +9,7 @@
 
 #include "core/crypto.h"
 #include "core/encoding.h"
+#include "core/log.h"
 
 namespace coinpay {
 
@@ -172,7 +173,7 @@ Result<VerifiedJwt> VerifyJws(std::string_view compact, const Jwks& jwks,
   }
   if (!IsSupportedAlgorithm(*alg) ||
       std::find(allowed_algs.begin(), allowed_algs.end(), *alg) == allowed_algs.end()) {
-    return Error{Errc::kAlgNotAllowed, "alg " + *alg + " is not in the allow-list"};
+    return Error{Errc::kAlgNotAllowed, "alg " + Untrusted(*alg, 32) + " is not in the allow-list"};
   }
   if (!header->Get("crit").IsNull()) {
     return Error{Errc::kBadInput, "JWS header has crit parameters we do not understand"};

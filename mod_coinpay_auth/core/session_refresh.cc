@@ -13,6 +13,7 @@
 #include "core/claims_policy.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/saturating.h"
 #include "core/token_client.h"
 
 namespace coinpay {
@@ -82,7 +83,7 @@ Result<SessionRecord> DoRefresh(Site& site, const std::string& id, const Session
   if (!tokens) {
     if (tokens.code() == Errc::kInvalidGrant) {
       LogAt(site.log, LogLevel::kInfo, 170,
-            "refresh token refused by the provider; session ended, sub=" + s.sub.substr(0, 128));
+            "refresh token refused by the provider; session ended, sub=" + Untrusted(s.sub, 128));
       (void)site.sessions.Destroy(id);
     } else {
       LogAt(site.log, LogLevel::kError, 171, "refresh failed: " + tokens.error().detail);
@@ -105,7 +106,7 @@ Result<SessionRecord> DoRefresh(Site& site, const std::string& id, const Session
       r.id_token = tokens->id_token;
     }
     r.access_token = tokens->access_token;
-    r.access_expires_at = tokens->expires_in > 0 ? now + tokens->expires_in : 0;
+    r.access_expires_at = tokens->expires_in > 0 ? SaturatingAdd(now, tokens->expires_in) : 0;
     r.access_issued_at = now;
     if (!tokens->refresh_token.empty()) {
       r.refresh_token = tokens->refresh_token;  // rotation: the old one is now spent
@@ -124,7 +125,7 @@ Result<SessionRecord> DoRefresh(Site& site, const std::string& id, const Session
     DiscardTokens(site, *tokens);
     return Error{Errc::kInvalidGrant, "session ended during refresh"};
   }
-  LogAt(site.log, LogLevel::kDebug, 174, "access token refreshed, sub=" + s.sub.substr(0, 128));
+  LogAt(site.log, LogLevel::kDebug, 174, "access token refreshed, sub=" + Untrusted(s.sub, 128));
   return stored;
 }
 
