@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/pages.h"
 #include "httpd/config.h"
+#include "httpd/guard.h"
 #include "httpd/log_adapter.h"
 #include "httpd/request_adapter.h"
 #include "httpd/runtime.h"
@@ -97,7 +98,7 @@ bool FailureAloneDenies(const ap_directive_t* line) {
 }
 
 template <bool kScope>
-const char* ParseRequire(cmd_parms* cmd, const char* require_line, const void** parsed) {
+const char* ParseRequireLine(cmd_parms* cmd, const char* require_line, const void** parsed) {
   auto rule = std::make_shared<AuthzRule>();
   if constexpr (kScope) {
     auto r = ScopeRule::Parse(require_line);
@@ -116,14 +117,15 @@ const char* ParseRequire(cmd_parms* cmd, const char* require_line, const void** 
   apr_pool_cleanup_register(cmd->pool, holder, Delete<std::shared_ptr<const AuthzRule>>,
                             apr_pool_cleanup_null);
   *parsed = holder;
-  if (cmd->context != nullptr && cmd->directive != nullptr && FailureAloneDenies(cmd->directive)) {
-    // httpd creates a module's per-section config only when one of its directives appears
-    // there; a section with just AuthType and Require needs ours created here.
-    auto* dir = static_cast<DirConfig*>(ap_get_module_config(cmd->context, &coinpay_auth_module));
-    if (dir == nullptr) {
-      dir = static_cast<DirConfig*>(CreateDirConfig(cmd->pool, const_cast<char*>(cmd->path)));
-      ap_set_module_config(cmd->context, &coinpay_auth_module, dir);
-    }
+  // NoteRequire has just seen this line and made our config for its section. When it has not
+  // (the module was loaded before mod_authz_core), there is no precheck: mod_authz_core alone
+  // decides, with its 401 instead of a 403.
+  auto* dir =
+      cmd->context != nullptr
+          ? static_cast<DirConfig*>(ap_get_module_config(cmd->context, &coinpay_auth_module))
+          : nullptr;
+  if (dir != nullptr && dir->has_require && cmd->directive != nullptr &&
+      FailureAloneDenies(cmd->directive)) {
     dir->prechecks.push_back(rule);
   }
   return nullptr;
@@ -131,19 +133,27 @@ const char* ParseRequire(cmd_parms* cmd, const char* require_line, const void** 
 
 constexpr char kPreflightNote[] = "coinpay-auth-preflight";
 
+template <bool kScope>
+const char* ParseRequire(cmd_parms* cmd, const char* require_line, const void** parsed) {
+  return Guarded(cmd->pool, 921, "could not be read (internal error, see the error log)",
+                 [&] { return ParseRequireLine<kScope>(cmd, require_line, parsed); });
+}
+
 authz_status CheckRequire(request_rec* r, const char* /*require_line*/, const void* parsed) {
-  if (apr_table_get(r->notes, kPreflightNote) != nullptr) {
-    return AUTHZ_GRANTED;
-  }
-  if (r->user == nullptr) {
-    return AUTHZ_DENIED_NO_USER;
-  }
-  const Json* claims = ClaimsOf(r);
-  const auto* rule = static_cast<const std::shared_ptr<const AuthzRule>*>(parsed);
-  if (claims == nullptr || rule == nullptr) {
-    return AUTHZ_DENIED;
-  }
-  return (*rule)->SatisfiedBy(*claims) ? AUTHZ_GRANTED : AUTHZ_DENIED;
+  return Guarded(r, 919, AUTHZ_GENERAL_ERROR, [&] {
+    if (apr_table_get(r->notes, kPreflightNote) != nullptr) {
+      return AUTHZ_GRANTED;
+    }
+    if (r->user == nullptr) {
+      return AUTHZ_DENIED_NO_USER;
+    }
+    const Json* claims = ClaimsOf(r);
+    const auto* rule = static_cast<const std::shared_ptr<const AuthzRule>*>(parsed);
+    if (claims == nullptr || rule == nullptr) {
+      return AUTHZ_DENIED;
+    }
+    return (*rule)->SatisfiedBy(*claims) ? AUTHZ_GRANTED : AUTHZ_DENIED;
+  });
 }
 
 const authz_provider kScopeProvider = {&CheckRequire, &ParseRequire<true>};
@@ -165,6 +175,27 @@ void RememberClaims(request_rec* r, const Identity& id, bool bearer) {
 
 void MarkPreflight(request_rec* r) { apr_table_setn(r->notes, kPreflightNote, "1"); }
 
+const char* NoteRequire(cmd_parms* /*cmd*/, void* dir, const char* /*args*/) {
+  if (dir != nullptr) {
+    static_cast<DirConfig*>(dir)->has_require = true;
+  }
+  return DECLINE_CMD;
+}
+
+const char* NoteAuthMerging(cmd_parms* /*cmd*/, void* dir, const char* arg) {
+  if (dir != nullptr && arg != nullptr) {
+    AuthMerging& m = static_cast<DirConfig*>(dir)->merging;
+    if (strcasecmp(arg, "off") == 0) {
+      m = AuthMerging::kOff;
+    } else if (strcasecmp(arg, "and") == 0) {
+      m = AuthMerging::kAnd;
+    } else if (strcasecmp(arg, "or") == 0) {
+      m = AuthMerging::kOr;
+    }  // anything else: mod_authz_core refuses the line
+  }
+  return DECLINE_CMD;
+}
+
 void RegisterAuthzProviders(apr_pool_t* p) {
   ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "coinpay-scope", AUTHZ_PROVIDER_VERSION,
                             &kScopeProvider, AP_AUTH_INTERNAL_PER_CONF);
@@ -172,7 +203,9 @@ void RegisterAuthzProviders(apr_pool_t* p) {
                             &kClaimProvider, AP_AUTH_INTERNAL_PER_CONF);
 }
 
-int PrecheckAuthz(request_rec* r) {
+namespace {
+
+int Precheck(request_rec* r) {
   RequestClaims* rc = ClaimsRecord(r);
   if (rc == nullptr) {
     return DECLINED;
@@ -204,6 +237,12 @@ int PrecheckAuthz(request_rec* r) {
         r, ErrorPage(403, "Access denied", "Your account is not allowed to see this page."));
   }
   return DECLINED;
+}
+
+}  // namespace
+
+int PrecheckAuthz(request_rec* r) {
+  return Guarded(r, 920, [&] { return Precheck(r); });
 }
 
 }  // namespace coinpay::httpd

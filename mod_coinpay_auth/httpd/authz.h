@@ -3,6 +3,7 @@
 #pragma once
 
 #include <httpd.h>
+#include <http_config.h>
 
 #include <memory>
 #include <optional>
@@ -28,6 +29,12 @@ void RememberClaims(request_rec* r, const Identity& id, bool bearer);
 void MarkPreflight(request_rec* r);
 
 void RegisterAuthzProviders(apr_pool_t* p);
+
+// Require and AuthMerging belong to mod_authz_core. httpd offers a directive to the modules
+// loaded later first, so these see each line just before mod_authz_core does: they note what it
+// means for the prechecks (the Require lines in effect for a location) and decline it.
+const char* NoteRequire(cmd_parms* cmd, void* dir, const char* args);
+const char* NoteAuthMerging(cmd_parms* cmd, void* dir, const char* arg);
 
 // auth_checker hook, run before mod_authz_core: a failing precheck answers 403 itself (with
 // RFC 6750's insufficient_scope for bearer requests) instead of httpd's 401 and error line.

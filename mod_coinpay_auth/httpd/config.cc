@@ -7,6 +7,9 @@
 
 #include <new>
 
+#include "httpd/authz.h"
+#include "httpd/guard.h"
+
 extern "C" module AP_MODULE_DECLARE_DATA coinpay_auth_module;
 APLOG_USE_MODULE(coinpay_auth);
 
@@ -94,15 +97,28 @@ const char* SetFlag(cmd_parms* cmd, void* dir, int on) {
   return nullptr;
 }
 
+constexpr char kSetterFailed[] = "could not be read (internal error, see the error log)";
+
+// Every setter in the table runs through here: a throw (std::bad_alloc) becomes a config error.
+template <auto Setter, typename Arg>
+const char* GuardedSetter(cmd_parms* cmd, void* dir, Arg arg) {
+  return Guarded(cmd->temp_pool, 926, kSetterFailed, [&] { return Setter(cmd, dir, arg); });
+}
+
+template <auto Setter, typename Arg>
+cmd_func Guard() {
+  return AsCmdFunc(&GuardedSetter<Setter, Arg>);
+}
+
 // Each kind picks its argument style.
 template <typename Cfg, typename K, Field<K> Cfg::*M>
 constexpr command_rec Row(const char* name, int where, const char* help) {
   if constexpr (std::is_same_v<K, kinds::List>) {
-    return {name, AsCmdFunc(&SetIterate<Cfg, K, M>), nullptr, where, ITERATE, help};
+    return {name, Guard<&SetIterate<Cfg, K, M>, const char*>(), nullptr, where, ITERATE, help};
   } else if constexpr (std::is_same_v<K, kinds::Flag>) {
-    return {name, AsCmdFunc(&SetFlag<Cfg, K, M>), nullptr, where, FLAG, help};
+    return {name, Guard<&SetFlag<Cfg, K, M>, int>(), nullptr, where, FLAG, help};
   } else {
-    return {name, AsCmdFunc(&SetTake1<Cfg, K, M>), nullptr, where, TAKE1, help};
+    return {name, Guard<&SetTake1<Cfg, K, M>, const char*>(), nullptr, where, TAKE1, help};
   }
 }
 
@@ -111,7 +127,7 @@ void MergeField(Field<K>& out, const Field<K>& base, const Field<K>& add) {
   out = add.set ? add : base;
 }
 
-const char* ProviderSection(cmd_parms* cmd, void* /*dir*/, const char* arg) {
+const char* ReadProviderSection(cmd_parms* cmd, const char* arg) {
   if (const char* err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT)) {
     return err;
   }
@@ -143,6 +159,13 @@ const char* ProviderSection(cmd_parms* cmd, void* /*dir*/, const char* arg) {
   return err;
 }
 
+const char* ProviderSection(cmd_parms* cmd, void* /*dir*/, const char* arg) {
+  const char* err =
+      Guarded(cmd->temp_pool, 927, kSetterFailed, [&] { return ReadProviderSection(cmd, arg); });
+  g_provider_section = nullptr;  // also when a row inside threw
+  return err;
+}
+
 }  // namespace
 
 const command_rec kCommands[] = {
@@ -156,9 +179,16 @@ const command_rec kCommands[] = {
     // The one structural directive: a container for another provider's rows above.
     {"<CoinpayProvider", AsCmdFunc(&ProviderSection), nullptr, RSRC_CONF, RAW_ARGS,
      "Container for one more provider's settings: <CoinpayProvider name> ... </CoinpayProvider>"},
+    // mod_authz_core's own directives, noted on their way to it (authz.h).
+    {"Require", AsCmdFunc(&NoteRequire), nullptr, OR_AUTHCFG, RAW_ARGS,
+     "(mod_authz_core's; mod_coinpay_auth notes which sections have Require lines)"},
+    {"AuthMerging", AsCmdFunc(&NoteAuthMerging), nullptr, OR_AUTHCFG, TAKE1,
+     "(mod_authz_core's; mod_coinpay_auth notes how a section's Require lines combine)"},
     {nullptr, {nullptr}, nullptr, 0, RAW_ARGS, nullptr}};
 
-void* CreateServerConfig(apr_pool_t* p, server_rec* /*s*/) {
+namespace {
+
+ServerConfig* NewServerConfig(apr_pool_t* p) {
   auto* c = PoolNew<ServerConfig>(p);
 #define COINPAY_SERVER(Name, field, Kind, def, help) c->field = WithDefault<kinds::Kind>(def);
 #define COINPAY_DIR(Name, field, Kind, def, help)
@@ -168,7 +198,7 @@ void* CreateServerConfig(apr_pool_t* p, server_rec* /*s*/) {
   return c;
 }
 
-void* MergeServerConfig(apr_pool_t* p, void* base_v, void* add_v) {
+ServerConfig* MergedServerConfig(apr_pool_t* p, void* base_v, void* add_v) {
   auto* out = PoolNew<ServerConfig>(p);
   const auto* base = static_cast<const ServerConfig*>(base_v);
   const auto* add = static_cast<const ServerConfig*>(add_v);
@@ -182,7 +212,7 @@ void* MergeServerConfig(apr_pool_t* p, void* base_v, void* add_v) {
   return out;
 }
 
-void* CreateDirConfig(apr_pool_t* p, char* /*dir*/) {
+DirConfig* NewDirConfig(apr_pool_t* p) {
   auto* c = PoolNew<DirConfig>(p);
 #define COINPAY_SERVER(Name, field, Kind, def, help)
 #define COINPAY_DIR(Name, field, Kind, def, help) c->field = WithDefault<kinds::Kind>(def);
@@ -192,7 +222,32 @@ void* CreateDirConfig(apr_pool_t* p, char* /*dir*/) {
   return c;
 }
 
-void* MergeDirConfig(apr_pool_t* p, void* base_v, void* add_v) {
+// As mod_authz_core's merge_authz_core_dir_config decides which Require lines are in effect.
+void MergeAuthz(DirConfig& out, const DirConfig& base, const DirConfig& add) {
+  out.merging = add.merging;
+  if (!add.has_require && add.merging == AuthMerging::kUnset) {
+    out.has_require = base.has_require;  // no authorization of its own: inherited
+    out.prechecks = base.prechecks;
+    return;
+  }
+  if (add.merging == AuthMerging::kOff || add.merging == AuthMerging::kUnset ||
+      !(base.has_require || add.has_require)) {
+    out.has_require = add.has_require;  // its own Require lines replace the parent's
+    out.prechecks = add.prechecks;
+    return;
+  }
+  out.has_require = true;
+  if (add.merging == AuthMerging::kAnd) {
+    out.prechecks = base.prechecks;  // both must hold: each one failing still denies
+    out.prechecks.insert(out.prechecks.end(), add.prechecks.begin(), add.prechecks.end());
+  } else if (base.has_require && add.has_require) {
+    out.prechecks.clear();  // kOr: either side may grant, so no failure alone denies
+  } else {
+    out.prechecks = base.has_require ? base.prechecks : add.prechecks;
+  }
+}
+
+DirConfig* MergedDirConfig(apr_pool_t* p, void* base_v, void* add_v) {
   auto* out = PoolNew<DirConfig>(p);
   const auto* base = static_cast<const DirConfig*>(base_v);
   const auto* add = static_cast<const DirConfig*>(add_v);
@@ -201,8 +256,27 @@ void* MergeDirConfig(apr_pool_t* p, void* base_v, void* add_v) {
 #include "httpd/directives.def"
 #undef COINPAY_SERVER
 #undef COINPAY_DIR
-  out->prechecks = add->prechecks.empty() ? base->prechecks : add->prechecks;
+  MergeAuthz(*out, *base, *add);
   return out;
+}
+
+}  // namespace
+
+// httpd takes a null config as "none"; the line logged says why.
+void* CreateServerConfig(apr_pool_t* p, server_rec* /*s*/) {
+  return Guarded(p, 922, nullptr, [&]() -> void* { return NewServerConfig(p); });
+}
+
+void* MergeServerConfig(apr_pool_t* p, void* base, void* add) {
+  return Guarded(p, 923, nullptr, [&]() -> void* { return MergedServerConfig(p, base, add); });
+}
+
+void* CreateDirConfig(apr_pool_t* p, char* /*dir*/) {
+  return Guarded(p, 924, nullptr, [&]() -> void* { return NewDirConfig(p); });
+}
+
+void* MergeDirConfig(apr_pool_t* p, void* base, void* add) {
+  return Guarded(p, 925, nullptr, [&]() -> void* { return MergedDirConfig(p, base, add); });
 }
 
 ServerConfig& ServerConfigOf(server_rec* s) {

@@ -35,6 +35,9 @@ struct ServerConfig {
   std::vector<std::pair<std::string, ServerConfig*>> providers;
 };
 
+// A section's AuthMerging (mod_authz_core's; kUnset when the section does not say).
+enum class AuthMerging { kUnset, kOff, kAnd, kOr };
+
 struct DirConfig {
 #define COINPAY_SERVER(Name, field, Kind, def, help)
 #define COINPAY_DIR(Name, field, Kind, def, help) Field<kinds::Kind> field;
@@ -42,8 +45,12 @@ struct DirConfig {
 #undef COINPAY_SERVER
 #undef COINPAY_DIR
   // Require coinpay-* lines whose failure alone denies the request (see authz.cc); checked
-  // before mod_authz_core so the answer can be 403 insufficient_scope.
+  // before mod_authz_core so the answer can be 403 insufficient_scope. Merged the way
+  // mod_authz_core merges Require lines, so a section whose own Require lines replace its
+  // parent's also drops the parent's prechecks.
   std::vector<std::shared_ptr<const AuthzRule>> prechecks;
+  bool has_require = false;  // this section (merged: the location) has Require lines
+  AuthMerging merging = AuthMerging::kUnset;
 };
 
 extern const command_rec kCommands[];

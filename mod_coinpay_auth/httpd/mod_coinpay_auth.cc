@@ -22,6 +22,7 @@
 #include "core/session_authn.h"
 #include "httpd/authz.h"
 #include "httpd/config.h"
+#include "httpd/guard.h"
 #include "httpd/request_adapter.h"
 #include "httpd/runtime.h"
 
@@ -33,19 +34,6 @@ namespace {
 
 constexpr char kAuthType[] = "coinpay";
 constexpr char kBearerAuthType[] = "coinpay-bearer";
-
-// Runs `body`, turning anything thrown into a logged 500 (a bug of ours, never the client's).
-template <typename F>
-int Guarded(request_rec* r, int tag, F&& body) noexcept {
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CPA%05d: internal error: %s", tag, e.what());
-  } catch (...) {
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CPA%05d: internal error", tag);
-  }
-  return HTTP_INTERNAL_SERVER_ERROR;
-}
 
 // The providers a location names with CoinpayUseProvider ("default" is the top-level one), or
 // the server's first provider when it names none.

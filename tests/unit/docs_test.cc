@@ -37,7 +37,7 @@ TEST(Docs, EveryDirectiveRowIsDocumented) {
 TEST(Docs, EveryLogTagIsDocumentedAndUsedOnce) {
   std::string doc = ReadFile(kRoot / "docs/log-tags.md");
   std::regex call(
-      R"((?:LogAt\([^,]+, LogLevel::k\w+, |Guarded\(r, |NotConfigured\(r, )(\d+)|CPA(\d{5}))");
+      R"((?:LogAt\([^,]+, LogLevel::k\w+, |Guarded\([\w>-]+, |NotConfigured\(r, )(\d+)|CPA(\d{5}))");
   std::set<int> seen;
   for (const auto& entry :
        std::filesystem::recursive_directory_iterator(kRoot / "mod_coinpay_auth")) {
