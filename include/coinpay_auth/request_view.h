@@ -17,7 +17,9 @@ struct RequestView {
   std::string_view accept;
   std::string_view x_requested_with;
   std::string_view sec_fetch_mode;
+  std::string_view sec_fetch_site;  // "same-origin", "cross-site"...; empty from old browsers
   std::string_view authorization;
+  std::string_view form_body;  // a POST's urlencoded body, read only by handlers that take one
 };
 
 }  // namespace coinpay

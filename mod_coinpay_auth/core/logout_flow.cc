@@ -2,6 +2,8 @@
 // session is destroyed regardless.
 #include "core/logout_flow.h"
 
+#include <optional>
+
 #include "core/crypto.h"
 #include "core/encoding.h"
 #include "core/log.h"
@@ -12,8 +14,61 @@
 #include "core/token_client.h"
 
 namespace coinpay {
+namespace {
 
-Action HandleLogout(Site& site, const RequestView& req) {
+constexpr char kTokenField[] = "csrf";
+
+// Browsers send Sec-Fetch-Site on every request; old ones send none (and are let through, as
+// before). "none" is a typed URL or a bookmark.
+bool FromThisSite(std::string_view sec_fetch_site) {
+  return sec_fetch_site.empty() || sec_fetch_site == "same-origin" ||
+         sec_fetch_site == "same-site" || sec_fetch_site == "none";
+}
+
+// The confirmation page: fixed text and the token only. The form has no action, so it posts to
+// this very URL (return_to included) without echoing any of it.
+Action ConfirmationPage(const std::string& token) {
+  Action a;
+  a.status = 200;
+  a.headers.emplace_back("Cache-Control", "no-store");
+  a.headers.emplace_back("Content-Security-Policy", "frame-ancestors 'none'");
+  a.headers.emplace_back("X-Frame-Options", "DENY");
+  a.body =
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<title>Sign out?</title></head>\n<body><h1>Sign out?</h1>\n"
+      "<p>Another site sent you here to sign out. Do you want to sign out?</p>\n"
+      "<form method=\"post\"><input type=\"hidden\" name=\"" +
+      std::string(kTokenField) + "\" value=\"" + HtmlEscape(token) +
+      "\"><button type=\"submit\">Sign out</button></form>\n"
+      "<p><a href=\"/\">Stay signed in</a></p></body></html>\n";
+  return a;
+}
+
+// True when the POSTed form carries exactly one token and it is this session's.
+bool TokenMatches(std::string_view form_body, const std::string& expected) {
+  auto form = ParseQuery(form_body);
+  if (!form || expected.empty()) {
+    return false;
+  }
+  const std::string* got = nullptr;
+  for (const auto& [name, value] : *form) {
+    if (name == kTokenField) {
+      if (got != nullptr) {
+        return false;
+      }
+      got = &value;
+    }
+  }
+  return got != nullptr && ConstantTimeEquals(*got, expected);
+}
+
+using LoadedSession = Result<std::optional<Sessions::Loaded>>;
+
+std::string SessionIdOf(const LoadedSession& loaded) {
+  return loaded && loaded->has_value() ? (*loaded)->id : std::string();
+}
+
+Action SignOut(Site& site, const RequestView& req, const LoadedSession& loaded) {
   const SessionConfig& c = site.session_config;
   const ProviderConfig& p = site.provider.config();
   std::string target = c.post_logout_url;
@@ -32,7 +87,6 @@ Action HandleLogout(Site& site, const RequestView& req) {
   }
   int64_t now = site.clock.NowSeconds();
   std::string id_token_hint;
-  auto loaded = site.sessions.Load(req.cookie, now);
   if (!loaded) {
     LogAt(site.log, LogLevel::kError, 141,
           "session store unavailable during logout: " + loaded.error().detail);
@@ -60,7 +114,7 @@ Action HandleLogout(Site& site, const RequestView& req) {
       id_token_hint = s.id_token;  // end-session only at the provider this handler serves
     }
     (void)site.sessions.Destroy((*loaded)->id);
-    LogAt(site.log, LogLevel::kInfo, 143, "signed out sub=" + s.sub.substr(0, 128));
+    LogAt(site.log, LogLevel::kInfo, 143, "signed out sub=" + Untrusted(s.sub, 128));
   }
   if (!p.provider_logout_return.empty() && !id_token_hint.empty()) {
     auto meta = site.provider.Metadata();
@@ -78,6 +132,39 @@ Action HandleLogout(Site& site, const RequestView& req) {
   a.set_cookies.push_back(DeleteSessionCookie(c, req.https));
   a.headers.emplace_back("Cache-Control", "no-store");
   return a;
+}
+
+}  // namespace
+
+std::string LogoutConfirmationToken(const SessionConfig& config, std::string_view session_id) {
+  if (!config.sealer) {
+    return {};
+  }
+  std::string key = config.sealer->DeriveKey("logout-confirmation");
+  if (key.empty()) {
+    return {};
+  }
+  std::string mac = HmacSha256(key, std::string("logout/").append(session_id));
+  SecureWipe(key);
+  return Base64UrlEncode(mac);
+}
+
+Action HandleLogout(Site& site, const RequestView& req) {
+  auto loaded = site.sessions.Load(req.cookie, site.clock.NowSeconds());
+  if (req.method == "POST") {
+    if (!TokenMatches(req.form_body,
+                      LogoutConfirmationToken(site.session_config, SessionIdOf(loaded)))) {
+      LogAt(site.log, LogLevel::kInfo, 145, "logout POST without this session's token (403)");
+      return ErrorPage(403, "Sign-out not confirmed",
+                       "This sign-out request did not come from this site's sign-out page. "
+                       "You are still signed in.");
+    }
+  } else if (!FromThisSite(req.sec_fetch_site)) {
+    LogAt(site.log, LogLevel::kInfo, 144,
+          "logout link followed from another site: confirmation asked");
+    return ConfirmationPage(LogoutConfirmationToken(site.session_config, SessionIdOf(loaded)));
+  }
+  return SignOut(site, req, loaded);
 }
 
 }  // namespace coinpay

@@ -1,6 +1,7 @@
 // The module: its hooks and handlers. Each hook is a noexcept trampoline: it translates the
 // request, calls the core, and translates the answer back; nothing thrown reaches httpd.
 #include <httpd.h>
+#include <apr_strings.h>
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
@@ -227,10 +228,16 @@ int HandleRequest(request_rec* r) {
   }
   return Guarded(r, 912, [&] {
     // The provider POSTs logout tokens; everything else is a browser following a link (HEAD
-    // arrives as M_GET too).
-    int method = which == Handler::kBackchannelLogout ? M_POST : M_GET;
-    if (r->method_number != method) {
-      r->allowed = AP_METHOD_BIT << method;
+    // arrives as M_GET too), and logout's confirmation page POSTs back to it.
+    apr_int64_t methods = AP_METHOD_BIT << M_GET;
+    if (which == Handler::kBackchannelLogout) {
+      methods = AP_METHOD_BIT << M_POST;
+    } else if (which == Handler::kLogout) {
+      methods |= AP_METHOD_BIT << M_POST;
+    }
+    if ((methods & (AP_METHOD_BIT << r->method_number)) == 0) {
+      r->allowed = methods;
+      r->allowed_methods->method_mask = methods;  // what the Allow header is made from
       return static_cast<int>(HTTP_METHOD_NOT_ALLOWED);
     }
     SiteRuntime* rt = RuntimeFor(r->server);
@@ -250,9 +257,29 @@ int HandleRequest(request_rec* r) {
       case Handler::kCallback:
         a = HandleCallback(site, view);
         break;
-      case Handler::kLogout:
+      case Handler::kLogout: {
+        std::optional<std::string> body;
+        if (r->method_number == M_POST) {
+          body = ReadBody(r, kMaxFormBody);
+          if (!body) {
+            return static_cast<int>(HTTP_REQUEST_ENTITY_TOO_LARGE);
+          }
+          view.form_body = *body;
+        }
         a = HandleLogout(site, view);
+        if (a.status == 200) {
+          // The confirmation page is content, not an error document.
+          for (const auto& [name, value] : a.headers) {
+            apr_table_set(r->headers_out, name.c_str(), value.c_str());
+          }
+          ap_set_content_type(r, apr_pstrdup(r->pool, a.content_type.c_str()));
+          if (!r->header_only) {
+            ap_rputs(a.body.c_str(), r);
+          }
+          return static_cast<int>(OK);
+        }
         break;
+      }
       case Handler::kBackchannelLogout: {
         auto body = ReadBody(r, kMaxFormBody);
         if (!body) {

@@ -87,6 +87,7 @@ RequestView ViewOf(request_rec* r) {
   v.accept = Header(r, "Accept");
   v.x_requested_with = Header(r, "X-Requested-With");
   v.sec_fetch_mode = Header(r, "Sec-Fetch-Mode");
+  v.sec_fetch_site = Header(r, "Sec-Fetch-Site");
   v.authorization = Header(r, "Authorization");
   return v;
 }

@@ -1,4 +1,5 @@
 """Signing out (real OP)."""
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -94,3 +95,76 @@ def test_tokens_and_secrets_never_appear_in_error_log(httpd, op):
     log = httpd.error_log_text()
     for secret in (rt, sid, CLIENT_SECRET, PASSPHRASE):
         assert secret not in log
+
+
+def _confirmation_token(page):
+    m = re.search(r'<form method="post"><input type="hidden" name="csrf" value="([A-Za-z0-9_-]+)">',
+                  page)
+    assert m, page
+    return m.group(1)
+
+
+def test_logout_link_from_another_site_asks_first_and_the_session_survives(httpd, op):
+    op.reset_stats()
+    s = signed_in(httpd, "alice")
+    r = s.get(httpd.url("/api/auth/logout/coinpay"), params={"return_to": "/bye<script>"},
+              headers={**BROWSER, "Sec-Fetch-Site": "cross-site"}, allow_redirects=False)
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/html")
+    assert "no-store" in r.headers.get("Cache-Control", "")
+    assert "frame-ancestors 'none'" in r.headers.get("Content-Security-Policy", "")
+    assert "Set-Cookie" not in r.headers
+    assert "script" not in r.text and "bye" not in r.text  # nothing of the request echoed
+    _confirmation_token(r.text)
+    assert op.stats()["revocations"] == 0
+    resp, env = whoami(s, httpd)
+    assert resp.status_code == 200 and env["REMOTE_USER"] == "alice"
+
+
+def test_the_confirmation_pages_button_signs_out(httpd, op):
+    op.reset_stats()
+    s = signed_in(httpd, "alice")
+    url = httpd.url("/api/auth/logout/coinpay?return_to=/bye")
+    page = s.get(url, headers={**BROWSER, "Sec-Fetch-Site": "cross-site"}, allow_redirects=False)
+    token = _confirmation_token(page.text)
+    # What the browser sends for <form method="post"> without an action: the page's own URL.
+    r = s.post(url, data={"csrf": token}, allow_redirects=False,
+               headers={**BROWSER, "Sec-Fetch-Site": "same-origin",
+                        "Origin": httpd.url("").rstrip("/")})
+    assert r.status_code == 302 and r.headers["Location"] in ("/bye", httpd.url("/bye"))
+    assert is_deleted(cookies_set(r)["coinpay_session"][1])
+    assert op.stats()["revocations"] == 1
+    assert whoami(s, httpd)[0].status_code != 200
+
+
+def test_logout_post_without_the_sessions_token_is_refused(httpd, op):
+    op.reset_stats()
+    s = signed_in(httpd, "alice")
+    url = httpd.url("/api/auth/logout/coinpay")
+    other = signed_in(httpd, "bob")
+    page = other.get(url, headers={**BROWSER, "Sec-Fetch-Site": "cross-site"},
+                     allow_redirects=False)
+    for data in ({}, {"csrf": "x" * 43}, {"csrf": _confirmation_token(page.text)}):
+        r = s.post(url, data=data, headers=BROWSER, allow_redirects=False)
+        assert r.status_code == 403, data
+        assert "Set-Cookie" not in r.headers
+        assert "no-store" in r.headers.get("Cache-Control", "")
+    assert op.stats()["revocations"] == 0
+    assert whoami(s, httpd)[1]["REMOTE_USER"] == "alice"
+
+
+@pytest.mark.parametrize("site", ["same-origin", "same-site", "none"])
+def test_logout_link_from_this_site_signs_out_at_once(httpd, site):
+    s = signed_in(httpd, "alice")
+    r = s.get(httpd.url("/api/auth/logout/coinpay"), params={"return_to": "/bye"},
+              headers={**BROWSER, "Sec-Fetch-Site": site}, allow_redirects=False)
+    assert r.status_code == 302 and r.headers["Location"] in ("/bye", httpd.url("/bye"))
+    assert is_deleted(cookies_set(r)["coinpay_session"][1])
+    assert whoami(s, httpd)[0].status_code != 200
+
+
+def test_logout_answers_other_methods_with_405(httpd):
+    r = requests.put(httpd.url("/api/auth/logout/coinpay"), data="x", allow_redirects=False,
+                     timeout=10)
+    assert r.status_code == 405
+    assert set(r.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
