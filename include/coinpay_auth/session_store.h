@@ -57,7 +57,9 @@ class SessionStore {
 
   // --- sets: the sid/sub index of back-channel logout --------------------------------------
   // Adds `member` (1..255 bytes) to the set at `key` atomically (concurrent adds are all kept)
-  // and keeps the set at least until `expires_at`.
+  // and keeps the set at least until `expires_at`. Members of an expired set that nobody read
+  // since may survive into the renewed one (shared memory has no `now` here): harmless for the
+  // index, whose stale members name sessions that are gone.
   virtual Status SetAdd(std::string_view key, std::string_view member, int64_t expires_at) = 0;
   // The members, in no particular order; empty when the set is absent or expired.
   virtual Result<std::vector<std::string>> SetMembers(std::string_view key, int64_t now) = 0;

@@ -6,11 +6,11 @@
 #include <array>
 
 #include "core/callback_flow.h"
-#include "core/claims_policy.h"
 #include "core/encoding.h"
 #include "core/log.h"
 #include "core/opaque_bearer.h"
 #include "core/saturating.h"
+#include "core/token_verifier.h"
 
 namespace coinpay {
 namespace {
@@ -136,19 +136,12 @@ Action AuthenticateBearer(ProviderClient& provider, VerifiedTokenCache& cache, c
   if (std::count(token->begin(), token->end(), '.') != 2) {
     return AuthenticateOpaque(provider, cache, now, log, *token, config);
   }
-  auto jwt = provider.Verify(*token, p.id_token_algs);
+  TokenExpectations expect;
+  expect.audiences = config.audiences;
+  expect.access_token_type = config.token_type;
+  expect.own_client_ids = config.own_client_ids;
+  auto jwt = VerifyToken(provider, *token, TokenKind::kAccessToken, expect, now);
   Status checked = jwt ? Status(Ok{}) : Status(jwt.error());
-  if (jwt) {
-    ClaimsPolicy policy;
-    policy.issuer = p.issuer;
-    policy.audiences = config.audiences;
-    policy.leeway_seconds = p.leeway_seconds;
-    policy.require_exp = true;
-    checked = CheckClaims(jwt->claims, policy, now);
-    if (checked && !jwt->claims.GetString("sub") && !jwt->claims.GetString("client_id")) {
-      checked = Error{Errc::kMissingClaim, "token has neither sub nor client_id"};
-    }
-  }
   if (!checked) {
     if (checked.code() == Errc::kHttpFailure || checked.code() == Errc::kProviderError) {
       LogAt(log, LogLevel::kError, 161, "cannot verify bearer tokens: " + checked.error().detail);

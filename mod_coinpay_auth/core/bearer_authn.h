@@ -20,6 +20,9 @@ struct BearerConfig {
   std::vector<std::string> audiences;  // aud must contain one; empty only with any_audience
   bool any_audience = false;
   AccessTokenType token_type = AccessTokenType::kAtJwt;
+  // The client ids this server signs users in with: a plainly typed token addressed to one of
+  // them is an ID token and never an access token.
+  std::vector<std::string> own_client_ids;
   std::string realm = "api";
 };
 

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <map>
 
-#include "core/claims_policy.h"
 #include "core/cookies.h"
 #include "core/crypto.h"
 #include "core/encoding.h"
@@ -15,6 +14,7 @@
 #include "core/saturating.h"
 #include "core/session_cookie.h"
 #include "core/token_client.h"
+#include "core/token_verifier.h"
 
 namespace coinpay {
 namespace {
@@ -92,28 +92,15 @@ Result<Json> MergeUserinfo(Site& site, const std::string& access_token, const Js
 // joined by userinfo. kHttpFailure: the provider could not be asked; anything else: refused.
 Result<Json> IdentityFromIdToken(Site& site, const TokenResponse& tokens, const std::string& nonce,
                                  int64_t now) {
-  const ProviderConfig& p = site.provider.config();
   if (tokens.id_token.empty()) {
     LogAt(site.log, LogLevel::kError, 130,
           "token response has no id_token (is openid in CoinpayScope?)");
     return Error{Errc::kHttpFailure, "no id_token"};
   }
-  auto jwt = site.provider.Verify(tokens.id_token, p.id_token_algs);
+  TokenExpectations expect;
+  expect.nonce = nonce;
+  auto jwt = VerifyToken(site.provider, tokens.id_token, TokenKind::kIdToken, expect, now);
   Status checked = jwt ? Status(Ok{}) : Status(jwt.error());
-  if (jwt) {
-    ClaimsPolicy policy;
-    policy.issuer = p.issuer;
-    policy.audiences = {p.client_id};
-    policy.leeway_seconds = p.leeway_seconds;
-    policy.require_exp = true;
-    policy.require_iat = true;
-    policy.nonce = nonce;
-    policy.client_id = p.client_id;
-    checked = CheckClaims(jwt->claims, policy, now);
-    if (checked && !jwt->claims.GetString("sub")) {
-      checked = Error{Errc::kMissingClaim, "ID token has no sub"};
-    }
-  }
   if (!checked) {
     LogAt(site.log, LogLevel::kWarn, 131,
           std::string("ID token refused (") + ErrcName(checked.code()) +

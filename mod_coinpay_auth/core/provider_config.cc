@@ -34,6 +34,10 @@ bool IsLoopbackHttp(std::string_view origin) {
 
 }  // namespace
 
+bool IsHttpsOrLoopback(std::string_view origin) {
+  return origin.rfind("https://", 0) == 0 || IsLoopbackHttp(origin);
+}
+
 std::string IssuerBase(const std::string& issuer) {
   std::string base = issuer;
   if (!base.empty() && base.back() == '/') {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -96,6 +97,10 @@ struct SessionConfig {
 // The issuer without a trailing '/', for building URLs under it (the issuer itself is compared
 // exactly as written, OpenID Connect Discovery 1.0 section 4).
 std::string IssuerBase(const std::string& issuer);
+
+// True for an https origin, or a plain http one on this machine (localhost, 127.x, [::1]): the
+// only places the module sends credentials or takes keys from.
+bool IsHttpsOrLoopback(std::string_view origin);
 
 // Checks what can be checked without the network and fills the derived fields
 // (redirect_path, redirect_origin, metadata_url). The message names the directive and the fix.

@@ -7,12 +7,15 @@
 namespace coinpay {
 namespace {
 
+// A discovered endpoint must be https (or http on loopback, as for the issuer): a discovery
+// document must not be able to send client secrets or tokens, or take keys, in clear text.
 bool SetEndpoint(const Json& doc, std::string_view key, std::string& out) {
   auto v = doc.GetString(key);
   if (!v) {
     return true;
   }
-  if (!OriginOf(*v)) {
+  auto origin = OriginOf(*v);
+  if (!origin || !IsHttpsOrLoopback(*origin)) {
     return false;
   }
   out = *v;
@@ -45,7 +48,9 @@ Result<ProviderMetadata> ParseDiscovery(std::string_view json, const ProviderCon
             SetEndpoint(*doc, "end_session_endpoint", m.end_session_endpoint) &&
             SetEndpoint(*doc, "introspection_endpoint", m.introspection_endpoint);
   if (!ok) {
-    return Error{Errc::kBadJson, "discovery document has an endpoint that is not an http(s) URL"};
+    return Error{Errc::kBadJson,
+                 "discovery document has an endpoint that is not an https URL (plain http only "
+                 "on loopback)"};
   }
   ApplyConfiguredEndpoints(m, config);
   if (m.authorization_endpoint.empty() || m.token_endpoint.empty() || m.jwks_uri.empty()) {

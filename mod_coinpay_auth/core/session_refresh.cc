@@ -10,11 +10,11 @@
 #include <chrono>
 #include <thread>
 
-#include "core/claims_policy.h"
 #include "core/crypto.h"
 #include "core/log.h"
 #include "core/saturating.h"
 #include "core/token_client.h"
+#include "core/token_verifier.h"
 
 namespace coinpay {
 namespace {
@@ -40,19 +40,9 @@ bool RefreshedSince(const SessionRecord& before, const SessionRecord& now_seen) 
 // A refreshed ID token must be as good as the first one, and about the same user.
 Status CheckRefreshedIdToken(Site& site, const std::string& id_token, const SessionRecord& s,
                              int64_t now) {
-  const ProviderConfig& p = site.provider.config();
-  auto jwt = site.provider.Verify(id_token, p.id_token_algs);
+  auto jwt = VerifyToken(site.provider, id_token, TokenKind::kRefreshedIdToken, {}, now);
   if (!jwt) {
     return jwt.error();
-  }
-  ClaimsPolicy policy;
-  policy.issuer = p.issuer;
-  policy.audiences = {p.client_id};
-  policy.leeway_seconds = p.leeway_seconds;
-  policy.client_id = p.client_id;
-  auto st = CheckClaims(jwt->claims, policy, now);
-  if (!st) {
-    return st;
   }
   if (jwt->claims.GetString("sub").value_or("") != s.sub) {
     return Error{Errc::kMissingClaim, "refreshed ID token names another sub"};

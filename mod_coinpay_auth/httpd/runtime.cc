@@ -450,6 +450,11 @@ int PostConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*
     rt->bearer.audiences = c.bearer_audiences.value;
     rt->bearer.any_audience = c.bearer_any_audience.value;
     rt->bearer.token_type = c.bearer_token_type.value;
+    for (const auto& [name, client] : rt->providers) {
+      if (client->config().login_enabled) {
+        rt->bearer.own_client_ids.push_back(client->config().client_id);
+      }
+    }
     rt->bearer.realm = c.bearer_realm.value;
     rt->token_cache =
         std::make_unique<VerifiedTokenCache>(static_cast<size_t>(c.token_cache_size.value));

@@ -38,7 +38,8 @@ class RedisSessionStore final : public SessionStore {
   Status Put(std::string_view key, std::string_view value, int64_t expires_at) override;
   // A record's version is derived from its bytes (the first 64 bits of their SHA-1, which a
   // server-side script computes too): values sealed with a fresh random IV never repeat, so
-  // any write changes it.
+  // any write changes it. Unsealed, the same bytes written again would show the same version:
+  // use this store under EncryptedSessionStore, as the module does.
   Result<std::optional<Entry>> Get(std::string_view key, int64_t now) override;
   Result<bool> PutIfVersion(std::string_view key, std::string_view value, int64_t expires_at,
                             uint64_t version, int64_t now) override;

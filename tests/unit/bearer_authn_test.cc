@@ -147,6 +147,16 @@ class BearerAuthnTest : public ::testing::Test {
   }
   Action AuthnToken(const std::string& token) { return Authn("Bearer " + token); }
 
+  // An access token as RFC 9068 types it (at+jwt), or with another typ (nullptr: none).
+  static std::string At(const TestKey& key, const std::string& payload,
+                        const char* typ = "at+jwt") {
+    std::string header = "{\"alg\":\"" + key.alg() + "\",\"kid\":\"" + key.kid() + "\"";
+    if (typ != nullptr) {
+      header += std::string(",\"typ\":\"") + typ + "\"";
+    }
+    return key.SignRaw(header + "}", payload);
+  }
+
   // A refusal: 401, RFC 6750 invalid_token with the expected description, no token anywhere.
   void ExpectInvalidToken(const std::string& token, const std::string& description) {
     SCOPED_TRACE(description);
@@ -182,7 +192,7 @@ class BearerAuthnTest : public ::testing::Test {
 };
 
 TEST_F(BearerAuthnTest, ValidTokenIsAllowedWithItsSubAndClaims) {
-  std::string token = key_.SignJwt(Claims());
+  std::string token = At(key_, Claims());
   Action a = AuthnToken(token);
   ASSERT_EQ(a.kind, Action::Kind::kAllow);
   EXPECT_EQ(a.identity.user, "user-42");
@@ -198,29 +208,29 @@ TEST_F(BearerAuthnTest, ValidTokenIsAllowedWithItsSubAndClaims) {
 }
 
 TEST_F(BearerAuthnTest, EcSignedTokenIsAllowed) {
-  Action a = AuthnToken(ec_key_.SignJwt(Claims()));
+  Action a = AuthnToken(At(ec_key_, Claims()));
   ASSERT_EQ(a.kind, Action::Kind::kAllow);
   EXPECT_EQ(a.identity.user, "user-42");
 }
 
 TEST_F(BearerAuthnTest, ClientCredentialsTokenUsesTheClientIdAsUser) {
-  Action a = AuthnToken(key_.SignJwt(Claims("sub=-;client_id=\"batch-job\"")));
+  Action a = AuthnToken(At(key_, Claims("sub=-;client_id=\"batch-job\"")));
   ASSERT_EQ(a.kind, Action::Kind::kAllow);
   EXPECT_EQ(a.identity.user, "batch-job");
 }
 
 TEST_F(BearerAuthnTest, TokenWithNeitherSubNorClientIdIsRefused) {
-  ExpectInvalidToken(key_.SignJwt(Claims("sub=-;client_id=-")),
+  ExpectInvalidToken(At(key_, Claims("sub=-;client_id=-")),
                      "The access token lacks a required claim");
 }
 
 TEST_F(BearerAuthnTest, AudienceArrayContainingOursIsAllowed) {
-  Action a = AuthnToken(key_.SignJwt(Claims(std::string("aud=[\"other\",\"") + kAudience + "\"]")));
+  Action a = AuthnToken(At(key_, Claims(std::string("aud=[\"other\",\"") + kAudience + "\"]")));
   EXPECT_EQ(a.kind, Action::Kind::kAllow);
 }
 
 TEST_F(BearerAuthnTest, SecondCallIsServedFromTheCache) {
-  std::string token = key_.SignJwt(Claims());
+  std::string token = At(key_, Claims());
   Action first = AuthnToken(token);
   ASSERT_EQ(first.kind, Action::Kind::kAllow);
   ASSERT_EQ(t_.http.CountFor(TestSite::kJwksUrl), 1);
@@ -234,7 +244,7 @@ TEST_F(BearerAuthnTest, SecondCallIsServedFromTheCache) {
 }
 
 TEST_F(BearerAuthnTest, CachedTokenOutlivesAKeyRotation) {
-  std::string token = key_.SignJwt(Claims());
+  std::string token = At(key_, Claims());
   ASSERT_EQ(AuthnToken(token).kind, Action::Kind::kAllow);
 
   // The provider rotates its keys; a token with the new kid makes us fetch the new set, which
@@ -242,7 +252,7 @@ TEST_F(BearerAuthnTest, CachedTokenOutlivesAKeyRotation) {
   auto rotated = TestKey::Generate(TestKey::Kind::kRsa, "rotated");
   t_.ServeJwks(testing::MakeJwks({rotated.get()}));
   t_.clock.Advance(t_.provider_config->jwks_min_refetch_seconds + 1);
-  ASSERT_EQ(AuthnToken(rotated->SignJwt(Claims())).kind, Action::Kind::kAllow);
+  ASSERT_EQ(AuthnToken(At(*rotated, Claims())).kind, Action::Kind::kAllow);
   ASSERT_EQ(t_.http.CountFor(TestSite::kJwksUrl), 2);
   size_t requests = t_.http.requests().size();
 
@@ -256,12 +266,12 @@ TEST_F(BearerAuthnTest, CachedTokenOutlivesAKeyRotation) {
   EXPECT_EQ(t_.http.requests().size(), requests);
 
   // A token that was never verified is checked against the current keys, and refused.
-  std::string unseen = key_.SignJwt(Claims("jti=\"fresh\""));
+  std::string unseen = At(key_, Claims("jti=\"fresh\""));
   EXPECT_EQ(AuthnToken(unseen).status, 401);
 }
 
 TEST_F(BearerAuthnTest, CacheHitDoesNotEvenConsultTheProvider) {
-  std::string token = key_.SignJwt(Claims());
+  std::string token = At(key_, Claims());
   ASSERT_EQ(AuthnToken(token).kind, Action::Kind::kAllow);
   // A provider client that has never seen any keys, for a provider that now has none of ours.
   TestSite fresh;
@@ -276,7 +286,7 @@ TEST_F(BearerAuthnTest, CacheHitDoesNotEvenConsultTheProvider) {
 }
 
 TEST_F(BearerAuthnTest, CachedTokenStopsWorkingOnceExpired) {
-  std::string token = key_.SignJwt(Claims());
+  std::string token = At(key_, Claims());
   ASSERT_EQ(AuthnToken(token).kind, Action::Kind::kAllow);
   t_.clock.Advance(300 + t_.provider_config->leeway_seconds + 1);
   ExpectInvalidToken(token, "The access token expired");
@@ -285,33 +295,33 @@ TEST_F(BearerAuthnTest, CachedTokenStopsWorkingOnceExpired) {
 TEST_F(BearerAuthnTest, ExpiredTokenIsRefused) {
   int64_t now = t_.clock.NowSeconds();
   std::string exp = std::to_string(now - t_.provider_config->leeway_seconds - 1);
-  ExpectInvalidToken(key_.SignJwt(Claims("iat=" + std::to_string(now - 3600) + ";exp=" + exp)),
+  ExpectInvalidToken(At(key_, Claims("iat=" + std::to_string(now - 3600) + ";exp=" + exp)),
                      "The access token expired");
 }
 
 TEST_F(BearerAuthnTest, WrongAudienceIsRefused) {
-  ExpectInvalidToken(key_.SignJwt(Claims("aud=\"https://another-api.example\"")),
+  ExpectInvalidToken(At(key_, Claims("aud=\"https://another-api.example\"")),
                      "The access token is not meant for this API");
-  ExpectInvalidToken(key_.SignJwt(Claims("aud=-")), "The access token is not meant for this API");
+  ExpectInvalidToken(At(key_, Claims("aud=-")), "The access token is not meant for this API");
   // An ID token for our own client is not an access token for the API.
-  ExpectInvalidToken(key_.SignJwt(Claims(std::string("aud=\"") + TestSite::kClientId + "\"")),
+  ExpectInvalidToken(At(key_, Claims(std::string("aud=\"") + TestSite::kClientId + "\"")),
                      "The access token is not meant for this API");
 }
 
 TEST_F(BearerAuthnTest, WrongIssuerIsRefused) {
-  ExpectInvalidToken(key_.SignJwt(Claims("iss=\"https://evil.example\"")),
+  ExpectInvalidToken(At(key_, Claims("iss=\"https://evil.example\"")),
                      "The access token was issued by another issuer");
-  ExpectInvalidToken(key_.SignJwt(Claims("iss=\"https://op.example/\"")),
+  ExpectInvalidToken(At(key_, Claims("iss=\"https://op.example/\"")),
                      "The access token was issued by another issuer");
 }
 
 TEST_F(BearerAuthnTest, TokenWithoutExpIsRefused) {
-  ExpectInvalidToken(key_.SignJwt(Claims("exp=-")), "The access token lacks a required claim");
+  ExpectInvalidToken(At(key_, Claims("exp=-")), "The access token lacks a required claim");
 }
 
 TEST_F(BearerAuthnTest, TokenNotYetValidIsRefused) {
   int64_t future = t_.clock.NowSeconds() + 3600;
-  ExpectInvalidToken(key_.SignJwt(Claims("nbf=" + std::to_string(future) +
+  ExpectInvalidToken(At(key_, Claims("nbf=" + std::to_string(future) +
                                          ";exp=" + std::to_string(future + 300))),
                      "The access token is not valid yet");
 }
@@ -328,19 +338,19 @@ TEST_F(BearerAuthnTest, Hs256KeyedWithThePublicKeyIsRefused) {
 
 TEST_F(BearerAuthnTest, UnknownKidIsRefused) {
   auto stranger = TestKey::Generate(TestKey::Kind::kRsa, "not-published");
-  ExpectInvalidToken(stranger->SignJwt(Claims()),
+  ExpectInvalidToken(At(*stranger, Claims()),
                      "The access token was signed with an unknown key");
 }
 
 TEST_F(BearerAuthnTest, BadSignatureIsRefused) {
-  ExpectInvalidToken(testing::TamperSignature(key_.SignJwt(Claims())),
+  ExpectInvalidToken(testing::TamperSignature(At(key_, Claims())),
                      "The access token's signature is invalid");
   // Our key's kid on a token another key signed.
   auto stranger = TestKey::Generate(TestKey::Kind::kRsa, "x");
   ExpectInvalidToken(stranger->SignJwtWithKid(Claims(), key_.kid()),
                      "The access token's signature is invalid");
   // A valid signature over other claims.
-  ExpectInvalidToken(testing::SwapPayload(key_.SignJwt(Claims()), Claims("sub=\"admin\"")),
+  ExpectInvalidToken(testing::SwapPayload(At(key_, Claims()), Claims("sub=\"admin\"")),
                      "The access token's signature is invalid");
 }
 
@@ -350,7 +360,7 @@ TEST_F(BearerAuthnTest, MalformedJwtIsRefusedAsInvalid) {
 }
 
 TEST_F(BearerAuthnTest, RefusedTokenIsNotCached) {
-  std::string token = key_.SignJwt(Claims("aud=\"elsewhere\""));
+  std::string token = At(key_, Claims("aud=\"elsewhere\""));
   ASSERT_EQ(AuthnToken(token).status, 401);
   EXPECT_EQ(cache_.size(), 0u);
   ASSERT_EQ(AuthnToken(token).status, 401);
@@ -378,7 +388,7 @@ TEST_F(BearerAuthnTest, MalformedAuthorizationIs400InvalidRequest) {
 
 TEST_F(BearerAuthnTest, UnreachableProviderKeysAre503) {
   t_.http.Fail(TestSite::kJwksUrl);
-  std::string token = key_.SignJwt(Claims());
+  std::string token = At(key_, Claims());
   Action a = AuthnToken(token);
   EXPECT_EQ(a.kind, Action::Kind::kRespond);
   EXPECT_EQ(a.status, 503);
@@ -389,19 +399,19 @@ TEST_F(BearerAuthnTest, UnreachableProviderKeysAre503) {
 
 TEST_F(BearerAuthnTest, JwksAnsweringAnErrorIs503) {
   t_.http.Respond(TestSite::kJwksUrl, 500, "oops");
-  Action a = AuthnToken(key_.SignJwt(Claims()));
+  Action a = AuthnToken(At(key_, Claims()));
   EXPECT_EQ(a.status, 503);
 }
 
 TEST_F(BearerAuthnTest, UnreachableDiscoveryIs503) {
   t_.http.Fail(TestSite::kDiscoveryUrl);
-  Action a = AuthnToken(key_.SignJwt(Claims()));
+  Action a = AuthnToken(At(key_, Claims()));
   EXPECT_EQ(a.status, 503);
 }
 
 TEST_F(BearerAuthnTest, ProviderRecoversAfterAnOutage) {
   t_.http.Fail(TestSite::kJwksUrl);
-  std::string token = key_.SignJwt(Claims());
+  std::string token = At(key_, Claims());
   ASSERT_EQ(AuthnToken(token).status, 503);
   t_.ServeJwks(testing::MakeJwks({&key_}));
   t_.clock.Advance(10);
@@ -409,7 +419,7 @@ TEST_F(BearerAuthnTest, ProviderRecoversAfterAnOutage) {
 }
 
 TEST_F(BearerAuthnTest, AcceptedTokenIsNotLoggedEither) {
-  std::string token = key_.SignJwt(Claims());
+  std::string token = At(key_, Claims());
   Action a = AuthnToken(token);
   ASSERT_EQ(a.kind, Action::Kind::kAllow);
   EXPECT_FALSE(t_.log.AnyContains(token));
@@ -468,9 +478,9 @@ TEST_F(OpaqueBearerTest, InactiveOrMisfittingTokensAreRefused) {
   ServeDiscoveryWithIntrospection();
   int64_t now = t_.clock.NowSeconds();
   const std::map<std::string, std::string> answers = {
-      {R"({"active":false})", "The access token expired"},
+      {R"({"active":false})", "The access token is not active"},
       {R"({"active":"true","sub":"x","exp":)" + std::to_string(now + 60) + "}",
-       "The access token expired"},
+       "The access token is not active"},
       {R"({"active":true,"sub":"x","aud":")" + std::string(kAudience) + R"(","exp":)" +
            std::to_string(now + 60) + R"(,"iss":"https://evil.example"})",
        "The access token was issued by another issuer"},

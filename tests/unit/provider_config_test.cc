@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "core/provider_metadata.h"
 
 namespace coinpay {
@@ -99,6 +101,31 @@ TEST(ProviderConfig, KeepsTrailingSlashOfIssuerForExactComparison) {
       R"("token_endpoint":"https://tenant.example/t","jwks_uri":"https://tenant.example/k"})",
       p);
   EXPECT_TRUE(m.ok()) << (m.ok() ? "" : m.error().detail);
+}
+
+// A discovery document cannot send our client secret or tokens anywhere in clear text.
+TEST(ProviderMetadata, RefusesPlainHttpEndpointsOffLoopback) {
+  ProviderConfig p = Good();
+  p.issuer = "https://op.example";
+  ASSERT_TRUE(FinalizeProviderConfig(p).ok());
+  // The document with `key` set to `url` (the required endpoints stay https).
+  auto doc = [](const std::string& key, const std::string& url) {
+    std::map<std::string, std::string> eps = {{"authorization_endpoint", "https://op.example/a"},
+                                              {"token_endpoint", "https://op.example/t"},
+                                              {"jwks_uri", "https://op.example/k"}};
+    eps[key] = url;
+    std::string out = R"({"issuer":"https://op.example")";
+    for (const auto& [k, v] : eps) {
+      out += ",\"" + k + "\":\"" + v + "\"";
+    }
+    return out + "}";
+  };
+  EXPECT_TRUE(ParseDiscovery(doc("jwks_uri", "https://op.example/k"), p).ok());
+  for (const char* key : {"token_endpoint", "jwks_uri", "userinfo_endpoint", "revocation_endpoint",
+                          "introspection_endpoint", "end_session_endpoint"}) {
+    EXPECT_FALSE(ParseDiscovery(doc(key, "http://op.example/x"), p).ok()) << key;
+    EXPECT_TRUE(ParseDiscovery(doc(key, "http://127.0.0.1:9/x"), p).ok()) << key << " on loopback";
+  }
 }
 
 }  // namespace

@@ -63,7 +63,13 @@ class SessionRacesTest : public ::testing::Test {
     req.sec_fetch_mode = "navigate";
     return req;
   }
-  Action Authn(const std::string& cookie, LocationOptions options = {}) {
+  // A location whose application receives the access token, so a due token is refreshed.
+  static LocationOptions TokenPassing() {
+    LocationOptions o;
+    o.pass_access_token = true;
+    return o;
+  }
+  Action Authn(const std::string& cookie, const LocationOptions& options = TokenPassing()) {
     Site site = t_.site();
     return AuthenticateSession(site, Browser(cookie), options);
   }
@@ -183,7 +189,7 @@ TEST_F(SessionRacesTest, RefreshResultIsKeptWhenATouchLandsFirst) {
 TEST_F(SessionRacesTest, LocationIdleTimeoutFiresOnTheStoredLastUse) {
   std::string id = NewSession();
   t_.clock.Advance(300);  // idle 5 minutes; the server allows an hour
-  LocationOptions strict;
+  LocationOptions strict = TokenPassing();
   strict.idle_timeout_seconds = 120;
   EXPECT_NE(Authn(Cookie(id), strict).kind, Action::Kind::kAllow);
   EXPECT_EQ(Authn(Cookie(id)).kind, Action::Kind::kAllow) << "other locations keep the session";
@@ -194,7 +200,7 @@ TEST_F(SessionRacesTest, LocationIdleTimeoutIsMetByARecentUse) {
   t_.clock.Advance(100);
   ASSERT_EQ(Authn(Cookie(id)).kind, Action::Kind::kAllow);  // touched: last use now
   t_.clock.Advance(100);
-  LocationOptions strict;
+  LocationOptions strict = TokenPassing();
   strict.idle_timeout_seconds = 120;
   EXPECT_EQ(Authn(Cookie(id), strict).kind, Action::Kind::kAllow);
 }
