@@ -383,6 +383,9 @@ uint32_t ShmSessionStore::TakeSlotLocked() {
   return index;
 }
 
+// Runs with the recovered mutex held, so it allocates nothing (a std::bad_alloc here would leave
+// every process waiting on the lock): the LRU list is rebuilt in place, then sorted by the
+// slots' last_used stamps with a bottom-up merge sort on the list itself, O(n log n).
 void ShmSessionStore::RebuildLocked() {
   Header* h = header_;
   for (uint32_t b = 0; b < h->bucket_count; ++b) {
@@ -393,7 +396,10 @@ void ShmSessionStore::RebuildLocked() {
   h->free_head = kNil;
   h->live = 0;
 
-  std::vector<std::pair<uint64_t, uint32_t>> live;  // (last_used, index)
+  // Live slots are first chained through lru_next in scan order (only lru_next until sorted).
+  uint32_t list = kNil;
+  uint32_t last = kNil;
+  uint32_t live = 0;
   uint64_t max_used = 0;
   // Backwards, so the free list hands out low indices first (only cosmetic).
   for (uint32_t i = static_cast<uint32_t>(capacity_); i-- > 0;) {
@@ -411,7 +417,9 @@ void ShmSessionStore::RebuildLocked() {
       uint32_t b = BucketOf(s->hash);
       s->chain_next = buckets_[b];
       buckets_[b] = i;
-      live.emplace_back(s->last_used, i);
+      (last == kNil ? list : SlotAt(last)->lru_next) = i;
+      last = i;
+      ++live;
       max_used = std::max(max_used, s->last_used);
       h->version_clock = std::max(h->version_clock, s->version);
     } else {
@@ -422,11 +430,55 @@ void ShmSessionStore::RebuildLocked() {
       h->free_head = i;
     }
   }
-  std::sort(live.begin(), live.end());
-  for (const auto& [used, index] : live) {
-    PushLruFrontLocked(index);
+
+  // Most recently used first. Merging runs of `run` slots, doubling until one run is left; a
+  // tie keeps the earlier slot first (stable), as the order of the scan above.
+  auto next = [this](uint32_t index) -> uint32_t& { return SlotAt(index)->lru_next; };
+  for (size_t run = 1; list != kNil; run *= 2) {
+    uint32_t p = list;
+    uint32_t tail = kNil;
+    size_t merges = 0;
+    list = kNil;
+    while (p != kNil) {
+      ++merges;
+      uint32_t q = p;
+      size_t p_size = 0;
+      while (p_size < run && q != kNil) {
+        ++p_size;
+        q = next(q);
+      }
+      size_t q_size = run;
+      while (p_size > 0 || (q_size > 0 && q != kNil)) {
+        uint32_t e;
+        bool take_p = q_size == 0 || q == kNil ||
+                      (p_size > 0 && SlotAt(p)->last_used >= SlotAt(q)->last_used);
+        if (take_p) {
+          e = p;
+          p = next(p);
+          --p_size;
+        } else {
+          e = q;
+          q = next(q);
+          --q_size;
+        }
+        (tail == kNil ? list : next(tail)) = e;
+        tail = e;
+      }
+      p = q;
+    }
+    next(tail) = kNil;
+    if (merges <= 1) {
+      break;
+    }
   }
-  h->live = static_cast<uint32_t>(live.size());
+  uint32_t prev = kNil;
+  for (uint32_t i = list; i != kNil; i = next(i)) {
+    SlotAt(i)->lru_prev = prev;
+    prev = i;
+  }
+  h->lru_head = list;
+  h->lru_tail = prev;
+  h->live = live;
   h->use_clock = std::max(h->use_clock, max_used);
 }
 
