@@ -25,7 +25,8 @@ def op_signing_key(key_file):
     return priv.private_key(), jwk.get("kid")
 
 
-def sign_rs256(claims, key, kid, typ="JWT"):
+def sign_rs256(claims, key, kid, typ="at+jwt"):
+    """An RS256 JWS; typed as an RFC 9068 access token unless `typ` says otherwise."""
     header = {"alg": "RS256", "typ": typ}
     if kid is not None:
         header["kid"] = kid
