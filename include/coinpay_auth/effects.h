@@ -41,6 +41,7 @@ struct HttpResponse {
   long status = 0;
   std::string content_type;
   std::string body;
+  std::string cache_control;  // the Cache-Control header's value, as sent (JWKS max-age)
 };
 
 class HttpClient {

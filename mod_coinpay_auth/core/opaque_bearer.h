@@ -1,5 +1,7 @@
-// Opaque (non-JWT) bearer tokens: RFC 7662 introspection with the client's credentials, the
-// answer cached until the token's exp (at most a minute), inactive tokens refused.
+// Opaque (non-JWT) bearer tokens: RFC 7662 introspection with the client's credentials. Each
+// answer is remembered per process (core/introspection_cache.h): an active token until its exp
+// (at most a minute), a refused one for a minute; one call per token however many threads ask
+// at once, and at most a budget of calls per second for tokens never seen (503 past it).
 #pragma once
 
 #include <string_view>

@@ -6,7 +6,8 @@
 namespace coinpay {
 
 VerifiedTokenCache::VerifiedTokenCache(size_t capacity)
-    : per_shard_capacity_(capacity / kShards + 1) {}
+    : per_shard_capacity_(capacity / kShards + 1),
+      introspection_(IntrospectionCache::Options{.capacity = capacity}) {}
 
 size_t VerifiedTokenCache::ShardIndexOf(std::string_view token) {
   // Higher bits than the map's buckets use, so one shard's keys still spread over its buckets.

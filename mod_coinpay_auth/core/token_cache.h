@@ -3,6 +3,8 @@
 // lifted onto another payload never matches), hashed with std::hash: a SHA-256 per request
 // was most of the bearer path's cost. Each entry lives until the token's exp, and the cache
 // never holds more than its capacity. Tokens stay in this process's memory only.
+// Opaque tokens are not kept here: their introspection answers live in introspection(), keyed
+// by a hash of the token, with the same capacity.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +15,7 @@
 #include <unordered_map>
 
 #include "coinpay_auth/action.h"
+#include "core/introspection_cache.h"
 
 namespace coinpay {
 
@@ -25,6 +28,8 @@ class VerifiedTokenCache {
   void Insert(std::string_view token, std::shared_ptr<const Identity> identity, int64_t expires_at,
               int64_t now);
   size_t size();
+  // What introspection said about opaque tokens (core/opaque_bearer.cc).
+  IntrospectionCache& introspection() { return introspection_; }
   // Which of the kShards shards a token lives in (tests fill one shard on purpose).
   static size_t ShardIndexOf(std::string_view token);
   static constexpr size_t kShards = 16;  // spreads lock contention across threads
@@ -42,6 +47,7 @@ class VerifiedTokenCache {
 
   size_t per_shard_capacity_;
   Shard shards_[kShards];
+  IntrospectionCache introspection_;
 };
 
 }  // namespace coinpay

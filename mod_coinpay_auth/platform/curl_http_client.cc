@@ -3,8 +3,11 @@
 #include "platform/curl_http_client.h"
 
 #include <curl/curl.h>
+#include <unistd.h>
 
+#include <cctype>
 #include <memory>
+#include <mutex>
 #include <string_view>
 #include <utility>
 
@@ -54,6 +57,46 @@ std::string RedactedUrl(std::string_view url) {
   return out;
 }
 
+bool IEqualsAscii(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view Trimmed(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+// Keeps the response headers the caller needs (Cache-Control, the last one sent).
+size_t ReadHeader(char* data, size_t size, size_t nitems, void* userdata) {
+  auto* resp = static_cast<HttpResponse*>(userdata);
+  size_t n = size * nitems;
+  std::string_view line(data, n);
+  if (line.substr(0, 5) == "HTTP/") {
+    resp->cache_control.clear();  // a new response begins (the one after a 1xx)
+    return n;
+  }
+  size_t colon = line.find(':');
+  if (colon != std::string_view::npos && IEqualsAscii(line.substr(0, colon), "Cache-Control")) {
+    resp->cache_control = std::string(Trimmed(line.substr(colon + 1)));
+  }
+  return n;
+}
+
 bool AppendHeader(HeaderSlist& list, const std::string& line) {
   curl_slist* head = curl_slist_append(list.get(), line.c_str());
   if (head == nullptr) {
@@ -69,9 +112,77 @@ bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::s
 
 }  // namespace
 
+// One CURLSH: the connection cache, DNS cache and TLS sessions of one process, each behind its
+// own lock as libcurl asks of a share used by several threads.
+class CurlHttpClient::ConnectionPool {
+ public:
+  ConnectionPool() : share_(curl_share_init()) {
+    if (share_ == nullptr) {
+      return;
+    }
+    bool ok =
+        curl_share_setopt(share_, CURLSHOPT_LOCKFUNC, &Lock) == CURLSHE_OK &&
+        curl_share_setopt(share_, CURLSHOPT_UNLOCKFUNC, &Unlock) == CURLSHE_OK &&
+        curl_share_setopt(share_, CURLSHOPT_USERDATA, this) == CURLSHE_OK &&
+        curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) == CURLSHE_OK &&
+        curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) == CURLSHE_OK &&
+        curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) == CURLSHE_OK;
+    if (!ok) {
+      // Without a pool every call connects anew, as before: slower, still correct.
+      curl_share_cleanup(share_);
+      share_ = nullptr;
+    }
+  }
+  ~ConnectionPool() {
+    if (share_ != nullptr) {
+      curl_share_cleanup(share_);
+    }
+  }
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+  CURLSH* share() const { return share_; }
+
+ private:
+  static void Lock(CURL* /*easy*/, curl_lock_data data, curl_lock_access /*access*/, void* self) {
+    if (data >= 0 && data < CURL_LOCK_DATA_LAST) {
+      static_cast<ConnectionPool*>(self)->locks_[data].lock();
+    }
+  }
+  static void Unlock(CURL* /*easy*/, curl_lock_data data, void* self) {
+    if (data >= 0 && data < CURL_LOCK_DATA_LAST) {
+      static_cast<ConnectionPool*>(self)->locks_[data].unlock();
+    }
+  }
+
+  std::mutex locks_[CURL_LOCK_DATA_LAST];
+  CURLSH* share_;
+};
+
 CurlHttpClient::CurlHttpClient() = default;
 
 CurlHttpClient::CurlHttpClient(Options options) : options_(std::move(options)) {}
+
+CurlHttpClient::~CurlHttpClient() {
+  if (pool_ != nullptr && pool_pid_ != getpid()) {
+    // The parent's pool, inherited by fork(): cleaning it up here would shut down TLS
+    // connections the parent still uses (close_notify on a shared socket). Left alone.
+    (void)new std::shared_ptr<ConnectionPool>(std::move(pool_));
+  }
+}
+
+std::shared_ptr<CurlHttpClient::ConnectionPool> CurlHttpClient::PoolForThisProcess() {
+  pid_t pid = getpid();
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  if (pool_ == nullptr || pool_pid_ != pid) {
+    if (pool_ != nullptr) {
+      (void)new std::shared_ptr<ConnectionPool>(std::move(pool_));  // the parent's: see above
+    }
+    pool_ = std::make_shared<ConnectionPool>();
+    pool_pid_ = pid;
+  }
+  return pool_;
+}
 
 Status CurlHttpClient::GlobalInit() {
   CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -111,6 +222,8 @@ Result<HttpResponse> CurlHttpClient::Send(const HttpRequest& req) {
     return fail("out of memory");
   }
 
+  // Declared before the easy handle: the handle must let go of the share before it may go.
+  std::shared_ptr<ConnectionPool> pool = PoolForThisProcess();
   EasyHandle easy(curl_easy_init());
   if (!easy) {
     return fail("curl_easy_init failed");
@@ -127,6 +240,13 @@ Result<HttpResponse> CurlHttpClient::Send(const HttpRequest& req) {
     }
   };
   set(curl_easy_setopt(h, CURLOPT_URL, req.url.c_str()));
+  if (pool->share() != nullptr) {
+    set(curl_easy_setopt(h, CURLOPT_SHARE, pool->share()));
+    set(curl_easy_setopt(h, CURLOPT_MAXCONNECTS, options_.max_idle_connections));
+  }
+  // HTTP/1.1 keeps one request per pooled connection, whichever thread picks it up; HTTP/2
+  // would multiplex across threads' transfers, which the easy interface does not coordinate.
+  set(curl_easy_setopt(h, CURLOPT_HTTP_VERSION, long{CURL_HTTP_VERSION_1_1}));
 #if LIBCURL_VERSION_NUM >= 0x075500
   set(curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https"));
 #else
@@ -150,6 +270,8 @@ Result<HttpResponse> CurlHttpClient::Send(const HttpRequest& req) {
   set(curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get()));
   set(curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &WriteBody));
   set(curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink));
+  set(curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &ReadHeader));
+  set(curl_easy_setopt(h, CURLOPT_HEADERDATA, &resp));
   set(curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf));
 
   if (req.method == "GET") {

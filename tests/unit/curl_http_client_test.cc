@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,9 +38,9 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// A listening socket on 127.0.0.1:<free port> whose thread answers each connection with what
-// `respond` returns for the request it read; std::nullopt keeps the connection open and silent
-// until the server stops.
+// A listening socket on 127.0.0.1:<free port>; each connection gets a thread that answers every
+// request with what `respond` returns for it (keep-alive, until a response says "Connection:
+// close"); std::nullopt keeps the connection open and silent until the server stops.
 class LoopbackServer {
  public:
   using Responder = std::function<std::optional<std::string>(const ReceivedRequest&)>;
@@ -81,6 +82,8 @@ class LoopbackServer {
     std::lock_guard<std::mutex> lock(mu_);
     return requests_;
   }
+  // TCP connections accepted so far.
+  int connections() const { return connections_; }
 
  private:
   // Waits for `fd` to be readable in short slices so a stop request is never missed.
@@ -132,32 +135,55 @@ class LoopbackServer {
       if (fd < 0) {
         continue;
       }
-      std::optional<ReceivedRequest> req = ReadRequest(fd);
-      if (req) {
-        {
-          std::lock_guard<std::mutex> lock(mu_);
-          requests_.push_back(*req);
-        }
-        std::optional<std::string> response = respond_(*req);
-        if (response) {
-          const std::string& text = *response;
-          size_t sent = 0;
-          while (sent < text.size()) {
-            ssize_t n = send(fd, text.data() + sent, text.size() - sent, MSG_NOSIGNAL);
-            if (n <= 0) {
-              break;
-            }
-            sent += static_cast<size_t>(n);
-          }
-        } else {
-          // Hold the connection open and silent until the client gives up or we stop.
-          char sink[256];
-          while (WaitReadable(fd) && recv(fd, sink, sizeof(sink), 0) > 0) {
-          }
-        }
-      }
-      close(fd);
+      ++connections_;
+      std::lock_guard<std::mutex> lock(mu_);
+      connection_threads_.emplace_back([this, fd] { ServeConnection(fd); });
     }
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      threads.swap(connection_threads_);
+    }
+    for (auto& t : threads) {
+      t.join();
+    }
+  }
+
+  // Answers requests on one connection until the client closes it, a response says
+  // "Connection: close", or the server stops.
+  void ServeConnection(int fd) {
+    while (true) {
+      std::optional<ReceivedRequest> req = ReadRequest(fd);
+      if (!req) {
+        break;
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        requests_.push_back(*req);
+      }
+      std::optional<std::string> response = respond_(*req);
+      if (!response) {
+        // Hold the connection open and silent until the client gives up or we stop.
+        char sink[256];
+        while (WaitReadable(fd) && recv(fd, sink, sizeof(sink), 0) > 0) {
+        }
+        break;
+      }
+      const std::string& text = *response;
+      size_t sent = 0;
+      while (sent < text.size()) {
+        ssize_t n = send(fd, text.data() + sent, text.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) {
+          break;
+        }
+        sent += static_cast<size_t>(n);
+      }
+      if (sent < text.size() ||
+          Lower(text).find("\r\nconnection: close\r\n") != std::string::npos) {
+        break;
+      }
+    }
+    close(fd);
   }
 
   Responder respond_;
@@ -165,15 +191,18 @@ class LoopbackServer {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  std::atomic<int> connections_{0};
   std::mutex mu_;
+  std::vector<std::thread> connection_threads_;
   std::vector<ReceivedRequest> requests_;
 };
 
 std::string HttpResponseText(int status, const std::string& reason, const std::string& content_type,
-                             const std::string& body, const std::string& extra_headers = "") {
+                             const std::string& body, const std::string& extra_headers = "",
+                             bool keep_alive = false) {
   return "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\nContent-Type: " + content_type +
-         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n" +
-         extra_headers + "\r\n" + body;
+         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" +
+         (keep_alive ? "" : "Connection: close\r\n") + extra_headers + "\r\n" + body;
 }
 
 class CurlHttpClientTest : public ::testing::Test {
@@ -364,6 +393,99 @@ TEST_F(CurlHttpClientTest, UserinfoInTheUrlStaysOutOfTheErrorDetail) {
   ASSERT_FALSE(resp.ok());
   EXPECT_EQ(resp.error().detail.find("pa55word"), std::string::npos) << resp.error().detail;
   EXPECT_NE(resp.error().detail.find("127.0.0.1:1/path"), std::string::npos) << resp.error().detail;
+}
+
+TEST_F(CurlHttpClientTest, SequentialRequestsReuseOneKeptAliveConnection) {
+  LoopbackServer server([](const ReceivedRequest&) {
+    return HttpResponseText(200, "OK", "application/json", R"({"active":false})", "", true);
+  });
+  CurlHttpClient client;
+  for (const char* method : {"POST", "POST", "GET"}) {
+    HttpRequest req;
+    req.method = method;
+    req.url = server.Url("/introspect");
+    req.body = std::string(method) == "POST" ? "token=abc" : "";
+    auto resp = client.Send(req);
+    ASSERT_TRUE(resp.ok()) << resp.error().detail;
+    EXPECT_EQ(resp->status, 200);
+  }
+  EXPECT_EQ(server.requests().size(), 3u);
+  EXPECT_EQ(server.connections(), 1);
+}
+
+TEST_F(CurlHttpClientTest, ConnectionsAreSharedByThreads) {
+  LoopbackServer server([](const ReceivedRequest&) {
+    return HttpResponseText(200, "OK", "text/plain", "ok", "", true);
+  });
+  CurlHttpClient client;
+  constexpr int kThreads = 8;
+  constexpr int kEach = 10;
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      for (int j = 0; j < kEach; ++j) {
+        HttpRequest req;
+        req.url = server.Url("/jwks");
+        auto resp = client.Send(req);
+        ok += resp.ok() && resp->body == "ok" ? 1 : 0;
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(ok.load(), kThreads * kEach);
+  // At most one connection per transfer running at once, never one per request.
+  EXPECT_LE(server.connections(), kThreads);
+}
+
+TEST_F(CurlHttpClientTest, AForkedChildNeverUsesItsParentsConnections) {
+  LoopbackServer server([](const ReceivedRequest&) {
+    return HttpResponseText(200, "OK", "text/plain", "ok", "", true);
+  });
+  CurlHttpClient client;  // made before fork, as httpd makes it in post_config
+  HttpRequest req;
+  req.url = server.Url("/metadata");
+  ASSERT_TRUE(client.Send(req).ok());
+  ASSERT_EQ(server.connections(), 1);
+
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto resp = client.Send(req);
+    _exit(resp.ok() && resp->body == "ok" ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  // The child connected on its own; the parent's kept connection is still the parent's.
+  EXPECT_EQ(server.connections(), 2);
+  auto again = client.Send(req);
+  ASSERT_TRUE(again.ok()) << again.error().detail;
+  EXPECT_EQ(server.connections(), 2);
+  EXPECT_EQ(server.requests().size(), 3u);
+}
+
+TEST_F(CurlHttpClientTest, CacheControlIsCapturedTheLastOneWins) {
+  LoopbackServer server([](const ReceivedRequest& r) {
+    if (r.head.rfind("GET /none ", 0) == 0) {
+      return HttpResponseText(200, "OK", "application/json", "{}");
+    }
+    return HttpResponseText(200, "OK", "application/json", "{}",
+                            "Cache-Control: no-cache\r\ncache-control:  public, max-age=300 \r\n");
+  });
+  CurlHttpClient client;
+  HttpRequest req;
+  req.url = server.Url("/jwks");
+  auto resp = client.Send(req);
+  ASSERT_TRUE(resp.ok()) << resp.error().detail;
+  EXPECT_EQ(resp->cache_control, "public, max-age=300");
+  req.url = server.Url("/none");
+  auto none = client.Send(req);
+  ASSERT_TRUE(none.ok()) << none.error().detail;
+  EXPECT_EQ(none->cache_control, "");
 }
 
 }  // namespace

@@ -155,5 +155,18 @@ TEST(VerifiedTokenCache, ConcurrentInsertsAndFindsStayBoundedAndCorrect) {
   EXPECT_LE(cache.size(), kCapacity + 16);
 }
 
+TEST(VerifiedTokenCache, ItsIntrospectionAnswersShareItsCapacityAndNotItsEntries) {
+  VerifiedTokenCache cache(4);
+  auto refused = [] {
+    return IntrospectionCache::Answer{IntrospectionVerdict::Refused("refused"), kNow + 60};
+  };
+  for (int i = 0; i < 100; ++i) {
+    cache.introspection().Resolve("opaque-" + std::to_string(i), kNow, refused);
+  }
+  EXPECT_EQ(cache.introspection().size(), 4u);
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(cache.Find("opaque-99", kNow), nullptr);
+}
+
 }  // namespace
 }  // namespace coinpay
