@@ -33,6 +33,7 @@ enum class Errc {
   kStoreFull,         // a record does not fit the store
   kStoreUnavailable,  // the session store cannot be reached
   kConfig,            // operator misconfiguration
+  kCircuitOpen,       // calls to the provider are held back after repeated failures
 };
 
 const std::error_category& CoinpayCategory();

@@ -17,7 +17,11 @@ constexpr int64_t kRetryWithoutKeysSeconds = 5;
 
 ProviderClient::ProviderClient(std::shared_ptr<const ProviderConfig> config, HttpClient& http,
                                const Clock& clock, LogSink& log)
-    : config_(std::move(config)), http_(http), clock_(clock), log_(log) {}
+    : config_(std::move(config)),
+      http_(http),
+      clock_(clock),
+      log_(log),
+      breaker_(clock, log, config_->issuer) {}
 
 HttpRequest ProviderClient::NewRequest(std::string method, std::string url) const {
   HttpRequest req;

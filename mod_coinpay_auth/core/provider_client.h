@@ -9,6 +9,7 @@
 #include <string>
 
 #include "coinpay_auth/effects.h"
+#include "core/circuit_breaker.h"
 #include "core/jose.h"
 #include "core/provider_config.h"
 #include "core/provider_metadata.h"
@@ -28,6 +29,8 @@ class ProviderClient {
   Result<VerifiedJwt> Verify(std::string_view compact, const std::vector<std::string>& algs);
 
   HttpClient& http() { return http_; }
+  // Token, revocation and introspection calls go through it (core/token_client.h).
+  CircuitBreaker& breaker() { return breaker_; }
   HttpRequest NewRequest(std::string method, std::string url) const;
 
   // Counters for tests and the status page.
@@ -44,6 +47,7 @@ class ProviderClient {
   HttpClient& http_;
   const Clock& clock_;
   LogSink& log_;
+  CircuitBreaker breaker_;
 
   mutable std::mutex mu_;
   std::condition_variable fetched_;

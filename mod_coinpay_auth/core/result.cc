@@ -60,6 +60,8 @@ const char* ErrcName(Errc e) {
       return "store_unavailable";
     case Errc::kConfig:
       return "config";
+    case Errc::kCircuitOpen:
+      return "circuit_open";
   }
   return "unknown";
 }

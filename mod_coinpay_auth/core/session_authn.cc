@@ -1,4 +1,7 @@
 // The per-request path for signed-in users: one store lookup, no JSON, no crypto but a hash.
+// The provider is asked only where a live access token is needed (the application receives
+// it, or the location says CoinpayRefresh always): elsewhere a session vouches for its user
+// until its own idle and age limits, so a provider outage locks no one out of such pages.
 #include "core/session_authn.h"
 
 #include <algorithm>
@@ -47,6 +50,20 @@ std::string WithoutChoice(const RequestView& req) {
     out += "?" + EncodeForm(kept);
   }
   return out;
+}
+
+// True where the location needs the access token alive, not only the session.
+bool NeedsLiveToken(const LocationOptions& options) {
+  return options.pass_access_token || options.refresh == LocationOptions::Refresh::kAlways;
+}
+
+// The provider's circuit breaker is open: an answer at once, and when to try again.
+Action ProviderUnavailable(ProviderClient& provider) {
+  Action a = ErrorPage(503, "Sign-in provider unavailable",
+                       "Your session cannot be renewed right now. Please try again in a moment.");
+  int64_t retry_after = std::max<int64_t>(1, provider.breaker().RetryAfterSeconds());
+  a.headers.emplace_back("Retry-After", std::to_string(retry_after));
+  return a;
 }
 
 }  // namespace
@@ -131,20 +148,27 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
       loaded->reset();
     }
   }
-  if (loaded->has_value() &&
+  if (loaded->has_value() && NeedsLiveToken(options) &&
       NeedsRefresh((*loaded)->record, now, session_provider->config().refresh_before_seconds)) {
-    Site by = site.With(*session_provider);
-    auto refreshed = RefreshSession(by, **loaded);
+    Result<SessionRecord> refreshed = Error{Errc::kCircuitOpen, "provider calls held back"};
+    // With the breaker open the refresh is not even started (no lock taken, no log line per
+    // request): it could only fail.
+    if (session_provider->breaker().RetryAfterSeconds() == 0) {
+      Site by = site.With(*session_provider);
+      refreshed = RefreshSession(by, **loaded);
+    }
     if (refreshed) {
       (*loaded)->record = std::move(*refreshed);  // stored with last_seen_at = now
     } else if (refreshed.code() == Errc::kInvalidGrant) {
       loaded->reset();  // the provider or a logout ended it: sign in again
-    } else if (!(site.session_config.continue_on_refresh_failure &&
-                 (*loaded)->record.access_expires_at > now)) {
+    } else if (site.session_config.continue_on_refresh_failure &&
+               (*loaded)->record.access_expires_at > now) {
+      site.sessions.Touch(**loaded, now);
+    } else if (refreshed.code() == Errc::kCircuitOpen) {
+      return ProviderUnavailable(*session_provider);
+    } else {
       return ErrorPage(502, "Sign-in provider unavailable",
                        "Your session could not be renewed right now. Please try again shortly.");
-    } else {
-      site.sessions.Touch(**loaded, now);
     }
   } else if (loaded->has_value()) {
     site.sessions.Touch(**loaded, now);
@@ -160,8 +184,11 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
     id.qualify_user = accepted.size() > 1;
     id.claims = std::move(s.claims);
     id.claims_json = std::move(s.claims_json);
-    id.access_token = std::move(s.access_token);
-    id.access_token_expires_at = s.access_expires_at;
+    // Only where it is passed on, and never once expired (0: the provider gave no lifetime).
+    if (options.pass_access_token && (s.access_expires_at == 0 || s.access_expires_at > now)) {
+      id.access_token = std::move(s.access_token);
+      id.access_token_expires_at = s.access_expires_at;
+    }
     return Action::Allow(std::move(id));
   }
   bool redirect = options.unauthenticated == LocationOptions::Unauthenticated::kLogin ||

@@ -41,7 +41,8 @@ Result<TokenResponse> CallTokenEndpoint(ProviderClient& provider, Params params)
   if (!meta) {
     return meta.error();
   }
-  auto resp = provider.http().Send(FormPost(provider, (*meta)->token_endpoint, std::move(params)));
+  auto resp =
+      SendThroughBreaker(provider, FormPost(provider, (*meta)->token_endpoint, std::move(params)));
   if (!resp) {
     return resp.error();
   }
@@ -73,6 +74,22 @@ Result<TokenResponse> CallTokenEndpoint(ProviderClient& provider, Params params)
 
 }  // namespace
 
+Result<HttpResponse> SendThroughBreaker(ProviderClient& provider, const HttpRequest& req) {
+  auto permit = provider.breaker().Acquire();
+  if (!permit) {
+    return permit.error();
+  }
+  auto resp = provider.http().Send(req);
+  if (!resp) {
+    permit->Failed(resp.error().detail);
+  } else if (resp->status >= 500) {
+    permit->Failed("HTTP " + std::to_string(resp->status));
+  } else {
+    permit->Succeeded();
+  }
+  return resp;
+}
+
 Result<TokenResponse> ExchangeCode(ProviderClient& provider, const std::string& code,
                                    const std::string& code_verifier) {
   return CallTokenEndpoint(provider, {{"grant_type", "authorization_code"},
@@ -91,9 +108,9 @@ Result<Json> Introspect(ProviderClient& provider, const std::string& token) {
   if (!meta) {
     return meta.error();
   }
-  auto resp =
-      provider.http().Send(FormPost(provider, (*meta)->introspection_endpoint,
-                                    {{"token", token}, {"token_type_hint", "access_token"}}));
+  auto resp = SendThroughBreaker(provider,
+                                 FormPost(provider, (*meta)->introspection_endpoint,
+                                          {{"token", token}, {"token_type_hint", "access_token"}}));
   if (!resp) {
     return resp.error();
   }
@@ -127,7 +144,7 @@ Status RevokeToken(ProviderClient& provider, const std::string& token, const std
     req = FormPost(provider, (*meta)->revocation_endpoint,
                    {{"token", token}, {"token_type_hint", hint}});
   }
-  auto resp = provider.http().Send(req);
+  auto resp = SendThroughBreaker(provider, req);
   if (!resp) {
     return resp.error();
   }

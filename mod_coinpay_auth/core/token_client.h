@@ -1,5 +1,7 @@
-// Calls to the provider's token and revocation endpoints (RFC 6749 section 4.1.3 and 6,
-// RFC 7009), with the client authentication the operator chose.
+// Calls to the provider's token, revocation and introspection endpoints (RFC 6749 section 4.1.3
+// and 6, RFC 7009, RFC 7662), with the client authentication the operator chose. Every call
+// goes through the provider's circuit breaker: while it is open they fail at once with
+// Errc::kCircuitOpen instead of waiting for the HTTP timeout.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +21,10 @@ struct TokenResponse {
   std::string refresh_token;
   std::string scope;
 };
+
+// Sends `req` to the provider through its circuit breaker. A transport failure or a 5xx counts
+// against the provider; any other answer (an OAuth error such as invalid_grant too) for it.
+Result<HttpResponse> SendThroughBreaker(ProviderClient& provider, const HttpRequest& req);
 
 // Exchanges an authorization code (with its PKCE verifier) for tokens.
 Result<TokenResponse> ExchangeCode(ProviderClient& provider, const std::string& code,

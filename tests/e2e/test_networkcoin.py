@@ -37,6 +37,9 @@ def nc_httpd(nc_op, nc_port):
     conf = f"""
 CoinpayCryptoPassphrase {PASSPHRASE}
 CoinpayRefreshBeforeExpiry 1
+<Location />
+    CoinpayRefresh always
+</Location>
 <CoinpayProvider networkcoin>
   CoinpayDisplayName           NetworkCoin.ID
   CoinpayIssuer                {nc_op.issuer}

@@ -94,7 +94,9 @@ def make_providers_httpd(port, op_issuer, cb_url, root=None, drop=()):
     coinpay = "\n".join([
         coinpay_directives(op_issuer, OP_CLIENT, OP_SECRET,
                            f"http://127.0.0.1:{port}/api/auth/callback/coinpay",
-                           passphrase=PASSPHRASE, extra="CoinpayRefreshBeforeExpiry 1"),
+                           passphrase=PASSPHRASE,
+                           extra="CoinpayRefreshBeforeExpiry 1\n"
+                                 "<Location />\n    CoinpayRefresh always\n</Location>"),
         coinbase_block(port, cb_url, drop=drop)])
     h = Httpd(port, coinpay=coinpay, locations=LOCATIONS + PROVIDER_LOCATIONS, root=root)
     # /wallet/ and /both/ serve the same static page as /app/.

@@ -259,7 +259,8 @@ NODE_LOCATIONS = LOCATIONS + """
 def _node(port, op, redis_url):
     extra = "\n".join([f"CoinpaySessionStore {redis_url}",
                        f"CoinpayRedisTimeout {REDIS_TIMEOUT}",
-                       "CoinpayRefreshBeforeExpiry 1"])
+                       "CoinpayRefreshBeforeExpiry 1",
+                       "<Location />\n    CoinpayRefresh always\n</Location>"])
     h = Httpd(port, coinpay=coinpay_directives(
         op.issuer, CLIENT, SECRET, _base(port) + "/api/auth/callback/coinpay",
         passphrase=PASSPHRASE, extra=extra), locations=NODE_LOCATIONS)

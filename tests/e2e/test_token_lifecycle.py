@@ -60,7 +60,7 @@ def lc_op(lc_port, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def lc_httpd(lc_op, lc_port):
-    extra = "CoinpayRefreshBeforeExpiry 1"
+    extra = "CoinpayRefreshBeforeExpiry 1\n<Location />\n    CoinpayRefresh always\n</Location>"
     locations = """
 <Location /api/auth/backchannel/coinpay>
     SetHandler coinpay-backchannel-logout

@@ -57,6 +57,8 @@ DEFECTS = {
     "token_500": "token endpoint answers 500 with an HTML body",
     "token_not_json": "token endpoint answers 200 with a non-JSON body",
     "authorize_error": "authorize redirects back with error=access_denied",
+    "token_hang": "token endpoint takes the request and never answers (until the script "
+                  "changes or the OP stops)",
 }
 
 
@@ -104,6 +106,7 @@ class BadOP:
         self._codes = {}
         self._server = None
         self._thread = None
+        self._release = threading.Event()  # set when the script changes: ends token_hang waits
         self.script = {}
         self.sub = sub
         self.set(defect=defect, claims=claims, **opts)
@@ -113,11 +116,14 @@ class BadOP:
     # -- scripting -----------------------------------------------------------------------
     def set(self, defect=None, claims=None, **opts):
         """Script the next responses. defect: a key of DEFECTS. claims: extra/overriding
-        ID-token claims. opts: id_token_ttl (s), token_delay (s), refresh_token (bool)."""
+        ID-token claims. opts: id_token_ttl (s), token_delay (s), refresh_token (bool),
+        access_token_ttl (s, the token response's expires_in)."""
         if defect not in DEFECTS:
             raise ValueError(f"unknown defect {defect!r}")
         with self._lock:
             self.script = {"defect": defect, "claims": dict(claims or {}), **opts}
+            released, self._release = self._release, threading.Event()
+        released.set()
 
     def reset(self):
         self.set(defect=None)
@@ -149,6 +155,7 @@ class BadOP:
         return self
 
     def stop(self):
+        self._release.set()
         if self._server:
             self._server.shutdown()
             self._server.server_close()
@@ -380,6 +387,12 @@ class _Handler(BaseHTTPRequestHandler):
                                               if k not in ("client_secret",)}
             op.stats["last_token_auth"] = method
             script = dict(op.script)
+            release = op._release
+        if script.get("defect") == "token_hang":
+            # Connection taken, request read, no answer: the client waits for its own timeout.
+            release.wait(timeout=300)
+            self.close_connection = True
+            return
         delay = float(script.get("token_delay", 0))
         if delay:
             time.sleep(delay)
@@ -407,7 +420,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(400, {"error": "invalid_grant",
                                     "error_description": "PKCE verification failed"})
         body = {"access_token": b64u(secrets.token_bytes(24)), "token_type": "Bearer",
-                "expires_in": 300, "scope": "openid email profile"}
+                "expires_in": int(script.get("access_token_ttl", 300)),
+                "scope": "openid email profile"}
         if script.get("refresh_token", True):
             body["refresh_token"] = b64u(secrets.token_bytes(24))
         if defect != "no_id_token":

@@ -218,6 +218,54 @@ TEST_F(TokenClientTest, RevokeReportsProviderErrors) {
   EXPECT_EQ(RevokeToken(*t_.provider, "RT-9", "refresh_token").code(), Errc::kHttpFailure);
 }
 
+// --- The provider's circuit breaker ----------------------------------------------------------
+
+TEST_F(TokenClientTest, OAuthErrorAnswersDoNotOpenTheBreaker) {
+  t_.http.Respond(TestSite::kTokenUrl, 400, R"({"error":"invalid_grant"})");
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(RefreshTokens(*t_.provider, "RT-1").code(), Errc::kInvalidGrant);
+  }
+  t_.http.Respond(TestSite::kTokenUrl, 401, R"({"error":"invalid_client"})");
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(ExchangeCode(*t_.provider, "c", "v").code(), Errc::kProviderError);
+  }
+  EXPECT_EQ(t_.provider->breaker().state(), CircuitBreaker::State::kClosed);
+  EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 20);
+}
+
+TEST_F(TokenClientTest, FiveServerErrorsOpenTheBreakerAndTheSixthCallIsNotSent) {
+  t_.http.Respond(TestSite::kTokenUrl, 503, "<html>down</html>", "text/html");
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(RefreshTokens(*t_.provider, "RT-1").code(), Errc::kProviderError);
+  }
+  auto refused = ExchangeCode(*t_.provider, "c", "v");
+  EXPECT_EQ(refused.code(), Errc::kCircuitOpen);
+  EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 5);
+  // Revocation and the token endpoint share the provider's breaker.
+  EXPECT_EQ(RevokeToken(*t_.provider, "RT-1", "refresh_token").code(), Errc::kCircuitOpen);
+  EXPECT_EQ(t_.http.CountFor(TestSite::kRevokeUrl), 0);
+}
+
+TEST_F(TokenClientTest, TransportFailuresCountAndAnAnswerInBetweenResetsTheCount) {
+  t_.http.Fail(TestSite::kTokenUrl);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(RefreshTokens(*t_.provider, "RT-1").code(), Errc::kHttpFailure);
+  }
+  ASSERT_TRUE(RevokeToken(*t_.provider, "RT-1", "refresh_token").ok());  // the provider answers
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(RefreshTokens(*t_.provider, "RT-1").code(), Errc::kHttpFailure);
+  }
+  EXPECT_EQ(t_.provider->breaker().state(), CircuitBreaker::State::kClosed);
+  EXPECT_EQ(RefreshTokens(*t_.provider, "RT-1").code(), Errc::kHttpFailure);
+  EXPECT_EQ(t_.provider->breaker().state(), CircuitBreaker::State::kOpen);
+  // After the cool-down one probe goes; the provider is back, so calls flow again.
+  t_.clock.Advance(30);
+  t_.http.Respond(TestSite::kTokenUrl, 200, kTokenJson);
+  EXPECT_TRUE(RefreshTokens(*t_.provider, "RT-1").ok());
+  EXPECT_TRUE(RefreshTokens(*t_.provider, "RT-1").ok());
+  EXPECT_EQ(t_.provider->breaker().state(), CircuitBreaker::State::kClosed);
+}
+
 TEST(TokenClient, RevokeWithoutEndpointIsConfigError) {
   TestSite t;
   t.http.Respond(
