@@ -54,6 +54,9 @@ class SessionStore {
                            int64_t now) = 0;
   // Erases `key` only while it still holds `expected` (a lock released by its owner only).
   virtual Status EraseIfEquals(std::string_view key, std::string_view expected) = 0;
+  // Whether a marker written by Add is present (not expired) at `now`. Markers are read only
+  // this way: a sealing store (Redis) keeps them as written, so Get could not open them.
+  virtual Result<bool> Exists(std::string_view key, int64_t now) = 0;
 
   // --- sets: the sid/sub index of back-channel logout --------------------------------------
   // Adds `member` (1..255 bytes) to the set at `key` atomically (concurrent adds are all kept)

@@ -77,12 +77,12 @@ Action HandleBackchannelLogout(Site& site, std::string_view form_body) {
   std::string jti_key = Sha256(material);
   // Sessions end first and the jti is remembered after: when the store fails in between, the
   // provider's retry is not mistaken for a replay and ends them then.
-  auto replayed = site.sessions.store().Get(jti_key, now);
+  auto replayed = site.sessions.store().Exists(jti_key, now);
   if (!replayed) {
     LogAt(site.log, LogLevel::kError, 182, "session store unavailable: " + replayed.error().detail);
     return Answer(503, "temporarily_unavailable");
   }
-  if (replayed->has_value()) {
+  if (*replayed) {
     LogAt(site.log, LogLevel::kWarn, 183, "replayed logout token refused");
     return Answer(400, "invalid_request");
   }

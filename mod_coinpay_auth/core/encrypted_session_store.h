@@ -30,6 +30,9 @@ class EncryptedSessionStore final : public SessionStore {
   Status EraseIfEquals(std::string_view key, std::string_view expected) override {
     return inner_.EraseIfEquals(key, expected);
   }
+  Result<bool> Exists(std::string_view key, int64_t now) override {
+    return inner_.Exists(key, now);
+  }
   Status SetAdd(std::string_view key, std::string_view member, int64_t expires_at) override {
     return inner_.SetAdd(key, member, expires_at);
   }

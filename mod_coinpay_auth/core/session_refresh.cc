@@ -129,7 +129,7 @@ Result<SessionRecord> AwaitOtherFlight(Site& site, const Sessions::Loaded& loade
     const int64_t now = site.clock.NowSeconds();
     // The lock before the record: the holder stores its result before it releases the lock, so
     // a lock seen gone means the record read after it shows whatever the holder stored.
-    auto lock = site.sessions.store().Get(lock_key, now);
+    auto lock = site.sessions.store().Exists(lock_key, now);
     if (!lock) {
       return lock.error();
     }
@@ -143,7 +143,7 @@ Result<SessionRecord> AwaitOtherFlight(Site& site, const Sessions::Loaded& loade
     if (RefreshedSince(loaded.record, (*current)->record)) {
       return std::move((*current)->record);  // the other flight's result
     }
-    if (!lock->has_value()) {
+    if (!*lock) {
       // Released without a new token: that refresh failed. The next request tries again.
       return Error{Errc::kHttpFailure, "another request's refresh failed"};
     }

@@ -317,6 +317,15 @@ Status RedisSessionStore::EraseIfEquals(std::string_view key, std::string_view e
   return OkStatus();
 }
 
+Result<bool> RedisSessionStore::Exists(std::string_view key, int64_t /*now*/) {
+  std::string k = KeyOf(key);
+  auto r = Command({"EXISTS", k});
+  if (!r) {
+    return r.error();
+  }
+  return r->type == REDIS_REPLY_INTEGER && r->integer > 0;
+}
+
 Status RedisSessionStore::SetAdd(std::string_view key, std::string_view member,
                                  int64_t expires_at) {
   std::string k = KeyOf(key);

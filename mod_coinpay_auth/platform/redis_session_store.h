@@ -48,6 +48,7 @@ class RedisSessionStore final : public SessionStore {
   Result<bool> Add(std::string_view key, std::string_view value, int64_t expires_at,
                    int64_t now) override;
   Status EraseIfEquals(std::string_view key, std::string_view expected) override;
+  Result<bool> Exists(std::string_view key, int64_t now) override;
   // Redis sets (SADD, SMEMBERS, SREM), each operation one atomic command or script.
   Status SetAdd(std::string_view key, std::string_view member, int64_t expires_at) override;
   Result<std::vector<std::string>> SetMembers(std::string_view key, int64_t now) override;

@@ -598,6 +598,18 @@ uint32_t ShmSessionStore::FindLiveLocked(std::string_view key, uint64_t hash, in
   return index;
 }
 
+Result<bool> ShmSessionStore::Exists(std::string_view key, int64_t now) {
+  if (key.empty() || key.size() > kMaxKeyBytes) {
+    return false;
+  }
+  uint64_t hash = HashKey(key);
+  Lock lock(this);
+  if (!lock.status().ok()) {
+    return lock.status().error();
+  }
+  return FindLiveLocked(key, hash, now) != kNil;
+}
+
 Result<std::optional<SessionStore::Entry>> ShmSessionStore::Get(std::string_view key,
                                                                 int64_t now) {
   using R = Result<std::optional<Entry>>;

@@ -89,6 +89,7 @@ class ShmSessionStore final : public SessionStore {
   Result<bool> Add(std::string_view key, std::string_view value, int64_t expires_at,
                    int64_t now) override;
   Status EraseIfEquals(std::string_view key, std::string_view expected) override;
+  Result<bool> Exists(std::string_view key, int64_t now) override;
   // A set is one entry: its members, each prefixed by its length, oldest first, read and
   // rewritten under the lock.
   Status SetAdd(std::string_view key, std::string_view member, int64_t expires_at) override;

@@ -257,5 +257,15 @@ TEST_F(EncryptedSessionStoreTest, InnerStoreErrorsPassThroughForVersionsAndSets)
   EXPECT_EQ(store_.SetRemove("index", {"m"}).code(), Errc::kStoreUnavailable);
 }
 
+TEST_F(EncryptedSessionStoreTest, MarkersWrittenByAddAreSeenByExists) {
+  ASSERT_TRUE(*store_.Add("jti", "1", kLater, kNow));
+  auto seen = store_.Exists("jti", kNow);
+  ASSERT_TRUE(seen.ok());
+  EXPECT_TRUE(*seen);
+  auto expired = store_.Exists("jti", kLater);
+  ASSERT_TRUE(expired.ok());
+  EXPECT_FALSE(*expired);
+}
+
 }  // namespace
 }  // namespace coinpay

@@ -202,8 +202,8 @@ class Latch {
 // "another process writes here, between this request's read and its write").
 class InMemorySessionStore : public SessionStore {
  public:
-  enum class Op { kPut, kGet, kPutIfVersion, kErase, kAdd, kEraseIfEquals, kSetAdd, kSetMembers,
-                  kSetRemove };
+  enum class Op { kPut, kGet, kPutIfVersion, kErase, kAdd, kEraseIfEquals, kExists, kSetAdd,
+                  kSetMembers, kSetRemove };
   // Runs `hook` once, just before the next operation `op` (outside the store's lock).
   void Before(Op op, std::function<void()> hook) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -283,6 +283,15 @@ class InMemorySessionStore : public SessionStore {
       entries_.erase(it);
     }
     return OkStatus();
+  }
+  Result<bool> Exists(std::string_view key, int64_t now) override {
+    RunHook(Op::kExists);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (unavailable_) {
+      return Error{Errc::kStoreUnavailable, "store down"};
+    }
+    auto it = entries_.find(std::string(key));
+    return it != entries_.end() && it->second.expires_at > now;
   }
   Status SetAdd(std::string_view key, std::string_view member, int64_t expires_at) override {
     RunHook(Op::kSetAdd);

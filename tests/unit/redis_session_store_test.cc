@@ -519,5 +519,22 @@ TEST_F(RedisEncryptedSessionStoreTest, LocksAndSetsPassThroughUnsealed) {
   EXPECT_TRUE(ServerKeys().empty());
 }
 
+// A refresh lock or a logout token's jti, written by Add, is seen through the seal: a waiting
+// request must not take a held lock for a released one, nor a replay for a first delivery.
+TEST_F(RedisEncryptedSessionStoreTest, MarkersWrittenByAddAreSeenThroughTheSeal) {
+  auto absent = sealed_->Exists("lock", now_);
+  ASSERT_TRUE(absent.ok()) << absent.error().detail;
+  EXPECT_FALSE(*absent);
+  auto added = sealed_->Add("lock", "owner-token", now_ + 30, now_);
+  ASSERT_TRUE(added.ok() && *added);
+  auto present = sealed_->Exists("lock", now_);
+  ASSERT_TRUE(present.ok());
+  EXPECT_TRUE(*present);
+  ASSERT_TRUE(sealed_->EraseIfEquals("lock", "owner-token").ok());
+  present = sealed_->Exists("lock", now_);
+  ASSERT_TRUE(present.ok());
+  EXPECT_FALSE(*present);
+}
+
 }  // namespace
 }  // namespace coinpay

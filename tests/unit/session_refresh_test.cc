@@ -79,6 +79,9 @@ class CountingStore : public SessionStore {
   Status SetAdd(std::string_view key, std::string_view member, int64_t expires_at) override {
     return inner_.SetAdd(key, member, expires_at);
   }
+  Result<bool> Exists(std::string_view key, int64_t now) override {
+    return inner_.Exists(key, now);
+  }
   Result<std::vector<std::string>> SetMembers(std::string_view key, int64_t now) override {
     return inner_.SetMembers(key, now);
   }
