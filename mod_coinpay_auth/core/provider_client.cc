@@ -1,8 +1,11 @@
 // Lazy discovery and the JWKS cache, each a single flight: one thread fetches, the others wait
-// for its result instead of sending their own request.
+// for its result instead of sending their own request. Keys are renewed by age (Cache-Control
+// max-age, bounded) and on an unknown kid (at once, at most once per interval for unknown kids).
 #include "core/provider_client.h"
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "core/log.h"
 
@@ -10,8 +13,39 @@ namespace coinpay {
 namespace {
 
 // After a failed fetch, or with no keys at all, ask again after this pause: soon enough to
-// recover quickly, rare enough not to hammer a provider that is down.
+// recover quickly, rare enough not to hammer a provider that is down. Also the shortest time
+// between two key fetches of any kind.
 constexpr int64_t kRetryWithoutKeysSeconds = 5;
+// How long a fetched key set is trusted before it is fetched again (so a withdrawn key stops
+// verifying): the provider's Cache-Control max-age, within these bounds.
+constexpr int64_t kDefaultKeysMaxAgeSeconds = 3600;
+constexpr int64_t kMinKeysMaxAgeSeconds = 60;
+constexpr int64_t kMaxKeysMaxAgeSeconds = 24 * 3600;
+// Unknown kids remembered at once; a flood beyond it is forgotten wholesale (still rate limited
+// by the one unknown-kid fetch per interval).
+constexpr size_t kMaxRememberedUnknownKids = 1024;
+
+// max-age=N from a Cache-Control value (RFC 9111 5.2.2.1); nullopt without one, or with
+// no-store / no-cache (then the default applies, not zero: keys are not fetched per token).
+std::optional<int64_t> MaxAgeOf(std::string_view cache_control) {
+  size_t at = cache_control.find("max-age=");
+  if (at == std::string_view::npos) {
+    return std::nullopt;
+  }
+  int64_t v = 0;
+  size_t i = at + 8;
+  size_t digits = 0;
+  for (; i < cache_control.size() && cache_control[i] >= '0' && cache_control[i] <= '9'; ++i) {
+    if (++digits > 9) {
+      return kMaxKeysMaxAgeSeconds;  // absurdly large: the upper bound
+    }
+    v = v * 10 + (cache_control[i] - '0');
+  }
+  if (digits == 0) {
+    return std::nullopt;
+  }
+  return v;
+}
 
 }  // namespace
 
@@ -105,7 +139,7 @@ Result<std::shared_ptr<const ProviderMetadata>> ProviderClient::Metadata() {
   return metadata_;
 }
 
-Result<std::shared_ptr<const Jwks>> ProviderClient::FetchJwks(const std::string& uri) {
+Result<ProviderClient::FetchedKeys> ProviderClient::FetchJwks(const std::string& uri) {
   auto resp = http_.Send(NewRequest("GET", uri));
   if (!resp) {
     return Error{Errc::kHttpFailure, "JWKS fetch failed: " + resp.error().detail};
@@ -113,7 +147,25 @@ Result<std::shared_ptr<const Jwks>> ProviderClient::FetchJwks(const std::string&
   if (resp->status != 200) {
     return Error{Errc::kProviderError, "JWKS answered HTTP " + std::to_string(resp->status)};
   }
-  return Jwks::Parse(resp->body);
+  auto keys = Jwks::Parse(resp->body);
+  if (!keys) {
+    return keys.error();
+  }
+  int64_t max_age = std::clamp(MaxAgeOf(resp->cache_control).value_or(kDefaultKeysMaxAgeSeconds),
+                               kMinKeysMaxAgeSeconds, kMaxKeysMaxAgeSeconds);
+  return FetchedKeys{std::move(*keys), max_age};
+}
+
+bool ProviderClient::KnownUnknownLocked(const std::string& kid, int64_t now) {
+  auto it = unknown_kids_.find(kid);
+  if (it == unknown_kids_.end()) {
+    return false;
+  }
+  if (it->second <= now) {
+    unknown_kids_.erase(it);
+    return false;
+  }
+  return true;
 }
 
 Result<std::shared_ptr<const Jwks>> ProviderClient::KeysFor(const std::string& kid) {
@@ -123,43 +175,69 @@ Result<std::shared_ptr<const Jwks>> ProviderClient::KeysFor(const std::string& k
   }
   std::string uri = (*meta)->jwks_uri;
   std::unique_lock<std::mutex> lock(mu_);
-  auto wait_limit = std::chrono::milliseconds(config_->connect_timeout_ms + config_->timeout_ms);
-  while (jwks_fetching_) {
-    if (!fetched_.wait_for(lock, wait_limit, [&] { return !jwks_fetching_; })) {
-      break;
-    }
-  }
-  if (jwks_ && (kid.empty() || jwks_->HasKid(kid))) {
+  int64_t now = clock_.NowSeconds();
+  auto has = [&] { return jwks_ && (kid.empty() || jwks_->HasKid(kid)); };
+  bool fresh_enough = jwks_ && now - jwks_at_ < jwks_max_age_;
+  if (has() && (fresh_enough || jwks_fetching_ || now - jwks_attempt_at_ < kRetryWithoutKeysSeconds)) {
+    // An aged set keeps serving while one thread renews it, or while the provider is down.
     return jwks_;
   }
-  int64_t now = clock_.NowSeconds();
-  int64_t interval = jwks_ ? config_->jwks_min_refetch_seconds : kRetryWithoutKeysSeconds;
-  if (jwks_fetching_ || (jwks_at_ != 0 && now - jwks_at_ < interval)) {
-    if (jwks_) {
-      return jwks_;  // the caller will find no such kid: refused without asking the provider
+  if (!has()) {
+    auto wait_limit = std::chrono::milliseconds(config_->connect_timeout_ms + config_->timeout_ms);
+    while (jwks_fetching_) {
+      if (!fetched_.wait_for(lock, wait_limit, [&] { return !jwks_fetching_; })) {
+        break;
+      }
     }
-    return Error{Errc::kHttpFailure, "provider keys are unavailable"};
+    now = clock_.NowSeconds();
+    if (has()) {
+      return jwks_;
+    }
+    if (jwks_fetching_ || now - jwks_attempt_at_ < kRetryWithoutKeysSeconds) {
+      if (jwks_) {
+        return jwks_;  // the caller will find no such kid: refused without asking the provider
+      }
+      return Error{Errc::kHttpFailure, "provider keys are unavailable"};
+    }
+    if (jwks_ && !kid.empty()) {
+      // A key the provider has just rotated in is fetched at once; a kid already looked for,
+      // or a second unknown kid within the interval (a flood of made-up kids), is not.
+      if (KnownUnknownLocked(kid, now) ||
+          (unknown_fetch_at_ != 0 && now - unknown_fetch_at_ < config_->jwks_min_refetch_seconds)) {
+        return jwks_;
+      }
+      unknown_fetch_at_ = now;
+    }
   }
   jwks_fetching_ = true;
-  jwks_at_ = now;
+  jwks_attempt_at_ = now;
   ++stats_.jwks_fetches;
   lock.unlock();
 
-  auto fresh = FetchJwks(uri);
+  auto fetched = FetchJwks(uri);
 
   lock.lock();
   jwks_fetching_ = false;
-  if (fresh) {
-    jwks_ = *fresh;
+  if (fetched) {
+    // Keys the provider withdrew are gone from here on.
+    jwks_ = fetched->keys;
+    jwks_at_ = clock_.NowSeconds();
+    jwks_max_age_ = fetched->max_age_seconds;
   }
   fetched_.notify_all();
-  if (!fresh) {
+  if (!fetched) {
     LogAt(log_, LogLevel::kError, 103,
-          "cannot load the provider's keys from " + uri + ": " + fresh.error().detail);
+          "cannot load the provider's keys from " + uri + ": " + fetched.error().detail);
     if (jwks_) {
       return jwks_;
     }
-    return fresh.error();
+    return fetched.error();
+  }
+  if (!has() && !kid.empty()) {
+    if (unknown_kids_.size() >= kMaxRememberedUnknownKids) {
+      unknown_kids_.clear();  // a flood of made-up kids: forget them all rather than grow
+    }
+    unknown_kids_[kid] = now + config_->jwks_min_refetch_seconds;
   }
   return jwks_;
 }

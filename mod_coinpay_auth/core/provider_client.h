@@ -1,12 +1,14 @@
 // One provider as this process sees it: its configuration, its endpoints (discovered lazily and
-// cached) and its signing keys (cached; refetched on an unknown kid at most once per interval,
-// and never fetched by two threads at once). One instance per provider per process.
+// cached) and its signing keys (cached for their max-age; refetched at once on a new unknown
+// kid, at most once per interval for unknown kids, and never by two threads at once). One
+// instance per provider per process.
 #pragma once
 
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "coinpay_auth/effects.h"
 #include "core/circuit_breaker.h"
@@ -41,7 +43,13 @@ class ProviderClient {
   Stats stats() const;
 
  private:
-  Result<std::shared_ptr<const Jwks>> FetchJwks(const std::string& uri);
+  struct FetchedKeys {
+    std::shared_ptr<const Jwks> keys;
+    int64_t max_age_seconds;
+  };
+  Result<FetchedKeys> FetchJwks(const std::string& uri);
+  // True while `kid` is remembered as absent from the provider's keys (then it is not fetched).
+  bool KnownUnknownLocked(const std::string& kid, int64_t now);
 
   std::shared_ptr<const ProviderConfig> config_;
   HttpClient& http_;
@@ -56,7 +64,11 @@ class ProviderClient {
   int64_t metadata_attempt_at_ = 0;  // a provider that is down is asked again after a pause
   bool metadata_fetching_ = false;
   std::shared_ptr<const Jwks> jwks_;
-  int64_t jwks_at_ = 0;
+  int64_t jwks_at_ = 0;          // when the current set was fetched
+  int64_t jwks_max_age_ = 0;     // how long it is trusted
+  int64_t jwks_attempt_at_ = 0;  // the last fetch, successful or not
+  int64_t unknown_fetch_at_ = 0;  // the last fetch made for an unknown kid
+  std::unordered_map<std::string, int64_t> unknown_kids_;  // kid -> remembered until
   bool jwks_fetching_ = false;
   Stats stats_;
 };

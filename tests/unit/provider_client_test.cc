@@ -247,6 +247,89 @@ TEST_F(ProviderClientTest, JwksOutageKeepsOldKeys) {
   EXPECT_TRUE(t_.log.HasTag(103));
 }
 
+// The provider rotates its key right after we fetched the set: the next sign-in still works.
+TEST_F(ProviderClientTest, KeyRotatedRightAfterAFetchIsPickedUpAtOnce) {
+  ASSERT_TRUE(t_.provider->KeysFor("op-1").ok());
+  t_.ServeJwks(testing::MakeJwks({&k2_}));
+  t_.clock.Advance(6);  // a few seconds, far less than the refetch interval
+  auto jwt = t_.provider->Verify(k2_.SignJwt(R"({"sub":"x"})"), {"RS256"});
+  ASSERT_TRUE(jwt.ok()) << jwt.error().detail;
+  EXPECT_EQ(JwksFetches(), 2);
+}
+
+TEST_F(ProviderClientTest, FloodOfMadeUpKidsCostsOneFetchPerInterval) {
+  ASSERT_TRUE(t_.provider->KeysFor("op-1").ok());
+  t_.clock.Advance(6);
+  for (int i = 0; i < 100; ++i) {
+    std::string forged = k2_.SignJwtWithKid("{}", "made-up-" + std::to_string(i));
+    EXPECT_EQ(t_.provider->Verify(forged, {"RS256"}).code(), Errc::kUnknownKid);
+  }
+  EXPECT_EQ(JwksFetches(), 2);
+  t_.clock.Advance(61);
+  for (int i = 100; i < 200; ++i) {
+    std::string forged = k2_.SignJwtWithKid("{}", "made-up-" + std::to_string(i));
+    EXPECT_EQ(t_.provider->Verify(forged, {"RS256"}).code(), Errc::kUnknownKid);
+  }
+  EXPECT_EQ(JwksFetches(), 3);
+}
+
+// Serves `jwks` with a Cache-Control header.
+void ServeJwksWithCacheControl(TestSite& t, const std::string& jwks, const std::string& cc) {
+  t.http.Handle(TestSite::kJwksUrl, [jwks, cc](const HttpRequest&) {
+    HttpResponse r;
+    r.status = 200;
+    r.content_type = "application/json";
+    r.body = jwks;
+    r.cache_control = cc;
+    return Result<HttpResponse>(r);
+  });
+}
+
+TEST_F(ProviderClientTest, WithdrawnKeyStopsVerifyingOnceTheSetHasAged) {
+  ServeJwksWithCacheControl(t_, testing::MakeJwks({&k1_}), "public, max-age=300");
+  ASSERT_TRUE(t_.provider->Verify(k1_.SignJwt("{}"), {"RS256"}).ok());
+  // The provider withdraws op-1 (compromised) and publishes op-2 only.
+  ServeJwksWithCacheControl(t_, testing::MakeJwks({&k2_}), "max-age=300");
+  t_.clock.Advance(299);
+  EXPECT_TRUE(t_.provider->Verify(k1_.SignJwt("{}"), {"RS256"}).ok()) << "still within max-age";
+  EXPECT_EQ(JwksFetches(), 1);
+  t_.clock.Advance(2);
+  EXPECT_EQ(t_.provider->Verify(k1_.SignJwt("{}"), {"RS256"}).code(), Errc::kUnknownKid);
+  EXPECT_EQ(JwksFetches(), 2);
+  EXPECT_TRUE(t_.provider->Verify(k2_.SignJwt("{}"), {"RS256"}).ok());
+}
+
+TEST_F(ProviderClientTest, KeySetAgeDefaultsToAnHourAndMaxAgeIsBounded) {
+  ASSERT_TRUE(t_.provider->KeysFor("op-1").ok());  // no Cache-Control: one hour
+  t_.clock.Advance(3599);
+  ASSERT_TRUE(t_.provider->KeysFor("op-1").ok());
+  EXPECT_EQ(JwksFetches(), 1);
+  t_.clock.Advance(2);
+  ASSERT_TRUE(t_.provider->KeysFor("op-1").ok());
+  EXPECT_EQ(JwksFetches(), 2);
+  // max-age=0 would mean a fetch per token: at least a minute instead.
+  ServeJwksWithCacheControl(t_, testing::MakeJwks({&k1_}), "max-age=0");
+  t_.clock.Advance(3601);
+  ASSERT_TRUE(t_.provider->KeysFor("op-1").ok());
+  EXPECT_EQ(JwksFetches(), 3);
+  t_.clock.Advance(59);
+  ASSERT_TRUE(t_.provider->KeysFor("op-1").ok());
+  EXPECT_EQ(JwksFetches(), 3);
+  t_.clock.Advance(2);
+  ASSERT_TRUE(t_.provider->KeysFor("op-1").ok());
+  EXPECT_EQ(JwksFetches(), 4);
+}
+
+TEST_F(ProviderClientTest, AgedKeysKeepServingWhileTheProviderIsDown) {
+  ASSERT_TRUE(t_.provider->KeysFor("op-1").ok());
+  t_.http.Fail(TestSite::kJwksUrl);
+  t_.clock.Advance(3601);
+  EXPECT_TRUE(t_.provider->Verify(k1_.SignJwt("{}"), {"RS256"}).ok());
+  EXPECT_TRUE(t_.provider->Verify(k1_.SignJwt("{}"), {"RS256"}).ok());
+  EXPECT_EQ(JwksFetches(), 2) << "one attempt, not one per token";
+  EXPECT_TRUE(t_.log.HasTag(103));
+}
+
 // 16 threads meet an unknown kid at once while the JWKS request is slow: one request goes out.
 TEST_F(ProviderClientTest, ConcurrentUnknownKidProducesOneFetch) {
   ASSERT_TRUE(t_.provider->KeysFor("op-1").ok());
