@@ -4,7 +4,10 @@
 refresh tokens, revocation authenticated with the access token.
 
 One httpd serves both; /wallet accepts only coinbase, /app only the default provider, /both
-and /cgi-bin either of them (an unauthenticated browser there gets a chooser page).
+and /cgi-bin either of them (an unauthenticated browser there gets a chooser page). The CGI
+also runs at /wallet-cgi (coinbase only) and /app-cgi (default only). Where several providers
+are accepted REMOTE_USER is `<sub>@<provider name>` (the top-level provider is `default`);
+where one is, the bare sub.
 """
 import concurrent.futures
 import os
@@ -33,6 +36,50 @@ CB_AUTH_PARAMS = {"account": "all", "meta[send_limit_amount]": "1",
                   "meta[send_limit_currency]": "USD", "meta[send_limit_period]": "day"}
 API = {"Accept": "application/json"}
 CB_TTL = 3  # access-token lifetime for the refresh test; the module refreshes 1 s before
+
+
+# -- who signed in, as the application sees it ---------------------------------------------
+def _cgi_env(s, h, path):
+    r = s.get(h.url(path), headers=BROWSER, allow_redirects=False, timeout=15)
+    assert r.status_code == 200, (path, r.status_code, r.headers.get("Location"), r.text[:300])
+    return dict(l.split("=", 1) for l in r.text.splitlines() if "=" in l)
+
+
+def test_remote_user_names_the_provider_where_several_are_accepted(pv_httpd, cb):
+    """At a location that takes both providers, user 42 at Coinbase and user 42 at the default
+    provider are different people: REMOTE_USER says which provider vouches for the sub."""
+    cb.set_next_user("same-sub-42")
+    s = coinbase_signed_in(pv_httpd, cb)
+    assert _cgi_env(s, pv_httpd, "/cgi-bin/whoami")["REMOTE_USER"] == "same-sub-42@coinbase"
+    d = default_signed_in(pv_httpd, "same-sub-42")
+    assert _cgi_env(d, pv_httpd, "/cgi-bin/whoami")["REMOTE_USER"] == "same-sub-42@default"
+
+
+def test_remote_user_is_the_bare_sub_where_one_provider_is_accepted(pv_httpd, cb):
+    s = coinbase_signed_in(pv_httpd, cb)
+    assert _cgi_env(s, pv_httpd, "/wallet-cgi/whoami")["REMOTE_USER"] == "cb-user-1"
+    d = default_signed_in(pv_httpd, "alice")
+    assert _cgi_env(d, pv_httpd, "/app-cgi/whoami")["REMOTE_USER"] == "alice"
+
+
+def test_cgi_is_told_which_provider_and_issuer_signed_the_user_in(pv_httpd, pv_op, cb):
+    s = coinbase_signed_in(pv_httpd, cb)
+    d = default_signed_in(pv_httpd, "alice")
+    for path in ("/cgi-bin/whoami", "/wallet-cgi/whoami"):
+        env = _cgi_env(s, pv_httpd, path)
+        assert env.get("COINPAY_PROVIDER") == "coinbase", (path, env)
+        # No CoinpayIssuer for a plain OAuth 2.0 provider: its authorization server's origin.
+        assert env.get("COINPAY_ISSUER", "").rstrip("/") == cb.base_url, (path, env)
+    for path in ("/cgi-bin/whoami", "/app-cgi/whoami"):
+        env = _cgi_env(d, pv_httpd, path)
+        assert env.get("COINPAY_PROVIDER") == "default", (path, env)
+        assert env.get("COINPAY_ISSUER") == pv_op.issuer, (path, env)
+    # A client cannot pass for either.
+    r = s.get(pv_httpd.url("/wallet-cgi/whoami"), allow_redirects=False, timeout=15,
+              headers=dict(BROWSER, **{"Coinpay-Provider": "default",
+                                       "Coinpay-Issuer": "https://evil.example"}))
+    assert r.status_code == 200 and "evil.example" not in r.text, r.text
+    assert "COINPAY_PROVIDER=coinbase" in r.text, r.text
 
 
 # -- configuration -------------------------------------------------------------------------
@@ -87,6 +134,15 @@ PROVIDER_LOCATIONS = """
 <Location /cgi-bin>
     CoinpayUseProvider default coinbase
 </Location>
+<Location /wallet-cgi>
+    AuthType coinpay
+    CoinpayUseProvider coinbase
+    Require valid-user
+</Location>
+<Location /app-cgi>
+    AuthType coinpay
+    Require valid-user
+</Location>
 """
 
 
@@ -100,7 +156,10 @@ def make_providers_httpd(port, op_issuer, cb_url, root=None, drop=()):
         coinbase_block(port, cb_url, drop=drop)])
     h = Httpd(port, coinpay=coinpay, locations=LOCATIONS + PROVIDER_LOCATIONS, root=root)
     # /wallet/ and /both/ serve the same static page as /app/.
-    h.extra_conf = "\n".join(f'Alias /{p} "{h.root}/htdocs/app"' for p in ("wallet", "both"))
+    h.extra_conf = "\n".join(
+        [f'Alias /{p} "{h.root}/htdocs/app"' for p in ("wallet", "both")] +
+        # The same CGI with one provider only (/cgi-bin accepts both).
+        [f'ScriptAlias /{p}/ "{h.root}/cgi-bin/"' for p in ("wallet-cgi", "app-cgi")])
     return h
 
 
@@ -257,7 +316,7 @@ def test_cgi_sees_coinbase_user_id_and_claims(pv_httpd, cb):
     s = coinbase_signed_in(pv_httpd, cb)
     r, env = whoami(s, pv_httpd)
     assert r.status_code == 200, (r.status_code, r.text[:300])
-    assert env["REMOTE_USER"] == "cb-user-42", r.text
+    assert env["REMOTE_USER"] == "cb-user-42@coinbase", r.text   # /cgi-bin takes both
     assert env["AUTH_TYPE"].lower() == "coinpay"
     assert env.get("COINPAY_CLAIM_email") == "satoshi@example-business.com", r.text
     assert env.get("COINPAY_CLAIM_name") == "Satoshi Nakamoto", r.text
@@ -270,7 +329,7 @@ def test_cgi_sees_coinbase_user_id_and_claims(pv_httpd, cb):
 def test_default_user_id_is_cb_user_1(pv_httpd, cb):
     s = coinbase_signed_in(pv_httpd, cb)
     r, env = whoami(s, pv_httpd)
-    assert env.get("REMOTE_USER") == "cb-user-1", (r.status_code, r.text[:300])
+    assert env.get("REMOTE_USER") == "cb-user-1@coinbase", (r.status_code, r.text[:300])
     assert env.get("COINPAY_CLAIM_email") == "cb-user-1@example-business.com", r.text
 
 
@@ -406,7 +465,7 @@ def test_location_with_two_providers_shows_a_chooser(pv_httpd, pv_op, cb, sessio
     assert r.status_code == 200 and 'id="protected"' in r.text, (r.status_code, r.text[:300])
     assert visited[0][2] == 302 and visited[1][1].startswith(pv_op.url("/oauth/authorize")), \
         visited
-    assert whoami(s, pv_httpd)[1].get("REMOTE_USER") == "carol"
+    assert whoami(s, pv_httpd)[1].get("REMOTE_USER") == "carol@default"
 
 
 def test_chooser_echoes_no_input(pv_httpd, session):
@@ -433,7 +492,7 @@ def test_default_user_is_sent_to_sign_in_at_a_coinbase_only_location(pv_httpd, p
                  allow_redirects=False).status_code == 200
     assert s.get(pv_httpd.url("/both/"), headers=BROWSER,
                  allow_redirects=False).status_code == 200
-    assert whoami(s, pv_httpd)[1].get("REMOTE_USER") == "alice"
+    assert whoami(s, pv_httpd)[1].get("REMOTE_USER") == "alice@default"
     r = s.get(pv_httpd.url("/wallet/"), headers=BROWSER, allow_redirects=False)
     assert r.status_code == 302, (r.status_code, r.text[:300])
     assert r.headers["Location"].startswith(cb.url("/oauth/authorize?")), r.headers["Location"]

@@ -6,6 +6,11 @@ and B, on their own ports share it: same CoinpayCryptoPassphrase, each its own
 CoinpayRedirectURI; both are redirect URIs of one client at the OP, whose back-channel logout
 URI points at node B.
 
+Races: node A refreshes a session while the provider holds its answer (tests/op/op.js
+/__test/control) and the session ends meanwhile through node B (logout, back-channel logout);
+the late answer must not bring it back on either node. The OP's refreshed access tokens live
+REFRESHED_TTL, so a session wrongly brought back would simply work.
+
 Cookies are host-only for 127.0.0.1 (and cookies ignore ports), so requests to node B carry
 the session cookie explicitly, never through a shared cookie jar.
 
@@ -33,7 +38,8 @@ import pytest
 import requests
 
 from conftest import PASSPHRASE, _HTTPDS, start_checked
-from e2e_util import BROWSER, cookies_set, is_deleted
+from e2e_util import (BROWSER, assert_signed_out, backchannel_ended, check_after_race,
+                      cookies_set, is_deleted, logout_token, post_logout_token, refresh_on_hold)
 from harness import LOCATIONS, OP, Httpd, coinpay_directives, free_port, login
 from harness.login import parse_forms
 from harness.util import port_accepts, port_is_free, wait_until
@@ -44,6 +50,8 @@ REDIS_DB = 2
 CLIENT = "redis-rp"
 SECRET = "redis-rp-secret-0123456789"
 TTL = 3                 # OP access token lifetime; the nodes refresh 1 s before expiry
+REFRESHED_TTL = 120     # lifetime of access tokens from a refresh
+HOLD = 2.5              # seconds the OP holds a refresh answer in the race tests
 REDIS_TIMEOUT = 1       # CoinpayRedisTimeout on the nodes
 API = {"Accept": "application/json", "X-Requested-With": "XMLHttpRequest"}
 COOKIE = "coinpay_session"
@@ -238,8 +246,9 @@ def rop(ports, tmp_path_factory):
               "redirect_uris": [_base(p) + "/api/auth/callback/coinpay" for p in ports.values()],
               "post_logout_redirect_uris": [_base(p) + "/bye" for p in ports.values()],
               "backchannel_logout_uri": _base(ports["B"]) + "/api/auth/backchannel/coinpay"}
-    o = OP([client], access_token_ttl=TTL, workdir=str(tmp_path_factory.mktemp("redis-op")),
-           quiet=True)
+    # Refreshed access tokens live long (REFRESHED_TTL): see the race tests below.
+    o = OP([client], access_token_ttl=TTL, refreshed_access_token_ttl=REFRESHED_TTL,
+           workdir=str(tmp_path_factory.mktemp("redis-op")), quiet=True)
     o.start()
     yield o
     o.cleanup()
@@ -433,6 +442,68 @@ def test_expired_token_with_40_parallel_requests_over_both_nodes_refreshes_once(
     assert get(a, "/app/data.json", cookie, headers=API).status_code == 200
     assert get(b, "/app/data.json", cookie, headers=API).status_code == 200
     assert rop.stats()["token_calls"].get("refresh_token") == 1
+
+
+def test_slow_refresh_keeps_every_parallel_request_on_both_nodes_waiting_for_it(nodes, rop):
+    """A provider that takes its time to refresh (here 1.5 s, held at the OP): the requests
+    that arrive on either node meanwhile wait for that one refresh and then succeed with its
+    tokens; none fails, none refreshes again."""
+    a, b = nodes
+    _, cookie = sign_in(a, f"slow-storm-{os.urandom(4).hex()}")
+    time.sleep(TTL - 1 + 0.3)             # the access token is now due for refresh
+    rop.reset_stats()
+
+    def one(i):
+        node = (a, b)[i % 2]
+        return node.port, get(node, "/app/data.json", cookie, headers=API).status_code
+
+    with refresh_on_hold(rop, 1.5, lambda: get(a, "/app/data.json", cookie, headers=API)) \
+            as first:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+            results = list(pool.map(one, range(20)))
+    assert first.result().status_code == 200, first.result().status_code
+    assert [c for _, c in results].count(200) == 20, results
+    st = rop.stats()
+    assert st["token_calls"].get("refresh_token") == 1, st["token_calls"]
+    assert st["token_errors"] == {}, st
+
+
+def test_logout_on_node_b_while_node_a_refreshes_stays_logged_out_on_both(nodes, rop):
+    """Node A is refreshing the session (the provider holds its answer) when the user signs out
+    on node B: the late answer must not bring the session back on either node."""
+    a, b = nodes
+    _, cookie = sign_in(a, f"race-redis-{os.urandom(4).hex()}")
+    assert get(b, "/app/data.json", cookie, headers=API).status_code == 200
+    time.sleep(TTL - 1 + 0.3)             # the access token is now due for refresh
+    rop.reset_stats()
+    with refresh_on_hold(rop, HOLD, lambda: get(a, "/app/data.json", cookie, headers=API)) \
+            as held:
+        r = get(b, "/api/auth/logout/coinpay?return_to=/bye", cookie)
+        assert r.status_code == 302, (r.status_code, r.text[:300])
+        assert session_cookie_deleted(r)
+    check_after_race(held.result(), rop, [a, b], [cookie])
+
+
+def test_backchannel_logout_on_node_b_while_node_a_refreshes_stays_logged_out_on_both(nodes,
+                                                                                      rop):
+    a, b = nodes
+    user = f"race-redis-bcl-{os.urandom(4).hex()}"
+    _, cookie = sign_in(a, user)
+    time.sleep(TTL - 1 + 0.3)
+    rop.reset_stats()
+    since = b.error_log_offset()
+    with refresh_on_hold(rop, HOLD, lambda: get(a, "/app/data.json", cookie, headers=API)) \
+            as held:
+        r = post_logout_token(b, logout_token(rop.key_file, rop.issuer, CLIENT, sub=user))
+        assert r.status_code == 200, (r.status_code, r.text[:300])
+    assert backchannel_ended(b, since) == [1], b.module_log_lines(since)
+    check_after_race(held.result(), rop, [a, b], [cookie], revoked=False)
+    # Told again (a new logout token for the same user), node A finds nothing alive either.
+    since = a.error_log_offset()
+    r = post_logout_token(a, logout_token(rop.key_file, rop.issuer, CLIENT, sub=user))
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    assert backchannel_ended(a, since) == [0], a.module_log_lines(since)
+    assert_signed_out(b, rop, cookie)
 
 
 def _assert_unavailable(node, cookie, since):

@@ -6,6 +6,7 @@ from .util import REPO, free_port, module_path, port_accepts, port_is_free, wait
 from .op import OP, OPError
 from .httpd import (LOCATIONS, Httpd, HttpdError, coinpay_directives, configtest)
 from .login import LoginError, login, parse_forms
+from .vhosts import vhost_get, vhost_session, virtual_host
 
 import os as _os
 import sys as _sys
@@ -14,4 +15,5 @@ from bad_op import DEFECTS, BadOP  # noqa: E402  (tests/op/bad_op.py)
 
 __all__ = ["REPO", "free_port", "module_path", "port_accepts", "port_is_free", "wait_until",
            "OP", "OPError", "Httpd", "HttpdError", "LOCATIONS", "coinpay_directives",
-           "configtest", "LoginError", "login", "parse_forms", "BadOP", "DEFECTS"]
+           "configtest", "LoginError", "login", "parse_forms", "BadOP", "DEFECTS",
+           "virtual_host", "vhost_session", "vhost_get"]

@@ -103,7 +103,9 @@ class Httpd:
     """A private httpd on 127.0.0.1:port.
 
     coinpay: the module's directive block (see coinpay_directives()); None leaves it out.
-    locations: the <Location> block (default LOCATIONS); extra_conf: appended verbatim.
+    locations: the <Location> block (default LOCATIONS); extra_conf: appended verbatim, e.g.
+    name-based <VirtualHost> blocks on the same port (harness.vhosts.virtual_host()), which
+    inherit the main server's locations, aliases and CGI.
     """
 
     def __init__(self, port, coinpay=None, locations=LOCATIONS, extra_conf="", root=None,

@@ -24,10 +24,13 @@ class OP:
 
     def __init__(self, clients, port=0, access_token_ttl=None, id_token_ttl=None,
                  refresh_token_ttl=None, auto_consent=False, key_file=None, workdir=None,
-                 node="node", quiet=False, issuer=None, conform_id_token_claims=False):
+                 node="node", quiet=False, issuer=None, conform_id_token_claims=False,
+                 refreshed_access_token_ttl=None):
         self.clients = clients
         self.port = port or 0
         self.access_token_ttl = access_token_ttl
+        # Lifetime of access tokens from the refresh_token grant (None: access_token_ttl).
+        self.refreshed_access_token_ttl = refreshed_access_token_ttl
         self.id_token_ttl = id_token_ttl
         self.refresh_token_ttl = refresh_token_ttl
         self.auto_consent = auto_consent
@@ -55,6 +58,7 @@ class OP:
         if self.issuer:
             cmd += ["--issuer", self.issuer]
         for opt, val in (("--access-token-ttl", self.access_token_ttl),
+                         ("--refreshed-access-token-ttl", self.refreshed_access_token_ttl),
                          ("--id-token-ttl", self.id_token_ttl),
                          ("--refresh-token-ttl", self.refresh_token_ttl)):
             if val is not None:
@@ -130,6 +134,15 @@ class OP:
 
     def reset_stats(self):
         requests.post(self.url("/__test/reset"), timeout=5).raise_for_status()
+
+    def hold_refresh(self, seconds):
+        """Hold every refresh_token grant's answer `seconds` after the grant is done (the
+        spent token is already rotated and the new one counted in stats()); 0 = answer at once.
+        Stays until changed, across reset_stats()."""
+        r = requests.post(self.url("/__test/control"),
+                          json={"refresh_delay_ms": int(seconds * 1000)}, timeout=5)
+        r.raise_for_status()
+        return r.json()
 
     def introspect(self, token, client_id, client_secret):
         r = requests.post(self.url("/oauth/introspect"), data={"token": token},

@@ -13,6 +13,8 @@
 //   --clients-file PATH      [OP_CLIENTS_FILE] JSON array of client metadata
 //   --client JSON            (repeatable)     one client's metadata as JSON
 //   --access-token-ttl S     [OP_ACCESS_TOKEN_TTL]   default 3600
+//   --refreshed-access-token-ttl S [OP_REFRESHED_ACCESS_TOKEN_TTL] lifetime of access tokens
+//                                            issued by the refresh_token grant (default: as above)
 //   --id-token-ttl S         [OP_ID_TOKEN_TTL]       default 3600
 //   --refresh-token-ttl S    [OP_REFRESH_TOKEN_TTL]  default 86400
 //   --auto-consent           [OP_AUTO_CONSENT=1]     skip the consent screen (login form only)
@@ -31,6 +33,10 @@
 // Test-only routes (never in a real provider):
 //   GET  /__test/stats   JSON counters (token calls by grant_type, revocations, refresh tokens seen...)
 //   POST /__test/reset   zero the counters
+//   POST /__test/control JSON {"refresh_delay_ms": N}: hold every refresh_token grant's answer
+//                        N ms after the grant is done (the old token spent, the new one issued
+//                        and counted in the stats), as a slow network would; 0 = answer at once.
+//                        Other grants are not delayed. Kept until changed (reset leaves it).
 'use strict';
 
 const crypto = require('node:crypto');
@@ -50,6 +56,7 @@ async function main() {
       'clients-file': { type: 'string' },
       client: { type: 'string', multiple: true },
       'access-token-ttl': { type: 'string' },
+      'refreshed-access-token-ttl': { type: 'string' },
       'id-token-ttl': { type: 'string' },
       'refresh-token-ttl': { type: 'string' },
       'auto-consent': { type: 'boolean' },
@@ -65,6 +72,8 @@ async function main() {
   const port = Number(opt('port', 'OP_PORT', '0'));
   const keyFile = opt('key-file', 'OP_KEY_FILE', path.join(os.tmpdir(), 'coinpay-test-op-signing-key.json'));
   const accessTtl = Number(opt('access-token-ttl', 'OP_ACCESS_TOKEN_TTL', '3600'));
+  const refreshedTtlOpt = opt('refreshed-access-token-ttl', 'OP_REFRESHED_ACCESS_TOKEN_TTL');
+  const refreshedTtl = refreshedTtlOpt === undefined ? undefined : Number(refreshedTtlOpt);
   const idTtl = Number(opt('id-token-ttl', 'OP_ID_TOKEN_TTL', '3600'));
   const refreshTtl = Number(opt('refresh-token-ttl', 'OP_REFRESH_TOKEN_TTL', '86400'));
   const autoConsent = Boolean(values['auto-consent'] || env.OP_AUTO_CONSENT === '1');
@@ -187,7 +196,9 @@ async function main() {
     // flow expects: "use the ID token to create a local session").
     conformIdTokenClaims,
     ttl: {
-      AccessToken: accessTtl,
+      AccessToken: refreshedTtl === undefined ? accessTtl
+        : (ctx, token) => token.resourceServer?.accessTokenTTL
+          ?? (ctx?.oidc?.params?.grant_type === 'refresh_token' ? refreshedTtl : accessTtl),
       IdToken: idTtl,
       RefreshToken: refreshTtl,
       AuthorizationCode: 60,
@@ -242,6 +253,14 @@ async function main() {
     refresh_tokens_seen: [],    // union of the two above, in order
   });
   let stats = fresh();
+  const control = { refresh_delay_ms: 0 };
+  const readJson = (req) => new Promise((resolve, reject) => {
+    let raw = '';
+    req.setEncoding('utf8');
+    req.on('data', (c) => { raw += c; });
+    req.on('end', () => { try { resolve(raw ? JSON.parse(raw) : {}); } catch (e) { reject(e); } });
+    req.on('error', reject);
+  });
   const seen = (t) => { if (t && !stats.refresh_tokens_seen.includes(t)) stats.refresh_tokens_seen.push(t); };
 
   provider.use(async (ctx, next) => {
@@ -253,6 +272,20 @@ async function main() {
     if (ctx.path === '/__test/reset' && ctx.method === 'POST') {
       stats = fresh();
       ctx.status = 204;
+      return;
+    }
+    if (ctx.path === '/__test/control' && ctx.method === 'POST') {
+      let req;
+      try {
+        req = await readJson(ctx.req);
+      } catch (e) {
+        ctx.status = 400;
+        ctx.body = { error: String(e) };
+        return;
+      }
+      if (req.refresh_delay_ms !== undefined) control.refresh_delay_ms = Number(req.refresh_delay_ms) || 0;
+      ctx.type = 'application/json';
+      ctx.body = JSON.stringify(control);
       return;
     }
     const started = Date.now();
@@ -272,6 +305,9 @@ async function main() {
         if (ctx.status < 300 && body && typeof body === 'object' && body.refresh_token) {
           stats.refresh_tokens_issued.push(body.refresh_token);
           seen(body.refresh_token);
+        }
+        if (gt === 'refresh_token' && control.refresh_delay_ms > 0) {
+          await new Promise((resolve) => { setTimeout(resolve, control.refresh_delay_ms); });
         }
         break;
       }
