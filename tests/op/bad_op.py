@@ -26,6 +26,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import socket
 import sys
 import threading
 import time
@@ -107,6 +108,7 @@ class BadOP:
         self._server = None
         self._thread = None
         self._release = threading.Event()  # set when the script changes: ends token_hang waits
+        self._connections = set()  # open client sockets: stop() closes them, as a dying server would
         self.script = {}
         self.sub = sub
         self.set(defect=defect, claims=claims, **opts)
@@ -160,6 +162,12 @@ class BadOP:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        # Kept-alive connections would otherwise go on answering after the "provider" stopped.
+        for conn in list(self._connections):
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def __enter__(self):
         return self.start()
@@ -260,6 +268,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # quiet
         pass
+
+    def setup(self):
+        super().setup()
+        self.provider._connections.add(self.connection)
+
+    def finish(self):
+        self.provider._connections.discard(self.connection)
+        super().finish()
 
     def _send(self, status, body=b"", ctype="application/json", headers=None):
         if isinstance(body, (dict, list)):
