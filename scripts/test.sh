@@ -22,6 +22,7 @@ if [ -d tests/browser ] && ls tests/browser/test_*.py >/dev/null 2>&1; then
   /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/browser
 fi
 
+bash scripts/soak.sh --requests 50000   # soak, both session stores (docs/testing.md)
 if [ -x scripts/fuzz-smoke.sh ] && [ "${COINPAY_SKIP_FUZZ:-0}" != 1 ]; then
   echo "== fuzz smoke runs"
   bash scripts/fuzz-smoke.sh
