@@ -1,0 +1,30 @@
+// libFuzzer target: session records as read back from a store (DecodeSession), and the round
+// trip property: whatever decodes re-encodes (EncodeSession) to exactly the same bytes. The same
+// bytes are then stored under a session id and loaded by the real Sessions manager.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/crypto.h"
+#include "core/session.h"
+#include "fuzz_fakes.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace coinpay;
+  std::string_view bytes = fuzz::AsView(data, size);
+  auto record = DecodeSession(bytes);
+  if (record && EncodeSession(*record) != bytes) {
+    __builtin_trap();
+  }
+  // As Sessions finds it: keyed by the id's hash, named by the session cookie.
+  fuzz::FuzzSite s;
+  const std::string id(43, 'A');
+  (void)s.store.Put(Sha256(id), bytes, fuzz::kNow + 3600);
+  auto loaded = s.sessions->Load("coinpay_session=" + id, fuzz::kNow);
+  if (loaded && loaded->has_value()) {
+    s.sessions->Touch(**loaded, fuzz::kNow + 120);
+    (void)s.sessions->Update(id, [](SessionRecord& r) { r.access_token = "new"; }, fuzz::kNow);
+  }
+  return 0;
+}
