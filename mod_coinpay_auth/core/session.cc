@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/crypto.h"
+#include "core/saturating.h"
 #include "core/session_cookie.h"
 
 namespace coinpay {
@@ -135,7 +136,9 @@ Sessions::Sessions(SessionStore& store, const SessionConfig& config, Random& ran
     : store_(store), config_(config), random_(random) {}
 
 int64_t Sessions::StoreExpiry(const SessionRecord& r, int64_t now) const {
-  return std::min(r.created_at + config_.max_age_seconds, now + config_.idle_timeout_seconds);
+  // Saturating: a record's times are whatever the store handed back (fuzz/session_fuzz).
+  return std::min(SaturatingAdd(r.created_at, config_.max_age_seconds),
+                  SaturatingAdd(now, config_.idle_timeout_seconds));
 }
 
 std::optional<Sessions::Loaded> Sessions::Open(std::string_view id,
@@ -144,8 +147,8 @@ std::optional<Sessions::Loaded> Sessions::Open(std::string_view id,
   if (!record || record->scope != config_.scope) {
     return std::nullopt;  // another site's session (or not ours at all): leave it alone
   }
-  if (now >= record->created_at + config_.max_age_seconds ||
-      now >= record->last_seen_at + config_.idle_timeout_seconds) {
+  if (now >= SaturatingAdd(record->created_at, config_.max_age_seconds) ||
+      now >= SaturatingAdd(record->last_seen_at, config_.idle_timeout_seconds)) {
     (void)store_.Erase(StoreKey(id));
     return std::nullopt;
   }

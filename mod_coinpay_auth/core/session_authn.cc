@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/login_flow.h"
 #include "core/pages.h"
+#include "core/saturating.h"
 #include "core/session_refresh.h"
 
 namespace coinpay {
@@ -140,9 +141,10 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
   if (loaded->has_value()) {
     // The stored last_seen_at, before this request touches it.
     const SessionRecord& r = (*loaded)->record;
-    bool too_old = options.max_age_seconds > 0 && now >= r.created_at + options.max_age_seconds;
-    bool too_idle =
-        options.idle_timeout_seconds > 0 && now >= r.last_seen_at + options.idle_timeout_seconds;
+    bool too_old = options.max_age_seconds > 0 &&
+                   now >= SaturatingAdd(r.created_at, options.max_age_seconds);
+    bool too_idle = options.idle_timeout_seconds > 0 &&
+                    now >= SaturatingAdd(r.last_seen_at, options.idle_timeout_seconds);
     if (too_old || too_idle) {
       LogAt(site.log, LogLevel::kDebug, 152, "session too old or idle for this location");
       loaded->reset();
