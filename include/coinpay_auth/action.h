@@ -2,6 +2,7 @@
 // that the glue sends as it is (a redirect, a challenge, an error page).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -25,7 +26,7 @@ struct Identity {
   std::string claims_json;  // all claims, for Require coinpay-claim / coinpay-scope
   std::shared_ptr<const Json> parsed_claims;  // the same, already parsed (bearer tokens)
   std::string access_token;
-  long long access_token_expires_at = 0;
+  int64_t access_token_expires_at = 0;
 };
 
 struct Action {

@@ -51,7 +51,8 @@ class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
   Result(Error e) : v_(std::move(e)) {}      // NOLINT(google-explicit-constructor)
-  Result(Errc c, std::string detail = {}) : v_(Error{c, std::move(detail)}) {}
+  Result(Errc c, std::string detail = {})    // NOLINT(google-explicit-constructor)
+      : v_(Error{c, std::move(detail)}) {}
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }

@@ -15,7 +15,7 @@
 namespace coinpay {
 namespace {
 
-constexpr size_t kMaxTokenChars = 16 * 1024;
+constexpr size_t kMaxTokenChars = size_t{16} * 1024;
 
 // RFC 6750 b64token characters, as a table: this runs over every byte of every token.
 constexpr std::array<bool, 256> MakeToken68Table() {

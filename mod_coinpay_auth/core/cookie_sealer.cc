@@ -74,7 +74,7 @@ Result<std::string> CookieSealer::Open(std::string_view purpose, std::string_vie
   if (!raw || raw->size() < 1 + kAesGcmIvSize + kAesGcmTagSize + 8 || (*raw)[0] != kVersion) {
     return Error{Errc::kCookieInvalid, "sealed value malformed"};
   }
-  std::string_view body = std::string_view(*raw).substr(1);
+  std::string_view body = std::string_view{*raw}.substr(1);
   std::string aad = Aad(purpose);
   for (const auto& key : keys_) {
     auto inner = AesGcmOpen(key, aad, body);

@@ -148,7 +148,7 @@ std::string PeekKid(std::string_view compact) {
 Result<VerifiedJwt> VerifyJws(std::string_view compact, const Jwks& jwks,
                               const std::vector<std::string>& allowed_algs) {
   // A JWS compact serialization has exactly three parts; JWE (five) and others are refused.
-  if (std::count(compact.begin(), compact.end(), '.') != 2 || compact.size() > 64 * 1024) {
+  if (std::count(compact.begin(), compact.end(), '.') != 2 || compact.size() > size_t{64} * 1024) {
     return Error{Errc::kBadInput, "not a compact JWS"};
   }
   // Every segment must be strict base64url before cjose sees it: Debian's cjose aborts the

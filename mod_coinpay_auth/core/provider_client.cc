@@ -20,7 +20,7 @@ constexpr int64_t kRetryWithoutKeysSeconds = 5;
 // verifying): the provider's Cache-Control max-age, within these bounds.
 constexpr int64_t kDefaultKeysMaxAgeSeconds = 3600;
 constexpr int64_t kMinKeysMaxAgeSeconds = 60;
-constexpr int64_t kMaxKeysMaxAgeSeconds = 24 * 3600;
+constexpr int64_t kMaxKeysMaxAgeSeconds = int64_t{24} * 3600;
 // Unknown kids remembered at once; a flood beyond it is forgotten wholesale (still rate limited
 // by the one unknown-kid fetch per interval).
 constexpr size_t kMaxRememberedUnknownKids = 1024;

@@ -55,7 +55,7 @@ bool SplitRedirectUri(ProviderConfig& p) {
     return false;
   }
   p.redirect_origin = *origin;
-  std::string_view rest = std::string_view(p.redirect_uri).substr(p.redirect_uri.find("://") + 3);
+  std::string_view rest = std::string_view{p.redirect_uri}.substr(p.redirect_uri.find("://") + 3);
   size_t slash = rest.find('/');
   std::string_view path = slash == std::string_view::npos ? "/" : rest.substr(slash);
   p.redirect_path = std::string(path.substr(0, path.find_first_of("?#")));

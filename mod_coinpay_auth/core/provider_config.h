@@ -79,7 +79,7 @@ struct SessionConfig {
   std::string cookie_name = "coinpay_session";
   std::string login_cookie_prefix = "coinpay_login_";
   int64_t idle_timeout_seconds = 3600;
-  int64_t max_age_seconds = 8 * 3600;
+  int64_t max_age_seconds = int64_t{8} * 3600;
   int64_t login_timeout_seconds = 600;  // how long a sign-in attempt may take
   int max_login_attempts = 5;           // login-state cookies kept at once; oldest dropped
   bool secure_cookies = false;          // Secure attribute (set when the redirect URI is https)

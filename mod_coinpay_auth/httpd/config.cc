@@ -18,7 +18,7 @@ namespace {
 
 // httpd declares cmd_func without parameters in C++; this is the one place that casts.
 template <typename F>
-cmd_func AsCmdFunc(F f) {
+cmd_func AsCmdFunc(F f) noexcept {
   // Through void(*)() first: the cast GCC accepts as deliberate.
   return reinterpret_cast<cmd_func>(reinterpret_cast<void (*)()>(f));
 }
@@ -106,13 +106,13 @@ const char* GuardedSetter(cmd_parms* cmd, void* dir, Arg arg) {
 }
 
 template <auto Setter, typename Arg>
-cmd_func Guard() {
+cmd_func Guard() noexcept {
   return AsCmdFunc(&GuardedSetter<Setter, Arg>);
 }
 
 // Each kind picks its argument style.
 template <typename Cfg, typename K, Field<K> Cfg::*M>
-constexpr command_rec Row(const char* name, int where, const char* help) {
+constexpr command_rec Row(const char* name, int where, const char* help) noexcept {
   if constexpr (std::is_same_v<K, kinds::List>) {
     return {name, Guard<&SetIterate<Cfg, K, M>, const char*>(), nullptr, where, ITERATE, help};
   } else if constexpr (std::is_same_v<K, kinds::Flag>) {
@@ -184,7 +184,7 @@ const command_rec kCommands[] = {
      "(mod_authz_core's; mod_coinpay_auth notes which sections have Require lines)"},
     {"AuthMerging", AsCmdFunc(&NoteAuthMerging), nullptr, OR_AUTHCFG, TAKE1,
      "(mod_authz_core's; mod_coinpay_auth notes how a section's Require lines combine)"},
-    {nullptr, {nullptr}, nullptr, 0, RAW_ARGS, nullptr}};
+    {nullptr, nullptr, nullptr, 0, RAW_ARGS, nullptr}};
 
 namespace {
 

@@ -134,7 +134,7 @@ int CheckAuthn(request_rec* r) {
     const DirConfig& dir = DirConfigOf(r);
     std::vector<std::string> names =
         rt != nullptr ? ProvidersOf(dir, *rt) : std::vector<std::string>{};
-    ProviderClient* provider = names.empty() ? nullptr : rt->Named(names.front());
+    ProviderClient* provider = rt == nullptr || names.empty() ? nullptr : rt->Named(names.front());
     if (rt == nullptr || !rt->login || provider == nullptr) {
       return NotConfigured(r, 911);
     }
@@ -180,7 +180,7 @@ int StripCookiesForApplication(request_rec* r) {
   return DECLINED;
 }
 
-constexpr apr_size_t kMaxFormBody = 64 * 1024;
+constexpr apr_size_t kMaxFormBody = apr_size_t{64} * 1024;
 
 // Reads a small request body; nullopt when it is larger than `limit` or cannot be read.
 std::optional<std::string> ReadBody(request_rec* r, apr_size_t limit) {

@@ -167,7 +167,9 @@ CurlHttpClient::~CurlHttpClient() {
   if (pool_ != nullptr && pool_pid_ != getpid()) {
     // The parent's pool, inherited by fork(): cleaning it up here would shut down TLS
     // connections the parent still uses (close_notify on a shared socket). Left alone.
-    (void)new std::shared_ptr<ConnectionPool>(std::move(pool_));
+    // Out of memory here ends the child, as any throw from a destructor would.
+    (void)new std::shared_ptr<ConnectionPool>(  // NOLINT(bugprone-unhandled-exception-at-new)
+        std::move(pool_));
   }
 }
 

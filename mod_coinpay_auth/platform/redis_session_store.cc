@@ -139,7 +139,7 @@ Result<redisContext*> RedisSessionStore::Acquire(bool* reused) {
                                               std::to_string(options_.port) + ": " + why};
   }
   redisSetTimeout(c, tv);
-  auto setup = [&](std::vector<std::string> args) -> bool {
+  auto setup = [&](const std::vector<std::string>& args) -> bool {
     std::vector<const char*> argv;
     std::vector<size_t> lens;
     for (const auto& a : args) {
