@@ -6,7 +6,8 @@ Run:  /usr/bin/python3 -m pytest -q tests/browser
        browser: $CHROMIUM_BIN or /usr/bin/chromium, $CHROMEDRIVER_BIN or /usr/bin/chromedriver)
 
 Everything started here (OP, httpd, chromedriver + chromium) is stopped in fixture teardown,
-also when the test fails. Screenshots go to a fresh temp dir whose path is printed; on
+also when the test fails. A missing module, Chromium, chromedriver or selenium fails the run
+(never a skip). Screenshots go to a fresh temp dir whose path is printed; on
 failure a screenshot and the page source of whatever the browser showed are saved there.
 """
 import os
@@ -42,10 +43,10 @@ def _missing():
 
 
 def pytest_collection_modifyitems(config, items):
-    reason = _missing()
+    # A missing dependency fails the run with its name (exit status 4), never skips.
+    reason = _missing() if items else None
     if reason:
-        for item in items:
-            item.add_marker(pytest.mark.skip(reason=reason))
+        raise pytest.UsageError(f"browser test cannot run: {reason} (scripts/install-deps.sh)")
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

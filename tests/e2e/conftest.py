@@ -5,7 +5,11 @@ Run:  /usr/bin/python3 -m pytest tests/e2e      (module: $COINPAY_MODULE or buil
 
 Every test fails in teardown when any httpd it used wrote an unexpected error-log line at
 level warn or above (or a crash line); mark expected ones with
-`@pytest.mark.allow_log("CPA00123", ...)` or the `allow_log` fixture.
+`@pytest.mark.allow_log("CPA00123", ...)` or the `allow_log` fixture. With a module built
+with -DCOINPAY_SANITIZE=ON (or COINPAY_SANITIZE=1) httpd runs with ASan preloaded and any
+sanitizer report fails the test (docs/testing.md); `-m sanitize` selects the subset CI runs so.
+
+A missing dependency (the module, redis-server) is an error, never a skip.
 """
 import os
 import sys
@@ -17,6 +21,7 @@ sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..")
 
 from harness import (OP, BadOP, Httpd, coinpay_directives, free_port,  # noqa: E402
                      module_path)
+from harness.httpd import links_asan  # noqa: E402
 
 CLIENT_ID = "rp"
 CLIENT_SECRET = "rp-secret-0123456789"
@@ -30,13 +35,24 @@ _HTTPDS = []
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "allow_log(*tags): error-log tags a test may produce")
+    config.addinivalue_line("markers", "sanitize: in the e2e subset CI runs against the "
+                            "ASan+UBSan build of the module (-m sanitize)")
 
 
 def pytest_collection_modifyitems(config, items):
-    if not os.path.exists(module_path()):
-        skip = pytest.mark.skip(reason=f"module not built: {module_path()}")
-        for item in items:
-            item.add_marker(skip)
+    """Missing dependencies fail the run (pytest exits non-zero naming them); nothing skips."""
+    missing = []
+    if items and not os.path.exists(module_path()):
+        missing.append(f"module not built: {module_path()} (build it: cmake -S . -B build && "
+                       "cmake --build build; or set COINPAY_MODULE)")
+    elif items and os.environ.get("COINPAY_SANITIZE") == "1" and not links_asan():
+        missing.append(f"COINPAY_SANITIZE=1 but {module_path()} is not an ASan build "
+                       "(cmake -DCOINPAY_SANITIZE=ON)")
+    for exe in sorted({getattr(item.module, "REDIS_SERVER", None) for item in items} - {None}):
+        if not os.access(exe, os.X_OK):
+            missing.append(f"{exe} not installed (Debian: redis-server; scripts/install-deps.sh)")
+    if missing:
+        raise pytest.UsageError("missing test dependencies:\n  " + "\n  ".join(missing))
 
 
 @pytest.fixture(scope="session")

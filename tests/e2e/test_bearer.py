@@ -113,11 +113,13 @@ def _challenge(r):
     return dict(re.findall(r'(\w+)="([^"]*)"', r.headers.get("WWW-Authenticate", "")))
 
 
+@pytest.mark.sanitize
 def test_provider_token_is_accepted_on_routes_its_scopes_allow(api, provider_token):
     assert _get(api, "/api/profile", provider_token).json() == {"profile": "ok"}
     assert _get(api, "/api/documents", provider_token).json() == {"documents": "ok"}
 
 
+@pytest.mark.sanitize
 def test_token_without_the_route_scope_gets_403_insufficient_scope(api, provider_token):
     r = _get(api, "/api/payments", provider_token)
     assert r.status_code == 403
@@ -127,12 +129,14 @@ def test_token_without_the_route_scope_gets_403_insufficient_scope(api, provider
     assert provider_token not in r.text
 
 
+@pytest.mark.sanitize
 def test_request_without_token_gets_401_with_a_bare_bearer_challenge(api):
     r = _get(api, "/api/profile")
     assert r.status_code == 401
     assert r.headers["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
+@pytest.mark.sanitize
 @pytest.mark.parametrize("defect", ["expired", "wrong_audience", "wrong_issuer", "no_exp",
                                     "not_yet_valid", "stranger_key", "alg_none", "hs256_public",
                                     "bad_signature"])
@@ -171,6 +175,7 @@ def test_forged_or_unfit_tokens_get_401_invalid_token(api, api_op, defect):
     assert token not in r.text and token not in r.headers["WWW-Authenticate"]
 
 
+@pytest.mark.sanitize
 def test_malformed_authorization_header_gets_400_invalid_request(api):
     r = requests.get(api.url("/api/profile/index.json"),
                      headers={"Authorization": "Bearer a b\tc"}, timeout=10)
@@ -178,6 +183,7 @@ def test_malformed_authorization_header_gets_400_invalid_request(api):
     assert _challenge(r)["error"] == "invalid_request"
 
 
+@pytest.mark.sanitize
 def test_claim_rule_checks_nested_values(api, api_op):
     key, kid = op_signing_key(api_op.key_file)
     good = sign_rs256(access_claims(api_op.issuer, [AUDIENCE, "x"], email_verified=True), key, kid)
@@ -186,6 +192,7 @@ def test_claim_rule_checks_nested_values(api, api_op):
     assert _get(api, "/api/verified", bad).status_code == 403
 
 
+@pytest.mark.sanitize
 def test_flood_of_unknown_kid_tokens_refetches_the_keys_at_most_once(api, api_op):
     key, _ = op_signing_key(api_op.key_file)
     before = api_op.stats()["jwks_fetches"]

@@ -33,6 +33,7 @@ def _no_session(session, httpd, op):
         "a refused callback must not leave a session behind"
 
 
+@pytest.mark.sanitize
 def test_missing_state_cookie_gets_400(httpd, op):
     _, cb = _to_callback(httpd)
     other = requests.Session()  # a different browser: no login cookie
@@ -41,6 +42,7 @@ def test_missing_state_cookie_gets_400(httpd, op):
     _no_session(other, httpd, op)
 
 
+@pytest.mark.sanitize
 def test_forged_state_cookie_gets_400(httpd, op):
     s, cb = _to_callback(httpd)
     (c,) = [c for c in s.cookies if c.name.startswith("coinpay_login_")]
@@ -54,6 +56,7 @@ def test_forged_state_cookie_gets_400(httpd, op):
     _no_session(s, httpd, op)
 
 
+@pytest.mark.sanitize
 def test_garbage_state_cookie_gets_400(httpd, op):
     s, cb = _to_callback(httpd)
     for c in list(s.cookies):
@@ -63,6 +66,7 @@ def test_garbage_state_cookie_gets_400(httpd, op):
     _assert_short_error_page(r, 400)
 
 
+@pytest.mark.sanitize
 def test_state_from_another_attempt_gets_400(httpd, op):
     s, cb = _to_callback(httpd)
     q = query(cb)
@@ -79,6 +83,7 @@ def test_missing_state_parameter_gets_400(httpd, op):
     _assert_short_error_page(r, 400)
 
 
+@pytest.mark.sanitize
 @pytest.mark.parametrize("dup", ["state", "code"])
 def test_duplicated_query_params_get_400(httpd, op, dup):
     s, cb = _to_callback(httpd)
@@ -94,6 +99,7 @@ def test_error_page_echoes_no_input(httpd, session):
     _assert_short_error_page(r, 400, evil, "alert(1)")
 
 
+@pytest.mark.sanitize
 def test_provider_error_gets_403(httpd, op):
     s = requests.Session()
     _, _, q = start_login(s, httpd)
@@ -104,6 +110,7 @@ def test_provider_error_gets_403(httpd, op):
     _no_session(s, httpd, op)
 
 
+@pytest.mark.sanitize
 def test_replayed_code_is_refused(httpd, op):
     s, cb = _to_callback(httpd)
     saved = [(c.name, c.value, c.domain, c.path) for c in s.cookies
@@ -121,6 +128,7 @@ def test_replayed_code_is_refused(httpd, op):
     _no_session(attacker, httpd, op)
 
 
+@pytest.mark.sanitize
 def test_unknown_code_is_refused(httpd, op):
     s, cb = _to_callback(httpd)
     r = s.get(_callback_with(httpd, code="A" * 43, state=query(cb)["state"]), headers=BROWSER,
@@ -144,6 +152,7 @@ def test_two_parallel_login_attempts_both_complete(httpd):
     assert r2.status_code == 302 and urlsplit(r2.headers["Location"]).path == "/cgi-bin/whoami"
 
 
+@pytest.mark.sanitize
 def test_callback_with_many_junk_login_cookies_gets_400(httpd, session):
     cookie = "; ".join(f"coinpay_login_{i}={'x' * 50}" for i in range(100))
     r = session.get(_callback_with(httpd, code="abc", state="def"),
@@ -151,6 +160,7 @@ def test_callback_with_many_junk_login_cookies_gets_400(httpd, session):
     _assert_short_error_page(r, 400)
 
 
+@pytest.mark.sanitize
 def test_callback_with_oversized_login_cookie_gets_400(httpd, session):
     r = session.get(_callback_with(httpd, code="abc", state="def"),
                     headers={**BROWSER, "Cookie": "coinpay_login_a=" + "A" * 7000},

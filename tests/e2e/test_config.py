@@ -64,3 +64,6 @@ def test_apachectl_t_rejects_bad_token_endpoint_auth(tmp_path):
 def test_module_loaded_without_coinpay_locations_is_harmless(tmp_path):
     rc, out = _configtest(lambda p: "", tmp_path, locations="")
     assert rc == 0, out
+
+
+pytestmark = pytest.mark.sanitize   # the whole file is in the sanitized e2e subset

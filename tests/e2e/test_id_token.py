@@ -177,3 +177,6 @@ def test_provider_going_down_before_callback_gets_502(bad_op, new_httpd, allow_l
     r = s.get(cb, headers=BROWSER, allow_redirects=False)
     assert r.status_code == 502, (r.status_code, r.text[:300])
     allow_log.append("CPA00129:")
+
+
+pytestmark = pytest.mark.sanitize   # the whole file is in the sanitized e2e subset

@@ -118,3 +118,6 @@ def test_many_threads_presenting_one_new_token_share_the_call(api, intro_op):
         statuses = list(pool.map(lambda _: _get(api, token).status_code, range(30)))
     assert statuses == [401] * 30
     assert 1 <= _introspections(intro_op) <= MAX_PROCESSES
+
+
+pytestmark = pytest.mark.sanitize   # the whole file is in the sanitized e2e subset

@@ -10,6 +10,7 @@ from e2e_util import (BROWSER, cookies_set, is_deleted, login_cookies, query, si
 from harness import login
 
 
+@pytest.mark.sanitize
 def test_signed_in_user_sees_protected_static_page(httpd):
     s = requests.Session()
     trace = []
@@ -28,6 +29,7 @@ def test_public_page_needs_no_sign_in(httpd, session):
     assert not login_cookies(r)
 
 
+@pytest.mark.sanitize
 def test_login_handler_redirects_to_provider_with_pkce_state_and_nonce(httpd, op, session):
     r, loc, q = start_login(session, httpd)
     assert loc.startswith(op.issuer + "/oauth/authorize?")
@@ -97,6 +99,7 @@ def test_post_without_session_gets_401(httpd, session):
     assert not login_cookies(r)
 
 
+@pytest.mark.sanitize
 def test_callback_sets_session_cookie_and_deletes_login_cookie(httpd):
     s = requests.Session()
     cb = login(s, httpd.base_url, "alice", stop_at_callback=True)
@@ -115,6 +118,7 @@ def test_callback_sets_session_cookie_and_deletes_login_cookie(httpd):
     assert "no-store" in r.headers.get("Cache-Control", "")
 
 
+@pytest.mark.sanitize
 def test_cgi_sees_remote_user_and_email_claim(httpd):
     s = signed_in(httpd, "alice")
     r, env = whoami(s, httpd)
@@ -134,6 +138,7 @@ def test_two_users_get_separate_sessions(httpd):
     assert whoami(a, httpd)[1]["REMOTE_USER"] == "alice"
 
 
+@pytest.mark.sanitize
 @pytest.mark.parametrize("spoof", [
     {"Coinpay-Claim-Email": "evil@example.com"},
     {"Coinpay-Claim-Sub": "root"},
@@ -152,6 +157,7 @@ def test_spoofed_claim_headers_never_reach_cgi(httpd, spoof):
     assert "evil@example.com" not in r.text and "=root" not in r.text
 
 
+@pytest.mark.sanitize
 def test_forged_session_cookie_gets_login_redirect(httpd, op, session):
     session.cookies.set("coinpay_session", "A" * 43)
     r = session.get(httpd.url("/app/"), headers=BROWSER, allow_redirects=False)
@@ -159,6 +165,7 @@ def test_forged_session_cookie_gets_login_redirect(httpd, op, session):
     assert r.headers["Location"].startswith(op.issuer + "/oauth/authorize?")
 
 
+@pytest.mark.sanitize
 @pytest.mark.parametrize("return_to", [
     "//evil.example/", "https://evil.example/app/", "http://evil.example", "/\\evil.example",
     "javascript:alert(1)", "\\\\evil.example", "/%2F%2Fevil.example", "", "app/",

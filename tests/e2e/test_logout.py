@@ -14,6 +14,7 @@ def _logout(s, httpd, return_to="/bye"):
                  headers=BROWSER, allow_redirects=False)
 
 
+@pytest.mark.sanitize
 def test_logout_revokes_refresh_token_at_provider(httpd, op):
     op.reset_stats()
     s = signed_in(httpd, "alice")
@@ -39,6 +40,7 @@ def test_logout_clears_cookie_and_redirects_to_return_to(httpd):
     assert "no-store" in r.headers.get("Cache-Control", "")
 
 
+@pytest.mark.sanitize
 def test_old_session_cookie_after_logout_gets_login_redirect(httpd, op):
     s = signed_in(httpd, "alice")
     old = s.cookies["coinpay_session"]
@@ -137,6 +139,7 @@ def test_the_confirmation_pages_button_signs_out(httpd, op):
     assert whoami(s, httpd)[0].status_code != 200
 
 
+@pytest.mark.sanitize
 def test_logout_post_without_the_sessions_token_is_refused(httpd, op):
     op.reset_stats()
     s = signed_in(httpd, "alice")

@@ -122,3 +122,6 @@ def test_logout_goes_to_the_providers_logout_with_client_id_and_return_url(nc_ht
     assert q["post_logout_redirect_uri"] == [nc_httpd.url("/bye")]
     st = nc_op.stats()
     assert st["revocations"] >= 1
+
+
+pytestmark = pytest.mark.sanitize   # the whole file is in the sanitized e2e subset

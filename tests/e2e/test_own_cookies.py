@@ -118,3 +118,6 @@ def test_application_cookies_alone_are_passed_as_they_came(ck_httpd):
     header = "; ".join(APP_COOKIES)
     r, env = _cgi(ck_httpd, "/public-cgi/whoami", header)
     assert env.get("HTTP_COOKIE") == header, env.get("HTTP_COOKIE")
+
+
+pytestmark = pytest.mark.sanitize   # the whole file is in the sanitized e2e subset

@@ -557,3 +557,6 @@ def test_apachectl_t_refuses_oauth2_provider_without_user_endpoint(tmp_path):
     assert rc != 0, out
     assert "CoinpayUserEndpoint" in out, out
     assert CB_SECRET not in out and OP_SECRET not in out and PASSPHRASE not in out, out
+
+
+pytestmark = pytest.mark.sanitize   # the whole file is in the sanitized e2e subset

@@ -112,3 +112,6 @@ def test_provider_key_rotation_between_two_sign_ins_does_not_break_the_second(ki
     # An unknown kid refetches at once, except within a few seconds of the last fetch.
     time.sleep(max(0.0, 6.0 - (time.monotonic() - fetched_at)))
     signed_in(kinds_httpd, "bob")  # asserts the sign-in ended on the protected page
+
+
+pytestmark = pytest.mark.sanitize   # the whole file is in the sanitized e2e subset

@@ -85,6 +85,7 @@ def _app(s, h, headers=BROWSER):
     return s.get(h.url("/app/"), headers=headers, allow_redirects=False)
 
 
+@pytest.mark.sanitize
 def test_protected_page_keeps_working_as_tokens_are_refreshed_and_rotated(lc_httpd, lc_op):
     s = signed_in(lc_httpd, "rotating")
     first = lc_op.stats()["refresh_tokens_issued"][-1]
@@ -103,6 +104,7 @@ def test_protected_page_keeps_working_as_tokens_are_refreshed_and_rotated(lc_htt
     assert st["token_errors"] == {}, st
 
 
+@pytest.mark.sanitize
 def test_storm_of_100_parallel_requests_makes_exactly_one_refresh(lc_httpd, lc_op):
     s = signed_in(lc_httpd, "storm")
     cookie = {"coinpay_session": s.cookies.get("coinpay_session")}
@@ -121,6 +123,7 @@ def test_storm_of_100_parallel_requests_makes_exactly_one_refresh(lc_httpd, lc_o
     assert st["token_errors"] == {}, st
 
 
+@pytest.mark.sanitize
 def test_cgi_gets_a_valid_access_token_but_never_the_refresh_token(lc_httpd, lc_op):
     s = signed_in(lc_httpd, "cgi-user")
     r, env = whoami(s, lc_httpd)
@@ -132,6 +135,7 @@ def test_cgi_gets_a_valid_access_token_but_never_the_refresh_token(lc_httpd, lc_
         assert rt not in r.text
 
 
+@pytest.mark.sanitize
 def test_revoked_refresh_token_sends_the_user_to_sign_in_again(lc_httpd, lc_op):
     s = signed_in(lc_httpd, "revoked")
     rt = lc_op.stats()["refresh_tokens_issued"][-1]
@@ -144,6 +148,7 @@ def test_revoked_refresh_token_sends_the_user_to_sign_in_again(lc_httpd, lc_op):
     assert r.status_code == 302 and r.headers["Location"].startswith(lc_op.url("/oauth/authorize"))
 
 
+@pytest.mark.sanitize
 def test_backchannel_logout_from_provider_ends_the_session(lc_httpd, lc_op):
     s = signed_in(lc_httpd, "bcl-user")
     assert _app(s, lc_httpd).status_code == 200
@@ -183,6 +188,7 @@ def _post_logout_token(h, token):
                          timeout=10)
 
 
+@pytest.mark.sanitize
 @pytest.mark.allow_log("CPA00183")
 def test_replayed_logout_token_is_refused(lc_httpd, lc_op):
     token = _logout_token(lc_op.key_file, lc_op.issuer)
@@ -192,6 +198,7 @@ def test_replayed_logout_token_is_refused(lc_httpd, lc_op):
     assert again.json() == {"error": "invalid_request"}
 
 
+@pytest.mark.sanitize
 @pytest.mark.allow_log("CPA00181")
 def test_logout_token_signed_by_someone_else_or_with_a_nonce_is_refused(lc_httpd, lc_op):
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -1,4 +1,6 @@
 """Run Apache httpd with mod_coinpay_auth from a private, throw-away configuration."""
+import functools
+import glob
 import os
 import re
 import shutil
@@ -53,6 +55,88 @@ BENIGN = ("AH00558",   # could not reliably determine the server's FQDN
           )
 _LEVEL = re.compile(r"^\[[^\]]*\] \[([a-z_0-9]+):([a-z0-9]+)\]")
 _BAD_LEVELS = {"warn", "error", "crit", "alert", "emerg"}
+# A sanitizer report (ASan, LSan, UBSan "runtime error:") in any log is a failure, always.
+_SANITIZER = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|"
+                        r"ThreadSanitizer|MemorySanitizer|ASAN:DEADLYSIGNAL|: runtime error: ")
+
+
+# -- a module built with -DCOINPAY_SANITIZE=ON (ASan + UBSan) ----------------------------------
+@functools.lru_cache(maxsize=None)
+def _links_asan(path, _mtime):
+    try:
+        with open(path, "rb") as f:
+            return b"libasan.so" in f.read()   # DT_NEEDED of a gcc -fsanitize=address build
+    except OSError:
+        return False
+
+
+def links_asan(module=None):
+    """True when the module (default: the one under test) links the ASan runtime."""
+    module = module or module_path()
+    try:
+        return _links_asan(module, os.path.getmtime(module))
+    except OSError:
+        return False
+
+
+def is_sanitized(module=None):
+    """True when env COINPAY_SANITIZE=1 or the module links the ASan runtime."""
+    return os.environ.get("COINPAY_SANITIZE") == "1" or links_asan(module)
+
+
+def asan_runtime():
+    """The libasan.so of the compiler that built the module (gcc unless $COINPAY_SANITIZE_CC),
+    or $COINPAY_ASAN_LIB."""
+    lib = os.environ.get("COINPAY_ASAN_LIB")
+    if not lib:
+        cc = os.environ.get("COINPAY_SANITIZE_CC", "gcc")
+        lib = subprocess.run([cc, "-print-file-name=libasan.so"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    lib = os.path.realpath(lib)
+    if not os.path.isfile(lib):
+        raise HttpdError(f"ASan runtime not found ({lib}): install the compiler's libasan "
+                         "(Debian: gcc's libasan8) or set COINPAY_ASAN_LIB")
+    return lib
+
+
+def sanitizer_env(log_dir):
+    """Environment for an apache2 that loads an ASan+UBSan module (see docs/testing.md).
+
+    The ASan runtime must be the first library of the process, so it is preloaded: dlopen()ing
+    the module into a plain apache2 would abort ("ASan runtime does not come first").
+    detect_leaks=0: httpd exits leaving its pools (pconf, the process pool) and the libraries'
+    globals (OpenSSL, libcurl, APR) unfreed by design, so leak reports at exit would be about
+    httpd, not the module; leaks in the module's code are caught by the unit tests, which run
+    with leak detection on. ASan reports go to files in log_dir (asan.<pid>), which the harness
+    reads. gcc's UBSan runtime ignores log_path next to ASan, so UBSan reports go to stderr:
+    httpd's error log once it is open, the captured output of the apache2 command before.
+    halt_on_error=1: the first report ends the process.
+    """
+    env = dict(os.environ)
+    env["LD_PRELOAD"] = " ".join(x for x in (asan_runtime(), env.get("LD_PRELOAD", "")) if x)
+    env["ASAN_OPTIONS"] = ":".join([
+        "detect_leaks=0", "halt_on_error=1", "abort_on_error=0",
+        "allow_user_segv_handler=0",   # httpd's own SIGSEGV handler would hide ASan's report
+        f"log_path={log_dir}/asan"])
+    env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1"
+    return env
+
+
+def sanitizer_reports(log_dir, seen):
+    """Sanitizer report files in log_dir not in the set seen (which is updated), as lines."""
+    out = []
+    for path in sorted(glob.glob(os.path.join(log_dir, "*san.*"))):
+        if path in seen:
+            continue
+        seen.add(path)
+        try:
+            with open(path, errors="replace") as f:
+                text = f.read()
+        except OSError:
+            continue
+        out.append(f"sanitizer report {path}:")
+        out += ["  " + l for l in text.splitlines()[:80]]
+    return out
 
 
 def coinpay_directives(issuer, client_id, client_secret, redirect_uri,
@@ -126,6 +210,11 @@ class Httpd:
         self.access_log = os.path.join(self.root, "logs", "access.log")
         self.pid_file = os.path.join(self.root, "run", "httpd.pid")
         self.running = False
+        # ASan/UBSan build of the module: apache2 runs with the runtime preloaded, reports land
+        # in sanitizer_dir and fail the test (error_log_problems) or the command (_run).
+        self.sanitize = load_module and is_sanitized(self.module)
+        self.sanitizer_dir = os.path.join(self.root, "logs", "sanitizer")
+        self._sanitizer_seen = set()
 
     @property
     def base_url(self):
@@ -192,12 +281,22 @@ class Httpd:
         with open(self.conf_path, "w") as f:
             f.write(self.conf_text())
         make_world_readable(self.root)
+        if self.sanitize:   # workers (www-data when started by root) write their reports here
+            os.makedirs(self.sanitizer_dir, exist_ok=True)
+            os.chmod(self.sanitizer_dir, 0o1777)
 
     # -- control ---------------------------------------------------------------------------
     def _run(self, *args, timeout=30):
+        env = sanitizer_env(self.sanitizer_dir) if self.sanitize else None
         p = subprocess.run([APACHE, "-d", self.root, "-f", self.conf_path, *args],
-                           capture_output=True, text=True, timeout=timeout)
-        return p.returncode, (p.stdout + p.stderr)
+                           capture_output=True, text=True, timeout=timeout, env=env)
+        out = p.stdout + p.stderr
+        if self.sanitize:
+            reports = self.sanitizer_problems()
+            if reports or _SANITIZER.search(out):
+                raise HttpdError(f"sanitizer report from apache2 {' '.join(args)}:\n{out}\n"
+                                 + "\n".join(reports))
+        return p.returncode, out
 
     def configtest(self):
         self.write()
@@ -252,6 +351,10 @@ class Httpd:
 
     def cleanup(self):
         self.stop()
+        reports = self.sanitizer_problems() if self.sanitize else []
+        if reports:   # e.g. found at shutdown: keep the tree for a look
+            raise HttpdError(f"sanitizer report (httpd tree kept: {self.root}):\n"
+                             + "\n".join(reports))
         if self._own_root:
             shutil.rmtree(self.root, ignore_errors=True)
 
@@ -284,14 +387,17 @@ class Httpd:
             return []
 
     def error_log_problems(self, allowed_tags=(), since=0):
-        """Error-log lines at warn or above, and crash reports, that are not allowed.
+        """Error-log lines at warn or above, and crash reports, that are not allowed; and
+        every sanitizer report (never allowed) written since the last call.
 
         allowed_tags: e.g. ("CPA00042",) for lines a test provokes on purpose.
         """
         bad = []
         for line in self.error_log_lines(since):
-            crash = ("exit signal" in line or "Segmentation" in line or "core dumped" in line
-                     or "AddressSanitizer" in line)
+            if _SANITIZER.search(line):
+                bad.append(line)
+                continue
+            crash = "exit signal" in line or "Segmentation" in line or "core dumped" in line
             m = _LEVEL.match(line)
             level = m.group(2) if m else None
             if not crash and level not in _BAD_LEVELS:
@@ -301,7 +407,13 @@ class Httpd:
             if any(t in line for t in allowed_tags):
                 continue
             bad.append(line)
-        return bad
+        return bad + self.sanitizer_problems()
+
+    def sanitizer_problems(self):
+        """Sanitizer report files (ASan/UBSan builds) not returned before."""
+        if not self.sanitize:
+            return []
+        return sanitizer_reports(self.sanitizer_dir, self._sanitizer_seen)
 
     def access_log_lines(self):
         try:
@@ -325,9 +437,18 @@ def configtest(conf_text, root=None):
         with open(conf, "w") as f:
             f.write(conf_text)
         make_world_readable(root)
+        san_dir = os.path.join(root, "logs", "sanitizer")
+        env = None
+        if is_sanitized():
+            os.makedirs(san_dir, exist_ok=True)
+            env = sanitizer_env(san_dir)
         p = subprocess.run([APACHE, "-d", root, "-f", conf, "-t"], capture_output=True,
-                           text=True, timeout=30)
-        return p.returncode, p.stdout + p.stderr
+                           text=True, timeout=30, env=env)
+        out = p.stdout + p.stderr
+        reports = sanitizer_reports(san_dir, set()) if env else []
+        if reports or _SANITIZER.search(out):
+            raise HttpdError("sanitizer report from apache2 -t:\n" + out + "\n".join(reports))
+        return p.returncode, out
     finally:
         if own:
             shutil.rmtree(root, ignore_errors=True)
