@@ -42,4 +42,5 @@ if [ -x scripts/fuzz-smoke.sh ] && [ "${COINPAY_SKIP_FUZZ:-0}" != 1 ]; then
   echo "== fuzz smoke runs"
   bash scripts/fuzz-smoke.sh
 fi
+echo "== clang-tidy"; bash scripts/clang-tidy.sh "$build"   # static checks (docs/testing.md)
 echo "== all tests passed"

@@ -10,7 +10,7 @@ namespace coinpay {
 namespace {
 
 constexpr char kEvent[] = "http://schemas.openid.net/event/backchannel-logout";
-constexpr int64_t kJtiMemorySeconds = 24 * 3600;  // replays within a day are refused
+constexpr int64_t kJtiMemorySeconds = int64_t{24} * 3600;  // replays within a day are refused
 
 Action Answer(int status, std::string_view error = {}) {
   Action a;
@@ -68,7 +68,7 @@ Action HandleBackchannelLogout(Site& site, std::string_view form_body) {
     }
   }
   if (!st) {
-    LogAt(site.log, LogLevel::kWarn, 181,
+    LogAt(site.log, LogLevel::kInfo, 181,
           std::string("logout token refused (") + ErrcName(st.code()) + "): " + st.error().detail);
     return Answer(400, "invalid_request");
   }
