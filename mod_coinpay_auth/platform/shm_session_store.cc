@@ -567,7 +567,8 @@ Result<bool> ShmSessionStore::Add(std::string_view key, std::string_view value, 
   return true;
 }
 
-Status ShmSessionStore::EraseIfEquals(std::string_view key, std::string_view expected) {
+template <typename Change>
+Status ShmSessionStore::ChangeSlotIfPresent(std::string_view key, Change&& change) {
   if (key.empty() || key.size() > kMaxKeyBytes) {
     return OkStatus();
   }
@@ -578,13 +579,19 @@ Status ShmSessionStore::EraseIfEquals(std::string_view key, std::string_view exp
   }
   uint32_t index = FindLocked(key, hash);
   if (index != kNil) {
+    change(index, hash);
+  }
+  return OkStatus();
+}
+
+Status ShmSessionStore::EraseIfEquals(std::string_view key, std::string_view expected) {
+  return ChangeSlotIfPresent(key, [&](uint32_t index, uint64_t /*hash*/) {
     Slot* s = SlotAt(index);
     if (s->value_len == expected.size() &&
         (expected.empty() || std::memcmp(s->value(), expected.data(), expected.size()) == 0)) {
       FreeSlotLocked(index);
     }
-  }
-  return OkStatus();
+  });
 }
 
 uint32_t ShmSessionStore::FindLiveLocked(std::string_view key, uint64_t hash, int64_t now) {
@@ -610,8 +617,7 @@ Result<bool> ShmSessionStore::Exists(std::string_view key, int64_t now) {
   return FindLiveLocked(key, hash, now) != kNil;
 }
 
-Result<std::optional<SessionStore::Entry>> ShmSessionStore::Get(std::string_view key,
-                                                                int64_t now) {
+Result<std::optional<SessionStore::Entry>> ShmSessionStore::Get(std::string_view key, int64_t now) {
   using R = Result<std::optional<Entry>>;
   if (key.empty() || key.size() > kMaxKeyBytes) {
     return R(std::nullopt);  // could never have been stored
@@ -681,11 +687,10 @@ std::string JoinMembers(const std::vector<std::string>& members) {
 }
 }  // namespace
 
-Status ShmSessionStore::SetAdd(std::string_view key, std::string_view member,
-                               int64_t expires_at) {
+Status ShmSessionStore::SetAdd(std::string_view key, std::string_view member, int64_t expires_at) {
   if (member.empty() || member.size() > 255) {
-    return Status(Errc::kBadInput, "set member of " + std::to_string(member.size()) +
-                                       " bytes (must be 1..255)");
+    return Status(Errc::kBadInput,
+                  "set member of " + std::to_string(member.size()) + " bytes (must be 1..255)");
   }
   if (Status st = CheckSizes(key, {}); !st.ok()) {
     return st;
@@ -737,48 +742,26 @@ Result<std::vector<std::string>> ShmSessionStore::SetMembers(std::string_view ke
 }
 
 Status ShmSessionStore::SetRemove(std::string_view key, const std::vector<std::string>& members) {
-  if (key.empty() || key.size() > kMaxKeyBytes) {
-    return OkStatus();
-  }
-  uint64_t hash = HashKey(key);
-  Lock lock(this);
-  if (!lock.status().ok()) {
-    return lock.status();
-  }
-  uint32_t index = FindLocked(key, hash);
-  if (index == kNil) {
-    return OkStatus();
-  }
-  Slot* s = SlotAt(index);
-  std::vector<std::string> kept;
-  for (auto& m : SplitMembers(std::string_view(reinterpret_cast<const char*>(s->value()),
-                                               s->value_len))) {
-    if (std::find(members.begin(), members.end(), m) == members.end()) {
-      kept.push_back(std::move(m));
+  return ChangeSlotIfPresent(key, [&](uint32_t index, uint64_t hash) {
+    Slot* s = SlotAt(index);
+    std::vector<std::string> kept;
+    for (auto& m :
+         SplitMembers(std::string_view(reinterpret_cast<const char*>(s->value()), s->value_len))) {
+      if (std::find(members.begin(), members.end(), m) == members.end()) {
+        kept.push_back(std::move(m));
+      }
     }
-  }
-  if (kept.empty()) {
-    FreeSlotLocked(index);
-  } else {
-    WriteLocked(index, false, key, hash, JoinMembers(kept), s->expires_at);
-  }
-  return OkStatus();
+    if (kept.empty()) {
+      FreeSlotLocked(index);
+    } else {
+      WriteLocked(index, false, key, hash, JoinMembers(kept), s->expires_at);
+    }
+  });
 }
 
 Status ShmSessionStore::Erase(std::string_view key) {
-  if (key.empty() || key.size() > kMaxKeyBytes) {
-    return OkStatus();
-  }
-  uint64_t hash = HashKey(key);
-  Lock lock(this);
-  if (!lock.status().ok()) {
-    return lock.status();
-  }
-  uint32_t index = FindLocked(key, hash);
-  if (index != kNil) {
-    FreeSlotLocked(index);
-  }
-  return OkStatus();
+  return ChangeSlotIfPresent(key,
+                             [&](uint32_t index, uint64_t /*hash*/) { FreeSlotLocked(index); });
 }
 
 Result<ShmSessionStore::Stats> ShmSessionStore::GetStats() {

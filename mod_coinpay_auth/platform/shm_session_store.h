@@ -120,6 +120,10 @@ class ShmSessionStore final : public SessionStore {
   uint32_t BucketOf(uint64_t hash) const;
   uint64_t HashKey(std::string_view key) const;
   uint32_t FindLocked(std::string_view key, uint64_t hash) const;
+  // Runs change(index, hash) under the lock when `key` has a slot; nothing (and success) when
+  // it has none or could never have been stored. Erase, EraseIfEquals and SetRemove share it.
+  template <typename Change>
+  Status ChangeSlotIfPresent(std::string_view key, Change&& change);
   // The live slot of `key` at `now` (an expired one is reclaimed), or kNil.
   uint32_t FindLiveLocked(std::string_view key, uint64_t hash, int64_t now);
   void UnlinkFromBucketLocked(uint32_t index);
