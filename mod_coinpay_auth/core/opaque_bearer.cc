@@ -6,6 +6,7 @@
 #include "core/claims_policy.h"
 #include "core/encoding.h"
 #include "core/log.h"
+#include "core/saturating.h"
 #include "core/token_client.h"
 
 namespace coinpay {
@@ -92,8 +93,9 @@ Answer AskProvider(ProviderClient& provider, IntrospectionCache& known, int64_t 
   }
   auto id = BearerIdentity(p, info);
   int64_t exp = info.GetInt("exp").value_or(now);
+  // Trusted as long as it was accepted (exp + leeway, as for JWTs), at most a minute.
   return Answer{IntrospectionVerdict::Allowed(std::move(id)),
-                std::min(exp, now + kIntrospectionCacheSeconds)};
+                std::min(SaturatingAdd(exp, p.leeway_seconds), now + kIntrospectionCacheSeconds)};
 }
 
 }  // namespace
