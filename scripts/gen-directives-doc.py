@@ -16,6 +16,7 @@ kinds = {"Text": "text", "Url": "absolute URL", "Seconds": "seconds", "Count": "
          "environment | headers | both | none", "Unauthenticated": "auto | login | 401", "Profile": "oidc | oauth2",
          "RevocationAuth": "client | bearer", "Userinfo": "auto | on | off",
          "BearerTokenType": "at+jwt | jwt", "Refresh": "auto | always"}
+kinds["Cidrs"] = "one or more IP addresses or CIDR ranges"
 out = []
 for scope, title in (("SERVER", "Server and virtual host"), ("DIR", "Location")):
     out += ["## " + title, ""]

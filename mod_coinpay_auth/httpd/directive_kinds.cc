@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <initializer_list>
+#include <string>
 #include <utility>
 
 #include "core/redirect_guard.h"
@@ -139,6 +140,38 @@ const char* Userinfo::Parse(const char* arg, Type& out) {
 const char* BearerTokenType::Parse(const char* arg, Type& out) {
   return ParseChoice<Type>(arg, {{"at+jwt", Type::kAtJwt}, {"jwt", Type::kJwt}}, out,
                            "takes at+jwt (RFC 9068 access tokens) or jwt");
+}
+
+const char* Cidrs::Append(const char* arg, Type& out) {
+  auto range = ParseCidr(arg);
+  if (!range) {
+    // httpd copies the message at once (Report); configuration is read by one thread.
+    static std::string message;
+    message = "takes addresses or CIDR ranges of trusted proxies: " + range.error().detail;
+    return message.c_str();
+  }
+  out.push_back(std::move(range.value()));
+  return nullptr;
+}
+
+const char* Cidrs::Parse(const char* arg, Type& out) {
+  out.clear();
+  std::string all(arg);
+  size_t pos = 0;
+  while (pos < all.size()) {
+    size_t sp = all.find(' ', pos);
+    std::string item = all.substr(pos, sp == std::string::npos ? std::string::npos : sp - pos);
+    if (!item.empty()) {
+      if (const char* err = Append(item.c_str(), out)) {
+        return err;
+      }
+    }
+    if (sp == std::string::npos) {
+      break;
+    }
+    pos = sp + 1;
+  }
+  return nullptr;
 }
 
 const char* Refresh::Parse(const char* arg, Type& out) {

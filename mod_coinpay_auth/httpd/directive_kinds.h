@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/ip_cidr.h"
 #include "core/provider_config.h"
 #include "core/site.h"
 
@@ -69,6 +70,12 @@ struct Userinfo {
 struct BearerTokenType {
   using Type = AccessTokenType;
   static const char* Parse(const char* arg, Type& out);
+};
+// CoinpayTrustedProxy: addresses and CIDR ranges, checked as they are read.
+struct Cidrs {
+  using Type = std::vector<CidrRange>;
+  static const char* Parse(const char* arg, Type& out);  // a whole default, space separated
+  static const char* Append(const char* arg, Type& out);
 };
 struct Refresh {
   using Type = LocationOptions::Refresh;

@@ -147,7 +147,11 @@ int CheckAuthn(request_rec* r) {
     options.pass_access_token = dir.pass_access_token.value;
     RequestLog log(r);
     Site site = SiteFor(*rt, *provider, log);
-    Action a = AuthenticateSession(site, ViewOf(r), options);
+    RequestView view = ViewOf(r);
+    Action a = AuthenticateSession(site, view, options);
+    if (a.status >= 300 && a.status < 400) {
+      WarnIfSignInLooksElsewhere(r, view, provider->config());  // a sign-in starts here
+    }
     if (a.kind == Action::Kind::kAllow) {
       ApplyIdentity(r, dir, a.identity);
       RememberClaims(r, a.identity, false);
@@ -249,6 +253,9 @@ int HandleRequest(request_rec* r) {
     RequestLog log(r);
     Site site = SiteFor(*rt, *provider, log);
     RequestView view = ViewOf(r);
+    if (which == Handler::kLogin || which == Handler::kCallback) {
+      WarnIfSignInLooksElsewhere(r, view, provider->config());
+    }
     Action a;
     switch (which) {
       case Handler::kLogin:

@@ -3,11 +3,19 @@
 
 #include <apr_strings.h>
 #include <http_core.h>
+#include <http_log.h>
 #include <http_protocol.h>
 
+#include <mutex>
+#include <set>
 #include <string>
+#include <utility>
 
+#include "core/proxy_origin.h"
 #include "core/session_cookie.h"
+
+extern "C" module AP_MODULE_DECLARE_DATA coinpay_auth_module;
+APLOG_USE_MODULE(coinpay_auth);
 
 namespace coinpay::httpd {
 namespace {
@@ -73,13 +81,47 @@ std::string HeaderName(std::string_view claim) {
   return out;
 }
 
+// Every line of a header joined with ", " (a repeated header means the same as one list).
+std::string_view AllOf(request_rec* r, const char* name) {
+  const char* v = apr_table_getm(r->pool, r->headers_in, name);
+  return v != nullptr ? std::string_view(v) : std::string_view();
+}
+
+// The scheme and Host the browser used: the connection's, or what a CoinpayTrustedProxy
+// peer says they were (core/proxy_origin.h has the rule).
+void FillOrigin(request_rec* r, RequestView& v) {
+  v.https = ap_http_scheme(r) != nullptr && std::string_view(ap_http_scheme(r)) == "https";
+  v.host = Header(r, "Host");
+  const auto& trusted = ServerConfigOf(r->server).trusted_proxies.value;
+  if (trusted.empty()) {
+    return;
+  }
+  // The TCP peer (the connection's client_ip), not r->useragent_ip: mod_remoteip rewrites
+  // that from X-Forwarded-For, which a client can write itself, so trusting it would let any
+  // client whose forged X-Forwarded-For names a proxy address pass as that proxy.
+  const char* peer = r->connection->client_ip != nullptr ? r->connection->client_ip : "";
+  ProxyHeaders headers{AllOf(r, "Forwarded"), AllOf(r, "X-Forwarded-Proto"),
+                       AllOf(r, "X-Forwarded-Host"), AllOf(r, "X-Forwarded-Port")};
+  RequestOrigin o = EffectiveOrigin(peer, trusted, headers, v.https, v.host);
+  if (!o.ignored.empty()) {
+    // Info, not warn: the text may be a client's, passed on by the proxy; the request goes on
+    // with the connection's own scheme and host.
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "CPA00311: ignored the proxy headers from trusted peer %s: %s", peer,
+                  o.ignored.c_str());
+  }
+  if (o.from_proxy) {
+    v.https = o.https;
+    v.host = apr_pstrmemdup(r->pool, o.host.data(), o.host.size());
+  }
+}
+
 }  // namespace
 
 RequestView ViewOf(request_rec* r) {
   RequestView v;
   v.method = r->method != nullptr ? r->method : "";
-  v.https = ap_http_scheme(r) != nullptr && std::string_view(ap_http_scheme(r)) == "https";
-  v.host = Header(r, "Host");
+  FillOrigin(r, v);
   v.path = r->parsed_uri.path != nullptr ? r->parsed_uri.path : "";
   v.query = r->args != nullptr ? r->args : "";
   v.unparsed_uri = r->unparsed_uri != nullptr ? r->unparsed_uri : "";
@@ -90,6 +132,25 @@ RequestView ViewOf(request_rec* r) {
   v.sec_fetch_site = Header(r, "Sec-Fetch-Site");
   v.authorization = Header(r, "Authorization");
   return v;
+}
+
+void WarnIfSignInLooksElsewhere(request_rec* r, const RequestView& view,
+                                const ProviderConfig& p) {
+  auto warning = SignInOriginMismatch(view.https, view.host, p.redirect_origin);
+  if (!warning) {
+    return;
+  }
+  // Once per process, virtual host and redirect URI: every sign-in would repeat it, and
+  // clients (who choose the Host header) must not be able to flood the log.
+  static auto* mu = new std::mutex();
+  static auto* warned = new std::set<std::pair<const server_rec*, std::string>>();
+  {
+    std::lock_guard<std::mutex> lock(*mu);
+    if (!warned->emplace(r->server, p.redirect_origin).second) {
+      return;
+    }
+  }
+  ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "CPA00310: %s", warning->c_str());
 }
 
 int Respond(request_rec* r, const Action& a) {

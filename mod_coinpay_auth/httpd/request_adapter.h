@@ -10,7 +10,13 @@
 
 namespace coinpay::httpd {
 
+// The request as the core sees it; scheme and host are the original ones when the peer is a
+// CoinpayTrustedProxy (docs/reverse-proxy.md).
 RequestView ViewOf(request_rec* r);
+
+// Logs CPA00310 (once per process and site) when a sign-in request's scheme or host differs
+// from the provider's CoinpayRedirectURI: the classic "state cookie not found" behind a proxy.
+void WarnIfSignInLooksElsewhere(request_rec* r, const RequestView& view, const ProviderConfig& p);
 
 // Sends a kRespond action: headers (Set-Cookie survives error responses), Location for
 // redirects, our page as the body. Returns the status for the hook to return.
