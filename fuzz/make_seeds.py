@@ -303,3 +303,26 @@ write("sealed_store", "iv-and-tag", b"\x00" * 28)
 write("sealed_store", "version-byte-then-zeros", b"\x01" + b"\x00" * 60)
 write("sealed_store", "session-record", record())
 write("sealed_store", "redis-nil-text", "$-1\r\n")
+
+# --- forwarded: Forwarded \n X-Forwarded-Proto \n X-Forwarded-Host \n X-Forwarded-Port -------
+for name, r in {
+    "rfc7239-single": 'for="_gazonk"\n\n\n',
+    "rfc7239-ipv6-for": 'For="[2001:db8:cafe::17]:4711"\n\n\n',
+    "rfc7239-three-params": "for=192.0.2.60;proto=http;by=203.0.113.43\n\n\n",
+    "rfc7239-list": "for=192.0.2.43, for=198.51.100.17\n\n\n",
+    "proxy-appended-last": 'proto=https;host=evil.example, for=192.0.2.9;proto=https;host="shop.example:8443"\n\n\n',
+    "quoted-separators": 'host="a,b;c=d", proto=https;ext="x\\"y\\\\z"\n\n\n',
+    "unquoted-port": "proto=https;host=shop.example:443\n\n\n",
+    "duplicate-param": "proto=https;proto=http\n\n\n",
+    "unterminated-quote": 'host="shop.example\n\n\n',
+    "empty-elements": " , ,for=a;;proto=http ,\n\n\n",
+    "x-forwarded-all": "\nhttps\nshop.example\n443",
+    "x-forwarded-lists": "\nhttp, https\nevil.example, shop.example\n1, 8443",
+    "x-forwarded-bad-port": "\nhttps\nshop.example\n70000",
+    "x-forwarded-bad-host": "\nhttps\nevil.example/x@y\n",
+    "x-forwarded-ipv6-host": "\nhttps\n[2001:db8::1]:8443\n",
+    "x-forwarded-port-only": "\n\n\n8443",
+    "host-control-chars": "\nhttps\nshop\x01.example\r\n",
+    "proto-uppercase": "PROTO=HTTPS;HOST=Shop.Example\n\n\n",
+}.items():
+    write("forwarded", name, r)

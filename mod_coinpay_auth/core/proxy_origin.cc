@@ -229,17 +229,30 @@ std::optional<std::string> SignInOriginMismatch(bool https, std::string_view hos
   if (host.empty()) {
     return std::nullopt;  // no Host header (HTTP/1.0): nothing to compare
   }
-  if (got_scheme == want_scheme && EqualsNoCase(got_host, want_host)) {
+  bool same_host = EqualsNoCase(got_host, want_host);
+  if (got_scheme == want_scheme && same_host) {
     return std::nullopt;
   }
-  return "a sign-in request arrived as " + std::string(got_scheme) + "://" + Untrusted(host, 128) +
-         " but CoinpayRedirectURI is on " + std::string(redirect_origin) +
-         ": the login-state cookie set on one does not reach the other (\"state cookie not "
-         "found\" at the callback). Behind a TLS-terminating proxy or load balancer, list its "
-         "address with CoinpayTrustedProxy and have it send X-Forwarded-Proto and "
-         "X-Forwarded-Host (or Forwarded); otherwise make users reach the host of the redirect "
-         "URI (ServerName with UseCanonicalName, ProxyPreserveHost On at the proxy), or correct "
-         "CoinpayRedirectURI. Logged once per process and site";
+  std::string out = "a sign-in request arrived as " + std::string(got_scheme) + "://" +
+                    Untrusted(host, 128) + " but CoinpayRedirectURI is on " +
+                    std::string(redirect_origin);
+  if (!same_host) {
+    out +=
+        ": the login-state cookie set for one host is not sent to the other, so the callback "
+        "fails (\"state cookie not found\").";
+  } else {
+    out +=
+        ": the login-state cookie is Secure when either is https, and browsers do not send "
+        "it over (or take it from) plain http, so the callback can fail (\"state cookie not "
+        "found\"); behind a TLS-terminating proxy that is not trusted, the module sees http "
+        "although browsers use https.";
+  }
+  return out +
+         " Fix: behind a proxy or load balancer, list its address with CoinpayTrustedProxy and "
+         "have it send X-Forwarded-Proto and X-Forwarded-Host (or Forwarded); otherwise make "
+         "users reach the redirect URI's host (ServerName with UseCanonicalName On, "
+         "ProxyPreserveHost On at a proxy) or correct CoinpayRedirectURI. (Logged once per "
+         "process and site.)";
 }
 
 }  // namespace coinpay
