@@ -13,8 +13,9 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from conftest import CLIENT_ID, CLIENT_SECRET, PASSPHRASE, _HTTPDS, redirect_uri, start_checked
-from e2e_util import BROWSER, cookies_set, login_cookies
+from e2e_util import BROWSER, login_cookies
 from harness import OP, Httpd, coinpay_directives, free_port, login
+from harness.httpd import STD_MODULES
 
 PUBLIC = "rp.example"
 PUBLIC_CALLBACK = f"https://{PUBLIC}/api/auth/callback/coinpay"
@@ -44,7 +45,9 @@ class TlsTerminatingProxy(HTTPAdapter):
         def append(name, value):
             h[name] = f"{h[name]}, {value}" if name in h else value
 
-        if self.style == "x-forwarded":
+        if self.style == "plain":  # a real proxy listens at that port and adds the headers
+            h["Host"] = PUBLIC
+        elif self.style == "x-forwarded":
             h["Host"] = f"127.0.0.1:{self.port}"
             append("X-Forwarded-For", "198.51.100.7")
             append("X-Forwarded-Proto", "https")
@@ -70,7 +73,8 @@ def public_op(tmp_path_factory):
     """An OP whose client is registered with the public https redirect URI."""
     o = OP([{"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
              "token_endpoint_auth_method": "client_secret_basic",
-             "redirect_uris": [PUBLIC_CALLBACK], "post_logout_redirect_uris": [f"https://{PUBLIC}/"]}],
+             "redirect_uris": [PUBLIC_CALLBACK],
+             "post_logout_redirect_uris": [f"https://{PUBLIC}/"]}],
            workdir=str(tmp_path_factory.mktemp("public-op")), quiet=True)
     o.start()
     yield o
@@ -114,6 +118,32 @@ def test_whole_sign_in_works_behind_a_trusted_tls_terminating_proxy(public_op, s
     # The sign-in looked like the redirect URI's origin: no mismatch warning (the guard also
     # fails the test on any warn line).
     assert not module_lines(h, MISMATCH)
+
+
+@pytest.mark.allow_log(MISMATCH)
+def test_sign_in_through_a_real_apache_reverse_proxy_hop(public_op):
+    # A second httpd with mod_proxy plays the TLS-terminating front end: it sets
+    # X-Forwarded-Proto and appends X-Forwarded-Host itself (ProxyPreserveHost Off, so the
+    # backend's Host is 127.0.0.1:<port>). The browser also sends a forged X-Forwarded-Host,
+    # to which mod_proxy appends the real one: only that last item counts.
+    backend = behind_proxy_httpd(public_op.issuer, "127.0.0.1", PUBLIC_CALLBACK)
+    front_conf = ("ProxyPreserveHost Off\n"
+                  "RequestHeader set X-Forwarded-Proto https\n"
+                  f"ProxyPass / http://127.0.0.1:{backend.port}/\n")
+    front = Httpd(free_port(), coinpay=None, locations="", load_module=False, log_level="warn",
+                  modules=STD_MODULES + ["proxy", "proxy_http"], extra_conf=front_conf)
+    front.per_test = True
+    _HTTPDS.append(front)
+    start_checked(front)
+    s = proxied_session(front.port, "plain")
+    s.headers["X-Forwarded-Host"] = "evil.example"
+    r = login(s, f"https://{PUBLIC}", "alice")
+    assert r.status_code == 200 and 'id="protected"' in r.text
+    ours = [c for c in s.cookies if c.name.startswith("coinpay_")]
+    assert ours and all(c.secure for c in ours)
+    assert not module_lines(backend, MISMATCH)
+    # The hop was real: the backend saw the front end's connection and headers.
+    assert any("/api/auth/callback/coinpay" in l for l in backend.access_log_lines())
 
 
 @pytest.mark.allow_log(MISMATCH)
