@@ -100,6 +100,7 @@ def login_request(h, **headers):
                         headers={**BROWSER, **headers}, allow_redirects=False, timeout=10)
 
 
+@pytest.mark.sanitize
 @pytest.mark.parametrize("style", ["x-forwarded", "forwarded"])
 def test_whole_sign_in_works_behind_a_trusted_tls_terminating_proxy(public_op, style):
     h = behind_proxy_httpd(public_op.issuer, "127.0.0.1", PUBLIC_CALLBACK)
@@ -238,6 +239,7 @@ def test_malformed_proxy_headers_are_ignored_and_the_request_goes_on(op, httpd_p
     assert not module_lines(h, MISMATCH)
 
 
+@pytest.mark.sanitize
 def test_only_the_element_the_trusted_proxy_appended_counts(op, httpd_port):
     # The client wrote the first element; the proxy appended the last (plain http).
     h = behind_proxy_httpd(op.issuer, "127.0.0.1", redirect_uri(httpd_port))
