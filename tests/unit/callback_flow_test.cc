@@ -390,18 +390,6 @@ TEST_F(CallbackFlowTest, NoTokenOrSecretIsLogged) {
   EXPECT_FALSE(t_.log.AnyContains(state_));
 }
 
-TEST(ClaimsForApplication, DropsTokenMechanicsAndControlCharacters) {
-  auto claims = Json::Parse(R"({"sub":"a","nonce":"n","at_hash":"h","name":"x\r\ny","n":5})");
-  ASSERT_TRUE(claims.ok());
-  auto out = ClaimsForApplication(*claims);
-  std::map<std::string, std::string> m(out.begin(), out.end());
-  EXPECT_EQ(m.count("nonce"), 0u);
-  EXPECT_EQ(m.count("at_hash"), 0u);
-  EXPECT_EQ(m["sub"], "a");
-  EXPECT_EQ(m["name"], "x  y");
-  EXPECT_EQ(m["n"], "5");
-}
-
 // Userinfo (OpenID Connect Core 5.3): its claims join the ID token's; another sub refuses.
 class UserinfoCallbackTest : public CallbackFlowTest {
  protected:
