@@ -10,6 +10,7 @@
 #include "core/encoding.h"
 #include "core/login_flow.h"
 #include "core/pkce.h"
+#include "claims_json.h"
 #include "fakes.h"
 #include "test_keys.h"
 
@@ -59,7 +60,7 @@ class CallbackFlowTest : public ::testing::Test {
 
   std::string Claims(const std::string& overrides = "") {
     int64_t now = t_.clock.NowSeconds();
-    std::map<std::string, std::string> c = {
+    testing::ClaimMap c = {
         {"iss", "\"" + std::string(TestSite::kIssuer) + "\""},
         {"aud", "\"" + std::string(TestSite::kClientId) + "\""},
         {"sub", "\"user-42\""},
@@ -68,26 +69,7 @@ class CallbackFlowTest : public ::testing::Test {
         {"iat", std::to_string(now)},
         {"exp", std::to_string(now + 300)},
     };
-    // overrides: "name=json;name=json", json "-" removes the claim.
-    std::string_view rest = overrides;
-    while (!rest.empty()) {
-      size_t semi = rest.find(';');
-      std::string_view part = rest.substr(0, semi);
-      rest = semi == std::string_view::npos ? "" : rest.substr(semi + 1);
-      size_t eq = part.find('=');
-      std::string name(part.substr(0, eq));
-      std::string value(part.substr(eq + 1));
-      if (value == "-") {
-        c.erase(name);
-      } else {
-        c[name] = value;
-      }
-    }
-    std::string out = "{";
-    for (const auto& [k, v] : c) {
-      out += (out.size() > 1 ? "," : "") + ("\"" + k + "\":" + v);
-    }
-    return out + "}";
+    return testing::ClaimsJson(std::move(c), overrides);
   }
 
   void TokenEndpointReturns(const std::string& id_token) {
