@@ -63,6 +63,7 @@ inline std::string DiscoveryJson() {
 class FixedClock : public Clock {
  public:
   int64_t NowSeconds() const override { return kNow; }
+  void SleepFor(std::chrono::milliseconds /*duration*/) const override {}
 };
 
 // Deterministic bytes (xorshift), reseeded per input.

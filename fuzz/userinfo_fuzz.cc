@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "core/callback_flow.h"
+#include "core/identity.h"
 #include "core/json.h"
 #include "fuzz_fakes.h"
 

@@ -2,6 +2,7 @@
 // ever talks to these interfaces, so unit tests drive it with fakes and simulated time.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -17,6 +18,10 @@ class Clock {
  public:
   virtual ~Clock() = default;
   virtual int64_t NowSeconds() const = 0;  // Unix time
+  // Blocks the calling thread for `duration`. Polling waits (a refresh waiter watching the
+  // holder's lock) go through here, so a fake clock moves simulated time instead and the tests
+  // of those waits never sleep.
+  virtual void SleepFor(std::chrono::milliseconds duration) const = 0;
 };
 
 class Random {

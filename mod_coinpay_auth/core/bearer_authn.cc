@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <array>
 
-#include "core/callback_flow.h"
 #include "core/encoding.h"
+#include "core/identity.h"
 #include "core/log.h"
 #include "core/opaque_bearer.h"
 #include "core/saturating.h"
@@ -32,17 +32,6 @@ constexpr auto kToken68 = MakeToken68Table();
 bool IsToken68Char(char c) { return kToken68[static_cast<unsigned char>(c)]; }
 
 }  // namespace
-
-std::shared_ptr<Identity> BearerIdentity(const ProviderConfig& p, const Json& claims) {
-  auto id = std::make_shared<Identity>();
-  id->user = claims.GetString("sub").value_or(claims.GetString("client_id").value_or(""));
-  id->provider = p.name.empty() ? std::string(kDefaultProviderName) : p.name;
-  id->issuer = p.issuer;
-  id->claims = ClaimsForApplication(claims);
-  id->claims_json = claims.Dump();
-  id->parsed_claims = std::make_shared<const Json>(claims);
-  return id;
-}
 
 const char* BearerErrorDescription(Errc e) {
   switch (e) {
@@ -152,7 +141,7 @@ Action AuthenticateBearer(ProviderClient& provider, VerifiedTokenCache& cache, c
               "): " + checked.error().detail + " " + TokenHint(*token));
     return BearerChallenge(config, "invalid_token", BearerErrorDescription(checked.code()));
   }
-  auto id = BearerIdentity(p, jwt->claims);
+  auto id = IdentityFromTokenClaims(p, jwt->claims);
   int64_t exp = jwt->claims.GetInt("exp").value_or(now);
   cache.Insert(*token, id, SaturatingAdd(exp, p.leeway_seconds), now);
   return Action::Allow(*id);

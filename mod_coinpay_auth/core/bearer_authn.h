@@ -34,8 +34,6 @@ Action AuthenticateBearer(ProviderClient& provider, VerifiedTokenCache& cache, c
                           LogSink& log, const RequestView& req, const BearerConfig& config);
 
 // Shared with the opaque-token path (core/opaque_bearer.h):
-// who a verified token or introspection answer speaks for, as the application receives it;
-std::shared_ptr<Identity> BearerIdentity(const ProviderConfig& p, const Json& claims);
 // the fixed text for a refusal (never the token); the 503 for a token that cannot be checked
 // now (the provider is unreachable).
 const char* BearerErrorDescription(Errc e);

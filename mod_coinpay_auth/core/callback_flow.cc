@@ -8,6 +8,7 @@
 #include "core/cookies.h"
 #include "core/crypto.h"
 #include "core/encoding.h"
+#include "core/identity.h"
 #include "core/log.h"
 #include "core/login_flow.h"
 #include "core/pages.h"
@@ -18,15 +19,6 @@
 
 namespace coinpay {
 namespace {
-
-std::string SanitizeValue(std::string s) {
-  for (char& c : s) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      c = ' ';
-    }
-  }
-  return s;
-}
 
 Action SignInAgainPage(int status, std::string_view message) {
   return ErrorPage(status, "Sign-in did not complete", message, "/", "Start again");
@@ -141,19 +133,6 @@ Result<Json> IdentityFromUserEndpoint(Site& site, const std::string& access_toke
 }
 
 }  // namespace
-
-std::vector<std::pair<std::string, std::string>> ClaimsForApplication(const Json& claims) {
-  static const char* const kMechanics[] = {"nonce", "at_hash", "c_hash", "s_hash"};
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const std::string& name : claims.Keys()) {
-    if (std::any_of(std::begin(kMechanics), std::end(kMechanics),
-                    [&](const char* m) { return name == m; })) {
-      continue;
-    }
-    out.emplace_back(name, SanitizeValue(claims.Get(name).ToText()));
-  }
-  return out;
-}
 
 Action HandleCallback(Site& site, const RequestView& req) {
   const ProviderConfig& p = site.provider.config();

@@ -4,15 +4,10 @@
 
 #include "coinpay_auth/action.h"
 #include "coinpay_auth/request_view.h"
-#include "core/json.h"
 #include "core/site.h"
 
 namespace coinpay {
 
 Action HandleCallback(Site& site, const RequestView& req);
-
-// The claims an application sees: every claim but the token mechanics (nonce, at_hash, ...),
-// values flattened to text with control characters removed.
-std::vector<std::pair<std::string, std::string>> ClaimsForApplication(const Json& claims);
 
 }  // namespace coinpay

@@ -5,6 +5,7 @@
 
 #include "core/claims_policy.h"
 #include "core/encoding.h"
+#include "core/identity.h"
 #include "core/log.h"
 #include "core/saturating.h"
 #include "core/token_client.h"
@@ -91,7 +92,7 @@ Answer AskProvider(ProviderClient& provider, IntrospectionCache& known, int64_t 
     return Refusal(log, token, ErrcName(checked.code()), BearerErrorDescription(checked.code()),
                    until);
   }
-  auto id = BearerIdentity(p, info);
+  auto id = IdentityFromTokenClaims(p, info);
   int64_t exp = info.GetInt("exp").value_or(now);
   // Trusted as long as it was accepted (exp + leeway, as for JWTs), at most a minute.
   return Answer{IntrospectionVerdict::Allowed(std::move(id)),

@@ -86,10 +86,10 @@ Result<std::shared_ptr<const ProviderMetadata>> ProviderClient::Metadata() {
   }
   std::unique_lock<std::mutex> lock(mu_);
   auto wait_limit = std::chrono::milliseconds(config_->connect_timeout_ms + config_->timeout_ms);
-  while (metadata_fetching_) {
-    if (!fetched_.wait_for(lock, wait_limit, [&] { return !metadata_fetching_; })) {
-      break;
-    }
+  if (metadata_fetching_) {
+    ++stats_.waiting;
+    fetched_.wait_for(lock, wait_limit, [&] { return !metadata_fetching_; });
+    --stats_.waiting;
   }
   int64_t now = clock_.NowSeconds();
   if (metadata_ && now - metadata_at_ < config_->metadata_ttl_seconds) {
@@ -184,10 +184,10 @@ Result<std::shared_ptr<const Jwks>> ProviderClient::KeysFor(const std::string& k
   }
   if (!has()) {
     auto wait_limit = std::chrono::milliseconds(config_->connect_timeout_ms + config_->timeout_ms);
-    while (jwks_fetching_) {
-      if (!fetched_.wait_for(lock, wait_limit, [&] { return !jwks_fetching_; })) {
-        break;
-      }
+    if (jwks_fetching_) {
+      ++stats_.waiting;
+      fetched_.wait_for(lock, wait_limit, [&] { return !jwks_fetching_; });
+      --stats_.waiting;
     }
     now = clock_.NowSeconds();
     if (has()) {

@@ -39,6 +39,7 @@ class ProviderClient {
   struct Stats {
     int jwks_fetches = 0;
     int metadata_fetches = 0;
+    int waiting = 0;  // threads waiting right now for another thread's fetch
   };
   Stats stats() const;
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "core/encoding.h"
+#include "core/identity.h"
 #include "core/log.h"
 #include "core/login_flow.h"
 #include "core/pages.h"
@@ -76,7 +77,7 @@ Action ChooseProvider(Site& site, const RequestView& req, const std::vector<std:
       if (key != kChoiceParam) {
         continue;
       }
-      std::string wanted = value == kDefaultProviderName ? "" : value;
+      std::string wanted = ConfiguredProviderName(value);
       ProviderClient* p = std::find(names.begin(), names.end(), wanted) != names.end()
                               ? site.ProviderNamed(wanted)
                               : nullptr;
@@ -95,7 +96,7 @@ Action ChooseProvider(Site& site, const RequestView& req, const std::vector<std:
     if (p == nullptr) {
       continue;
     }
-    std::string param = UrlEncode(name.empty() ? std::string(kDefaultProviderName) : name);
+    std::string param = UrlEncode(DisplayedProviderName(name));
     links += "<li><a href=\"" + here + "?" + std::string(kChoiceParam) + "=" + HtmlEscape(param) +
              "\">Sign in with " + HtmlEscape(p->config().display_name) + "</a></li>\n";
   }
@@ -176,22 +177,8 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
     site.sessions.Touch(**loaded, now);
   }
   if (loaded->has_value()) {
-    SessionRecord& s = (*loaded)->record;
-    Identity id;
-    id.user = std::move(s.user);
-    id.provider = s.provider.empty() ? std::string(kDefaultProviderName) : s.provider;
-    id.issuer = std::move(s.issuer);
-    // Where several providers are accepted, `sub` alone is not unique: 42 at one provider is
-    // not 42 at another.
-    id.qualify_user = accepted.size() > 1;
-    id.claims = std::move(s.claims);
-    id.claims_json = std::move(s.claims_json);
-    // Only where it is passed on, and never once expired (0: the provider gave no lifetime).
-    if (options.pass_access_token && (s.access_expires_at == 0 || s.access_expires_at > now)) {
-      id.access_token = std::move(s.access_token);
-      id.access_token_expires_at = s.access_expires_at;
-    }
-    return Action::Allow(std::move(id));
+    return Action::Allow(IdentityFromSession(std::move((*loaded)->record), accepted.size() > 1,
+                                             options.pass_access_token, now));
   }
   bool redirect = options.unauthenticated == LocationOptions::Unauthenticated::kLogin ||
                   (options.unauthenticated == LocationOptions::Unauthenticated::kAuto &&

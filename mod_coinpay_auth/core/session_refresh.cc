@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
 
 #include "core/crypto.h"
 #include "core/log.h"
@@ -123,9 +122,10 @@ Result<SessionRecord> DoRefresh(Site& site, const std::string& id, const Session
 // refreshes itself: the holder may already have spent the refresh token it would send.
 Result<SessionRecord> AwaitOtherFlight(Site& site, const Sessions::Loaded& loaded,
                                        const std::string& lock_key, int64_t lease) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(lease + 1);
+  // On the site's clock, so tests move time instead of waiting for it.
+  const int64_t deadline = site.clock.NowSeconds() + lease + 1;
   while (true) {
-    std::this_thread::sleep_for(kPollInterval);
+    site.clock.SleepFor(kPollInterval);
     const int64_t now = site.clock.NowSeconds();
     // The lock before the record: the holder stores its result before it releases the lock, so
     // a lock seen gone means the record read after it shows whatever the holder stored.
@@ -147,7 +147,7 @@ Result<SessionRecord> AwaitOtherFlight(Site& site, const Sessions::Loaded& loade
       // Released without a new token: that refresh failed. The next request tries again.
       return Error{Errc::kHttpFailure, "another request's refresh failed"};
     }
-    if (std::chrono::steady_clock::now() > deadline) {
+    if (now > deadline) {
       return Error{Errc::kHttpFailure, "timed out waiting for another request's refresh"};
     }
   }

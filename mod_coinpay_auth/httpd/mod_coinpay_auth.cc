@@ -18,6 +18,7 @@
 #include "core/backchannel_logout.h"
 #include "core/bearer_authn.h"
 #include "core/callback_flow.h"
+#include "core/identity.h"
 #include "core/login_flow.h"
 #include "core/logout_flow.h"
 #include "core/session_authn.h"
@@ -41,7 +42,7 @@ constexpr char kBearerAuthType[] = "coinpay-bearer";
 std::vector<std::string> ProvidersOf(const DirConfig& dir, const SiteRuntime& rt) {
   std::vector<std::string> names;
   for (const std::string& n : dir.use_provider.value) {
-    names.push_back(n == kDefaultProviderName ? "" : n);
+    names.push_back(ConfiguredProviderName(n));
   }
   if (names.empty() && rt.first != nullptr) {
     names.push_back(rt.first->config().name);

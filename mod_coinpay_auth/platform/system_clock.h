@@ -1,7 +1,9 @@
 // The real clock, for production; tests use a fake Clock and move time themselves.
 #pragma once
 
+#include <chrono>
 #include <ctime>
+#include <thread>
 
 #include "coinpay_auth/effects.h"
 
@@ -10,6 +12,9 @@ namespace coinpay {
 class SystemClock final : public Clock {
  public:
   int64_t NowSeconds() const override { return static_cast<int64_t>(std::time(nullptr)); }
+  void SleepFor(std::chrono::milliseconds duration) const override {
+    std::this_thread::sleep_for(duration);
+  }
 };
 
 }  // namespace coinpay

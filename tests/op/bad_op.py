@@ -21,20 +21,19 @@ As a library:
 Standalone:  /usr/bin/python3 tests/op/bad_op.py --port 9191 --client-id rp --client-secret s
 """
 import argparse
-import base64
 import hashlib
 import hmac
 import json
 import secrets
-import socket
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from loopback_server import LoopbackHandler, LoopbackServer, b64u
 
 DEFECTS = {
     None: "honest provider",
@@ -63,12 +62,6 @@ DEFECTS = {
 }
 
 
-def b64u(data):
-    if isinstance(data, str):
-        data = data.encode()
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def _int_b64u(n):
     return b64u(n.to_bytes((n.bit_length() + 7) // 8, "big"))
 
@@ -90,25 +83,21 @@ class _Key:
         return self.private.sign(data, padding.PKCS1v15(), hashes.SHA256())
 
 
-class BadOP:
+class BadOP(LoopbackServer):
     """A misbehaving OP. Thread-safe; one instance serves many tests (use set()/reset())."""
 
     def __init__(self, client_id="rp", client_secret="rp-secret", defect=None, port=0,
                  host="127.0.0.1", sub="mallory", claims=None, **opts):
         if defect not in DEFECTS:
             raise ValueError(f"unknown defect {defect!r}; one of {sorted(map(str, DEFECTS))}")
+        super().__init__(host, port)
         self.client_id = client_id
         self.client_secret = client_secret
-        self.host = host
-        self.port = port
         self.key = _Key("good-key-1")
         self.other_key = _Key("unknown-key-9")
         self._lock = threading.Lock()
         self._codes = {}
-        self._server = None
-        self._thread = None
         self._release = threading.Event()  # set when the script changes: ends token_hang waits
-        self._connections = set()  # open client sockets: stop() closes them, as a dying server would
         self.script = {}
         self.sub = sub
         self.set(defect=defect, claims=claims, **opts)
@@ -143,37 +132,10 @@ class BadOP:
     def issuer(self):
         return f"http://{self.host}:{self.port}"
 
-    def start(self):
-        op = self
+    thread_name = "bad-op"
 
-        class Handler(_Handler):
-            provider = op
-
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self):
+    def before_stop(self):
         self._release.set()
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        # Kept-alive connections would otherwise go on answering after the "provider" stopped.
-        for conn in list(self._connections):
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     # -- protocol --------------------------------------------------------------------------
     def discovery(self):
@@ -262,38 +224,10 @@ class BadOP:
         return signing_input.decode() + "." + b64u(sig)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    provider = None  # set by BadOP.start
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):  # quiet
-        pass
-
-    def setup(self):
-        super().setup()
-        self.provider._connections.add(self.connection)
-
-    def finish(self):
-        self.provider._connections.discard(self.connection)
-        super().finish()
-
-    def _send(self, status, body=b"", ctype="application/json", headers=None):
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body).encode()
-        elif isinstance(body, str):
-            body = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
+class _Handler(LoopbackHandler):
+    @property
+    def provider(self):
+        return self.owner
 
     def do_GET(self):
         op = self.provider
@@ -302,49 +236,49 @@ class _Handler(BaseHTTPRequestHandler):
         if u.path == "/.well-known/openid-configuration":
             with op._lock:
                 op.stats["discovery_fetches"] += 1
-            return self._send(200, op.discovery())
+            return self.send(200, op.discovery())
         if u.path == "/.well-known/jwks.json":
             with op._lock:
                 op.stats["jwks_fetches"] += 1
-            return self._send(200, op.jwks())
+            return self.send(200, op.jwks())
         if u.path == "/__stats":
             with op._lock:
-                return self._send(200, dict(op.stats))
+                return self.send(200, dict(op.stats))
         if u.path == "/oauth/authorize":
             return self._authorize(q)
         if u.path == "/oauth/userinfo":
             with op._lock:
                 op.stats["userinfo_calls"] += 1
-            return self._send(200, {"sub": op.sub, "email": f"{op.sub}@example-business.com",
+            return self.send(200, {"sub": op.sub, "email": f"{op.sub}@example-business.com",
                                     "email_verified": True, "name": op.sub})
         if u.path == "/oauth/logout":
             target = q.get("post_logout_redirect_uri", [None])[0]
             if target:
-                return self._send(302, "", "text/plain", {"Location": target})
-            return self._send(200, "signed out", "text/plain")
-        return self._send(404, {"error": "not_found"})
+                return self.send(302, "", "text/plain", {"Location": target})
+            return self.send(200, "signed out", "text/plain")
+        return self.send(404, {"error": "not_found"})
 
     def do_POST(self):
         op = self.provider
         u = urlsplit(self.path)
-        raw = self._body()
+        raw = self.body()
         if u.path == "/__control":
             try:
                 req = json.loads(raw or b"{}")
                 op.set(**req)
             except (ValueError, TypeError) as e:
-                return self._send(400, {"error": str(e)})
-            return self._send(200, {"ok": True, "script": op.script})
+                return self.send(400, {"error": str(e)})
+            return self.send(200, {"ok": True, "script": op.script})
         form = parse_qs(raw.decode(errors="replace"), keep_blank_values=True)
         if u.path == "/oauth/token":
             return self._token(form)
         if u.path == "/oauth/revoke":
             with op._lock:
                 op.stats["revocations"] += 1
-            return self._send(200, "", "text/plain")
+            return self.send(200, "", "text/plain")
         if u.path == "/oauth/introspect":
-            return self._send(200, {"active": False})
-        return self._send(404, {"error": "not_found"})
+            return self.send(200, {"active": False})
+        return self.send(404, {"error": "not_found"})
 
     def _authorize(self, q):
         op = self.provider
@@ -355,7 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
             script = dict(op.script)
         redirect_uri = one.get("redirect_uri")
         if not redirect_uri:
-            return self._send(400, {"error": "invalid_request",
+            return self.send(400, {"error": "invalid_request",
                                     "error_description": "redirect_uri missing"})
         params = {}
         if script.get("defect") == "authorize_error":
@@ -372,18 +306,13 @@ class _Handler(BaseHTTPRequestHandler):
         if "state" in one:
             params["state"] = one["state"]
         sep = "&" if "?" in redirect_uri else "?"
-        return self._send(302, "", "text/plain", {"Location": redirect_uri + sep + urlencode(params)})
+        return self.send(302, "", "text/plain", {"Location": redirect_uri + sep + urlencode(params)})
 
     def _client_auth(self, form):
         op = self.provider
-        auth = self.headers.get("Authorization", "")
-        if auth.lower().startswith("basic "):
-            try:
-                cid, _, sec = base64.b64decode(auth[6:]).decode().partition(":")
-            except ValueError:
-                return None, False
-            from urllib.parse import unquote_plus
-            cid, sec = unquote_plus(cid), unquote_plus(sec)
+        basic = self.basic_credentials()
+        if basic is not None:
+            cid, sec = basic
             method = "client_secret_basic"
         else:
             cid = form.get("client_id", [None])[0]
@@ -413,27 +342,27 @@ class _Handler(BaseHTTPRequestHandler):
         if delay:
             time.sleep(delay)
         if not ok:
-            return self._send(401, {"error": "invalid_client"})
+            return self.send(401, {"error": "invalid_client"})
         defect = script.get("defect")
         if defect == "token_error":
-            return self._send(400, {"error": "invalid_grant", "error_description": "scripted"})
+            return self.send(400, {"error": "invalid_grant", "error_description": "scripted"})
         if defect == "token_500":
-            return self._send(500, "<html><body>Internal error</body></html>", "text/html")
+            return self.send(500, "<html><body>Internal error</body></html>", "text/html")
         if defect == "token_not_json":
-            return self._send(200, "this is not json", "text/plain")
+            return self.send(200, "this is not json", "text/plain")
         if one.get("grant_type") != "authorization_code":
-            return self._send(400, {"error": "unsupported_grant_type"})
+            return self.send(400, {"error": "unsupported_grant_type"})
         with op._lock:
             rec = op._codes.pop(one.get("code", ""), None)
         if rec is None:
-            return self._send(400, {"error": "invalid_grant", "error_description": "bad code"})
+            return self.send(400, {"error": "invalid_grant", "error_description": "bad code"})
         if rec["redirect_uri"] != one.get("redirect_uri"):
-            return self._send(400, {"error": "invalid_grant",
+            return self.send(400, {"error": "invalid_grant",
                                     "error_description": "redirect_uri mismatch"})
         verifier = one.get("code_verifier", "")
         challenge = b64u(hashlib.sha256(verifier.encode()).digest())
         if rec["code_challenge_method"] != "S256" or challenge != rec["code_challenge"]:
-            return self._send(400, {"error": "invalid_grant",
+            return self.send(400, {"error": "invalid_grant",
                                     "error_description": "PKCE verification failed"})
         body = {"access_token": b64u(secrets.token_bytes(24)), "token_type": "Bearer",
                 "expires_in": int(script.get("access_token_ttl", 300)),
@@ -442,7 +371,10 @@ class _Handler(BaseHTTPRequestHandler):
             body["refresh_token"] = b64u(secrets.token_bytes(24))
         if defect != "no_id_token":
             body["id_token"] = op.make_id_token(rec["nonce"], script)
-        return self._send(200, body)
+        return self.send(200, body)
+
+
+BadOP.handler_class = _Handler
 
 
 def main(argv=None):

@@ -38,7 +38,6 @@ Standalone:
         --client-secret cb-secret --redirect-uri http://127.0.0.1:8080/api/auth/callback/coinbase
 """
 import argparse
-import base64
 import copy
 import hashlib
 import hmac
@@ -47,15 +46,12 @@ import secrets
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from loopback_server import LoopbackHandler, LoopbackServer, b64u as _b64u
 
 DEFAULT_USER_ID = "cb-user-1"
 CODE_TTL = 600  # seconds an authorization code may wait for its exchange
-
-
-def _b64u(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def _user(user_id, name=None, email=None):
@@ -64,21 +60,18 @@ def _user(user_id, name=None, email=None):
     return {"id": user_id, "name": name, "email": email}
 
 
-class CoinbaseLike:
+class CoinbaseLike(LoopbackServer):
     """The server. Thread-safe; one instance may serve many tests (reset() between them)."""
 
     def __init__(self, client_id="cb-client", client_secret="cb-secret", redirect_uris=None,
                  port=0, host="127.0.0.1", access_token_ttl=7200, token_delay=0.0):
+        super().__init__(host, port)
         self.client_id = client_id
         self.client_secret = client_secret
         self.redirect_uris = list(redirect_uris or [])
-        self.host = host
-        self.port = port
         self.default_access_token_ttl = access_token_ttl
         self.default_token_delay = token_delay
         self._lock = threading.Lock()
-        self._server = None
-        self._thread = None
         self._codes = {}     # code -> {client_id, redirect_uri, challenge, method, user, scope,
                              #          chain, used}
         self._access = {}    # access token -> {chain, user, scope, exp, revoked}
@@ -145,38 +138,7 @@ class CoinbaseLike:
             return r is not None and not r["used"] and not self._chain_revoked(r)
 
     # -- lifecycle -------------------------------------------------------------------------
-    @property
-    def base_url(self):
-        return f"http://{self.host}:{self.port}"
-
-    def url(self, path=""):
-        return self.base_url + path
-
-    def start(self):
-        server = self
-
-        class Handler(_Handler):
-            cb = server
-
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name=f"coinbase-like-{self.port}")
-        self._thread.start()
-        return self
-
-    def stop(self):
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+    thread_name = "coinbase-like"
 
     # -- token bookkeeping (call with the lock held) ---------------------------------------
     def _chain_revoked(self, rec):
@@ -221,30 +183,12 @@ _COINBASE_EXPIRED = {"errors": [{"id": "expired_token",
                                  "message": "The access token expired"}]}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    cb = None  # set by CoinbaseLike.start
-    protocol_version = "HTTP/1.1"
+class _Handler(LoopbackHandler):
+    content_type = "application/json; charset=utf-8"
 
-    def log_message(self, fmt, *args):  # quiet
-        pass
-
-    def _send(self, status, body=b"", ctype="application/json; charset=utf-8", headers=None):
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body).encode()
-        elif isinstance(body, str):
-            body = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
+    @property
+    def cb(self):
+        return self.owner
 
     # -- routing ---------------------------------------------------------------------------
     def do_GET(self):
@@ -254,32 +198,32 @@ class _Handler(BaseHTTPRequestHandler):
         if u.path == "/v2/user":
             return self._user()
         if u.path == "/__stats":
-            return self._send(200, self.cb.stats())
-        return self._send(404, {"errors": [{"id": "not_found", "message": "Not found"}]})
+            return self.send(200, self.cb.stats())
+        return self.send(404, {"errors": [{"id": "not_found", "message": "Not found"}]})
 
     def do_POST(self):
         u = urlsplit(self.path)
-        raw = self._body()
+        raw = self.body()
         if u.path == "/__reset":
             self.cb.reset()
-            return self._send(200, {"ok": True})
+            return self.send(200, {"ok": True})
         if u.path == "/__control":
             try:
                 self.cb.set(**json.loads(raw or b"{}"))
             except (ValueError, TypeError) as e:
-                return self._send(400, {"error": str(e)})
-            return self._send(200, {"ok": True})
+                return self.send(400, {"error": str(e)})
+            return self.send(200, {"ok": True})
         ctype = self.headers.get("Content-Type", "")
         if u.path in ("/oauth/token", "/oauth/revoke") and \
                 not ctype.lower().startswith("application/x-www-form-urlencoded"):
-            return self._send(400, {"error": "invalid_request",
+            return self.send(400, {"error": "invalid_request",
                                     "error_description": "form-encoded body expected"})
         pairs = parse_qsl(raw.decode(errors="replace"), keep_blank_values=True)
         if u.path == "/oauth/token":
             return self._token(pairs)
         if u.path == "/oauth/revoke":
             return self._revoke(pairs)
-        return self._send(404, {"errors": [{"id": "not_found", "message": "Not found"}]})
+        return self.send(404, {"errors": [{"id": "not_found", "message": "Not found"}]})
 
     # -- /oauth/authorize ------------------------------------------------------------------
     def _authorize(self, raw_query):
@@ -294,7 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
         def fail(status, error, desc):
             with cb._lock:
                 cb._stats["authorize_errors"].append(f"{error}: {desc}")
-            return self._send(status, {"error": error, "error_description": desc})
+            return self.send(status, {"error": error, "error_description": desc})
 
         names = [k for k, _ in pairs]
         dups = sorted({k for k in names if names.count(k) > 1})
@@ -313,7 +257,7 @@ class _Handler(BaseHTTPRequestHandler):
             if "state" in q:
                 params["state"] = q["state"]
             sep = "&" if "?" in redirect_uri else "?"
-            return self._send(302, "", "text/plain",
+            return self.send(302, "", "text/plain",
                               {"Location": redirect_uri + sep + urlencode(params)})
 
         if q.get("response_type") != "code":
@@ -347,13 +291,9 @@ class _Handler(BaseHTTPRequestHandler):
             return None, False, (400, {"error": "invalid_request",
                                        "error_description": "more than one client authentication"})
         if has_basic:
-            try:
-                cid, sep, sec = base64.b64decode(auth[6:], validate=True).decode().partition(":")
-            except ValueError:
+            cid, sec = self.basic_credentials()
+            if sec is None:
                 return "client_secret_basic", False, None
-            if not sep:
-                return "client_secret_basic", False, None
-            cid, sec = unquote_plus(cid), unquote_plus(sec)
             if "client_id" in form and form["client_id"] != cid:
                 return "client_secret_basic", False, None
             method = "client_secret_basic"
@@ -380,7 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
             with cb._lock:
                 cb._stats["token_errors"][gt] = cb._stats["token_errors"].get(gt, 0) + 1
         headers = {"WWW-Authenticate": 'Basic realm="coinbase"'} if status == 401 else None
-        return self._send(status, body, headers=headers)
+        return self.send(status, body, headers=headers)
 
     def _token_answer(self, pairs, form, gt):
         cb = self.cb
@@ -488,7 +428,7 @@ class _Handler(BaseHTTPRequestHandler):
                         cb._revoke_chain(cb._refresh[token]["chain"])
         headers = ({"WWW-Authenticate": 'Bearer realm="Coinbase", error="invalid_token"'}
                    if status == 401 else None)
-        return self._send(status, body, headers=headers)
+        return self.send(status, body, headers=headers)
 
     # -- /v2/user --------------------------------------------------------------------------
     def _user(self):
@@ -503,7 +443,7 @@ class _Handler(BaseHTTPRequestHandler):
                 cb._stats["user_call_errors"] += 1
             user = dict(a["user"]) if a else None
         if user is None:
-            return self._send(401, _COINBASE_EXPIRED if expired else _COINBASE_401,
+            return self.send(401, _COINBASE_EXPIRED if expired else _COINBASE_401,
                               headers={"WWW-Authenticate": 'Bearer realm="Coinbase"'})
         uid = user["id"]
         data = {"id": uid, "name": user["name"], "username": uid,
@@ -514,7 +454,10 @@ class _Handler(BaseHTTPRequestHandler):
                 "email": user["email"], "time_zone": "UTC", "native_currency": "USD",
                 "country": {"code": "US", "name": "United States of America"},
                 "created_at": "2024-01-02T03:04:05Z"}
-        return self._send(200, {"data": data})
+        return self.send(200, {"data": data})
+
+
+CoinbaseLike.handler_class = _Handler
 
 
 def main(argv=None):

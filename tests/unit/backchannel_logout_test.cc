@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/encoding.h"
+#include "claims_json.h"
 #include "fakes.h"
 #include "test_keys.h"
 
@@ -113,7 +114,7 @@ class BackchannelLogoutTest : public ::testing::Test {
 
   // Logout-token claims; overrides "name=json;name=json", json "-" removes the claim.
   std::string Claims(const std::string& overrides = "") {
-    std::map<std::string, std::string> c = {
+    testing::ClaimMap c = {
         {"iss", "\"" + std::string(TestSite::kIssuer) + "\""},
         {"aud", "\"" + std::string(TestSite::kClientId) + "\""},
         {"iat", std::to_string(t_.clock.NowSeconds())},
@@ -122,25 +123,7 @@ class BackchannelLogoutTest : public ::testing::Test {
         {"sid", "\"sid-A\""},
         {"sub", "\"alice\""},
     };
-    std::string_view rest = overrides;
-    while (!rest.empty()) {
-      size_t semi = rest.find(';');
-      std::string_view part = rest.substr(0, semi);
-      rest = semi == std::string_view::npos ? "" : rest.substr(semi + 1);
-      size_t eq = part.find('=');
-      std::string name(part.substr(0, eq));
-      std::string value(part.substr(eq + 1));
-      if (value == "-") {
-        c.erase(name);
-      } else {
-        c[name] = value;
-      }
-    }
-    std::string out = "{";
-    for (const auto& [k, v] : c) {
-      out += (out.size() > 1 ? "," : "") + ("\"" + k + "\":" + v);
-    }
-    return out + "}";
+    return testing::ClaimsJson(std::move(c), overrides);
   }
 
   Action Post(const std::string& body) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "claims_json.h"
 #include "fakes.h"
 #include "test_keys.h"
 
@@ -106,7 +107,7 @@ class BearerAuthnTest : public ::testing::Test {
   // Access-token claims; overrides "name=json;name=json", json "-" removes the claim.
   std::string Claims(const std::string& overrides = "") {
     int64_t now = t_.clock.NowSeconds();
-    std::map<std::string, std::string> c = {
+    testing::ClaimMap c = {
         {"iss", "\"" + std::string(TestSite::kIssuer) + "\""},
         {"aud", "\"" + std::string(kAudience) + "\""},
         {"sub", "\"user-42\""},
@@ -116,25 +117,7 @@ class BearerAuthnTest : public ::testing::Test {
         {"iat", std::to_string(now)},
         {"exp", std::to_string(now + 300)},
     };
-    std::string_view rest = overrides;
-    while (!rest.empty()) {
-      size_t semi = rest.find(';');
-      std::string_view part = rest.substr(0, semi);
-      rest = semi == std::string_view::npos ? "" : rest.substr(semi + 1);
-      size_t eq = part.find('=');
-      std::string name(part.substr(0, eq));
-      std::string value(part.substr(eq + 1));
-      if (value == "-") {
-        c.erase(name);
-      } else {
-        c[name] = value;
-      }
-    }
-    std::string out = "{";
-    for (const auto& [k, v] : c) {
-      out += (out.size() > 1 ? "," : "") + ("\"" + k + "\":" + v);
-    }
-    return out + "}";
+    return testing::ClaimsJson(std::move(c), overrides);
   }
 
   Action Authn(const std::string& authorization) {

@@ -29,25 +29,76 @@
 namespace coinpay::testing {
 
 // A clock that only moves when the test says so. Starts at a realistic Unix time.
+//
+// Waits never sleep. By default a SleepFor moves the clock on by that much and returns, which is
+// what a single-threaded test wants. A test that runs the waiting code on its own thread calls
+// HoldSleepers(): then SleepFor blocks until the test moves the clock past the sleeper's wake-up
+// time (Advance), so the test decides exactly what the sleeper sees when it wakes. `OnSleep`
+// runs a hook on every sleep (e.g. to let another process get ahead).
 class FakeClock : public Clock {
  public:
-  explicit FakeClock(int64_t now = 1700000000) : now_(now) {}
+  explicit FakeClock(int64_t now = 1700000000) : now_ms_(now * 1000) {}
   int64_t NowSeconds() const override {
     std::lock_guard<std::mutex> lock(mu_);
-    return now_;
+    return now_ms_ / 1000;
+  }
+  void SleepFor(std::chrono::milliseconds duration) const override {
+    std::function<void()> hook;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      ++sleeps_;
+      hook = on_sleep_;
+      if (!hold_sleepers_) {
+        now_ms_ += duration.count();
+      } else {
+        const int64_t wake_at = now_ms_ + duration.count();
+        ++sleeping_;
+        changed_.notify_all();
+        changed_.wait(lock, [&] { return now_ms_ >= wake_at; });
+        --sleeping_;
+      }
+    }
+    if (hook) {
+      hook();
+    }
   }
   void Set(int64_t now) {
     std::lock_guard<std::mutex> lock(mu_);
-    now_ = now;
+    now_ms_ = now * 1000;
+    changed_.notify_all();
   }
-  void Advance(int64_t seconds) {
+  void Advance(int64_t seconds) { AdvanceMillis(seconds * 1000); }
+  void AdvanceMillis(int64_t ms) {
     std::lock_guard<std::mutex> lock(mu_);
-    now_ += seconds;
+    now_ms_ += ms;
+    changed_.notify_all();
+  }
+  void HoldSleepers() {
+    std::lock_guard<std::mutex> lock(mu_);
+    hold_sleepers_ = true;
+  }
+  void OnSleep(std::function<void()> hook) {
+    std::lock_guard<std::mutex> lock(mu_);
+    on_sleep_ = std::move(hook);
+  }
+  // With HoldSleepers: waits (bounded, in real time) until `n` threads sleep at once.
+  bool WaitForSleepers(int n) const {
+    std::unique_lock<std::mutex> lock(mu_);
+    return changed_.wait_for(lock, std::chrono::seconds(10), [&] { return sleeping_ >= n; });
+  }
+  int sleeps() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return sleeps_;
   }
 
  private:
   mutable std::mutex mu_;
-  int64_t now_;
+  mutable std::condition_variable changed_;
+  mutable int64_t now_ms_;
+  mutable int sleeps_ = 0;
+  mutable int sleeping_ = 0;
+  bool hold_sleepers_ = false;
+  std::function<void()> on_sleep_;
 };
 
 // Deterministic bytes (a counter-driven xorshift) so runs are reproducible; can be told to fail.

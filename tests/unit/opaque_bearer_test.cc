@@ -73,7 +73,7 @@ class OpaqueIntrospectionTest : public ::testing::Test {
       auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
       while (cache_.introspection().waiting() < static_cast<size_t>(n - 1) &&
              std::chrono::steady_clock::now() < give_up) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        std::this_thread::yield();
       }
       return answer;
     });

@@ -108,6 +108,16 @@ class ProviderClientTest : public ::testing::Test {
     t_.ServeJwks(testing::MakeJwks({&k1_}));
   }
   int JwksFetches() const { return t_.http.CountFor(TestSite::kJwksUrl); }
+  // True once `n` threads wait for another thread's fetch (bounded in real time).
+  bool AllOthersWait(int n) {
+    for (int i = 0; i < 10'000'000; ++i) {
+      if (t_.provider->stats().waiting >= n) {
+        return true;
+      }
+      std::this_thread::yield();
+    }
+    return false;
+  }
 
   TestSite t_;
   const TestKey& k1_ = TestKey::Rsa("op-1");
@@ -361,8 +371,8 @@ TEST_F(ProviderClientTest, ConcurrentUnknownKidProducesOneFetch) {
   while (inside.load() == 0) {
     std::this_thread::yield();
   }
-  // Give the other threads time to arrive and queue behind the fetch (not a wait for expiry).
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Every other thread queues behind the one fetch before it is answered.
+  EXPECT_TRUE(AllOthersWait(15));
   release.Open();
   for (auto& th : threads) {
     th.join();
@@ -392,7 +402,7 @@ TEST_F(ProviderClientTest, ConcurrentFirstUseDiscoversAndFetchesOnce) {
   while (inside.load() == 0) {
     std::this_thread::yield();
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(AllOthersWait(15));
   release.Open();
   for (auto& th : threads) {
     th.join();

@@ -483,6 +483,19 @@ class SingleFlightTest : public SessionRefreshTest {
     });
   }
 
+  // True once the holder has stored its result and released the lock (bounded in real time;
+  // the holder runs on another thread).
+  bool WaitUntilLockReleased(const std::string& id) {
+    for (int i = 0; i < 10'000'000; ++i) {
+      auto held = t_.store.Exists(LockKeyOf(id), t_.clock.NowSeconds());
+      if (held.ok() && !*held) {
+        return true;
+      }
+      std::this_thread::yield();
+    }
+    return false;
+  }
+
   std::atomic<int> adds_{0};
   std::atomic<int> refused_callers_{0};
   std::atomic<int> in_flight_{0};
@@ -496,6 +509,7 @@ TEST_F(SingleFlightTest, SixteenThreadsSendOneRefreshAndAllGetTheNewToken) {
   auto loaded = NewSession(sessions_);
   std::set<std::string> keys_before = KeysNow();
   t_.clock.Advance(580);
+  t_.clock.HoldSleepers();
   HoldTokenResponse(TokenJson("AT-2", "RT-2"));
   // Discovery first, so only the refresh itself can be held.
   ASSERT_TRUE(t_.provider->Metadata().ok());
@@ -511,7 +525,10 @@ TEST_F(SingleFlightTest, SixteenThreadsSendOneRefreshAndAllGetTheNewToken) {
   // Every other thread has been refused the lock while the one refresh is held at the provider.
   bool all_refused = counting_.WaitForRefusedCallers(kThreads - 1);
   EXPECT_TRUE(all_refused) << "only " << refused_callers_.load() << " threads refused";
+  EXPECT_TRUE(t_.clock.WaitForSleepers(kThreads - 1));
   gate_.Open();
+  EXPECT_TRUE(WaitUntilLockReleased(loaded.id));
+  t_.clock.Advance(1);  // the waiters wake to find the holder's tokens
   for (auto& th : threads) {
     th.join();
   }
@@ -532,6 +549,7 @@ TEST_F(SingleFlightTest, WaitersLearnThatAnInvalidGrantEndedTheSession) {
   auto loaded = NewSession(sessions_);
   std::set<std::string> keys_before = KeysNow();
   t_.clock.Advance(580);
+  t_.clock.HoldSleepers();
   ASSERT_TRUE(t_.provider->Metadata().ok());
   t_.http.Handle(TestSite::kTokenUrl, [this](const HttpRequest&) {
     in_flight_.fetch_add(1);
@@ -550,7 +568,10 @@ TEST_F(SingleFlightTest, WaitersLearnThatAnInvalidGrantEndedTheSession) {
     });
   }
   EXPECT_TRUE(counting_.WaitForRefusedCallers(kThreads - 1));
+  EXPECT_TRUE(t_.clock.WaitForSleepers(kThreads - 1));
   gate_.Open();
+  EXPECT_TRUE(WaitUntilLockReleased(loaded.id));
+  t_.clock.Advance(1);
   for (auto& th : threads) {
     th.join();
   }
@@ -593,6 +614,7 @@ TEST_F(SingleFlightTest, WaiterOfADeadOwnerGivesUpWithoutSpendingTheToken) {
   ASSERT_TRUE(t_.provider->Metadata().ok());
   ASSERT_TRUE(*t_.store.Add(LockKeyOf(loaded.id), "dead-owner", now + 30, now));
   t_.http.Respond(TestSite::kTokenUrl, 200, TokenJson("AT-2", "RT-2"));
+  t_.clock.HoldSleepers();
 
   std::optional<Result<SessionRecord>> result;
   std::thread waiter([&] {
@@ -600,7 +622,8 @@ TEST_F(SingleFlightTest, WaiterOfADeadOwnerGivesUpWithoutSpendingTheToken) {
     result.emplace(RefreshSession(site, loaded));
   });
   EXPECT_TRUE(counting_.WaitForRefusedCallers(1));
-  t_.clock.Advance(30);  // the dead owner's lease ends
+  ASSERT_TRUE(t_.clock.WaitForSleepers(1));
+  t_.clock.Advance(30);  // the dead owner's lease ends while the waiter sleeps
   waiter.join();
   ASSERT_TRUE(result.has_value());
   ASSERT_FALSE(result->ok());
@@ -621,6 +644,7 @@ TEST_F(SingleFlightTest, WaiterUsesTheTokensTheHolderStored) {
   int64_t now = t_.clock.NowSeconds();
   ASSERT_TRUE(t_.provider->Metadata().ok());
   ASSERT_TRUE(*t_.store.Add(LockKeyOf(loaded.id), "holder", now + 30, now));
+  t_.clock.HoldSleepers();
 
   std::optional<Result<SessionRecord>> result;
   std::thread waiter([&] {
@@ -628,12 +652,14 @@ TEST_F(SingleFlightTest, WaiterUsesTheTokensTheHolderStored) {
     result.emplace(RefreshSession(site, loaded));
   });
   EXPECT_TRUE(counting_.WaitForRefusedCallers(1));
+  ASSERT_TRUE(t_.clock.WaitForSleepers(1));
   // The holder (another process) stores its result, then releases its lock.
   auto stored = t_.sessions->Update(
       loaded.id, [](SessionRecord& r) { r.access_token = "AT-holder"; r.refresh_token = "RT-holder"; },
       now);
   ASSERT_TRUE(stored.ok() && *stored);
   ASSERT_TRUE(t_.store.EraseIfEquals(LockKeyOf(loaded.id), "holder").ok());
+  t_.clock.AdvanceMillis(25);  // the waiter's next look
   waiter.join();
   ASSERT_TRUE(result.has_value() && result->ok()) << result->error().detail;
   EXPECT_EQ((*result)->access_token, "AT-holder");
@@ -646,6 +672,7 @@ TEST_F(SingleFlightTest, WaiterAfterTheHoldersFailureReportsItAndSpendsNothing) 
   int64_t now = t_.clock.NowSeconds();
   ASSERT_TRUE(t_.provider->Metadata().ok());
   ASSERT_TRUE(*t_.store.Add(LockKeyOf(loaded.id), "holder", now + 30, now));
+  t_.clock.HoldSleepers();
   t_.http.Respond(TestSite::kTokenUrl, 200, TokenJson("AT-2", "RT-2"));
 
   std::optional<Result<SessionRecord>> result;
@@ -654,8 +681,10 @@ TEST_F(SingleFlightTest, WaiterAfterTheHoldersFailureReportsItAndSpendsNothing) 
     result.emplace(RefreshSession(site, loaded));
   });
   EXPECT_TRUE(counting_.WaitForRefusedCallers(1));
+  ASSERT_TRUE(t_.clock.WaitForSleepers(1));
   // The holder's refresh failed (say the provider timed out): it releases the lock, no token.
   ASSERT_TRUE(t_.store.EraseIfEquals(LockKeyOf(loaded.id), "holder").ok());
+  t_.clock.AdvanceMillis(25);
   waiter.join();
   ASSERT_TRUE(result.has_value());
   ASSERT_FALSE(result->ok());
@@ -708,14 +737,15 @@ TEST_F(SingleFlightTest, RequestArrivingDuringAHeldRefreshWaits) {
   t_.clock.Advance(580);
   ASSERT_TRUE(t_.provider->Metadata().ok());
   HoldTokenResponse(TokenJson("AT-2", "RT-2"));
+  t_.clock.HoldSleepers();
 
   std::optional<Result<SessionRecord>> first;
   std::thread holder([&] {
     Site site = CountingSite();
     first.emplace(RefreshSession(site, loaded));
   });
-  for (int i = 0; i < 2000 && in_flight_.load() == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 10'000'000 && in_flight_.load() == 0; ++i) {
+    std::this_thread::yield();
   }
   ASSERT_EQ(in_flight_.load(), 1);
   std::optional<Result<SessionRecord>> second;
@@ -724,8 +754,10 @@ TEST_F(SingleFlightTest, RequestArrivingDuringAHeldRefreshWaits) {
     second.emplace(RefreshSession(site, loaded));
   });
   EXPECT_TRUE(counting_.WaitForRefusedCallers(1));
+  ASSERT_TRUE(t_.clock.WaitForSleepers(1));
   gate_.Open();
   holder.join();
+  t_.clock.Advance(1);
   other.join();
   EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 1);
   ASSERT_TRUE(first.has_value() && first->ok());
@@ -773,7 +805,7 @@ bool SpinUntil(const std::function<bool()>& done, std::chrono::milliseconds limi
     if (std::chrono::steady_clock::now() > deadline) {
       return false;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::yield();
   }
   return true;
 }
@@ -827,6 +859,16 @@ TEST(SessionRefreshAcrossProcesses, ForkedProcessesSendExactlyOneRefresh) {
     if (pid == 0) {
       // Each process has its own randomness (lock owner tokens), as httpd children do.
       FakeRandom random(0x1234567ull + static_cast<uint64_t>(c) * 7919);
+      // A waiter's sleep lasts until the holder (another process) has released its lock, in
+      // real time: simulated time alone would run the waiter past its deadline first.
+      t.clock.OnSleep([&] {
+        SpinUntil(
+            [&] {
+              auto held = (*shm)->Exists(LockKeyOf(*id), t.clock.NowSeconds());
+              return held.ok() && !*held;
+            },
+            std::chrono::seconds(10));
+      });
       Site site{*t.provider, t.session_config, sessions, t.clock, random, t.log};
       counters->started.fetch_add(1);
       if (!SpinUntil([&] { return counters->started.load() >= kProcesses; },

@@ -1,0 +1,39 @@
+// Who a request speaks for, as the application sees it: built here, and only here, from the
+// claims of a verified token (an ID token at sign-in, an access token, an introspection answer)
+// or from a stored session. The glue turns an Identity into REMOTE_USER, COINPAY_* variables and
+// headers (httpd/request_adapter.cc).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "coinpay_auth/action.h"
+#include "core/json.h"
+#include "core/provider_config.h"
+#include "core/session.h"
+
+namespace coinpay {
+
+// The name a provider goes by where users and operators see it: its <CoinpayProvider> name, or
+// kDefaultProviderName for the top-level one (whose configured name is "").
+std::string DisplayedProviderName(std::string_view configured_name);
+// The reverse: the configured name ("" for the top-level provider) a displayed name stands for.
+std::string ConfiguredProviderName(std::string_view displayed_name);
+
+// The claims an application sees: every claim but the token mechanics (nonce, at_hash, ...),
+// values flattened to text with control characters replaced by spaces.
+std::vector<std::pair<std::string, std::string>> ClaimsForApplication(const Json& claims);
+
+// A verified access token's (or introspection answer's) claims, from provider `p`: the user is
+// `sub`, or `client_id` for a token a client holds for itself.
+std::shared_ptr<Identity> IdentityFromTokenClaims(const ProviderConfig& p, const Json& claims);
+
+// A live session's record (consumed). `qualify_user` where several providers are accepted;
+// the access token only where the location passes it on, and never once expired.
+Identity IdentityFromSession(SessionRecord&& s, bool qualify_user, bool pass_access_token,
+                             int64_t now);
+
+}  // namespace coinpay
