@@ -60,6 +60,6 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_SOURCE_DIR}/packaging/debian/prerm ${CMAKE_SOURCE_DIR}/packaging/debian/postrm
     ${CMAKE_BINARY_DIR}/deb/conffiles)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
-file(WRITE ${CMAKE_BINARY_DIR}/deb/conffiles
-     "/etc/apache2/mods-available/coinpay_auth.conf\n/etc/apache2/mods-available/coinpay_auth.load\n")
+file(WRITE ${CMAKE_BINARY_DIR}/deb/conffiles "/etc/apache2/mods-available/coinpay_auth.conf\n"
+                                             "/etc/apache2/mods-available/coinpay_auth.load\n")
 include(CPack)

@@ -7,7 +7,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(realpath -m "${1:-$root/build}")
 for tool in cmake cpack dpkg-shlibdeps dpkg-deb apxs; do
-  command -v "$tool" >/dev/null || { echo "package-deb: $tool missing (scripts/install-deps.sh)" >&2; exit 1; }
+  command -v "$tool" >/dev/null \
+    || { echo "package-deb: $tool missing (scripts/install-deps.sh)" >&2; exit 1; }
 done
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
@@ -22,6 +23,7 @@ cmake --build "$build" -j"$(nproc)" >&2   # no-op when the build is up to date
 rm -rf "$build/_CPack_Packages" "$build"/deb/*.deb
 (cd "$build" && cpack -G DEB --config CPackConfig.cmake >&2)
 debs=("$build"/deb/*.deb)
-[ ${#debs[@]} -eq 1 ] && [ -f "${debs[0]}" ] || { echo "package-deb: expected one .deb in $build/deb" >&2; exit 1; }
+[ ${#debs[@]} -eq 1 ] && [ -f "${debs[0]}" ] \
+  || { echo "package-deb: expected one .deb in $build/deb" >&2; exit 1; }
 rm -rf "$build/_CPack_Packages"
 echo "${debs[0]}"
