@@ -12,17 +12,17 @@ file(GLOB COINPAY_DOC_PAGES CONFIGURE_DEPENDS docs/*.md)
 install(FILES ${COINPAY_DOC_PAGES} DESTINATION ${COINPAY_DOC_DIR} COMPONENT doc)
 install(DIRECTORY docs/providers conf/examples DESTINATION ${COINPAY_DOC_DIR} COMPONENT doc)
 
-# Debian-only files (copyright, changelog.Debian.gz): only in the package, not in a plain
-# `cmake --install`.
+# Debian-only files, only in the package, not in a plain `cmake --install`: copyright and
+# changelog.gz (the name for a native package, as lintian wants).
 string(TIMESTAMP COINPAY_DEB_DATE "%a, %d %b %Y %H:%M:%S +0000" UTC)   # honours SOURCE_DATE_EPOCH
-configure_file(packaging/debian/changelog.in ${CMAKE_BINARY_DIR}/deb/changelog.Debian @ONLY)
+configure_file(packaging/debian/changelog.in ${CMAKE_BINARY_DIR}/deb/changelog @ONLY)
 find_program(GZIP gzip REQUIRED)
-add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/deb/changelog.Debian.gz
-                   COMMAND ${GZIP} -9nkf ${CMAKE_BINARY_DIR}/deb/changelog.Debian
-                   DEPENDS ${CMAKE_BINARY_DIR}/deb/changelog.Debian
-                   COMMENT "changelog.Debian.gz for the Debian package")
-add_custom_target(coinpay_deb_changelog ALL DEPENDS ${CMAKE_BINARY_DIR}/deb/changelog.Debian.gz)
-install(FILES packaging/debian/copyright ${CMAKE_BINARY_DIR}/deb/changelog.Debian.gz
+add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/deb/changelog.gz
+                   COMMAND ${GZIP} -9nkf ${CMAKE_BINARY_DIR}/deb/changelog
+                   DEPENDS ${CMAKE_BINARY_DIR}/deb/changelog
+                   COMMENT "changelog.gz for the Debian package")
+add_custom_target(coinpay_deb_changelog ALL DEPENDS ${CMAKE_BINARY_DIR}/deb/changelog.gz)
+install(FILES packaging/debian/copyright ${CMAKE_BINARY_DIR}/deb/changelog.gz
         DESTINATION ${COINPAY_DOC_DIR} COMPONENT deb EXCLUDE_FROM_ALL)
 
 # Apache's module ABI (MMN major), as dh_apache2 declares it: apache2-api-<MMN>.
@@ -38,10 +38,12 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_VENDOR "mod_coinpay_auth")
 set(CPACK_PACKAGE_CONTACT "mod_coinpay_auth maintainers <maintainers@mod-coinpay-auth.invalid>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Sign in with CoinPay (OpenID Connect) for Apache httpd")
-set(CPACK_PACKAGE_DESCRIPTION
-    "mod_coinpay_auth puts Sign in with CoinPay (OpenID Connect, Authorization Code + PKCE) \
-in front of anything Apache serves: static files, CGI programs, proxied applications. It also \
-accepts bearer tokens (JWT or introspected) for APIs and keeps sessions in shared memory or Redis.")
+# The extended description (CPack puts the summary first): lines of at most 80 characters.
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
+"mod_coinpay_auth puts Sign in with CoinPay (OpenID Connect, Authorization
+Code + PKCE) in front of anything Apache serves: static files, CGI programs,
+proxied applications. It also accepts bearer tokens (JWT or introspected)
+for APIs and keeps sessions in shared memory or Redis.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)                 # the module without its debug symbols
 set(CPACK_OUTPUT_FILE_PREFIX deb)         # <build>/deb/

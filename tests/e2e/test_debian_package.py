@@ -34,6 +34,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 
 import pytest
 import requests
@@ -93,6 +94,19 @@ def run(cmd, env=None, check=True, timeout=300):
     if check and p.returncode != 0:
         pytest.fail(f"{' '.join(cmd)} failed ({p.returncode}):\n{out}", pytrace=False)
     return p.returncode, out
+
+
+def dpkg(args, env, check=True):
+    """dpkg ARGS; waits (up to 3 minutes) while another dpkg/apt holds the lock."""
+    deadline = time.monotonic() + 180
+    while True:
+        rc, out = run(["dpkg", *args], env=env, check=False)
+        if rc == 0 or "lock" not in out or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    if check and rc != 0:
+        pytest.fail(f"dpkg {' '.join(args)} failed ({rc}):\n{out}", pytrace=False)
+    return rc, out
 
 
 def plain_env(**extra):
@@ -178,7 +192,7 @@ def log_problems(path):
 def expected_files(version):
     """Every regular file the package must ship, computed from the tree."""
     doc = [os.path.join(DOC_DIR, "README.md"), os.path.join(DOC_DIR, "copyright"),
-           os.path.join(DOC_DIR, "changelog.Debian.gz")]
+           os.path.join(DOC_DIR, "changelog.gz")]
     doc += [os.path.join(DOC_DIR, os.path.basename(p))
             for p in glob.glob(os.path.join(REPO, "docs", "*.md"))]
     doc += [os.path.join(DOC_DIR, "providers", os.path.basename(p))
@@ -230,6 +244,11 @@ def check_metadata(deb, version):
         text = run(["dpkg-deb", "-I", deb, script])[1]
         assert "apache2_invoke dismod coinpay_auth" in text, text
 
+    # Debian's own checker: no error or warning (lintian from scripts/install-deps.sh)
+    assert shutil.which("lintian"), "lintian not installed (scripts/install-deps.sh)"
+    rc, out = run(["lintian", "--fail-on", "error,warning", deb], check=False)
+    assert rc == 0, f"lintian:\n{out}"
+
     # the module is stripped: no debug sections in the packaged .so
     tmp = tempfile.mkdtemp(prefix="coinpay-deb-x-")
     try:
@@ -242,10 +261,10 @@ def check_metadata(deb, version):
 
 
 def install(deb):
-    rc, out = run(["dpkg", "-i", deb], env=plain_env(DEBIAN_FRONTEND="noninteractive"),
-                  check=False)
+    rc, out = dpkg(["-i", deb], env=plain_env(DEBIAN_FRONTEND="noninteractive"), check=False)
     if rc != 0:   # a library the package depends on is missing: let apt bring exactly those
-        run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "-f"],
+        run(["apt-get", "-o", "DPkg::Lock::Timeout=180", "install", "-y", "-q",
+             "--no-install-recommends", "-f"],
             env=plain_env(DEBIAN_FRONTEND="noninteractive"), timeout=900)
     assert package_installed(), f"dpkg -i {deb} did not install the package:\n{out}"
 
@@ -379,7 +398,7 @@ def test_debian_package_installs_serves_a_sign_in_and_purges_cleanly():
         run(["a2enmod", "coinpay_auth"], env=plain_env())
         rc, out = run(["apache2ctl", "configtest"], env=plain_env(), check=False)
         assert rc == 0, f"/etc/apache2 with the module enabled does not pass configtest:\n{out}"
-        run(["dpkg", "-r", PKG], env=dpkg_env)
+        dpkg(["-r", PKG], env=dpkg_env)
         assert not os.path.lexists("/etc/apache2/mods-enabled/coinpay_auth.load"), \
             "dpkg -r left the module enabled (apache2 could not start any more)"
         assert not os.path.lexists("/etc/apache2/mods-enabled/coinpay_auth.conf")
@@ -390,7 +409,7 @@ def test_debian_package_installs_serves_a_sign_in_and_purges_cleanly():
         with open(restarts) as f:
             assert "apache2 restart" in f.read(), "removing an enabled module must restart apache2"
 
-        run(["dpkg", "--purge", PKG], env=dpkg_env)
+        dpkg(["--purge", PKG], env=dpkg_env)
         assert not package_installed()
         assert not state_markers(), f"a2enmod state left behind: {state_markers()}"
         assert not os.path.exists(DOC_DIR)
@@ -407,8 +426,7 @@ def test_debian_package_installs_serves_a_sign_in_and_purges_cleanly():
             if os.path.islink(f"/etc/apache2/mods-enabled/{link}"):
                 os.unlink(f"/etc/apache2/mods-enabled/{link}")
         if package_installed():
-            subprocess.run(["dpkg", "--purge", PKG], env=dpkg_env, capture_output=True,
-                           timeout=300)
+            dpkg(["--purge", PKG], env=dpkg_env, check=False)
         for marker in state_markers():
             os.unlink(marker)
         remove_new_empty_dirs("/var/lib/apache2", state_dirs_before)
