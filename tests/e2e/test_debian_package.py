@@ -390,6 +390,8 @@ def test_debian_package_installs_serves_a_sign_in_and_purges_cleanly():
 
         stop_instance()
         assert not port_accepts(port)
+        with open(INSTANCE_LOG, errors="replace") as f:
+            assert "AH00489" in f.read(), "the instance's error log is not where envvars put it"
         problems = log_problems(INSTANCE_LOG)
         assert not problems, "unexpected error-log lines:\n" + "\n".join(problems)
         shutil.rmtree(INSTANCE)
