@@ -11,7 +11,9 @@ for tool in cmake cpack dpkg-shlibdeps dpkg-deb apxs; do
     || { echo "package-deb: $tool missing (scripts/install-deps.sh)" >&2; exit 1; }
 done
 if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
+  # a build only for the package: no unit tests or benchmarks to compile
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOINPAY_BUILD_TESTS=OFF \
+        -DCOINPAY_BUILD_BENCH=OFF >&2
 else
   cmake "$build" >/dev/null   # picks up Packaging.cmake / version changes in an older build
 fi
