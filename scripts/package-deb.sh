@@ -10,6 +10,11 @@ for tool in cmake cpack dpkg-shlibdeps dpkg-deb apxs; do
   command -v "$tool" >/dev/null \
     || { echo "package-deb: $tool missing (scripts/install-deps.sh)" >&2; exit 1; }
 done
+# Dates in the package (changelog, file times) from the last commit: the same tree gives the
+# same package.
+if [ -z "${SOURCE_DATE_EPOCH:-}" ] && epoch=$(git -C "$root" log -1 --format=%ct 2>/dev/null); then
+  export SOURCE_DATE_EPOCH=$epoch
+fi
 if [ ! -f "$build/CMakeCache.txt" ]; then
   # a build only for the package: no unit tests or benchmarks to compile
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOINPAY_BUILD_TESTS=OFF \
