@@ -4,6 +4,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 pkgs=(build-essential cmake pkg-config apache2 apache2-dev libapr1-dev libaprutil1-dev libssl-dev
+      dpkg-dev lintian
       libjansson-dev libcurl4-openssl-dev libcjose-dev libhiredis-dev libgtest-dev libgmock-dev
       libbenchmark-dev redis-server wrk nodejs curl clang libclang-rt-14-dev
       python3-pytest python3-requests python3-cryptography python3-selenium
