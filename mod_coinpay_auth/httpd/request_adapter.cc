@@ -7,7 +7,9 @@
 
 #include <string>
 
+#include "core/pages.h"
 #include "core/session_cookie.h"
+#include "httpd/runtime.h"
 
 namespace coinpay::httpd {
 namespace {
@@ -104,7 +106,16 @@ int Respond(request_rec* r, const Action& a) {
     return a.status;
   }
   if (!a.body.empty()) {
-    ap_custom_response(r, a.status, a.body.c_str());
+    const SiteRuntime* rt = RuntimeFor(r->server);
+    std::string body = a.error_page != nullptr && rt != nullptr && !rt->error_pages.Empty()
+                           ? RenderErrorPage(rt->error_pages, *a.error_page)
+                           : a.body;
+    // httpd takes a custom response that looks like a URL ("/x", "scheme:...") as a redirect
+    // target; an operator's page might start so, and must stay a page.
+    if (body[0] == '/' || ap_is_url(body.c_str()) != 0) {
+      body = "\n" + body;
+    }
+    ap_custom_response(r, a.status, body.c_str());
     r->content_type = apr_pstrdup(r->pool, a.content_type.c_str());
   }
   return a.status;
@@ -158,7 +169,8 @@ void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id) {
   // Which provider vouched: always, so an application never has to guess from REMOTE_USER.
   if (!id.provider.empty()) {
     if (env) {
-      apr_table_setn(r->subprocess_env, "COINPAY_PROVIDER", apr_pstrdup(r->pool, id.provider.c_str()));
+      apr_table_setn(r->subprocess_env, "COINPAY_PROVIDER",
+                     apr_pstrdup(r->pool, id.provider.c_str()));
       apr_table_setn(r->subprocess_env, "COINPAY_ISSUER", apr_pstrdup(r->pool, id.issuer.c_str()));
     }
     if (headers) {
