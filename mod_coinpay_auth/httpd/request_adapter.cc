@@ -115,6 +115,8 @@ int Respond(request_rec* r, const Action& a) {
     if (body[0] == '/' || ap_is_url(body.c_str()) != 0) {
       body = "\n" + body;
     }
+    // Else httpd labels every error response iso-8859-1, over the pages' <meta charset="utf-8">.
+    apr_table_setn(r->subprocess_env, "suppress-error-charset", "1");
     ap_custom_response(r, a.status, body.c_str());
     r->content_type = apr_pstrdup(r->pool, a.content_type.c_str());
   }
