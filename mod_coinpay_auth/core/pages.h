@@ -51,7 +51,7 @@ struct ErrorPages {
 };
 
 // Operator files larger than this are refused (a page, not a site).
-inline constexpr size_t kMaxErrorPageBytes = 64 * 1024;
+inline constexpr size_t kMaxErrorPageBytes = size_t{64} * 1024;
 
 // A complete response: status, the built-in page, Cache-Control: no-store, and the page's text
 // (Action::error_page) so the glue can serve the operator's page instead.
