@@ -6,6 +6,7 @@ import requests
 from conftest import start_checked
 from e2e_util import BROWSER
 from harness import Httpd, coinpay_directives, free_port, login
+from harness.vhosts import virtual_host, vhost_get
 
 TEMPLATE = ('<!DOCTYPE html><html><head><meta charset="utf-8"><title>{{title}}</title></head>'
             '<body class="operator" data-kind="{{kind}}"><h1>Example Corp: {{ title }}</h1>'
@@ -119,6 +120,22 @@ def test_page_that_starts_like_a_url_is_still_served_as_a_page(op, httpd_port, n
         assert "Location" not in r.headers
         assert r.text.strip() == text.strip()
         h.stop()
+
+
+def test_each_virtual_host_serves_its_own_pages(op, new_httpd, tmp_path):
+    port = free_port()
+    main = _write(tmp_path, "main.html", "<p>main site: {{kind}}</p>\n")
+    shop = _write(tmp_path, "shop.html", "<p>shop: {{kind}}</p>\n")
+    vhosts = (virtual_host("www.example", port) +
+              virtual_host("shop.example", port, f"CoinpayErrorTemplate {shop}"))
+    h = start_checked(new_httpd(op.issuer, port=port, extra_conf=vhosts,
+                                extra_coinpay=f"CoinpayErrorTemplate {main}"))
+    for name, page in (("www.example", "<p>main site: login_required</p>\n"),
+                       ("shop.example", "<p>shop: login_required</p>\n")):
+        r = vhost_get(port, name, "/app/", headers={"Accept": "application/json"})
+        _assert_page_headers(r, 401)
+        assert r.text.strip() == page.strip(), (name, r.text)
+    assert h.running
 
 
 def test_pages_never_echo_request_input(op, httpd_port, new_httpd, tmp_path):
