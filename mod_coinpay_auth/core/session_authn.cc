@@ -141,8 +141,8 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
   if (loaded->has_value()) {
     // The stored last_seen_at, before this request touches it.
     const SessionRecord& r = (*loaded)->record;
-    bool too_old =
-        options.max_age_seconds > 0 && now >= SaturatingAdd(r.created_at, options.max_age_seconds);
+    bool too_old = options.max_age_seconds > 0 &&
+                   now >= SaturatingAdd(r.created_at, options.max_age_seconds);
     bool too_idle = options.idle_timeout_seconds > 0 &&
                     now >= SaturatingAdd(r.last_seen_at, options.idle_timeout_seconds);
     if (too_old || too_idle) {

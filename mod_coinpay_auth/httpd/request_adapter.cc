@@ -171,8 +171,7 @@ void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id) {
   // Which provider vouched: always, so an application never has to guess from REMOTE_USER.
   if (!id.provider.empty()) {
     if (env) {
-      apr_table_setn(r->subprocess_env, "COINPAY_PROVIDER",
-                     apr_pstrdup(r->pool, id.provider.c_str()));
+      apr_table_setn(r->subprocess_env, "COINPAY_PROVIDER", apr_pstrdup(r->pool, id.provider.c_str()));
       apr_table_setn(r->subprocess_env, "COINPAY_ISSUER", apr_pstrdup(r->pool, id.issuer.c_str()));
     }
     if (headers) {
