@@ -17,6 +17,8 @@ kinds = {"Text": "text", "Url": "absolute URL", "Seconds": "seconds", "Count": "
          "RevocationAuth": "client | bearer", "Userinfo": "auto | on | off",
          "BearerTokenType": "at+jwt | jwt", "Refresh": "auto | always"}
 kinds["Cidrs"] = "one or more IP addresses or CIDR ranges"
+kinds["ErrorTemplateFile"] = "a file name"
+kinds["ErrorPageFiles"] = "kind file"
 out = []
 for scope, title in (("SERVER", "Server and virtual host"), ("DIR", "Location")):
     out += ["## " + title, ""]

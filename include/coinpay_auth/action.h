@@ -10,7 +10,8 @@
 
 namespace coinpay {
 
-class Json;  // core/json.h
+class Json;            // core/json.h
+struct ErrorPageText;  // core/pages.h
 
 // The name the top-level provider goes by wherever users or operators see it.
 inline constexpr char kDefaultProviderName[] = "default";
@@ -39,6 +40,9 @@ struct Action {
   std::string content_type = "text/html; charset=utf-8";
   std::string body;
   Identity identity;  // for kAllow
+  // Set on the module's error pages (core/pages.h): which error, in the module's own words, so
+  // the glue can serve the operator's page for it instead of `body`.
+  std::shared_ptr<const ErrorPageText> error_page;
 
   static Action Allow(Identity id) {
     Action a;

@@ -20,8 +20,9 @@
 namespace coinpay {
 namespace {
 
-Action SignInAgainPage(int status, std::string_view message) {
-  return ErrorPage(status, "Sign-in did not complete", message, "/", "Start again");
+Action SignInAgainPage(int status, std::string_view message,
+                       ErrorKind kind = ErrorKind::kBadRequest) {
+  return ErrorPage(kind, status, "Sign-in did not complete", message, "/", "Start again");
 }
 
 // The ID token's claims joined by the userinfo endpoint's (OpenID Connect Core 5.3), whose sub
@@ -181,7 +182,8 @@ Action HandleCallback(Site& site, const RequestView& req) {
           "callback state matches no valid login cookie (expired, forged, or another browser)");
     return SignInAgainPage(400,
                            "This sign-in link has expired or was started elsewhere. "
-                           "Please start again.");
+                           "Please start again.",
+                           ErrorKind::kLoginExpired);
   }
   std::string clear_login = DeleteCookieValue(cookie_name, ModuleCookieAttrs(c, req.https));
 
@@ -198,7 +200,7 @@ Action HandleCallback(Site& site, const RequestView& req) {
     LogAt(site.log, LogLevel::kInfo, 126,
           "provider returned error " + SafeErrorCode(error_it->second) + " to the callback");
     Action a =
-        ErrorPage(403, "Sign-in was not completed",
+        ErrorPage(ErrorKind::kLoginRefused, 403, "Sign-in was not completed",
                   "The sign-in was cancelled or refused at the provider.", "/", "Start again");
     a.set_cookies.push_back(clear_login);
     return a;
@@ -218,10 +220,11 @@ Action HandleCallback(Site& site, const RequestView& req) {
     if (e == Errc::kInvalidGrant) {
       LogAt(site.log, LogLevel::kInfo, 128,
             "code exchange refused by the provider (used twice or expired)");
-      a = SignInAgainPage(400, "This sign-in link was already used or has expired.");
+      a = SignInAgainPage(400, "This sign-in link was already used or has expired.",
+                          ErrorKind::kLoginExpired);
     } else {
       LogAt(site.log, LogLevel::kError, 129, "code exchange failed: " + tokens.error().detail);
-      a = ErrorPage(502, "Sign-in is unavailable",
+      a = ErrorPage(ErrorKind::kProviderUnavailable, 502, "Sign-in is unavailable",
                     "The sign-in provider could not be reached. Please try again shortly.");
     }
     a.set_cookies.push_back(clear_login);
@@ -232,10 +235,10 @@ Action HandleCallback(Site& site, const RequestView& req) {
                          : IdentityFromIdToken(site, *tokens, login->nonce, now);
   if (!who) {
     Action a = who.code() == Errc::kHttpFailure
-                   ? ErrorPage(502, "Sign-in is unavailable",
+                   ? ErrorPage(ErrorKind::kProviderUnavailable, 502, "Sign-in is unavailable",
                                "The sign-in provider could not be reached. Please try again "
                                "shortly.")
-                   : ErrorPage(401, "Sign-in could not be verified",
+                   : ErrorPage(ErrorKind::kLoginUnverified, 401, "Sign-in could not be verified",
                                "The answer from the sign-in provider did not pass our checks.", "/",
                                "Start again");
     a.set_cookies.push_back(clear_login);
@@ -265,7 +268,7 @@ Action HandleCallback(Site& site, const RequestView& req) {
   auto id = site.sessions.Create(std::move(record), now, claims.GetString("sid").value_or(""));
   if (!id) {
     LogAt(site.log, LogLevel::kError, 132, "cannot store the new session: " + id.error().detail);
-    Action a = ErrorPage(503, "Sign-in is unavailable",
+    Action a = ErrorPage(ErrorKind::kServiceUnavailable, 503, "Sign-in is unavailable",
                          "Your session could not be stored. Please try again shortly.");
     a.set_cookies.push_back(clear_login);
     return a;

@@ -82,7 +82,7 @@ Action StartLogin(Site& site, const RequestView& req, std::string_view return_to
   const ProviderConfig& p = site.provider.config();
   auto meta = site.provider.Metadata();
   if (!meta) {
-    return ErrorPage(502, "Sign-in is unavailable",
+    return ErrorPage(ErrorKind::kProviderUnavailable, 502, "Sign-in is unavailable",
                      "The sign-in provider cannot be reached right now. Please try again shortly.");
   }
   LoginState s;
@@ -91,7 +91,8 @@ Action StartLogin(Site& site, const RequestView& req, std::string_view return_to
   auto verifier = MakePkceVerifier(site.random);
   if (!state || !nonce || !verifier) {
     LogAt(site.log, LogLevel::kError, 110, "random generator failed; sign-in refused");
-    return ErrorPage(503, "Sign-in is unavailable", "Please try again shortly.");
+    return ErrorPage(ErrorKind::kServiceUnavailable, 503, "Sign-in is unavailable",
+                     "Please try again shortly.");
   }
   s.state = *state;
   s.nonce = *nonce;
@@ -105,7 +106,8 @@ Action StartLogin(Site& site, const RequestView& req, std::string_view return_to
                                s.issued_at + c.login_timeout_seconds, site.random);
   if (!sealed) {
     LogAt(site.log, LogLevel::kError, 111, "cannot seal the login state: " + sealed.error().detail);
-    return ErrorPage(503, "Sign-in is unavailable", "Please try again shortly.");
+    return ErrorPage(ErrorKind::kServiceUnavailable, 503, "Sign-in is unavailable",
+                     "Please try again shortly.");
   }
   Params params = {{"response_type", "code"},
                    {"client_id", p.client_id},
@@ -139,7 +141,7 @@ Action HandleLoginRequest(Site& site, const RequestView& req) {
   auto params = ParseQuery(req.query);
   if (!params) {
     LogAt(site.log, LogLevel::kInfo, 113, "login request with a malformed query refused");
-    return ErrorPage(400, "Bad request", "The sign-in link is malformed.");
+    return ErrorPage(ErrorKind::kBadRequest, 400, "Bad request", "The sign-in link is malformed.");
   }
   std::string return_to = "/";
   int seen = 0;
@@ -151,7 +153,7 @@ Action HandleLoginRequest(Site& site, const RequestView& req) {
   }
   if (seen > 1) {
     LogAt(site.log, LogLevel::kInfo, 114, "login request with a repeated return_to refused");
-    return ErrorPage(400, "Bad request", "The sign-in link is malformed.");
+    return ErrorPage(ErrorKind::kBadRequest, 400, "Bad request", "The sign-in link is malformed.");
   }
   return StartLogin(site, req, return_to);
 }

@@ -155,7 +155,7 @@ Action HandleLogout(Site& site, const RequestView& req) {
     if (!TokenMatches(req.form_body,
                       LogoutConfirmationToken(site.session_config, SessionIdOf(loaded)))) {
       LogAt(site.log, LogLevel::kInfo, 145, "logout POST without this session's token (403)");
-      return ErrorPage(403, "Sign-out not confirmed",
+      return ErrorPage(ErrorKind::kLogoutRefused, 403, "Sign-out not confirmed",
                        "This sign-out request did not come from this site's sign-out page. "
                        "You are still signed in.");
     }

@@ -61,7 +61,7 @@ bool NeedsLiveToken(const LocationOptions& options) {
 
 // The provider's circuit breaker is open: an answer at once, and when to try again.
 Action ProviderUnavailable(ProviderClient& provider) {
-  Action a = ErrorPage(503, "Sign-in provider unavailable",
+  Action a = ErrorPage(ErrorKind::kProviderUnavailable, 503, "Sign-in provider unavailable",
                        "Your session cannot be renewed right now. Please try again in a moment.");
   int64_t retry_after = std::max<int64_t>(1, provider.breaker().RetryAfterSeconds());
   a.headers.emplace_back("Retry-After", std::to_string(retry_after));
@@ -116,7 +116,7 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
   auto loaded = site.sessions.Load(req.cookie, now);
   if (!loaded) {
     LogAt(site.log, LogLevel::kError, 150, "session store unavailable: " + loaded.error().detail);
-    return ErrorPage(503, "Service unavailable",
+    return ErrorPage(ErrorKind::kServiceUnavailable, 503, "Service unavailable",
                      "Sessions cannot be checked right now. Please try again shortly.");
   }
   std::vector<std::string> accepted = options.providers;
@@ -170,7 +170,7 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
     } else if (refreshed.code() == Errc::kCircuitOpen) {
       return ProviderUnavailable(*session_provider);
     } else {
-      return ErrorPage(502, "Sign-in provider unavailable",
+      return ErrorPage(ErrorKind::kProviderUnavailable, 502, "Sign-in provider unavailable",
                        "Your session could not be renewed right now. Please try again shortly.");
     }
   } else if (loaded->has_value()) {
@@ -190,13 +190,15 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
     ProviderClient* p = site.ProviderNamed(accepted.front());
     if (p == nullptr) {
       LogAt(site.log, LogLevel::kError, 153, "location names an unknown provider");
-      return ErrorPage(500, "Sign-in is misconfigured", "Please tell the site's operator.");
+      return ErrorPage(ErrorKind::kMisconfigured, 500, "Sign-in is misconfigured",
+                       "Please tell the site's operator.");
     }
     Site by = site.With(*p);
     return StartLogin(by, req, req.unparsed_uri);
   }
   LogAt(site.log, LogLevel::kDebug, 151, "no session; 401 for a non-navigation request");
-  Action a = ErrorPage(401, "Sign-in required", "Please sign in to continue.");
+  Action a =
+      ErrorPage(ErrorKind::kLoginRequired, 401, "Sign-in required", "Please sign in to continue.");
   a.headers.emplace_back("WWW-Authenticate", "Coinpay realm=\"sign-in\"");
   return a;
 }

@@ -233,8 +233,8 @@ int Precheck(request_rec* r) {
                                               "The access token lacks a required claim", 403));
     }
     LogAt(log, LogLevel::kInfo, 164, "signed-in user lacks a required claim or scope (403)");
-    return Respond(
-        r, ErrorPage(403, "Access denied", "Your account is not allowed to see this page."));
+    return Respond(r, ErrorPage(ErrorKind::kAccessDenied, 403, "Access denied",
+                                "Your account is not allowed to see this page."));
   }
   return DECLINED;
 }

@@ -97,12 +97,48 @@ const char* SetFlag(cmd_parms* cmd, void* dir, int on) {
   return nullptr;
 }
 
+// An operator's file (CoinpayErrorTemplate): read now, so `apachectl -t` names the line.
+template <typename Cfg, typename K, Field<K> Cfg::*M>
+const char* SetFile(cmd_parms* cmd, void* dir, const char* arg) {
+  const char* path = *arg == '\0' ? nullptr : ap_server_root_relative(cmd->temp_pool, arg);
+  if (path == nullptr) {
+    return Report(cmd, "takes the name of an HTML file, e.g. /etc/apache2/coinpay-error.html");
+  }
+  Field<K>& f = Target<Cfg>(cmd, dir).*M;
+  std::string err = K::Load(path, f.value);
+  if (err.empty()) {
+    f.set = true;
+  }
+  return Report(cmd, err.empty() ? nullptr : err.c_str());
+}
+
+// A name and a file, repeatable (CoinpayErrorPage kind file): httpd refuses other counts.
+template <typename Cfg, typename K, Field<K> Cfg::*M>
+const char* SetTake2(cmd_parms* cmd, void* dir, const char* name, const char* arg) {
+  const char* path = *arg == '\0' ? nullptr : ap_server_root_relative(cmd->temp_pool, arg);
+  if (path == nullptr) {
+    return Report(cmd, "takes an error kind and the name of an HTML file");
+  }
+  Field<K>& f = Target<Cfg>(cmd, dir).*M;
+  if (!f.set) {
+    f.value.clear();  // the first occurrence replaces the default (and what a merge inherited)
+    f.set = true;
+  }
+  std::string err = K::Append(name, path, f.value);
+  return Report(cmd, err.empty() ? nullptr : err.c_str());
+}
+
 constexpr char kSetterFailed[] = "could not be read (internal error, see the error log)";
 
 // Every setter in the table runs through here: a throw (std::bad_alloc) becomes a config error.
 template <auto Setter, typename Arg>
 const char* GuardedSetter(cmd_parms* cmd, void* dir, Arg arg) {
   return Guarded(cmd->temp_pool, 926, kSetterFailed, [&] { return Setter(cmd, dir, arg); });
+}
+
+template <auto Setter>
+const char* GuardedSetter2(cmd_parms* cmd, void* dir, const char* a, const char* b) {
+  return Guarded(cmd->temp_pool, 940, kSetterFailed, [&] { return Setter(cmd, dir, a, b); });
 }
 
 template <auto Setter, typename Arg>
@@ -117,6 +153,10 @@ constexpr command_rec Row(const char* name, int where, const char* help) noexcep
     return {name, Guard<&SetIterate<Cfg, K, M>, const char*>(), nullptr, where, ITERATE, help};
   } else if constexpr (std::is_same_v<K, kinds::Flag>) {
     return {name, Guard<&SetFlag<Cfg, K, M>, int>(), nullptr, where, FLAG, help};
+  } else if constexpr (std::is_same_v<K, kinds::ErrorTemplateFile>) {
+    return {name, Guard<&SetFile<Cfg, K, M>, const char*>(), nullptr, where, TAKE1, help};
+  } else if constexpr (std::is_same_v<K, kinds::ErrorPageFiles>) {
+    return {name, AsCmdFunc(&GuardedSetter2<&SetTake2<Cfg, K, M>>), nullptr, where, TAKE2, help};
   } else {
     return {name, Guard<&SetTake1<Cfg, K, M>, const char*>(), nullptr, where, TAKE1, help};
   }

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "core/redirect_guard.h"
+#include "platform/error_page_files.h"
 
 namespace coinpay::httpd::kinds {
 
@@ -177,6 +178,33 @@ const char* Cidrs::Parse(const char* arg, Type& out) {
 const char* Refresh::Parse(const char* arg, Type& out) {
   return ParseChoice<Type>(arg, {{"auto", Type::kAuto}, {"always", Type::kAlways}}, out,
                            "takes auto or always");
+}
+
+const char* ErrorTemplateFile::Parse(const char* arg, Type& out) {
+  if (*arg != '\0') {
+    return "takes a file name";  // only defaults come here; the setter calls Load
+  }
+  out.clear();
+  return nullptr;
+}
+
+std::string ErrorTemplateFile::Load(const char* path, Type& out) {
+  auto text = ReadErrorTemplate(path);
+  if (!text) {
+    return text.error().detail;
+  }
+  out = std::move(*text);
+  return {};
+}
+
+const char* ErrorPageFiles::Parse(const char* arg, Type& out) {
+  out.clear();
+  return *arg == '\0' ? nullptr : "takes an error kind and a file name";
+}
+
+std::string ErrorPageFiles::Append(const char* kind, const char* path, Type& out) {
+  auto added = AddErrorPageFile(kind, path, out);
+  return added ? std::string() : added.error().detail;
 }
 
 }  // namespace coinpay::httpd::kinds

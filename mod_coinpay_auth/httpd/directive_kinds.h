@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/ip_cidr.h"
@@ -80,6 +81,20 @@ struct Cidrs {
 struct Refresh {
   using Type = LocationOptions::Refresh;
   static const char* Parse(const char* arg, Type& out);
+};
+
+// An operator's HTML file, read when the line is read (the setter resolves the path against
+// ServerRoot); Load's message is "" on success. Parse only takes the empty default.
+struct ErrorTemplateFile {
+  using Type = std::string;  // the template's text; "": the built-in pages
+  static const char* Parse(const char* arg, Type& out);
+  static std::string Load(const char* path, Type& out);
+};
+// Two arguments (TAKE2), repeatable: an error kind (core/pages.h) and the page served for it.
+struct ErrorPageFiles {
+  using Type = std::vector<std::pair<std::string, std::string>>;  // kind name, page text
+  static const char* Parse(const char* arg, Type& out);
+  static std::string Append(const char* kind, const char* path, Type& out);
 };
 
 }  // namespace kinds

@@ -11,8 +11,10 @@
 #include <string>
 #include <utility>
 
+#include "core/pages.h"
 #include "core/proxy_origin.h"
 #include "core/session_cookie.h"
+#include "httpd/runtime.h"
 
 extern "C" module AP_MODULE_DECLARE_DATA coinpay_auth_module;
 APLOG_USE_MODULE(coinpay_auth);
@@ -165,7 +167,18 @@ int Respond(request_rec* r, const Action& a) {
     return a.status;
   }
   if (!a.body.empty()) {
-    ap_custom_response(r, a.status, a.body.c_str());
+    const SiteRuntime* rt = RuntimeFor(r->server);
+    std::string body = a.error_page != nullptr && rt != nullptr && !rt->error_pages.Empty()
+                           ? RenderErrorPage(rt->error_pages, *a.error_page)
+                           : a.body;
+    // httpd takes a custom response that looks like a URL ("/x", "scheme:...") as a redirect
+    // target; an operator's page might start so, and must stay a page.
+    if (body[0] == '/' || ap_is_url(body.c_str()) != 0) {
+      body = "\n" + body;
+    }
+    // Else httpd labels every error response iso-8859-1, over the pages' <meta charset="utf-8">.
+    apr_table_setn(r->subprocess_env, "suppress-error-charset", "1");
+    ap_custom_response(r, a.status, body.c_str());
     r->content_type = apr_pstrdup(r->pool, a.content_type.c_str());
   }
   return a.status;

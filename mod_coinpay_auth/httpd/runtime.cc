@@ -62,6 +62,18 @@ Status Pairs(const std::vector<std::string>& flat, const char* directive,
   return OkStatus();
 }
 
+// The operator's error pages of a server, checked when their lines were read.
+ErrorPages ErrorPagesOf(const ServerConfig& c) {
+  ErrorPages pages;
+  pages.template_html = c.error_template.value;
+  for (const auto& [name, html] : c.error_pages.value) {
+    if (auto kind = ErrorKindNamed(name)) {
+      pages.pages[static_cast<size_t>(*kind)] = html;
+    }
+  }
+  return pages;
+}
+
 // The top-level provider exists when any of its identifying directives is set.
 bool HasDefaultProvider(const ServerConfig& c) {
   return c.issuer.set || c.client_id.set || c.client_secret.set || c.redirect_uri.set ||
@@ -458,6 +470,7 @@ int PostConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*
     rt->bearer.realm = c.bearer_realm.value;
     rt->token_cache =
         std::make_unique<VerifiedTokenCache>(static_cast<size_t>(c.token_cache_size.value));
+    rt->error_pages = ErrorPagesOf(c);
     c.runtime = std::move(rt);
   }
   return OK;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/bearer_authn.h"
+#include "core/pages.h"
 #include "core/provider_client.h"
 #include "core/session.h"
 #include "core/site.h"
@@ -29,6 +30,7 @@ struct SiteRuntime {
   std::unique_ptr<Sessions> sessions;
   BearerConfig bearer;
   std::unique_ptr<VerifiedTokenCache> token_cache;
+  ErrorPages error_pages;  // the operator's (CoinpayErrorTemplate, CoinpayErrorPage)
 
   ProviderClient* Named(const std::string& name) const {
     auto it = providers.find(name);
