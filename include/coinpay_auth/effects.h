@@ -17,6 +17,9 @@ class Clock {
  public:
   virtual ~Clock() = default;
   virtual int64_t NowSeconds() const = 0;  // Unix time
+  // A clock that never steps, for durations (provider call latency); the default, whole
+  // seconds of NowSeconds, serves fakes that only move time in seconds.
+  virtual int64_t MonotonicNanos() const { return NowSeconds() * 1000000000; }
 };
 
 class Random {

@@ -1,6 +1,7 @@
 // The real clock, for production; tests use a fake Clock and move time themselves.
 #pragma once
 
+#include <chrono>
 #include <ctime>
 
 #include "coinpay_auth/effects.h"
@@ -10,6 +11,11 @@ namespace coinpay {
 class SystemClock final : public Clock {
  public:
   int64_t NowSeconds() const override { return static_cast<int64_t>(std::time(nullptr)); }
+  int64_t MonotonicNanos() const override {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
 };
 
 }  // namespace coinpay
