@@ -52,8 +52,8 @@ constexpr MetricInfo kInfo[] = {
     {"coinpay_auth_introspections", kIntrospections, "result", "active", false},
     {"coinpay_auth_introspections", kIntrospections, "result", "inactive", false},
     {"coinpay_auth_introspections", kIntrospections, "result", "failed", false},
-    {"coinpay_auth_circuit_openings",
-     "Times a child's circuit breaker opened for this provider.", "", "", false},
+    {"coinpay_auth_circuit_openings", "Times a child's circuit breaker opened for this provider.",
+     "", "", false},
     {"coinpay_auth_store_errors", "Session store operations that failed (store unavailable).", "",
      "", true},
 };
@@ -100,7 +100,8 @@ SlotSnapshot Metrics::Read(size_t slot) const {
     s.latency_buckets[i] = Cell(slot, kBucketsAt + i).load(std::memory_order_relaxed);
   }
   s.latency_sum_nanos = Cell(slot, kSumAt).load(std::memory_order_relaxed);
-  s.circuit_open_until = static_cast<int64_t>(Cell(slot, kOpenUntilAt).load(std::memory_order_relaxed));
+  s.circuit_open_until =
+      static_cast<int64_t>(Cell(slot, kOpenUntilAt).load(std::memory_order_relaxed));
   return s;
 }
 

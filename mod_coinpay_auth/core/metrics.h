@@ -112,7 +112,8 @@ class Metrics {
 // Heap cells for tests and for processes without shared memory.
 class LocalMetrics {
  public:
-  explicit LocalMetrics(size_t slots) : cells_(Metrics::CellsFor(slots)), metrics_(cells_.data(), slots) {}
+  explicit LocalMetrics(size_t slots)
+      : cells_(Metrics::CellsFor(slots)), metrics_(cells_.data(), slots) {}
   const Metrics& metrics() const { return metrics_; }
 
  private:

@@ -77,13 +77,15 @@ void AddLatency(Builder& b, const StatusReport& report) {
     for (size_t i = 0; i < buckets.size(); ++i) {
       cumulative += buckets[i];
       Labels labels = ProviderLabels(p);
-      labels.emplace_back("le",
-                          i < kLatencyBucketsSeconds.size() ? Bound(kLatencyBucketsSeconds[i]) : "+Inf");
-      f.samples.push_back(MetricSample{f.name + "_bucket", std::move(labels), std::to_string(cumulative)});
+      labels.emplace_back(
+          "le", i < kLatencyBucketsSeconds.size() ? Bound(kLatencyBucketsSeconds[i]) : "+Inf");
+      f.samples.push_back(
+          MetricSample{f.name + "_bucket", std::move(labels), std::to_string(cumulative)});
     }
     f.samples.push_back(
         MetricSample{f.name + "_sum", ProviderLabels(p), Nanos(p.values.latency_sum_nanos)});
-    f.samples.push_back(MetricSample{f.name + "_count", ProviderLabels(p), std::to_string(cumulative)});
+    f.samples.push_back(
+        MetricSample{f.name + "_count", ProviderLabels(p), std::to_string(cumulative)});
   }
 }
 
@@ -190,7 +192,8 @@ std::string RenderPrometheus(const std::vector<MetricFamily>& families) {
       if (!s.labels.empty()) {
         out += '{';
         for (size_t i = 0; i < s.labels.size(); ++i) {
-          out += (i == 0 ? "" : ",") + s.labels[i].first + "=\"" + EscapeLabel(s.labels[i].second) + "\"";
+          out += (i == 0 ? "" : ",") + s.labels[i].first + "=\"" + EscapeLabel(s.labels[i].second) +
+                 "\"";
         }
         out += '}';
       }

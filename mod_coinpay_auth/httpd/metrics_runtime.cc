@@ -57,8 +57,7 @@ Status SetUpMetrics(server_rec* main) {
       continue;
     }
     for (const auto& [name, client] : rt->providers) {
-      std::pair<std::string, std::string> labels{SiteLabel(v),
-                                                 name.empty() ? "default" : name};
+      std::pair<std::string, std::string> labels{SiteLabel(v), name.empty() ? "default" : name};
       auto [it, fresh] = slot_of.emplace(labels, mp.slot_labels.size());
       if (fresh) {
         mp.slot_labels.push_back(labels);
@@ -83,9 +82,9 @@ Status SetUpMetrics(server_rec* main) {
   if (!metrics) {
     auto region = ShmRegion::Create(main->process->pool, size);
     if (!region) {
-      return Error{Errc::kConfig, "cannot create " + std::to_string(size) +
-                                      " bytes of shared memory for metrics: " +
-                                      region.error().detail};
+      return Error{Errc::kConfig,
+                   "cannot create " + std::to_string(size) +
+                       " bytes of shared memory for metrics: " + region.error().detail};
     }
     metrics = SharedCounters::Create(region->base(), region->size(), slots, fingerprint);
     if (!metrics) {

@@ -51,16 +51,18 @@ std::vector<std::string> Lines(const std::string& text, const std::string& prefi
 
 TEST(MetricsExposition, CountersCarryHelpTypeAndTheirLabels) {
   std::string text = RenderPrometheus(BuildFamilies(OneProvider()));
-  EXPECT_EQ(Lines(text, "coinpay_auth_signins_started_total"),
-            std::vector<std::string>{
-                R"(coinpay_auth_signins_started_total{site="example.com:443",provider="default"} 5)"});
+  EXPECT_EQ(
+      Lines(text, "coinpay_auth_signins_started_total"),
+      std::vector<std::string>{
+          R"(coinpay_auth_signins_started_total{site="example.com:443",provider="default"} 5)"});
   EXPECT_EQ(Lines(text, "# TYPE coinpay_auth_signins_started_total"),
             std::vector<std::string>{"# TYPE coinpay_auth_signins_started_total counter"});
   EXPECT_EQ(Lines(text, "# HELP coinpay_auth_signins_started_total").size(), 1u);
   auto failures = Lines(text, "coinpay_auth_signin_failures_total{");
   ASSERT_EQ(failures.size(), 8u);
-  EXPECT_EQ(failures[1],
-            R"(coinpay_auth_signin_failures_total{site="example.com:443",provider="default",reason="state"} 1)");
+  EXPECT_EQ(
+      failures[1],
+      R"(coinpay_auth_signin_failures_total{site="example.com:443",provider="default",reason="state"} 1)");
   // One HELP and TYPE per family, however many members it has.
   EXPECT_EQ(Lines(text, "# TYPE coinpay_auth_signin_failures_total").size(), 1u);
   EXPECT_EQ(Lines(text, "coinpay_auth_store_errors_total"),
@@ -78,7 +80,7 @@ TEST(MetricsExposition, LatencyIsACumulativeHistogramInSeconds) {
       n + "_bucket" + l + R"(,le="0.5"} 4)",   n + "_bucket" + l + R"(,le="1"} 4)",
       n + "_bucket" + l + R"(,le="2.5"} 4)",   n + "_bucket" + l + R"(,le="5"} 4)",
       n + "_bucket" + l + R"(,le="10"} 4)",    n + "_bucket" + l + R"(,le="+Inf"} 4)",
-      n + "_sum" + l + "} 1.234567890",         n + "_count" + l + "} 4",
+      n + "_sum" + l + "} 1.234567890",        n + "_count" + l + "} 4",
   };
   EXPECT_EQ(Lines(text, n + "_"), want);
   EXPECT_EQ(Lines(text, "# TYPE " + n), std::vector<std::string>{"# TYPE " + n + " histogram"});

@@ -104,11 +104,11 @@ class MetricsFlowTest : public ::testing::Test {
   }
   std::string AccessToken() {
     int64_t now = t_.clock.NowSeconds();
-    return key_.SignRaw(R"({"alg":")" + key_.alg() + R"(","kid":")" + key_.kid() +
-                            R"(","typ":"at+jwt"})",
-                        std::string(R"({"iss":")") + TestSite::kIssuer + R"(","aud":")" +
-                            kAudience + R"(","sub":"user-42","client_id":"c","iat":)" +
-                            std::to_string(now) + R"(,"exp":)" + std::to_string(now + 300) + "}");
+    return key_.SignRaw(
+        R"({"alg":")" + key_.alg() + R"(","kid":")" + key_.kid() + R"(","typ":"at+jwt"})",
+        std::string(R"({"iss":")") + TestSite::kIssuer + R"(","aud":")" + kAudience +
+            R"(","sub":"user-42","client_id":"c","iat":)" + std::to_string(now) + R"(,"exp":)" +
+            std::to_string(now + 300) + "}");
   }
   Sessions::Loaded NewSession() {
     int64_t now = t_.clock.NowSeconds();
@@ -151,8 +151,7 @@ TEST_F(MetricsFlowTest, ACallbackWithoutItsLoginCookieIsAStateFailure) {
   StartLogin();
   auto before = All(t_);
   EXPECT_EQ(Callback("code=c&state=" + state_, "").status, 400);
-  EXPECT_EQ(Moved(before, All(t_)),
-            (std::map<Metric, uint64_t>{{Metric::kSigninFailedState, 1}}));
+  EXPECT_EQ(Moved(before, All(t_)), (std::map<Metric, uint64_t>{{Metric::kSigninFailedState, 1}}));
 }
 
 TEST_F(MetricsFlowTest, ATokenEndpointOutageIsATokenEndpointFailure) {
@@ -219,10 +218,9 @@ TEST_F(MetricsFlowTest, RefreshesCountOkAndFailed) {
   t_.clock.Advance(590);
   t_.http.Fail(TestSite::kTokenUrl);
   before = All(t_);
-  ASSERT_FALSE(RefreshSession(site, t_.sessions->LoadById(loaded.id, t_.clock.NowSeconds())
-                                        .value()
-                                        .value())
-                   .ok());
+  ASSERT_FALSE(
+      RefreshSession(site, t_.sessions->LoadById(loaded.id, t_.clock.NowSeconds()).value().value())
+          .ok());
   EXPECT_EQ(Moved(before, All(t_)), (std::map<Metric, uint64_t>{{Metric::kRefreshFailed, 1}}));
 }
 
@@ -261,7 +259,7 @@ TEST_F(MetricsFlowTest, FailedFetchesAreCountedAndEveryProviderCallIsTimed) {
   for (uint64_t b : s.latency_buckets) {
     calls += b;
   }
-  EXPECT_EQ(calls, 3u);  // discovery failed, discovery, keys
+  EXPECT_EQ(calls, 3u);                 // discovery failed, discovery, keys
   EXPECT_EQ(s.latency_buckets[7], 1u);  // the 1 s discovery call: le="1"
   EXPECT_EQ(s.latency_sum_nanos, 1'000'000'000u);
 }
