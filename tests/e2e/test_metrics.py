@@ -238,3 +238,16 @@ def test_require_ip_protects_the_status_page_like_any_location(m_httpd):
 def test_only_get_is_served(m_httpd):
     r = requests.post(m_httpd.url("/server-metrics"), timeout=10)
     assert r.status_code == 405
+
+
+@pytest.mark.sanitize
+def test_counters_survive_a_graceful_restart(m_httpd):
+    signed_in(m_httpd, "before-graceful")
+    name = "coinpay_auth_signins_completed_total"
+    before = sum(v for (n, _), v in counters(m_httpd).items() if n == name)
+    assert before >= 1
+    m_httpd.graceful()
+    after = sum(v for (n, _), v in counters(m_httpd).items() if n == name)
+    assert after == before
+    signed_in(m_httpd, "after-graceful")
+    assert sum(v for (n, _), v in counters(m_httpd).items() if n == name) == before + 1
