@@ -235,6 +235,7 @@ def test_require_ip_protects_the_status_page_like_any_location(m_httpd):
     assert requests.get(m_httpd.url("/server-metrics"), timeout=10).status_code == 200
 
 
+@pytest.mark.sanitize
 def test_only_get_is_served(m_httpd):
     r = requests.post(m_httpd.url("/server-metrics"), timeout=10)
     assert r.status_code == 405
