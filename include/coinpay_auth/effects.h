@@ -22,6 +22,9 @@ class Clock {
   // holder's lock) go through here, so a fake clock moves simulated time instead and the tests
   // of those waits never sleep.
   virtual void SleepFor(std::chrono::milliseconds duration) const = 0;
+  // A clock that never steps, for durations (provider call latency); the default, whole
+  // seconds of NowSeconds, serves fakes that only move time in seconds.
+  virtual int64_t MonotonicNanos() const { return NowSeconds() * 1000000000; }
 };
 
 class Random {

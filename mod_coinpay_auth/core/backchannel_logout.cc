@@ -79,6 +79,7 @@ Action HandleBackchannelLogout(Site& site, std::string_view form_body) {
   // provider's retry is not mistaken for a replay and ends them then.
   auto replayed = site.sessions.store().Exists(jti_key, now);
   if (!replayed) {
+    site.provider.CountStoreError();
     LogAt(site.log, LogLevel::kError, 182, "session store unavailable: " + replayed.error().detail);
     return Answer(503, "temporarily_unavailable");
   }
@@ -90,16 +91,19 @@ Action HandleBackchannelLogout(Site& site, std::string_view form_body) {
   auto ended = sid ? site.sessions.DestroyBySid(p, *sid, now)
                    : site.sessions.DestroyBySub(p, *jwt->claims.GetString("sub"), now);
   if (!ended) {
+    site.provider.CountStoreError();
     LogAt(site.log, LogLevel::kError, 184, "session store unavailable: " + ended.error().detail);
     return Answer(503, "temporarily_unavailable");
   }
   // Two deliveries of one token at once both end the sessions; either may record the jti.
   auto recorded = site.sessions.store().Add(jti_key, "1", now + kJtiMemorySeconds, now);
   if (!recorded) {
+    site.provider.CountStoreError();
     LogAt(site.log, LogLevel::kError, 186,
           "session store unavailable after the sessions ended: " + recorded.error().detail);
     return Answer(503, "temporarily_unavailable");
   }
+  site.provider.Count(Metric::kSessionEndedBackchannel, static_cast<uint64_t>(*ended));
   LogAt(site.log, LogLevel::kInfo, 185,
         "back-channel logout ended " + std::to_string(*ended) + " session(s)");
   return Answer(200);

@@ -106,19 +106,23 @@ Action AuthenticateBearer(ProviderClient& provider, VerifiedTokenCache& cache, c
   auto token = BearerTokenOf(req.authorization);
   if (!token) {
     if (token.code() == Errc::kBadInput) {
+      provider.Count(Metric::kBearerRefusedMalformed);
       LogAt(log, LogLevel::kInfo, 160, "malformed Authorization header refused");
       return BearerChallenge(config, "invalid_request", "The Authorization header is malformed",
                              400);
     }
+    provider.Count(Metric::kBearerRefusedMissing);
     return BearerChallenge(config, "", "");
   }
   if (config.audiences.empty() && !config.any_audience) {
     // Startup refuses this configuration; refuse here too rather than accept any audience.
+    provider.Count(Metric::kBearerRefusedInvalid);
     LogAt(log, LogLevel::kError, 169, "no CoinpayBearerAudience configured; bearer token refused");
     return BearerChallenge(config, "invalid_token", "This API accepts no audience yet");
   }
   int64_t now = clock.NowSeconds();
   if (auto hit = cache.Find(*token, now)) {
+    provider.Count(Metric::kBearerAccepted);
     return Action::Allow(*hit);
   }
   const ProviderConfig& p = provider.config();
@@ -133,9 +137,11 @@ Action AuthenticateBearer(ProviderClient& provider, VerifiedTokenCache& cache, c
   Status checked = jwt ? Status(Ok{}) : Status(jwt.error());
   if (!checked) {
     if (checked.code() == Errc::kHttpFailure || checked.code() == Errc::kProviderError) {
+      provider.Count(Metric::kBearerRefusedUnavailable);
       LogAt(log, LogLevel::kError, 161, "cannot verify bearer tokens: " + checked.error().detail);
       return BearerUnavailable(config);
     }
+    provider.Count(Metric::kBearerRefusedInvalid);
     LogAt(log, LogLevel::kInfo, 162,
           std::string("bearer token refused (") + ErrcName(checked.code()) +
               "): " + checked.error().detail + " " + TokenHint(*token));
@@ -144,6 +150,7 @@ Action AuthenticateBearer(ProviderClient& provider, VerifiedTokenCache& cache, c
   auto id = IdentityFromTokenClaims(p, jwt->claims);
   int64_t exp = jwt->claims.GetInt("exp").value_or(now);
   cache.Insert(*token, id, SaturatingAdd(exp, p.leeway_seconds), now);
+  provider.Count(Metric::kBearerAccepted);
   return Action::Allow(*id);
 }
 

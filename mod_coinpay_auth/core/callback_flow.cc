@@ -142,12 +142,14 @@ Action HandleCallback(Site& site, const RequestView& req) {
 
   auto params = ParseQuery(req.query);
   if (!params) {
+    site.provider.Count(Metric::kSigninFailedMalformed);
     LogAt(site.log, LogLevel::kInfo, 120, "callback with a malformed query refused");
     return SignInAgainPage(400, "The sign-in response was malformed.");
   }
   std::map<std::string, std::string> q;
   for (auto& [name, value] : *params) {
     if (!q.emplace(name, value).second) {
+      site.provider.Count(Metric::kSigninFailedMalformed);
       LogAt(site.log, LogLevel::kInfo, 121, "callback with a repeated parameter refused");
       return SignInAgainPage(400, "The sign-in response was malformed.");
     }
@@ -156,6 +158,7 @@ Action HandleCallback(Site& site, const RequestView& req) {
   // State first: without a matching sealed cookie nothing else in the request is trusted.
   auto state_it = q.find("state");
   if (state_it == q.end() || state_it->second.size() < 16) {
+    site.provider.Count(Metric::kSigninFailedState);
     LogAt(site.log, LogLevel::kInfo, 122, "callback without a usable state refused");
     return SignInAgainPage(400, "This sign-in link is not valid. Please start again.");
   }
@@ -178,6 +181,7 @@ Action HandleCallback(Site& site, const RequestView& req) {
     }
   }
   if (!login) {
+    site.provider.Count(Metric::kSigninFailedState);
     LogAt(site.log, LogLevel::kInfo, 124,
           "callback state matches no valid login cookie (expired, forged, or another browser)");
     return SignInAgainPage(400,
@@ -190,6 +194,7 @@ Action HandleCallback(Site& site, const RequestView& req) {
   // RFC 9207: when the provider names itself, it must be our issuer (mix-up defence).
   auto iss_it = q.find("iss");
   if (iss_it != q.end() && iss_it->second != p.issuer) {
+    site.provider.Count(Metric::kSigninFailedIssuer);
     LogAt(site.log, LogLevel::kWarn, 125, "callback names another issuer; refused");
     Action a = SignInAgainPage(400, "The sign-in response came from an unexpected provider.");
     a.set_cookies.push_back(clear_login);
@@ -197,6 +202,7 @@ Action HandleCallback(Site& site, const RequestView& req) {
   }
   auto error_it = q.find("error");
   if (error_it != q.end()) {
+    site.provider.Count(Metric::kSigninFailedProviderError);
     LogAt(site.log, LogLevel::kInfo, 126,
           "provider returned error " + SafeErrorCode(error_it->second) + " to the callback");
     Action a =
@@ -207,6 +213,7 @@ Action HandleCallback(Site& site, const RequestView& req) {
   }
   auto code_it = q.find("code");
   if (code_it == q.end() || code_it->second.empty()) {
+    site.provider.Count(Metric::kSigninFailedMalformed);
     LogAt(site.log, LogLevel::kInfo, 127, "callback without a code refused");
     Action a = SignInAgainPage(400, "The sign-in response was incomplete.");
     a.set_cookies.push_back(clear_login);
@@ -215,6 +222,7 @@ Action HandleCallback(Site& site, const RequestView& req) {
 
   auto tokens = ExchangeCode(site.provider, code_it->second, login->code_verifier);
   if (!tokens) {
+    site.provider.Count(Metric::kSigninFailedTokenEndpoint);
     Action a;
     Errc e = tokens.code();
     if (e == Errc::kInvalidGrant) {
@@ -234,6 +242,8 @@ Action HandleCallback(Site& site, const RequestView& req) {
                          ? IdentityFromUserEndpoint(site, tokens->access_token)
                          : IdentityFromIdToken(site, *tokens, login->nonce, now);
   if (!who) {
+    site.provider.Count(p.profile == ProviderProfile::kOAuth2 ? Metric::kSigninFailedUserinfo
+                                                              : Metric::kSigninFailedIdToken);
     Action a = who.code() == Errc::kHttpFailure
                    ? ErrorPage(ErrorKind::kProviderUnavailable, 502, "Sign-in is unavailable",
                                "The sign-in provider could not be reached. Please try again "
@@ -267,12 +277,16 @@ Action HandleCallback(Site& site, const RequestView& req) {
   }
   auto id = site.sessions.Create(std::move(record), now, claims.GetString("sid").value_or(""));
   if (!id) {
+    site.provider.Count(Metric::kSigninFailedSessionStore);
+    site.provider.CountStoreError();
     LogAt(site.log, LogLevel::kError, 132, "cannot store the new session: " + id.error().detail);
     Action a = ErrorPage(ErrorKind::kServiceUnavailable, 503, "Sign-in is unavailable",
                          "Your session could not be stored. Please try again shortly.");
     a.set_cookies.push_back(clear_login);
     return a;
   }
+  site.provider.Count(Metric::kSigninCompleted);
+  site.provider.Count(Metric::kSessionCreated);
   LogAt(site.log, LogLevel::kInfo, 133,
         "signed in sub=" + Untrusted(claims.GetString("sub").value_or(""), 128));
   Action a = Action::Redirect(login->return_to);

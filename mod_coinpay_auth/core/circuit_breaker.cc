@@ -76,6 +76,7 @@ CircuitBreaker::State CircuitBreaker::state() const {
 void CircuitBreaker::Record(bool probe, bool ok, std::string_view why) {
   bool opened = false;
   bool closed = false;
+  int64_t open_until = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (probe) {
@@ -87,6 +88,7 @@ void CircuitBreaker::Record(bool probe, bool ok, std::string_view why) {
       } else {
         state_ = State::kOpen;
         opened_at_ = clock_.NowSeconds();
+        open_until = opened_at_ + options_.cool_down_seconds;
       }
     } else if (state_ == State::kClosed) {
       if (ok) {
@@ -95,10 +97,14 @@ void CircuitBreaker::Record(bool probe, bool ok, std::string_view why) {
         opened = true;
         state_ = State::kOpen;
         opened_at_ = clock_.NowSeconds();
+        open_until = opened_at_ + options_.cool_down_seconds;
       }
     }
     // A call let through before the breaker opened and answered after it: its verdict is
     // stale, the probe's is the one that counts.
+  }
+  if (open_until != 0 && on_open_) {
+    on_open_(open_until);
   }
   if (opened) {
     LogAt(log_, LogLevel::kWarn, 190,

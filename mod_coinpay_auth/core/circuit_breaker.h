@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -61,6 +62,9 @@ class CircuitBreaker {
   // now. Half-open with its probe out: 1.
   int64_t RetryAfterSeconds() const;
   State state() const;
+  // Called (outside the lock) each time the breaker opens, with the time it may let a probe go:
+  // the status page counts openings and shows the circuit open while any child has it open.
+  void OnOpen(std::function<void(int64_t until)> hook) { on_open_ = std::move(hook); }
 
  private:
   void Record(bool probe, bool ok, std::string_view why);
@@ -74,6 +78,7 @@ class CircuitBreaker {
   State state_ = State::kClosed;
   int consecutive_failures_ = 0;
   int64_t opened_at_ = 0;
+  std::function<void(int64_t)> on_open_;
 };
 
 }  // namespace coinpay

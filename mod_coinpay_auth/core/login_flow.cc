@@ -133,6 +133,7 @@ Action StartLogin(Site& site, const RequestView& req, std::string_view return_to
   attrs.max_age = c.login_timeout_seconds;
   a.set_cookies.push_back(SetCookieValue(LoginCookieName(c, s.state), *sealed, attrs));
   a.headers.emplace_back("Cache-Control", "no-store");
+  site.provider.Count(Metric::kSigninStarted);
   LogAt(site.log, LogLevel::kDebug, 112, "sign-in started, state " + TokenHint(s.state));
   return a;
 }

@@ -114,6 +114,7 @@ Action SignOut(Site& site, const RequestView& req, const LoadedSession& loaded) 
       id_token_hint = s.id_token;  // end-session only at the provider this handler serves
     }
     (void)site.sessions.Destroy((*loaded)->id);
+    (by != nullptr ? *by : site.provider).Count(Metric::kSessionEndedLogout);
     LogAt(site.log, LogLevel::kInfo, 143, "signed out sub=" + Untrusted(s.sub, 128));
   }
   if (!p.provider_logout_return.empty() && !id_token_hint.empty()) {

@@ -59,11 +59,14 @@ Answer AskProvider(ProviderClient& provider, IntrospectionCache& known, int64_t 
   }
   auto result = Introspect(provider, std::string(token));
   if (!result) {
+    provider.Count(Metric::kIntrospectionFailed);
     LogAt(log, LogLevel::kError, 166, "token introspection failed: " + result.error().detail);
     return Answer{};
   }
   const Json& info = *result;
   int64_t refusal_until = now + kRefusalCacheSeconds;
+  provider.Count(info.Get("active").AsBool() ? Metric::kIntrospectionActive
+                                             : Metric::kIntrospectionInactive);
   if (!info.Get("active").AsBool()) {
     return Refusal(log, token, "not active", kNotActive, refusal_until);
   }
@@ -108,12 +111,15 @@ Action AuthenticateOpaque(ProviderClient& provider, VerifiedTokenCache& cache, i
       token, now, [&] { return AskProvider(provider, known, now, log, token, config); });
   switch (verdict.kind) {
     case IntrospectionVerdict::Kind::kAllowed:
+      provider.Count(Metric::kBearerAccepted);
       return Action::Allow(*verdict.identity);
     case IntrospectionVerdict::Kind::kRefused:
+      provider.Count(Metric::kBearerRefusedIntrospection);
       return BearerChallenge(config, "invalid_token", verdict.description);
     case IntrospectionVerdict::Kind::kUnavailable:
       break;
   }
+  provider.Count(Metric::kBearerRefusedUnavailable);
   return BearerUnavailable(config);
 }
 

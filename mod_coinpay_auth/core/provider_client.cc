@@ -107,7 +107,7 @@ Result<std::shared_ptr<const ProviderMetadata>> ProviderClient::Metadata() {
   lock.unlock();
 
   Result<ProviderMetadata> fresh = Error{Errc::kHttpFailure, ""};
-  auto resp = http_.Send(NewRequest("GET", config_->metadata_url));
+  auto resp = timed_.Send(NewRequest("GET", config_->metadata_url));
   if (!resp) {
     fresh = Error{Errc::kHttpFailure, "discovery fetch failed: " + resp.error().detail};
   } else if (resp->status == 404) {
@@ -120,6 +120,7 @@ Result<std::shared_ptr<const ProviderMetadata>> ProviderClient::Metadata() {
     fresh = ParseDiscovery(resp->body, *config_);
   }
 
+  Count(fresh ? Metric::kDiscoveryFetchOk : Metric::kDiscoveryFetchFailed);
   lock.lock();
   metadata_fetching_ = false;
   if (fresh) {
@@ -140,7 +141,7 @@ Result<std::shared_ptr<const ProviderMetadata>> ProviderClient::Metadata() {
 }
 
 Result<ProviderClient::FetchedKeys> ProviderClient::FetchJwks(const std::string& uri) {
-  auto resp = http_.Send(NewRequest("GET", uri));
+  auto resp = timed_.Send(NewRequest("GET", uri));
   if (!resp) {
     return Error{Errc::kHttpFailure, "JWKS fetch failed: " + resp.error().detail};
   }
@@ -215,6 +216,7 @@ Result<std::shared_ptr<const Jwks>> ProviderClient::KeysFor(const std::string& k
   lock.unlock();
 
   auto fetched = FetchJwks(uri);
+  Count(fetched ? Metric::kJwksFetchOk : Metric::kJwksFetchFailed);
 
   lock.lock();
   jwks_fetching_ = false;
@@ -240,6 +242,22 @@ Result<std::shared_ptr<const Jwks>> ProviderClient::KeysFor(const std::string& k
     unknown_kids_[kid] = now + config_->jwks_min_refetch_seconds;
   }
   return jwks_;
+}
+
+void ProviderClient::AttachMetrics(Metrics metrics, size_t slot) {
+  metrics_ = metrics;
+  slot_ = slot;
+  breaker_.OnOpen([metrics, slot](int64_t until) {
+    metrics.Count(slot, Metric::kCircuitOpened);
+    metrics.CircuitOpenUntil(slot, until);
+  });
+}
+
+Result<HttpResponse> ProviderClient::TimedHttpClient::Send(const HttpRequest& req) {
+  int64_t start = owner_.clock_.MonotonicNanos();
+  auto resp = owner_.http_.Send(req);
+  owner_.metrics_.Observe(owner_.slot_, owner_.clock_.MonotonicNanos() - start);
+  return resp;
 }
 
 Result<VerifiedJwt> ProviderClient::Verify(std::string_view compact,

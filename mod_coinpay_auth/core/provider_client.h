@@ -13,6 +13,7 @@
 #include "coinpay_auth/effects.h"
 #include "core/circuit_breaker.h"
 #include "core/jose.h"
+#include "core/metrics.h"
 #include "core/provider_config.h"
 #include "core/provider_metadata.h"
 
@@ -30,10 +31,20 @@ class ProviderClient {
   // Verifies a JWS signed by this provider, refetching keys once for an unknown kid.
   Result<VerifiedJwt> Verify(std::string_view compact, const std::vector<std::string>& algs);
 
-  HttpClient& http() { return http_; }
+  // Every call to the provider goes through it, timed into the latency histogram.
+  HttpClient& http() { return timed_; }
   // Token, revocation and introspection calls go through it (core/token_client.h).
   CircuitBreaker& breaker() { return breaker_; }
   HttpRequest NewRequest(std::string method, std::string url) const;
+
+  // Where this provider's events are counted (slot 1.. of the shared cells; see core/metrics.h).
+  // Unset: nothing is counted.
+  void AttachMetrics(Metrics metrics, size_t slot);
+  void Count(Metric m, uint64_t n = 1) const noexcept { metrics_.Count(slot_, m, n); }
+  const Metrics& metrics() const { return metrics_; }
+  // The session store failed (counted once, for all providers, in slot 0).
+  void CountStoreError() const noexcept { metrics_.Count(0, Metric::kStoreError); }
+  size_t metrics_slot() const { return slot_; }
 
   // Counters for tests and the status page.
   struct Stats {
@@ -52,8 +63,21 @@ class ProviderClient {
   // True while `kid` is remembered as absent from the provider's keys (then it is not fetched).
   bool KnownUnknownLocked(const std::string& kid, int64_t now);
 
+  // Times each call with the Clock seam and records it in this provider's histogram.
+  class TimedHttpClient final : public HttpClient {
+   public:
+    explicit TimedHttpClient(ProviderClient& owner) : owner_(owner) {}
+    Result<HttpResponse> Send(const HttpRequest& req) override;
+
+   private:
+    ProviderClient& owner_;
+  };
+
   std::shared_ptr<const ProviderConfig> config_;
   HttpClient& http_;
+  TimedHttpClient timed_{*this};
+  Metrics metrics_;
+  size_t slot_ = 0;
   const Clock& clock_;
   LogSink& log_;
   CircuitBreaker breaker_;

@@ -115,6 +115,7 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
   int64_t now = site.clock.NowSeconds();
   auto loaded = site.sessions.Load(req.cookie, now);
   if (!loaded) {
+    site.provider.CountStoreError();
     LogAt(site.log, LogLevel::kError, 150, "session store unavailable: " + loaded.error().detail);
     return ErrorPage(ErrorKind::kServiceUnavailable, 503, "Service unavailable",
                      "Sessions cannot be checked right now. Please try again shortly.");

@@ -71,6 +71,7 @@ Result<SessionRecord> DoRefresh(Site& site, const std::string& id, const Session
   auto tokens = RefreshTokens(site.provider, s.refresh_token);
   if (!tokens) {
     if (tokens.code() == Errc::kInvalidGrant) {
+      site.provider.Count(Metric::kSessionEndedRefreshRefused);
       LogAt(site.log, LogLevel::kInfo, 170,
             "refresh token refused by the provider; session ended, sub=" + Untrusted(s.sub, 128));
       (void)site.sessions.Destroy(id);
@@ -82,6 +83,7 @@ Result<SessionRecord> DoRefresh(Site& site, const std::string& id, const Session
   if (!tokens->id_token.empty()) {
     auto st = CheckRefreshedIdToken(site, tokens->id_token, s, now);
     if (!st) {
+      site.provider.Count(Metric::kSessionEndedRefreshRefused);
       LogAt(site.log, LogLevel::kWarn, 172,
             std::string("refreshed ID token refused (") + ErrcName(st.code()) +
                 "); session ended: " + st.error().detail);
@@ -106,6 +108,7 @@ Result<SessionRecord> DoRefresh(Site& site, const std::string& id, const Session
   // Written only over a live session: after a logout nothing brings it back.
   auto saved = site.sessions.Update(id, apply, now);
   if (!saved) {
+    site.provider.CountStoreError();
     LogAt(site.log, LogLevel::kError, 173,
           "refreshed session could not be stored: " + saved.error().detail);
     return saved.error();
@@ -174,6 +177,7 @@ Result<SessionRecord> RefreshSession(Site& site, const Sessions::Loaded& loaded)
   // keys a refreshed ID token is checked with. A provider that is down fails here, lock-free.
   auto meta = site.provider.Metadata();
   if (!meta) {
+    site.provider.Count(Metric::kRefreshFailed);
     return meta.error();
   }
   if (p.profile == ProviderProfile::kOidc) {
@@ -194,6 +198,7 @@ Result<SessionRecord> RefreshSession(Site& site, const Sessions::Loaded& loaded)
     return taken.error();
   }
   if (!*taken) {
+    site.provider.Count(Metric::kRefreshWaited);
     return AwaitOtherFlight(site, loaded, lock_key, lease);
   }
   // Re-read under the lock: the flight before ours may have finished a moment ago.
@@ -208,6 +213,9 @@ Result<SessionRecord> RefreshSession(Site& site, const Sessions::Loaded& loaded)
                        NeedsRefresh(current, site.clock.NowSeconds(), p.refresh_before_seconds);
     out = still_stale ? DoRefresh(site, loaded.id, current, site.clock.NowSeconds())
                       : Result<SessionRecord>(current);
+    if (still_stale) {
+      site.provider.Count(out ? Metric::kRefreshOk : Metric::kRefreshFailed);
+    }
   }
   (void)site.sessions.store().EraseIfEquals(lock_key, *owner);
   return out;

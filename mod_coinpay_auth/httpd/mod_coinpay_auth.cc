@@ -27,6 +27,7 @@
 #include "httpd/guard.h"
 #include "httpd/request_adapter.h"
 #include "httpd/runtime.h"
+#include "httpd/status_handler.h"
 
 extern "C" module AP_MODULE_DECLARE_DATA coinpay_auth_module;
 APLOG_USE_MODULE(coinpay_auth);
@@ -334,6 +335,7 @@ void RegisterHooks(apr_pool_t* p) {
   ap_hook_fixups(StripCookiesForApplication, nullptr, nullptr, APR_HOOK_REALLY_LAST);
   ap_hook_check_authn(CheckAuthn, nullptr, nullptr, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
   ap_hook_handler(HandleRequest, nullptr, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_handler(HandleStatus, nullptr, nullptr, APR_HOOK_MIDDLE);
   // Before mod_authz_core (which may itself hook in early), so a failing precheck answers 403.
   ap_hook_check_authz(PrecheckAuthz, nullptr, nullptr, APR_HOOK_REALLY_FIRST,
                       AP_AUTH_INTERNAL_PER_CONF);

@@ -13,6 +13,7 @@
 #include "core/encrypted_session_store.h"
 #include "core/redirect_guard.h"
 #include "httpd/config_tree.h"
+#include "httpd/metrics_runtime.h"
 #include "platform/curl_http_client.h"
 #include "platform/redis_session_store.h"
 #include "platform/shm_session_store.h"
@@ -313,6 +314,11 @@ Status OpenSessionStore(server_rec* main) {
 
 Clock& ProcessClock() { return TheProcess().clock; }
 Random& ProcessRandom() { return TheProcess().random; }
+ShmSessionStore* ProcessShmStore() { return TheProcess().shm.get(); }
+const char* ProcessStoreKind() {
+  const Process& p = TheProcess();
+  return p.shm ? "shm" : p.redis ? "redis" : "none";
+}
 
 // The checks that need the whole configuration tree, not one server's directives.
 Status CheckAgainstTree(const ServerConfig& c, const ProviderConfig& p, const ScopeFacts& t) {
@@ -472,6 +478,11 @@ int PostConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*
         std::make_unique<VerifiedTokenCache>(static_cast<size_t>(c.token_cache_size.value));
     rt->error_pages = ErrorPagesOf(c);
     c.runtime = std::move(rt);
+  }
+  if (auto metrics = SetUpMetrics(s); !metrics) {
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "CPA00950: mod_coinpay_auth: %s",
+                 metrics.error().detail.c_str());
+    return HTTP_INTERNAL_SERVER_ERROR;
   }
   return OK;
 }

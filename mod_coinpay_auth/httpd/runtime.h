@@ -16,6 +16,7 @@
 #include "core/token_cache.h"
 #include "httpd/config.h"
 #include "httpd/log_adapter.h"
+#include "platform/shm_session_store.h"
 
 namespace coinpay::httpd {
 
@@ -41,6 +42,10 @@ struct SiteRuntime {
 // The process-wide effects every request shares.
 Clock& ProcessClock();
 Random& ProcessRandom();
+// The shared-memory session store (nullptr with Redis or before startup), and "shm", "redis"
+// or "none": what the status page reports.
+ShmSessionStore* ProcessShmStore();
+const char* ProcessStoreKind();
 
 // check_config: every server that uses the module has a complete, valid configuration.
 int CheckConfig(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t* ptemp, server_rec* s);

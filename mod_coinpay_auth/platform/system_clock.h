@@ -15,6 +15,11 @@ class SystemClock final : public Clock {
   void SleepFor(std::chrono::milliseconds duration) const override {
     std::this_thread::sleep_for(duration);
   }
+  int64_t MonotonicNanos() const override {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
 };
 
 }  // namespace coinpay

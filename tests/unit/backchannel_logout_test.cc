@@ -164,6 +164,7 @@ TEST_F(BackchannelLogoutTest, ValidTokenWithSidEndsTheSessionsOfThatSid) {
   EXPECT_FALSE(Alive(a2));
   EXPECT_TRUE(Alive(a_other_device));
   EXPECT_TRUE(Alive(bob));
+  EXPECT_EQ(t_.Counted(Metric::kSessionEndedBackchannel), 2u);  // the status page's count
 }
 
 TEST_F(BackchannelLogoutTest, ValidTokenWithOnlySubEndsEverySessionOfThatUser) {

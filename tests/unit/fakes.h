@@ -42,6 +42,10 @@ class FakeClock : public Clock {
     std::lock_guard<std::mutex> lock(mu_);
     return now_ms_ / 1000;
   }
+  int64_t MonotonicNanos() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return now_ms_ * 1000000;
+  }
   void SleepFor(std::chrono::milliseconds duration) const override {
     std::function<void()> hook;
     {
@@ -517,6 +521,7 @@ struct TestSite {
   std::shared_ptr<ProviderConfig> provider_config;
   std::unique_ptr<ProviderClient> provider;
   std::unique_ptr<Sessions> sessions;
+  LocalMetrics metrics{2};  // slot 1: this site's provider (tests read what a flow counted)
 
   // `tune` may change the provider config before it is finalised and frozen.
   explicit TestSite(const std::function<void(ProviderConfig&)>& tune = nullptr) {
@@ -537,7 +542,13 @@ struct TestSite {
     session_config.sealer = std::make_shared<const CookieSealer>(
         std::vector<std::string>{"test passphrase, long enough"});
     provider = std::make_unique<ProviderClient>(provider_config, http, clock, log);
+    provider->AttachMetrics(metrics.metrics(), 1);
     sessions = std::make_unique<Sessions>(store, session_config, random);
+  }
+
+  // How often the provider's flows counted `m` so far.
+  uint64_t Counted(Metric m) const {
+    return metrics.metrics().Read(InfoOf(m).global ? 0 : 1).counters[static_cast<size_t>(m)];
   }
 
   Site site() { return Site{*provider, session_config, *sessions, clock, random, log}; }

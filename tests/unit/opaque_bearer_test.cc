@@ -110,6 +110,9 @@ TEST_F(OpaqueIntrospectionTest, TheSameGarbageTokenFiftyTimesIsIntrospectedOnce)
               "error_description=\"The access token is not active\"");
   }
   EXPECT_EQ(t_.http.CountFor(kIntrospectUrl), 1);
+  // The status page: one introspection, fifty refusals.
+  EXPECT_EQ(t_.Counted(Metric::kIntrospectionInactive), 1u);
+  EXPECT_EQ(t_.Counted(Metric::kBearerRefusedIntrospection), 50u);
   // Logged once, as not active (not as expired), and without the token.
   EXPECT_EQ(CountTag(t_.log, 167), 1);
   EXPECT_TRUE(t_.log.AnyContains("(not active)"));
@@ -129,6 +132,8 @@ TEST_F(OpaqueIntrospectionTest, ARefusalIsRememberedForAMinuteOnly) {
   t_.http.Respond(kIntrospectUrl, 200, Active());
   EXPECT_EQ(AuthnToken(garbage_).kind, Action::Kind::kAllow);
   EXPECT_EQ(t_.http.CountFor(kIntrospectUrl), 2);
+  EXPECT_EQ(t_.Counted(Metric::kIntrospectionActive), 1u);
+  EXPECT_EQ(t_.Counted(Metric::kBearerAccepted), 1u);
 }
 
 TEST_F(OpaqueIntrospectionTest, AnswersAreKeptUnderAHashNotInTheJwtCache) {
@@ -164,6 +169,8 @@ TEST_F(OpaqueIntrospectionTest, SixteenThreadsShareOneFailureWhichIsNotRemembere
   }
   EXPECT_EQ(t_.http.CountFor(kIntrospectUrl), 1);
   EXPECT_EQ(CountTag(t_.log, 166), 1);
+  EXPECT_EQ(t_.Counted(Metric::kIntrospectionFailed), 1u);
+  EXPECT_EQ(t_.Counted(Metric::kBearerRefusedUnavailable), 16u);
   // The provider is back: the next request asks again.
   t_.http.Respond(kIntrospectUrl, 200, kInactive);
   EXPECT_EQ(AuthnToken(garbage_).status, 401);
