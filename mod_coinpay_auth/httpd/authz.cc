@@ -16,11 +16,9 @@
 #include "httpd/config.h"
 #include "httpd/guard.h"
 #include "httpd/log_adapter.h"
+#include "httpd/module.h"
 #include "httpd/request_adapter.h"
 #include "httpd/runtime.h"
-
-extern "C" module AP_MODULE_DECLARE_DATA coinpay_auth_module;
-APLOG_USE_MODULE(coinpay_auth);
 
 namespace coinpay::httpd {
 namespace {
@@ -32,16 +30,6 @@ struct RequestClaims {
 };
 
 // Pool cleanups: Destroy for objects placed in pool memory, Delete for objects from new.
-template <typename T>
-apr_status_t Destroy(void* p) {
-  static_cast<T*>(p)->~T();
-  return APR_SUCCESS;
-}
-template <typename T>
-apr_status_t Delete(void* p) {
-  delete static_cast<T*>(p);
-  return APR_SUCCESS;
-}
 
 RequestClaims* ClaimsRecord(request_rec* r) {
   return static_cast<RequestClaims*>(ap_get_module_config(r->request_config, &coinpay_auth_module));
@@ -113,9 +101,7 @@ const char* ParseRequireLine(cmd_parms* cmd, const char* require_line, const voi
     }
     rule->claim = std::move(*r);
   }
-  auto* holder = new std::shared_ptr<const AuthzRule>(rule);
-  apr_pool_cleanup_register(cmd->pool, holder, Delete<std::shared_ptr<const AuthzRule>>,
-                            apr_pool_cleanup_null);
+  auto* holder = PoolNew<std::shared_ptr<const AuthzRule>>(cmd->pool, rule);
   *parsed = holder;
   // NoteRequire has just seen this line and made our config for its section. When it has not
   // (the module was loaded before mod_authz_core), there is no precheck: mod_authz_core alone
@@ -162,9 +148,7 @@ const authz_provider kClaimProvider = {&CheckRequire, &ParseRequire<false>};
 }  // namespace
 
 void RememberClaims(request_rec* r, const Identity& id, bool bearer) {
-  void* mem = apr_palloc(r->pool, sizeof(RequestClaims));
-  auto* rc = new (mem) RequestClaims();
-  apr_pool_cleanup_register(r->pool, rc, Destroy<RequestClaims>, apr_pool_cleanup_null);
+  auto* rc = PoolNew<RequestClaims>(r->pool);
   rc->parsed = id.parsed_claims;
   if (!rc->parsed) {
     rc->json = id.claims_json;

@@ -10,9 +10,6 @@
 #include "httpd/authz.h"
 #include "httpd/guard.h"
 
-extern "C" module AP_MODULE_DECLARE_DATA coinpay_auth_module;
-APLOG_USE_MODULE(coinpay_auth);
-
 namespace coinpay::httpd {
 namespace {
 
@@ -21,19 +18,6 @@ template <typename F>
 cmd_func AsCmdFunc(F f) noexcept {
   // Through void(*)() first: the cast GCC accepts as deliberate.
   return reinterpret_cast<cmd_func>(reinterpret_cast<void (*)()>(f));
-}
-
-template <typename T>
-apr_status_t DeleteObject(void* p) {
-  delete static_cast<T*>(p);
-  return APR_SUCCESS;
-}
-
-template <typename T>
-T* PoolNew(apr_pool_t* pool) {
-  T* obj = new T();
-  apr_pool_cleanup_register(pool, obj, DeleteObject<T>, apr_pool_cleanup_null);
-  return obj;
 }
 
 template <typename K>
@@ -294,6 +278,7 @@ DirConfig* MergedDirConfig(apr_pool_t* p, void* base_v, void* add_v) {
 #define COINPAY_SERVER(Name, field, Kind, def, help)
 #define COINPAY_DIR(Name, field, Kind, def, help) MergeField(out->field, base->field, add->field);
 #include "httpd/directives.def"
+#include "httpd/module.h"
 #undef COINPAY_SERVER
 #undef COINPAY_DIR
   MergeAuthz(*out, *base, *add);

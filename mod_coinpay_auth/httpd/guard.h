@@ -9,18 +9,12 @@
 // logged at error, never the client's fault.
 #pragma once
 
-#include <httpd.h>
-#include <http_log.h>
-
 #include <exception>
 #include <type_traits>
 
-extern "C" module AP_MODULE_DECLARE_DATA coinpay_auth_module;
+#include "httpd/module.h"
 
 namespace coinpay::httpd {
-
-// The module's log index named directly: APLOG_MARK needs APLOG_USE_MODULE in the includer.
-#define COINPAY_GUARD_MARK __FILE__, __LINE__, coinpay_auth_module.module_index
 
 template <typename F>
 std::invoke_result_t<F&> Guarded(request_rec* r, int tag,
@@ -29,10 +23,9 @@ std::invoke_result_t<F&> Guarded(request_rec* r, int tag,
   try {
     return body();
   } catch (const std::exception& e) {
-    ap_log_rerror(COINPAY_GUARD_MARK, APLOG_ERR, 0, r, "CPA%05d: internal error: %s", tag,
-                  e.what());
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CPA%05d: internal error: %s", tag, e.what());
   } catch (...) {
-    ap_log_rerror(COINPAY_GUARD_MARK, APLOG_ERR, 0, r, "CPA%05d: internal error", tag);
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "CPA%05d: internal error", tag);
   }
   return failure;
 }
@@ -50,14 +43,11 @@ std::invoke_result_t<F&> Guarded(apr_pool_t* p, int tag,
   try {
     return body();
   } catch (const std::exception& e) {
-    ap_log_perror(COINPAY_GUARD_MARK, APLOG_ERR, 0, p, "CPA%05d: internal error: %s", tag,
-                  e.what());
+    ap_log_perror(APLOG_MARK, APLOG_ERR, 0, p, "CPA%05d: internal error: %s", tag, e.what());
   } catch (...) {
-    ap_log_perror(COINPAY_GUARD_MARK, APLOG_ERR, 0, p, "CPA%05d: internal error", tag);
+    ap_log_perror(APLOG_MARK, APLOG_ERR, 0, p, "CPA%05d: internal error", tag);
   }
   return failure;
 }
-
-#undef COINPAY_GUARD_MARK
 
 }  // namespace coinpay::httpd

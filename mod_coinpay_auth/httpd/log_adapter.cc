@@ -1,10 +1,8 @@
 // Log adapters. Messages from the core are already free of tokens and secrets.
 #include "httpd/log_adapter.h"
+#include "httpd/module.h"
 
 #include <http_log.h>
-
-extern "C" module AP_MODULE_DECLARE_DATA coinpay_auth_module;
-APLOG_USE_MODULE(coinpay_auth);
 
 namespace coinpay::httpd {
 namespace {

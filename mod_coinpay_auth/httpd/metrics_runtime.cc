@@ -11,12 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "httpd/module.h"
 #include "httpd/runtime.h"
 #include "platform/shared_counters.h"
 #include "platform/shm_session_store.h"
-
-extern "C" module AP_MODULE_DECLARE_DATA coinpay_auth_module;
-APLOG_USE_MODULE(coinpay_auth);
 
 namespace coinpay::httpd {
 namespace {

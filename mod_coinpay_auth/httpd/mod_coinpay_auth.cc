@@ -25,12 +25,10 @@
 #include "httpd/authz.h"
 #include "httpd/config.h"
 #include "httpd/guard.h"
+#include "httpd/module.h"
 #include "httpd/request_adapter.h"
 #include "httpd/runtime.h"
 #include "httpd/status_handler.h"
-
-extern "C" module AP_MODULE_DECLARE_DATA coinpay_auth_module;
-APLOG_USE_MODULE(coinpay_auth);
 
 namespace coinpay::httpd {
 namespace {

@@ -14,10 +14,8 @@
 #include "core/pages.h"
 #include "core/proxy_origin.h"
 #include "core/session_cookie.h"
+#include "httpd/module.h"
 #include "httpd/runtime.h"
-
-extern "C" module AP_MODULE_DECLARE_DATA coinpay_auth_module;
-APLOG_USE_MODULE(coinpay_auth);
 
 namespace coinpay::httpd {
 namespace {
@@ -64,21 +62,14 @@ int DeleteIfIdentity(void* rec, const char* key, const char* /*value*/) {
   return 1;
 }
 
-std::string EnvName(std::string_view claim) {
-  std::string out = "COINPAY_CLAIM_";
+// `prefix` + the claim's name with every character but letters and digits replaced by
+// `other`: a name no CGI environment or header parser can misread.
+std::string ClaimName(std::string_view prefix, std::string_view claim, char other) {
+  std::string out(prefix);
   out.reserve(out.size() + claim.size());
   for (char c : claim) {
     bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    out += ok ? c : '_';
-  }
-  return out;
-}
-
-std::string HeaderName(std::string_view claim) {
-  std::string out = "Coinpay-Claim-";
-  for (char c : claim) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    out += ok ? c : '-';
+    out += ok ? c : other;
   }
   return out;
 }
@@ -136,8 +127,7 @@ RequestView ViewOf(request_rec* r) {
   return v;
 }
 
-void WarnIfSignInLooksElsewhere(request_rec* r, const RequestView& view,
-                                const ProviderConfig& p) {
+void WarnIfSignInLooksElsewhere(request_rec* r, const RequestView& view, const ProviderConfig& p) {
   auto warning = SignInOriginMismatch(view.https, view.host, p.redirect_origin);
   if (!warning) {
     return;
@@ -232,7 +222,8 @@ void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id) {
   // Which provider vouched: always, so an application never has to guess from REMOTE_USER.
   if (!id.provider.empty()) {
     if (env) {
-      apr_table_setn(r->subprocess_env, "COINPAY_PROVIDER", apr_pstrdup(r->pool, id.provider.c_str()));
+      apr_table_setn(r->subprocess_env, "COINPAY_PROVIDER",
+                     apr_pstrdup(r->pool, id.provider.c_str()));
       apr_table_setn(r->subprocess_env, "COINPAY_ISSUER", apr_pstrdup(r->pool, id.issuer.c_str()));
     }
     if (headers) {
@@ -255,12 +246,12 @@ void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id) {
     if (env) {
       // addn with pool copies: no duplicate scan per claim (clients cannot set env variables,
       // and each claim name appears once).
-      std::string key = EnvName(name);
+      std::string key = ClaimName("COINPAY_CLAIM_", name, '_');
       apr_table_addn(r->subprocess_env, apr_pstrmemdup(r->pool, key.data(), key.size()),
                      apr_pstrmemdup(r->pool, value.data(), value.size()));
     }
     if (headers) {
-      apr_table_set(r->headers_in, HeaderName(name).c_str(), value.c_str());
+      apr_table_set(r->headers_in, ClaimName("Coinpay-Claim-", name, '-').c_str(), value.c_str());
     }
   }
 }

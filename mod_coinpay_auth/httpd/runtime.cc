@@ -14,13 +14,11 @@
 #include "core/redirect_guard.h"
 #include "httpd/config_tree.h"
 #include "httpd/metrics_runtime.h"
+#include "httpd/module.h"
 #include "platform/curl_http_client.h"
 #include "platform/redis_session_store.h"
 #include "platform/shm_session_store.h"
 #include "platform/system_clock.h"
-
-extern "C" module AP_MODULE_DECLARE_DATA coinpay_auth_module;
-APLOG_USE_MODULE(coinpay_auth);
 
 namespace coinpay::httpd {
 namespace {

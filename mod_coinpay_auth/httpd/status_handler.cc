@@ -14,11 +14,9 @@
 #include "core/pages.h"
 #include "httpd/guard.h"
 #include "httpd/metrics_runtime.h"
+#include "httpd/module.h"
 #include "httpd/request_adapter.h"
 #include "httpd/runtime.h"
-
-extern "C" module AP_MODULE_DECLARE_DATA coinpay_auth_module;
-APLOG_USE_MODULE(coinpay_auth);
 
 namespace coinpay::httpd {
 
