@@ -50,7 +50,7 @@ Status SetUpMetrics(server_rec* main) {
   std::map<std::pair<std::string, std::string>, size_t> slot_of;
   std::vector<std::pair<ProviderClient*, size_t>> attach;
   for (server_rec* v = main; v != nullptr; v = v->next) {
-    SiteRuntime* rt = RuntimeFor(v);
+    VhostState* rt = VhostStateOf(v);
     if (rt == nullptr) {
       continue;
     }
