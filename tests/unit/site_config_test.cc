@@ -193,8 +193,7 @@ TEST(SiteConfig, SigningAlgorithmsGovernTheProvidersTokens) {
   SiteSettings s = Good();
   Set(s.signing_algs, {"EdDSA", "PS256"});
   EXPECT_EQ(Build(s)->providers[0].signing_algs, (std::vector<std::string>{"EdDSA", "PS256"}));
-  EXPECT_EQ(Build(Good())->providers[0].signing_algs,
-            (std::vector<std::string>{"RS256", "ES256"}));
+  EXPECT_EQ(Build(Good())->providers[0].signing_algs, (std::vector<std::string>{"RS256", "ES256"}));
 }
 
 TEST(SiteConfig, IDTokenAlgorithmsStillWorksAsTheFormerName) {
@@ -250,8 +249,7 @@ TEST(SiteConfig, RefusesPlainHttpIssuerOffLoopback) {
 TEST(SiteConfig, RefusesMissingClientID) {
   SiteSettings s = Good();
   s.client_id = {};
-  EXPECT_EQ(Refusal(s),
-            "CoinpayClientID is missing: set it to the client id the provider issued");
+  EXPECT_EQ(Refusal(s), "CoinpayClientID is missing: set it to the client id the provider issued");
 }
 
 TEST(SiteConfig, RefusesMissingClientSecretUnlessPublicClient) {
@@ -484,8 +482,8 @@ TEST(SiteConfig, ProviderSectionNamesArePlainAndNotDefault) {
   for (const char* good : {"coinbase", "network-coin_2", "a"}) {
     EXPECT_TRUE(CheckProviderSectionName(good)) << good;
   }
-  for (const char* bad : {"", "default", "Coinbase", "coin base", "a/b",
-                          "a-name-that-is-longer-than-32-chars"}) {
+  for (const char* bad :
+       {"", "default", "Coinbase", "coin base", "a/b", "a-name-that-is-longer-than-32-chars"}) {
     Status st = CheckProviderSectionName(bad);
     ASSERT_FALSE(st) << bad;
     EXPECT_EQ(st.error().detail,
@@ -496,10 +494,10 @@ TEST(SiteConfig, ProviderSectionNamesArePlainAndNotDefault) {
 
 // --- the directive kinds (what httpd prints after the directive's name) ------------------------
 
-TEST(DirectiveKinds, EveryRowsDefaultParses) {
-#define COINPAY_SERVER(Name, field, Kind, def, help)        \
-  {                                                         \
-    kinds::Kind::Type v{};                                  \
+TEST(DirectiveKinds, EveryRowsDefaultParses){
+#define COINPAY_SERVER(Name, field, Kind, def, help)         \
+  {                                                          \
+    kinds::Kind::Type v{};                                   \
     EXPECT_EQ(kinds::Kind::Parse(def, v), nullptr) << #Name; \
   }
 #define COINPAY_DIR(Name, field, Kind, def, help) COINPAY_SERVER(Name, field, Kind, def, help)
