@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "core/cookie_sealer.h"
+#include "core/identity.h"
 #include "core/jose.h"
 #include "core/redirect_guard.h"
 
@@ -175,6 +176,34 @@ bool HasTopLevelProvider(const SiteSettings& s) {
 
 bool UsesModule(const SiteSettings& s, bool has_provider_sections) {
   return HasTopLevelProvider(s) || s.passphrases.set || has_provider_sections;
+}
+
+Status CheckSomeServerConfigured(bool any_server_uses_module, bool session_anywhere,
+                                 bool bearer_anywhere) {
+  if (any_server_uses_module || !(session_anywhere || bearer_anywhere)) {
+    return OkStatus();
+  }
+  return Error{Errc::kConfig, std::string("AuthType coinpay") +
+                                  (bearer_anywhere && !session_anywhere ? "-bearer" : "") +
+                                  " is used but no CoinpayIssuer is configured: add "
+                                  "CoinpayIssuer, CoinpayClientID, CoinpayClientSecret, "
+                                  "CoinpayRedirectURI and CoinpayCryptoPassphrase"};
+}
+
+LocationOptions LocationOptionsOf(const LocationSettings& s, const std::string& site_provider) {
+  LocationOptions o;
+  for (const std::string& name : s.use_provider.value) {
+    o.providers.push_back(ConfiguredProviderName(name));
+  }
+  if (o.providers.empty()) {
+    o.providers.push_back(site_provider);
+  }
+  o.unauthenticated = s.unauthenticated.value;
+  o.max_age_seconds = s.location_max_age.value;
+  o.idle_timeout_seconds = s.location_idle_timeout.value;
+  o.refresh = s.refresh.value;
+  o.pass_access_token = s.pass_access_token.value;
+  return o;
 }
 
 Status CheckProviderSectionName(std::string_view name) {

@@ -14,6 +14,7 @@
 #include "core/bearer_authn.h"
 #include "core/pages.h"
 #include "core/provider_config.h"
+#include "core/site.h"
 #include "core/site_settings.h"
 
 namespace coinpay {
@@ -59,6 +60,16 @@ bool HasTopLevelProvider(const SiteSettings& s);
 // True when a server uses the module at all: a provider, sealed cookies or bearer audiences
 // (it then must be complete).
 bool UsesModule(const SiteSettings& s, bool has_provider_sections);
+
+// The refusal of a server that uses no provider while a location asks for one (AuthType coinpay
+// or coinpay-bearer somewhere), or OkStatus.
+Status CheckSomeServerConfigured(bool any_server_uses_module, bool session_anywhere,
+                                 bool bearer_anywhere);
+
+// What a location asks of a request under AuthType coinpay: the providers whose sessions count
+// (CoinpayUseProvider, "default" meaning the top-level one; none named: `site_provider`, the
+// site's first) and its own limits.
+LocationOptions LocationOptionsOf(const LocationSettings& s, const std::string& site_provider);
 
 // The refusal of a <CoinpayProvider name> section's name, or OkStatus.
 Status CheckProviderSectionName(std::string_view name);

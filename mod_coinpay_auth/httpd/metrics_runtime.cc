@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/identity.h"
 #include "httpd/module.h"
 #include "httpd/runtime.h"
 #include "platform/shared_counters.h"
@@ -55,7 +56,7 @@ Status SetUpMetrics(server_rec* main) {
       continue;
     }
     for (const auto& [name, client] : rt->providers) {
-      std::pair<std::string, std::string> labels{SiteLabel(v), name.empty() ? "default" : name};
+      std::pair<std::string, std::string> labels{SiteLabel(v), DisplayedProviderName(name)};
       auto [it, fresh] = slot_of.emplace(labels, mp.slot_labels.size());
       if (fresh) {
         mp.slot_labels.push_back(labels);

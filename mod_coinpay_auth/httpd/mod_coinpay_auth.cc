@@ -36,17 +36,10 @@ namespace {
 constexpr char kAuthType[] = "coinpay";
 constexpr char kBearerAuthType[] = "coinpay-bearer";
 
-// The providers a location names with CoinpayUseProvider ("default" is the top-level one), or
-// the server's first provider when it names none.
-std::vector<std::string> ProvidersOf(const DirConfig& dir, const VhostState& rt) {
-  std::vector<std::string> names;
-  for (const std::string& n : dir.use_provider.value) {
-    names.push_back(ConfiguredProviderName(n));
-  }
-  if (names.empty() && rt.first != nullptr) {
-    names.push_back(rt.first->config().name);
-  }
-  return names;
+// What this location asks for (core/site_config.h): the providers it names with
+// CoinpayUseProvider, or the server's first.
+LocationOptions OptionsOf(const DirConfig& dir, const VhostState& rt) {
+  return LocationOptionsOf(dir, rt.first != nullptr ? rt.first->config().name : std::string());
 }
 
 // A Site for this request, served by `provider`, able to reach the server's other providers.
@@ -70,8 +63,7 @@ ProviderClient* HandlerProvider(request_rec* r, const VhostState& rt, bool callb
       }
     }
   }
-  std::vector<std::string> names = ProvidersOf(DirConfigOf(r), rt);
-  return names.empty() ? nullptr : rt.Named(names.front());
+  return rt.Named(OptionsOf(DirConfigOf(r), rt).providers.front());
 }
 
 int NotConfigured(request_rec* r, int tag) {
@@ -132,19 +124,15 @@ int CheckAuthn(request_rec* r) {
   return Guarded(r, 910, [&] {
     VhostState* rt = VhostStateOf(r->server);
     const DirConfig& dir = DirConfigOf(r);
-    std::vector<std::string> names =
-        rt != nullptr ? ProvidersOf(dir, *rt) : std::vector<std::string>{};
-    ProviderClient* provider = rt == nullptr || names.empty() ? nullptr : rt->Named(names.front());
+    LocationOptions options;
+    ProviderClient* provider = nullptr;
+    if (rt != nullptr) {
+      options = OptionsOf(dir, *rt);
+      provider = rt->Named(options.providers.front());
+    }
     if (rt == nullptr || !rt->login || provider == nullptr) {
       return NotConfigured(r, 911);
     }
-    LocationOptions options;
-    options.providers = std::move(names);
-    options.unauthenticated = dir.unauthenticated.value;
-    options.max_age_seconds = dir.location_max_age.value;
-    options.idle_timeout_seconds = dir.location_idle_timeout.value;
-    options.refresh = dir.refresh.value;
-    options.pass_access_token = dir.pass_access_token.value;
     RequestLog log(r);
     Site site = SiteServedBy(*rt, *provider, log);
     RequestView view = ViewOf(r);

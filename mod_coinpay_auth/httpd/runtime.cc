@@ -169,12 +169,11 @@ int CheckConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
   for (server_rec* v = s; v != nullptr; v = v->next) {
     any = any || UsesModule(ServerConfigOf(v));
   }
-  if (!any && (facts.uses_session_anywhere || facts.uses_bearer_anywhere)) {
+  if (auto used =
+          CheckSomeServerConfigured(any, facts.uses_session_anywhere, facts.uses_bearer_anywhere);
+      !used) {
     ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
-                 "CPA00908: mod_coinpay_auth: AuthType coinpay%s is used but no CoinpayIssuer is "
-                 "configured: add CoinpayIssuer, CoinpayClientID, CoinpayClientSecret, "
-                 "CoinpayRedirectURI and CoinpayCryptoPassphrase",
-                 facts.uses_bearer_anywhere && !facts.uses_session_anywhere ? "-bearer" : "");
+                 "CPA00908: mod_coinpay_auth: %s", used.error().detail.c_str());
     return HTTP_INTERNAL_SERVER_ERROR;
   }
   for (server_rec* v = s; v != nullptr; v = v->next) {

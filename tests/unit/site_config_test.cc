@@ -478,6 +478,36 @@ TEST(SiteConfig, ServerUsesModuleWhenAnyProviderOrSealingDirectiveIsSet) {
   EXPECT_TRUE(HasTopLevelProvider(b));
 }
 
+TEST(SiteConfig, RefusesCoinpayLocationsWithoutAnyConfiguredServer) {
+  EXPECT_TRUE(CheckSomeServerConfigured(false, false, false));
+  EXPECT_TRUE(CheckSomeServerConfigured(true, true, true));
+  const std::string fix =
+      " is used but no CoinpayIssuer is configured: add CoinpayIssuer, CoinpayClientID, "
+      "CoinpayClientSecret, CoinpayRedirectURI and CoinpayCryptoPassphrase";
+  EXPECT_EQ(CheckSomeServerConfigured(false, true, false).error().detail, "AuthType coinpay" + fix);
+  EXPECT_EQ(CheckSomeServerConfigured(false, true, true).error().detail, "AuthType coinpay" + fix);
+  EXPECT_EQ(CheckSomeServerConfigured(false, false, true).error().detail,
+            "AuthType coinpay-bearer" + fix);
+}
+
+TEST(SiteConfig, LocationAcceptsTheProvidersItNamesElseTheSitesFirst) {
+  LocationSettings s;
+  EXPECT_EQ(LocationOptionsOf(s, "coinbase").providers, std::vector<std::string>{"coinbase"});
+  Set(s.use_provider, {"default", "coinbase"});
+  Set(s.unauthenticated, LocationOptions::Unauthenticated::kDeny);
+  Set(s.location_max_age, 300);
+  Set(s.location_idle_timeout, 120);
+  Set(s.refresh, LocationOptions::Refresh::kAlways);
+  Set(s.pass_access_token, true);
+  LocationOptions o = LocationOptionsOf(s, "coinbase");
+  EXPECT_EQ(o.providers, (std::vector<std::string>{"", "coinbase"}));
+  EXPECT_EQ(o.unauthenticated, LocationOptions::Unauthenticated::kDeny);
+  EXPECT_EQ(o.max_age_seconds, 300);
+  EXPECT_EQ(o.idle_timeout_seconds, 120);
+  EXPECT_EQ(o.refresh, LocationOptions::Refresh::kAlways);
+  EXPECT_TRUE(o.pass_access_token);
+}
+
 TEST(SiteConfig, ProviderSectionNamesArePlainAndNotDefault) {
   for (const char* good : {"coinbase", "network-coin_2", "a"}) {
     EXPECT_TRUE(CheckProviderSectionName(good)) << good;
