@@ -206,7 +206,7 @@ LocationOptions LocationOptionsOf(const LocationSettings& s, const std::string& 
   return o;
 }
 
-Status CheckProviderSectionName(std::string_view name) {
+Status CheckProviderSectionName(std::string_view name, const ProviderSections& earlier) {
   bool plain =
       !name.empty() && name.size() <= 32 && name != "default" &&
       name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") == std::string::npos;
@@ -214,6 +214,11 @@ Status CheckProviderSectionName(std::string_view name) {
     return Error{Errc::kConfig,
                  "<CoinpayProvider> takes a name of lower-case letters, digits, - and _ (not "
                  "\"default\", which is the top-level provider), e.g. <CoinpayProvider coinbase>"};
+  }
+  for (const auto& [existing, settings] : earlier) {
+    if (existing == name) {
+      return Error{Errc::kConfig, "<CoinpayProvider " + std::string(name) + "> appears twice"};
+    }
   }
   return OkStatus();
 }

@@ -71,8 +71,9 @@ Status CheckSomeServerConfigured(bool any_server_uses_module, bool session_anywh
 // site's first) and its own limits.
 LocationOptions LocationOptionsOf(const LocationSettings& s, const std::string& site_provider);
 
-// The refusal of a <CoinpayProvider name> section's name, or OkStatus.
-Status CheckProviderSectionName(std::string_view name);
+// The refusal of a <CoinpayProvider name> section's name (given the sections read before it),
+// or OkStatus.
+Status CheckProviderSectionName(std::string_view name, const ProviderSections& earlier);
 
 // True when a <Location> prefix covers `path` the way httpd matches it (whole segments).
 bool LocationCovers(const std::string& location, const std::string& path);

@@ -175,14 +175,9 @@ const char* ReadProviderSection(cmd_parms* cmd, const char* arg) {
   if (!name.empty() && name.back() == '>') {
     name.pop_back();
   }
-  if (auto st = CheckProviderSectionName(name); !st) {
-    return apr_pstrdup(cmd->pool, st.error().detail.c_str());
-  }
   ServerConfig& server = ServerConfigOf(cmd->server);
-  for (const auto& [existing, cfg] : server.providers) {
-    if (existing == name) {
-      return apr_pstrcat(cmd->pool, "<CoinpayProvider ", name.c_str(), "> appears twice", nullptr);
-    }
+  if (auto st = CheckProviderSectionName(name, SectionsOf(server)); !st) {
+    return apr_pstrdup(cmd->pool, st.error().detail.c_str());
   }
   auto* provider = static_cast<ServerConfig*>(CreateServerConfig(cmd->pool, cmd->server));
   server.providers.emplace_back(name, provider);

@@ -478,6 +478,14 @@ TEST(SiteConfig, ServerUsesModuleWhenAnyProviderOrSealingDirectiveIsSet) {
   EXPECT_TRUE(HasTopLevelProvider(b));
 }
 
+TEST(SiteConfig, RefusesAProviderSectionNamedTwice) {
+  SiteSettings coinbase = GoodOAuth2();
+  EXPECT_TRUE(CheckProviderSectionName("paylent", {{"coinbase", &coinbase}}));
+  Status st = CheckProviderSectionName("coinbase", {{"coinbase", &coinbase}});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().detail, "<CoinpayProvider coinbase> appears twice");
+}
+
 TEST(SiteConfig, RefusesCoinpayLocationsWithoutAnyConfiguredServer) {
   EXPECT_TRUE(CheckSomeServerConfigured(false, false, false));
   EXPECT_TRUE(CheckSomeServerConfigured(true, true, true));
@@ -510,11 +518,11 @@ TEST(SiteConfig, LocationAcceptsTheProvidersItNamesElseTheSitesFirst) {
 
 TEST(SiteConfig, ProviderSectionNamesArePlainAndNotDefault) {
   for (const char* good : {"coinbase", "network-coin_2", "a"}) {
-    EXPECT_TRUE(CheckProviderSectionName(good)) << good;
+    EXPECT_TRUE(CheckProviderSectionName(good, {})) << good;
   }
   for (const char* bad :
        {"", "default", "Coinbase", "coin base", "a/b", "a-name-that-is-longer-than-32-chars"}) {
-    Status st = CheckProviderSectionName(bad);
+    Status st = CheckProviderSectionName(bad, {});
     ASSERT_FALSE(st) << bad;
     EXPECT_EQ(st.error().detail,
               "<CoinpayProvider> takes a name of lower-case letters, digits, - and _ (not "
