@@ -11,6 +11,7 @@
 #include "core/crypto.h"
 #include "core/encrypted_session_store.h"
 #include "core/site_config.h"
+#include "core/store_config.h"
 #include "httpd/config_tree.h"
 #include "httpd/metrics_runtime.h"
 #include "httpd/module.h"
@@ -67,13 +68,7 @@ std::string AtRestKey(server_rec* s) {
   return {};
 }
 
-Status OpenRedisStore(server_rec* main) {
-  const ServerConfig& c = ServerConfigOf(main);
-  auto options = RedisSessionStore::ParseUrl(c.session_store.value);
-  if (!options) {
-    return Error{Errc::kConfig, "CoinpaySessionStore " + options.error().detail};
-  }
-  options->timeout_ms = static_cast<long>(c.redis_timeout.value * 1000);
+Status OpenRedisStore(server_rec* main, const RedisOptions& options) {
   std::string key = AtRestKey(main);
   if (key.size() != 32) {
     return Error{Errc::kConfig,
@@ -81,21 +76,24 @@ Status OpenRedisStore(server_rec* main) {
                  "encrypts sessions at rest)"};
   }
   Process& proc = TheProcess();
-  proc.redis = std::make_unique<RedisSessionStore>(*options);
+  proc.redis = std::make_unique<RedisSessionStore>(options);
   proc.sealed = std::make_unique<EncryptedSessionStore>(*proc.redis, key, proc.random);
   proc.store = proc.sealed.get();
   ap_log_error(APLOG_MARK, APLOG_INFO, 0, main, "CPA00909: sessions are kept in Redis at %s:%d",
-               options->host.c_str(), options->port);
+               options.host.c_str(), options.port);
   return OkStatus();
 }
 
 Status OpenSessionStore(server_rec* main) {
-  const ServerConfig& c = ServerConfigOf(main);
-  if (c.session_store.value != "shm") {
-    return OpenRedisStore(main);
+  auto config = BuildStoreConfig(ServerConfigOf(main));
+  if (!config) {
+    return config.error();
   }
-  auto capacity = static_cast<size_t>(c.session_capacity.value);
-  auto entry = static_cast<size_t>(c.session_entry_size.value);
+  if (config->redis) {
+    return OpenRedisStore(main, config->redis_options);
+  }
+  size_t capacity = config->capacity;
+  size_t entry = config->entry_size;
   size_t size = ShmSessionStore::RegionSize(capacity, entry);
   if (size == 0) {
     return Error{Errc::kConfig,
@@ -188,15 +186,10 @@ int CheckConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
     }
   }
   const ServerConfig& main = ServerConfigOf(s);
-  if (main.session_store.value != "shm") {
-    auto redis = RedisSessionStore::ParseUrl(main.session_store.value);
-    if (!redis) {
-      ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
-                   "CPA00916: mod_coinpay_auth: CoinpaySessionStore %s (write shm, or "
-                   "redis://[:password@]host:port/db)",
-                   redis.error().detail.c_str());
-      rc = HTTP_INTERNAL_SERVER_ERROR;
-    }
+  if (auto store = BuildStoreConfig(main); !store) {
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
+                 "CPA00916: mod_coinpay_auth: %s", store.error().detail.c_str());
+    rc = HTTP_INTERNAL_SERVER_ERROR;
   }
   size_t region = ShmSessionStore::RegionSize(static_cast<size_t>(main.session_capacity.value),
                                               static_cast<size_t>(main.session_entry_size.value));
