@@ -48,9 +48,11 @@ Random& ProcessRandom();
 ShmSessionStore* ProcessShmStore();
 const char* ProcessStoreKind();
 
-// check_config: every server that uses the module has a complete, valid configuration.
+// check_config: every server that uses the module has a complete, valid configuration
+// (BuildSiteConfig, BuildStoreConfig); each refusal is logged with its CPA tag.
 int CheckConfig(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t* ptemp, server_rec* s);
-// post_config: build the runtime (HTTP client, shared-memory store, providers).
+// post_config: open the process-wide effects (HTTP client, session store, metrics) and build
+// each virtual host's VhostState around its SiteConfig.
 int PostConfig(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t* ptemp, server_rec* s);
 
 // nullptr when this server does not use the module (its configuration is incomplete).
