@@ -217,7 +217,7 @@ struct FuzzSite {
     p->client_id = kClientId;
     p->client_secret = "fuzz-secret";
     p->redirect_uri = "https://example-business.com/api/auth/callback/coinpay";
-    p->id_token_algs = {"RS256", "ES256", "EdDSA"};
+    p->signing_algs = {"RS256", "ES256", "EdDSA"};
     if (!FinalizeProviderConfig(*p).ok()) {
       std::abort();
     }

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Regenerates the directive reference in docs/directives.md from httpd/directives.def.
+"""Regenerates the directive reference in docs/directives.md from core/directives.def.
 
 Only the part between the GENERATED markers is rewritten; the prose around it is kept.
 Run it after adding a row; the Docs.EveryDirectiveRowIsDocumented unit test checks the result.
@@ -9,13 +9,14 @@ import re
 
 root = pathlib.Path(__file__).resolve().parent.parent
 rows = re.findall(r'COINPAY_(SERVER|DIR)\((\w+), (\w+), (\w+), "([^"]*)",\s*\n\s*"((?:[^"\\]|\\.)*)"\)',
-                  (root / "mod_coinpay_auth/httpd/directives.def").read_text())
+                  (root / "mod_coinpay_auth/core/directives.def").read_text())
 kinds = {"Text": "text", "Url": "absolute URL", "Seconds": "seconds", "Count": "number",
          "Flag": "On | Off", "List": "one or more values", "TokenAuth":
          "client_secret_basic | client_secret_post | none", "PassClaims":
          "environment | headers | both | none", "Unauthenticated": "auto | login | 401", "Profile": "oidc | oauth2",
          "RevocationAuth": "client | bearer", "Userinfo": "auto | on | off",
-         "BearerTokenType": "at+jwt | jwt", "Refresh": "auto | always"}
+         "BearerTokenType": "at+jwt | jwt", "Refresh": "auto | always",
+         "Pairs": "name value (two arguments)"}
 kinds["Cidrs"] = "one or more IP addresses or CIDR ranges"
 kinds["ErrorTemplateFile"] = "a file name"
 kinds["ErrorPageFiles"] = "kind file"

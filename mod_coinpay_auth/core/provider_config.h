@@ -56,20 +56,20 @@ struct ProviderConfig {
   // RFC 8707 resource indicator: the API the access token is for (its aud), e.g. the Paylent API.
   std::string resource;
   UserinfoMode userinfo = UserinfoMode::kAuto;
-  std::vector<std::string> id_token_algs = {"RS256", "ES256"};
+  // CoinpaySigningAlgorithms: accepted on ID, access and logout tokens.
+  std::vector<std::string> signing_algs = {"RS256", "ES256"};
   int64_t leeway_seconds = 60;
   long connect_timeout_ms = 5000;
   long timeout_ms = 10000;
   int64_t jwks_min_refetch_seconds = 60;  // on an unknown kid, refetch at most this often
   int64_t metadata_ttl_seconds = 3600;
   int64_t refresh_before_seconds = 30;  // refresh an access token this long before it expires
-  // Explicit endpoints; empty ones come from discovery (or CoinPay's documented paths).
+  // Explicit endpoints (their directives); empty ones come from discovery (or CoinPay's
+  // documented paths).
   std::string authorization_endpoint;
   std::string token_endpoint;
   std::string jwks_uri;
   std::string revocation_endpoint;
-  std::string userinfo_endpoint;
-  std::string end_session_endpoint;
 };
 
 struct SessionConfig {

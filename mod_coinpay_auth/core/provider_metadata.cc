@@ -77,8 +77,6 @@ void ApplyConfiguredEndpoints(ProviderMetadata& m, const ProviderConfig& config)
   Override(m.token_endpoint, config.token_endpoint);
   Override(m.jwks_uri, config.jwks_uri);
   Override(m.revocation_endpoint, config.revocation_endpoint);
-  Override(m.userinfo_endpoint, config.userinfo_endpoint);
-  Override(m.end_session_endpoint, config.end_session_endpoint);
 }
 
 }  // namespace coinpay

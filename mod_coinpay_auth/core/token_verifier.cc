@@ -149,7 +149,7 @@ Status CheckKind(const Preset& k, const VerifiedJwt& jwt, const TokenExpectation
 Result<VerifiedJwt> VerifyToken(ProviderClient& provider, std::string_view compact, TokenKind kind,
                                 const TokenExpectations& expect, int64_t now) {
   const ProviderConfig& p = provider.config();
-  auto jwt = provider.Verify(compact, p.id_token_algs);
+  auto jwt = provider.Verify(compact, p.signing_algs);
   if (!jwt) {
     return jwt.error();
   }

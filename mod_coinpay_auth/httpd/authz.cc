@@ -206,7 +206,7 @@ int Precheck(request_rec* r) {
     RequestLog log(r);
     if (rc->bearer) {
       LogAt(log, LogLevel::kInfo, 163, "bearer token lacks a required scope or claim (403)");
-      SiteRuntime* rt = RuntimeFor(r->server);
+      VhostState* rt = VhostStateOf(r->server);
       BearerConfig fallback;
       const BearerConfig& cfg = rt != nullptr ? rt->bearer : fallback;
       return Respond(r, rule->scope

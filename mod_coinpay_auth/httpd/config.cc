@@ -1,4 +1,4 @@
-// The command table and config lifecycle, all generated from directives.def.
+// The command table and config lifecycle, all generated from core/directives.def.
 #include "httpd/config.h"
 
 #include <apr_strings.h>
@@ -9,6 +9,8 @@
 
 #include "httpd/authz.h"
 #include "httpd/guard.h"
+#include "httpd/module.h"
+#include "platform/error_page_files.h"
 
 namespace coinpay::httpd {
 namespace {
@@ -18,14 +20,6 @@ template <typename F>
 cmd_func AsCmdFunc(F f) noexcept {
   // Through void(*)() first: the cast GCC accepts as deliberate.
   return reinterpret_cast<cmd_func>(reinterpret_cast<void (*)()>(f));
-}
-
-template <typename K>
-Field<K> WithDefault(const char* def) {
-  Field<K> f;
-  const char* err = K::Parse(def, f.value);
-  (void)err;  // defaults in directives.def are valid by construction (a unit test parses them)
-  return f;
 }
 
 const char* Report(cmd_parms* cmd, const char* err) {
@@ -39,9 +33,10 @@ const char* Report(cmd_parms* cmd, const char* err) {
 // config instead of the server's. httpd reads its configuration in one thread.
 ServerConfig* g_provider_section = nullptr;
 
+// Cfg is SiteSettings (server rows) or LocationSettings (location rows).
 template <typename Cfg>
 Cfg& Target(cmd_parms* cmd, void* dir) {
-  if constexpr (std::is_same_v<Cfg, ServerConfig>) {
+  if constexpr (std::is_same_v<Cfg, SiteSettings>) {
     (void)dir;
     if (g_provider_section != nullptr) {
       return *g_provider_section;
@@ -88,28 +83,43 @@ const char* SetFile(cmd_parms* cmd, void* dir, const char* arg) {
   if (path == nullptr) {
     return Report(cmd, "takes the name of an HTML file, e.g. /etc/apache2/coinpay-error.html");
   }
-  Field<K>& f = Target<Cfg>(cmd, dir).*M;
-  std::string err = K::Load(path, f.value);
-  if (err.empty()) {
-    f.set = true;
+  auto text = ReadErrorTemplate(path);
+  if (!text) {
+    return Report(cmd, text.error().detail.c_str());
   }
-  return Report(cmd, err.empty() ? nullptr : err.c_str());
+  Field<K>& f = Target<Cfg>(cmd, dir).*M;
+  f.value = std::move(*text);
+  f.set = true;
+  return nullptr;
 }
 
-// A name and a file, repeatable (CoinpayErrorPage kind file): httpd refuses other counts.
+// Two arguments, repeatable: httpd refuses other counts. The first occurrence replaces the
+// default (and what a merge inherited).
 template <typename Cfg, typename K, Field<K> Cfg::*M>
-const char* SetTake2(cmd_parms* cmd, void* dir, const char* name, const char* arg) {
+Field<K>& FirstReplaces(cmd_parms* cmd, void* dir) {
+  Field<K>& f = Target<Cfg>(cmd, dir).*M;
+  if (!f.set) {
+    f.value.clear();
+    f.set = true;
+  }
+  return f;
+}
+
+// A name and a value (CoinpayClaimPointer, CoinpayAuthParam).
+template <typename Cfg, typename K, Field<K> Cfg::*M>
+const char* SetPair(cmd_parms* cmd, void* dir, const char* name, const char* value) {
+  return Report(cmd, K::Append(name, value, FirstReplaces<Cfg, K, M>(cmd, dir).value));
+}
+
+// An error kind and a file (CoinpayErrorPage kind file), read now like SetFile.
+template <typename Cfg, typename K, Field<K> Cfg::*M>
+const char* SetErrorPage(cmd_parms* cmd, void* dir, const char* kind, const char* arg) {
   const char* path = *arg == '\0' ? nullptr : ap_server_root_relative(cmd->temp_pool, arg);
   if (path == nullptr) {
     return Report(cmd, "takes an error kind and the name of an HTML file");
   }
-  Field<K>& f = Target<Cfg>(cmd, dir).*M;
-  if (!f.set) {
-    f.value.clear();  // the first occurrence replaces the default (and what a merge inherited)
-    f.set = true;
-  }
-  std::string err = K::Append(name, path, f.value);
-  return Report(cmd, err.empty() ? nullptr : err.c_str());
+  auto added = AddErrorPageFile(kind, path, FirstReplaces<Cfg, K, M>(cmd, dir).value);
+  return Report(cmd, added ? nullptr : added.error().detail.c_str());
 }
 
 constexpr char kSetterFailed[] = "could not be read (internal error, see the error log)";
@@ -140,7 +150,10 @@ constexpr command_rec Row(const char* name, int where, const char* help) noexcep
   } else if constexpr (std::is_same_v<K, kinds::ErrorTemplateFile>) {
     return {name, Guard<&SetFile<Cfg, K, M>, const char*>(), nullptr, where, TAKE1, help};
   } else if constexpr (std::is_same_v<K, kinds::ErrorPageFiles>) {
-    return {name, AsCmdFunc(&GuardedSetter2<&SetTake2<Cfg, K, M>>), nullptr, where, TAKE2, help};
+    return {name, AsCmdFunc(&GuardedSetter2<&SetErrorPage<Cfg, K, M>>), nullptr, where, TAKE2,
+            help};
+  } else if constexpr (std::is_same_v<K, kinds::Pairs>) {
+    return {name, AsCmdFunc(&GuardedSetter2<&SetPair<Cfg, K, M>>), nullptr, where, TAKE2, help};
   } else {
     return {name, Guard<&SetTake1<Cfg, K, M>, const char*>(), nullptr, where, TAKE1, help};
   }
@@ -162,18 +175,9 @@ const char* ReadProviderSection(cmd_parms* cmd, const char* arg) {
   if (!name.empty() && name.back() == '>') {
     name.pop_back();
   }
-  bool plain =
-      !name.empty() && name.size() <= 32 && name != "default" &&
-      name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") == std::string::npos;
-  if (!plain) {
-    return "<CoinpayProvider> takes a name of lower-case letters, digits, - and _ (not "
-           "\"default\", which is the top-level provider), e.g. <CoinpayProvider coinbase>";
-  }
   ServerConfig& server = ServerConfigOf(cmd->server);
-  for (const auto& [existing, cfg] : server.providers) {
-    if (existing == name) {
-      return apr_pstrcat(cmd->pool, "<CoinpayProvider ", name.c_str(), "> appears twice", nullptr);
-    }
+  if (auto st = CheckProviderSectionName(name, SectionsOf(server)); !st) {
+    return apr_pstrdup(cmd->pool, st.error().detail.c_str());
   }
   auto* provider = static_cast<ServerConfig*>(CreateServerConfig(cmd->pool, cmd->server));
   server.providers.emplace_back(name, provider);
@@ -194,10 +198,10 @@ const char* ProviderSection(cmd_parms* cmd, void* /*dir*/, const char* arg) {
 
 const command_rec kCommands[] = {
 #define COINPAY_SERVER(Name, field, Kind, def, help) \
-  Row<ServerConfig, kinds::Kind, &ServerConfig::field>(#Name, RSRC_CONF, help),
+  Row<SiteSettings, kinds::Kind, &SiteSettings::field>(#Name, RSRC_CONF, help),
 #define COINPAY_DIR(Name, field, Kind, def, help) \
-  Row<DirConfig, kinds::Kind, &DirConfig::field>(#Name, OR_AUTHCFG, help),
-#include "httpd/directives.def"
+  Row<LocationSettings, kinds::Kind, &LocationSettings::field>(#Name, OR_AUTHCFG, help),
+#include "core/directives.def"
 #undef COINPAY_SERVER
 #undef COINPAY_DIR
     // The one structural directive: a container for another provider's rows above.
@@ -212,15 +216,8 @@ const command_rec kCommands[] = {
 
 namespace {
 
-ServerConfig* NewServerConfig(apr_pool_t* p) {
-  auto* c = PoolNew<ServerConfig>(p);
-#define COINPAY_SERVER(Name, field, Kind, def, help) c->field = WithDefault<kinds::Kind>(def);
-#define COINPAY_DIR(Name, field, Kind, def, help)
-#include "httpd/directives.def"
-#undef COINPAY_SERVER
-#undef COINPAY_DIR
-  return c;
-}
+// Every field starts at its row's default (core/site_settings.h).
+ServerConfig* NewServerConfig(apr_pool_t* p) { return PoolNew<ServerConfig>(p); }
 
 ServerConfig* MergedServerConfig(apr_pool_t* p, void* base_v, void* add_v) {
   auto* out = PoolNew<ServerConfig>(p);
@@ -229,22 +226,14 @@ ServerConfig* MergedServerConfig(apr_pool_t* p, void* base_v, void* add_v) {
 #define COINPAY_SERVER(Name, field, Kind, def, help) \
   MergeField(out->field, base->field, add->field);
 #define COINPAY_DIR(Name, field, Kind, def, help)
-#include "httpd/directives.def"
+#include "core/directives.def"
 #undef COINPAY_SERVER
 #undef COINPAY_DIR
   out->providers = add->providers.empty() ? base->providers : add->providers;
   return out;
 }
 
-DirConfig* NewDirConfig(apr_pool_t* p) {
-  auto* c = PoolNew<DirConfig>(p);
-#define COINPAY_SERVER(Name, field, Kind, def, help)
-#define COINPAY_DIR(Name, field, Kind, def, help) c->field = WithDefault<kinds::Kind>(def);
-#include "httpd/directives.def"
-#undef COINPAY_SERVER
-#undef COINPAY_DIR
-  return c;
-}
+DirConfig* NewDirConfig(apr_pool_t* p) { return PoolNew<DirConfig>(p); }
 
 // As mod_authz_core's merge_authz_core_dir_config decides which Require lines are in effect.
 void MergeAuthz(DirConfig& out, const DirConfig& base, const DirConfig& add) {
@@ -277,8 +266,7 @@ DirConfig* MergedDirConfig(apr_pool_t* p, void* base_v, void* add_v) {
   const auto* add = static_cast<const DirConfig*>(add_v);
 #define COINPAY_SERVER(Name, field, Kind, def, help)
 #define COINPAY_DIR(Name, field, Kind, def, help) MergeField(out->field, base->field, add->field);
-#include "httpd/directives.def"
-#include "httpd/module.h"
+#include "core/directives.def"
 #undef COINPAY_SERVER
 #undef COINPAY_DIR
   MergeAuthz(*out, *base, *add);
@@ -312,9 +300,14 @@ DirConfig& DirConfigOf(request_rec* r) {
   return *static_cast<DirConfig*>(ap_get_module_config(r->per_dir_config, &coinpay_auth_module));
 }
 
-bool UsesModule(const ServerConfig& c) {
-  return c.issuer.set || c.client_id.set || c.client_secret.set || c.redirect_uri.set ||
-         c.passphrases.set || c.bearer_audiences.set || !c.providers.empty();
+bool UsesModule(const ServerConfig& c) { return coinpay::UsesModule(c, !c.providers.empty()); }
+
+ProviderSections SectionsOf(const ServerConfig& c) {
+  ProviderSections sections;
+  for (const auto& [name, settings] : c.providers) {
+    sections.emplace_back(name, settings);
+  }
+  return sections;
 }
 
 }  // namespace coinpay::httpd

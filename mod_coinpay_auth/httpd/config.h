@@ -1,5 +1,6 @@
-// Server and per-directory configuration, generated from directives.def: one field per row,
-// each remembering whether it was set so merges can inherit what a section leaves alone.
+// Server and per-directory configuration: the settings of core/site_settings.h (one field per
+// row of core/directives.def, remembering whether it was set so merges can inherit what a
+// section leaves alone) plus what only the glue keeps.
 #pragma once
 
 #include <httpd.h>
@@ -10,26 +11,16 @@
 #include <utility>
 #include <vector>
 
-#include "httpd/directive_kinds.h"
+#include "core/site_config.h"
+#include "core/site_settings.h"
 
 namespace coinpay::httpd {
 
-template <typename K>
-struct Field {
-  typename K::Type value{};
-  bool set = false;
-};
+struct VhostState;  // what post_config builds for a server: provider clients, sessions
+struct AuthzRule;   // a parsed Require coinpay-scope / coinpay-claim line (authz.h)
 
-struct SiteRuntime;  // what post_config builds for a server: provider client, sessions
-struct AuthzRule;    // a parsed Require coinpay-scope / coinpay-claim line (authz.h)
-
-struct ServerConfig {
-#define COINPAY_SERVER(Name, field, Kind, def, help) Field<kinds::Kind> field;
-#define COINPAY_DIR(Name, field, Kind, def, help)
-#include "httpd/directives.def"
-#undef COINPAY_SERVER
-#undef COINPAY_DIR
-  std::shared_ptr<SiteRuntime> runtime;  // set in post_config, for servers that use the module
+struct ServerConfig : SiteSettings {
+  std::shared_ptr<VhostState> state;  // set in post_config, for servers that use the module
   // <CoinpayProvider name> sections of this server (a virtual host without its own inherits the
   // main server's).
   std::vector<std::pair<std::string, ServerConfig*>> providers;
@@ -38,12 +29,7 @@ struct ServerConfig {
 // A section's AuthMerging (mod_authz_core's; kUnset when the section does not say).
 enum class AuthMerging { kUnset, kOff, kAnd, kOr };
 
-struct DirConfig {
-#define COINPAY_SERVER(Name, field, Kind, def, help)
-#define COINPAY_DIR(Name, field, Kind, def, help) Field<kinds::Kind> field;
-#include "httpd/directives.def"
-#undef COINPAY_SERVER
-#undef COINPAY_DIR
+struct DirConfig : LocationSettings {
   // Require coinpay-* lines whose failure alone denies the request (see authz.cc); checked
   // before mod_authz_core so the answer can be 403 insufficient_scope. Merged the way
   // mod_authz_core merges Require lines, so a section whose own Require lines replace its
@@ -65,5 +51,7 @@ DirConfig& DirConfigOf(request_rec* r);
 
 // True when any provider directive is set for this server (it then must be complete).
 bool UsesModule(const ServerConfig& c);
+// The server's <CoinpayProvider> sections as core takes them.
+ProviderSections SectionsOf(const ServerConfig& c);
 
 }  // namespace coinpay::httpd

@@ -77,15 +77,4 @@ ScopeFacts ConfigTreeFacts::For(const std::string& vhost_id) const {
   return out;
 }
 
-bool LocationCovers(const std::string& location, const std::string& path) {
-  if (location == path) {
-    return true;
-  }
-  std::string prefix = location;
-  if (!prefix.empty() && prefix.back() != '/') {
-    prefix += '/';
-  }
-  return path.rfind(prefix, 0) == 0;
-}
-
 }  // namespace coinpay::httpd

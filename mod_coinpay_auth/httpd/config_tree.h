@@ -4,20 +4,16 @@
 
 #include <map>
 #include <string>
-#include <vector>
+
+#include "core/site_config.h"
 
 struct ap_directive_t;
 
 namespace coinpay::httpd {
 
-// Facts of one scope: the main server (whose sections every virtual host inherits) or one
-// <VirtualHost>, named "file:line" as httpd's server_rec names it (defn_name, defn_line_number).
-struct ScopeFacts {
-  std::vector<std::string> callback_locations;  // <Location X> holding SetHandler coinpay-callback
-  bool uses_bearer = false;                     // AuthType coinpay-bearer
-  bool uses_session = false;                    // AuthType coinpay
-};
-
+// Facts of each scope (core's ScopeFacts): the main server (whose sections every virtual host
+// inherits) and each <VirtualHost>, named "file:line" as httpd's server_rec names it
+// (defn_name, defn_line_number).
 struct ConfigTreeFacts {
   ScopeFacts main;
   std::map<std::string, ScopeFacts> vhosts;  // by "file:line" of the <VirtualHost> line
@@ -29,8 +25,5 @@ struct ConfigTreeFacts {
 };
 
 ConfigTreeFacts ScanConfigTree(const ap_directive_t* root);
-
-// True when a <Location> prefix covers `path` the way httpd matches it (whole segments).
-bool LocationCovers(const std::string& location, const std::string& path);
 
 }  // namespace coinpay::httpd

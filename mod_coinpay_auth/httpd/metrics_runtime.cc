@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/identity.h"
 #include "httpd/module.h"
 #include "httpd/runtime.h"
 #include "platform/shared_counters.h"
@@ -50,12 +51,12 @@ Status SetUpMetrics(server_rec* main) {
   std::map<std::pair<std::string, std::string>, size_t> slot_of;
   std::vector<std::pair<ProviderClient*, size_t>> attach;
   for (server_rec* v = main; v != nullptr; v = v->next) {
-    SiteRuntime* rt = RuntimeFor(v);
+    VhostState* rt = VhostStateOf(v);
     if (rt == nullptr) {
       continue;
     }
     for (const auto& [name, client] : rt->providers) {
-      std::pair<std::string, std::string> labels{SiteLabel(v), name.empty() ? "default" : name};
+      std::pair<std::string, std::string> labels{SiteLabel(v), DisplayedProviderName(name)};
       auto [it, fresh] = slot_of.emplace(labels, mp.slot_labels.size());
       if (fresh) {
         mp.slot_labels.push_back(labels);

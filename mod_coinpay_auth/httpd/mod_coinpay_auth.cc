@@ -36,21 +36,14 @@ namespace {
 constexpr char kAuthType[] = "coinpay";
 constexpr char kBearerAuthType[] = "coinpay-bearer";
 
-// The providers a location names with CoinpayUseProvider ("default" is the top-level one), or
-// the server's first provider when it names none.
-std::vector<std::string> ProvidersOf(const DirConfig& dir, const SiteRuntime& rt) {
-  std::vector<std::string> names;
-  for (const std::string& n : dir.use_provider.value) {
-    names.push_back(ConfiguredProviderName(n));
-  }
-  if (names.empty() && rt.first != nullptr) {
-    names.push_back(rt.first->config().name);
-  }
-  return names;
+// What this location asks for (core/site_config.h): the providers it names with
+// CoinpayUseProvider, or the server's first.
+LocationOptions OptionsOf(const DirConfig& dir, const VhostState& rt) {
+  return LocationOptionsOf(dir, rt.first != nullptr ? rt.first->config().name : std::string());
 }
 
 // A Site for this request, served by `provider`, able to reach the server's other providers.
-Site SiteFor(SiteRuntime& rt, ProviderClient& provider, LogSink& log) {
+Site SiteServedBy(VhostState& rt, ProviderClient& provider, LogSink& log) {
   return Site{provider,
               rt.session_config,
               *rt.sessions,
@@ -62,7 +55,7 @@ Site SiteFor(SiteRuntime& rt, ProviderClient& provider, LogSink& log) {
 
 // The provider that serves a handler: for the callback, the one whose redirect URI this is;
 // otherwise the first the location names.
-ProviderClient* HandlerProvider(request_rec* r, const SiteRuntime& rt, bool callback) {
+ProviderClient* HandlerProvider(request_rec* r, const VhostState& rt, bool callback) {
   if (callback && r->parsed_uri.path != nullptr) {
     for (const auto& [name, client] : rt.providers) {
       if (client->config().login_enabled && client->config().redirect_path == r->parsed_uri.path) {
@@ -70,8 +63,7 @@ ProviderClient* HandlerProvider(request_rec* r, const SiteRuntime& rt, bool call
       }
     }
   }
-  std::vector<std::string> names = ProvidersOf(DirConfigOf(r), rt);
-  return names.empty() ? nullptr : rt.Named(names.front());
+  return rt.Named(OptionsOf(DirConfigOf(r), rt).providers.front());
 }
 
 int NotConfigured(request_rec* r, int tag) {
@@ -97,7 +89,7 @@ int CheckBearer(request_rec* r) {
       MarkPreflight(r);
       return static_cast<int>(OK);
     }
-    SiteRuntime* rt = RuntimeFor(r->server);
+    VhostState* rt = VhostStateOf(r->server);
     if (rt == nullptr) {
       return NotConfigured(r, 915);
     }
@@ -130,23 +122,19 @@ int CheckAuthn(request_rec* r) {
     return DECLINED;
   }
   return Guarded(r, 910, [&] {
-    SiteRuntime* rt = RuntimeFor(r->server);
+    VhostState* rt = VhostStateOf(r->server);
     const DirConfig& dir = DirConfigOf(r);
-    std::vector<std::string> names =
-        rt != nullptr ? ProvidersOf(dir, *rt) : std::vector<std::string>{};
-    ProviderClient* provider = rt == nullptr || names.empty() ? nullptr : rt->Named(names.front());
+    LocationOptions options;
+    ProviderClient* provider = nullptr;
+    if (rt != nullptr) {
+      options = OptionsOf(dir, *rt);
+      provider = rt->Named(options.providers.front());
+    }
     if (rt == nullptr || !rt->login || provider == nullptr) {
       return NotConfigured(r, 911);
     }
-    LocationOptions options;
-    options.providers = std::move(names);
-    options.unauthenticated = dir.unauthenticated.value;
-    options.max_age_seconds = dir.location_max_age.value;
-    options.idle_timeout_seconds = dir.location_idle_timeout.value;
-    options.refresh = dir.refresh.value;
-    options.pass_access_token = dir.pass_access_token.value;
     RequestLog log(r);
-    Site site = SiteFor(*rt, *provider, log);
+    Site site = SiteServedBy(*rt, *provider, log);
     RequestView view = ViewOf(r);
     Action a = AuthenticateSession(site, view, options);
     if (a.status >= 300 && a.status < 400) {
@@ -164,7 +152,7 @@ int CheckAuthn(request_rec* r) {
 // Every request to a server that uses the module, protected or not, loses the headers that
 // could pass for identity we set: an unprotected CGI must not trust a client's claim either.
 int ScrubHeaders(request_rec* r) {
-  if (RuntimeFor(r->server) != nullptr) {
+  if (VhostStateOf(r->server) != nullptr) {
     ScrubIdentityHeaders(r);
   }
   return DECLINED;
@@ -177,7 +165,7 @@ Handler HandlerOf(const char* name);
 // server that uses the module loses the module's cookies, protected location or not. Only
 // the module's own handlers, which read them, keep them.
 int StripCookiesForApplication(request_rec* r) {
-  SiteRuntime* rt = RuntimeFor(r->server);
+  VhostState* rt = VhostStateOf(r->server);
   if (rt != nullptr && HandlerOf(r->handler) == Handler::kNone) {
     StripModuleCookies(r, rt->session_config);
   }
@@ -244,14 +232,14 @@ int HandleRequest(request_rec* r) {
       r->allowed_methods->method_mask = methods;  // what the Allow header is made from
       return static_cast<int>(HTTP_METHOD_NOT_ALLOWED);
     }
-    SiteRuntime* rt = RuntimeFor(r->server);
+    VhostState* rt = VhostStateOf(r->server);
     ProviderClient* provider =
         rt != nullptr ? HandlerProvider(r, *rt, which == Handler::kCallback) : nullptr;
     if (rt == nullptr || !rt->login || provider == nullptr || !provider->config().login_enabled) {
       return NotConfigured(r, 913);
     }
     RequestLog log(r);
-    Site site = SiteFor(*rt, *provider, log);
+    Site site = SiteServedBy(*rt, *provider, log);
     RequestView view = ViewOf(r);
     if (which == Handler::kLogin || which == Handler::kCallback) {
       WarnIfSignInLooksElsewhere(r, view, provider->config());

@@ -157,7 +157,7 @@ int Respond(request_rec* r, const Action& a) {
     return a.status;
   }
   if (!a.body.empty()) {
-    const SiteRuntime* rt = RuntimeFor(r->server);
+    const VhostState* rt = VhostStateOf(r->server);
     std::string body = a.error_page != nullptr && rt != nullptr && !rt->error_pages.Empty()
                            ? RenderErrorPage(rt->error_pages, *a.error_page)
                            : a.body;

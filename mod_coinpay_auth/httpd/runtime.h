@@ -12,7 +12,6 @@
 #include "core/pages.h"
 #include "core/provider_client.h"
 #include "core/session.h"
-#include "core/site.h"
 #include "core/token_cache.h"
 #include "httpd/config.h"
 #include "httpd/log_adapter.h"
@@ -20,7 +19,9 @@
 
 namespace coinpay::httpd {
 
-struct SiteRuntime {
+// What post_config builds for one virtual host that uses the module: its configuration's
+// providers as clients, its sessions, its bearer settings and error pages. Requests read it.
+struct VhostState {
   SessionConfig session_config;
   std::unique_ptr<ServerLog> server_log;
   // Every provider by name ("" = the top-level one); `first` is that one when configured, else
@@ -47,17 +48,14 @@ Random& ProcessRandom();
 ShmSessionStore* ProcessShmStore();
 const char* ProcessStoreKind();
 
-// check_config: every server that uses the module has a complete, valid configuration.
+// check_config: every server that uses the module has a complete, valid configuration
+// (BuildSiteConfig, BuildStoreConfig); each refusal is logged with its CPA tag.
 int CheckConfig(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t* ptemp, server_rec* s);
-// post_config: build the runtime (HTTP client, shared-memory store, providers).
+// post_config: open the process-wide effects (HTTP client, session store, metrics) and build
+// each virtual host's VhostState around its SiteConfig.
 int PostConfig(apr_pool_t* pconf, apr_pool_t* plog, apr_pool_t* ptemp, server_rec* s);
 
-// A per-request view of a server's runtime, logging against the request.
-struct RequestSite {
-  RequestLog log;
-  Site site;
-};
 // nullptr when this server does not use the module (its configuration is incomplete).
-SiteRuntime* RuntimeFor(server_rec* s);
+VhostState* VhostStateOf(server_rec* s);
 
 }  // namespace coinpay::httpd

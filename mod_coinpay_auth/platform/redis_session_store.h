@@ -2,7 +2,7 @@
 // here and nowhere else. Wrap it in an EncryptedSessionStore (core) so values are sealed at
 // rest; keys are already hashes of session ids.
 //
-//   auto opts = RedisSessionStore::ParseUrl("redis://:secret@127.0.0.1:6379/0");
+//   auto opts = ParseRedisUrl("redis://:secret@127.0.0.1:6379/0");  // core/store_config.h
 //   RedisSessionStore redis(*opts);
 #pragma once
 
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "coinpay_auth/session_store.h"
+#include "core/store_config.h"
 
 struct redisContext;
 
@@ -19,16 +20,7 @@ namespace coinpay {
 
 class RedisSessionStore final : public SessionStore {
  public:
-  struct Options {
-    std::string host = "127.0.0.1";
-    int port = 6379;
-    int db = 0;
-    std::string password;
-    long timeout_ms = 1000;  // connect and per-command
-    std::string prefix = "coinpay:";
-  };
-  // redis://[:password@]host[:port][/db]; the message says what is wrong (never the password).
-  static Result<Options> ParseUrl(std::string_view url);
+  using Options = RedisOptions;  // core/store_config.h parses them from CoinpaySessionStore
 
   explicit RedisSessionStore(Options options);
   ~RedisSessionStore() override;

@@ -61,6 +61,26 @@ def test_apachectl_t_rejects_bad_token_endpoint_auth(tmp_path):
     assert rc != 0 and "CoinpayTokenEndpointAuth" in out, out
 
 
+def test_apachectl_t_accepts_signing_algorithms_and_its_former_name(tmp_path):
+    for directive in ("CoinpaySigningAlgorithms", "CoinpayIDTokenAlgorithms"):
+        rc, out = _configtest(lambda p: _conf(p) + f"\n{directive} RS256 EdDSA", tmp_path)
+        assert rc == 0, out
+
+
+def test_apachectl_t_rejects_both_signing_algorithm_names(tmp_path):
+    rc, out = _configtest(lambda p: _conf(p) + "\nCoinpaySigningAlgorithms RS256"
+                          "\nCoinpayIDTokenAlgorithms ES256", tmp_path)
+    assert rc != 0, out
+    assert "CPA00902" in out, out
+    assert "CoinpaySigningAlgorithms and CoinpayIDTokenAlgorithms are both set" in out, out
+
+
+def test_apachectl_t_rejects_auth_param_without_value_when_reading_the_line(tmp_path):
+    rc, out = _configtest(lambda p: _conf(p) + "\nCoinpayAuthParam account", tmp_path)
+    assert rc != 0, out
+    assert "CoinpayAuthParam takes two arguments" in out, out
+
+
 def test_module_loaded_without_coinpay_locations_is_harmless(tmp_path):
     rc, out = _configtest(lambda p: "", tmp_path, locations="")
     assert rc == 0, out

@@ -21,7 +21,7 @@ std::string ReadFile(const std::filesystem::path& p) {
 const std::filesystem::path kRoot = COINPAY_SOURCE_DIR;
 
 TEST(Docs, EveryDirectiveRowIsDocumented) {
-  std::string def = ReadFile(kRoot / "mod_coinpay_auth/httpd/directives.def");
+  std::string def = ReadFile(kRoot / "mod_coinpay_auth/core/directives.def");
   std::string doc = ReadFile(kRoot / "docs/directives.md");
   std::regex row(R"(\nCOINPAY_(?:SERVER|DIR)\((\w+),)");  // rows, not the comment above them
   int rows = 0;

@@ -23,10 +23,10 @@
 namespace coinpay {
 namespace {
 
-RedisSessionStore::Options Parsed(std::string_view url) {
-  auto o = RedisSessionStore::ParseUrl(url);
+RedisOptions Parsed(std::string_view url) {
+  auto o = ParseRedisUrl(url);
   EXPECT_TRUE(o.ok()) << url << ": " << (o.ok() ? "" : o.error().detail);
-  return o.ok() ? *o : RedisSessionStore::Options{};
+  return o.ok() ? *o : RedisOptions{};
 }
 
 TEST(RedisParseUrl, HostAloneTakesTheDefaults) {
@@ -77,7 +77,7 @@ TEST(RedisParseUrl, UserNameBeforeThePasswordIsIgnored) {
 
 TEST(RedisParseUrl, OtherSchemesAreRefused) {
   for (std::string_view url : {"", "rediss://h", "http://h", "h:6379", "REDIS://h", "redis:/h"}) {
-    auto o = RedisSessionStore::ParseUrl(url);
+    auto o = ParseRedisUrl(url);
     ASSERT_FALSE(o.ok()) << url;
     EXPECT_EQ(o.code(), Errc::kConfig);
     EXPECT_NE(o.error().detail.find("redis://"), std::string::npos) << o.error().detail;
@@ -87,7 +87,7 @@ TEST(RedisParseUrl, OtherSchemesAreRefused) {
 TEST(RedisParseUrl, BadPortsAreRefused) {
   for (std::string_view url : {"redis://h:", "redis://h:0", "redis://h:65536", "redis://h:-1",
                                "redis://h:63x9", "redis://h:99999999999999999999"}) {
-    auto o = RedisSessionStore::ParseUrl(url);
+    auto o = ParseRedisUrl(url);
     ASSERT_FALSE(o.ok()) << url;
     EXPECT_EQ(o.code(), Errc::kConfig);
     EXPECT_NE(o.error().detail.find("port"), std::string::npos) << o.error().detail;
@@ -97,7 +97,7 @@ TEST(RedisParseUrl, BadPortsAreRefused) {
 TEST(RedisParseUrl, BadDatabaseNumbersAreRefused) {
   for (std::string_view url :
        {"redis://h/x", "redis://h/-1", "redis://h/1001", "redis://h/1/2", "redis://h/1a"}) {
-    auto o = RedisSessionStore::ParseUrl(url);
+    auto o = ParseRedisUrl(url);
     ASSERT_FALSE(o.ok()) << url;
     EXPECT_EQ(o.code(), Errc::kConfig);
     EXPECT_NE(o.error().detail.find("database"), std::string::npos) << o.error().detail;
@@ -106,7 +106,7 @@ TEST(RedisParseUrl, BadDatabaseNumbersAreRefused) {
 
 TEST(RedisParseUrl, MissingHostIsRefused) {
   for (std::string_view url : {"redis://", "redis://:6379", "redis://:pw@", "redis:///0"}) {
-    auto o = RedisSessionStore::ParseUrl(url);
+    auto o = ParseRedisUrl(url);
     ASSERT_FALSE(o.ok()) << url;
     EXPECT_EQ(o.code(), Errc::kConfig);
     EXPECT_NE(o.error().detail.find("host"), std::string::npos) << o.error().detail;
@@ -118,7 +118,7 @@ TEST(RedisParseUrl, ErrorsNeverNameThePassword) {
   for (const std::string& url : {"redis://:" + password + "@h:0", "redis://:" + password + "@h/zz",
                                  "redis://:" + password + "@", "redis://:" + password + "@:77",
                                  "redis://:" + password + "@h:port"}) {
-    auto o = RedisSessionStore::ParseUrl(url);
+    auto o = ParseRedisUrl(url);
     ASSERT_FALSE(o.ok()) << url;
     EXPECT_EQ(o.error().detail.find(password), std::string::npos) << o.error().detail;
     EXPECT_EQ(o.error().detail.find("Hunter2"), std::string::npos) << o.error().detail;

@@ -1,5 +1,5 @@
 // Argument parsing for directives; messages say what to write instead.
-#include "httpd/directive_kinds.h"
+#include "core/directive_kinds.h"
 
 #include <strings.h>
 #include <cerrno>
@@ -10,9 +10,8 @@
 #include <utility>
 
 #include "core/redirect_guard.h"
-#include "platform/error_page_files.h"
 
-namespace coinpay::httpd::kinds {
+namespace coinpay::kinds {
 
 const char* Text::Parse(const char* arg, Type& out) {
   out = arg;
@@ -110,10 +109,10 @@ const char* TokenAuth::Parse(const char* arg, Type& out) {
 
 const char* PassClaims::Parse(const char* arg, Type& out) {
   return ParseChoice<Type>(arg,
-                           {{"environment", httpd::PassClaims::kEnvironment},
-                            {"headers", httpd::PassClaims::kHeaders},
-                            {"both", httpd::PassClaims::kBoth},
-                            {"none", httpd::PassClaims::kNone}},
+                           {{"environment", coinpay::PassClaims::kEnvironment},
+                            {"headers", coinpay::PassClaims::kHeaders},
+                            {"both", coinpay::PassClaims::kBoth},
+                            {"none", coinpay::PassClaims::kNone}},
                            out, "takes environment, headers, both or none");
 }
 
@@ -188,23 +187,22 @@ const char* ErrorTemplateFile::Parse(const char* arg, Type& out) {
   return nullptr;
 }
 
-std::string ErrorTemplateFile::Load(const char* path, Type& out) {
-  auto text = ReadErrorTemplate(path);
-  if (!text) {
-    return text.error().detail;
-  }
-  out = std::move(*text);
-  return {};
-}
-
 const char* ErrorPageFiles::Parse(const char* arg, Type& out) {
   out.clear();
   return *arg == '\0' ? nullptr : "takes an error kind and a file name";
 }
 
-std::string ErrorPageFiles::Append(const char* kind, const char* path, Type& out) {
-  auto added = AddErrorPageFile(kind, path, out);
-  return added ? std::string() : added.error().detail;
+const char* Pairs::Parse(const char* arg, Type& out) {
+  out.clear();
+  return *arg == '\0' ? nullptr : "takes a name and a value";
 }
 
-}  // namespace coinpay::httpd::kinds
+const char* Pairs::Append(const char* name, const char* value, Type& out) {
+  if (*name == '\0' || *value == '\0') {
+    return "takes a name and a value, neither empty";
+  }
+  out.emplace_back(name, value);
+  return nullptr;
+}
+
+}  // namespace coinpay::kinds

@@ -1,5 +1,6 @@
-// The kinds of value a directive takes (the third column of directives.def): each knows its
+// The kinds of value a directive takes (the third column of core/directives.def): each knows its
 // C++ type, how to parse an argument, and what an operator should be told when it is wrong.
+// No httpd here: the glue's command table calls these, and so can a unit test.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +12,7 @@
 #include "core/provider_config.h"
 #include "core/site.h"
 
-namespace coinpay::httpd {
+namespace coinpay {
 
 enum class PassClaims { kEnvironment, kHeaders, kBoth, kNone };
 
@@ -48,7 +49,7 @@ struct TokenAuth {
   static const char* Parse(const char* arg, Type& out);
 };
 struct PassClaims {
-  using Type = httpd::PassClaims;
+  using Type = coinpay::PassClaims;
   static const char* Parse(const char* arg, Type& out);
 };
 struct Unauthenticated {
@@ -83,19 +84,26 @@ struct Refresh {
   static const char* Parse(const char* arg, Type& out);
 };
 
-// An operator's HTML file, read when the line is read (the setter resolves the path against
-// ServerRoot); Load's message is "" on success. Parse only takes the empty default.
+// Two arguments (TAKE2), repeatable: a name and a value (CoinpayClaimPointer, CoinpayAuthParam).
+// httpd refuses any other count when it reads the line.
+struct Pairs {
+  using Type = std::vector<std::pair<std::string, std::string>>;
+  static const char* Parse(const char* arg, Type& out);  // only the empty default
+  static const char* Append(const char* name, const char* value, Type& out);
+};
+
+// An operator's HTML file, read when the line is read: the glue resolves the path against
+// ServerRoot and reads it (platform/error_page_files.h). Parse only takes the empty default.
 struct ErrorTemplateFile {
   using Type = std::string;  // the template's text; "": the built-in pages
   static const char* Parse(const char* arg, Type& out);
-  static std::string Load(const char* path, Type& out);
 };
-// Two arguments (TAKE2), repeatable: an error kind (core/pages.h) and the page served for it.
+// Two arguments (TAKE2), repeatable: an error kind (core/pages.h) and the page served for it,
+// read by the glue like ErrorTemplateFile.
 struct ErrorPageFiles {
   using Type = std::vector<std::pair<std::string, std::string>>;  // kind name, page text
   static const char* Parse(const char* arg, Type& out);
-  static std::string Append(const char* kind, const char* path, Type& out);
 };
 
 }  // namespace kinds
-}  // namespace coinpay::httpd
+}  // namespace coinpay

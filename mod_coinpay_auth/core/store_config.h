@@ -1,0 +1,37 @@
+// Where sessions live, server-wide: the main server's CoinpaySessionStore (shared memory or a
+// Redis URL) and the shared-memory sizes. Checked by `apachectl -t`; the glue opens the store.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "coinpay_auth/result.h"
+#include "core/site_settings.h"
+
+namespace coinpay {
+
+// How to reach Redis (platform/redis_session_store.h connects).
+struct RedisOptions {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  int db = 0;
+  std::string password;
+  long timeout_ms = 1000;  // connect and per-command
+  std::string prefix = "coinpay:";
+};
+
+// redis://[:password@]host[:port][/db]; the message says what is wrong (never the password).
+Result<RedisOptions> ParseRedisUrl(std::string_view url);
+
+struct StoreConfig {
+  bool redis = false;  // else shared memory
+  RedisOptions redis_options;
+  size_t capacity = 0;    // shared memory: entries
+  size_t entry_size = 0;  // shared memory: bytes per entry
+};
+
+// The main server's store settings, or the message naming CoinpaySessionStore and the fix.
+Result<StoreConfig> BuildStoreConfig(const SiteSettings& main);
+
+}  // namespace coinpay

@@ -1,0 +1,55 @@
+// Where sessions live: what `apachectl -t` says about CoinpaySessionStore, and what it reads.
+#include "core/store_config.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace coinpay {
+namespace {
+
+TEST(StoreConfig, SharedMemoryByDefaultWithTheRowsSizes) {
+  SiteSettings s;
+  auto store = BuildStoreConfig(s);
+  ASSERT_TRUE(store);
+  EXPECT_FALSE(store->redis);
+  EXPECT_EQ(store->capacity, 10000u);
+  EXPECT_EQ(store->entry_size, 8192u);
+}
+
+TEST(StoreConfig, RedisUrlAndTimeoutAreRead) {
+  SiteSettings s;
+  s.session_store.value = "redis://:pw@redis.internal:6380/2";
+  s.redis_timeout.value = 3;
+  auto store = BuildStoreConfig(s);
+  ASSERT_TRUE(store);
+  EXPECT_TRUE(store->redis);
+  EXPECT_EQ(store->redis_options.host, "redis.internal");
+  EXPECT_EQ(store->redis_options.port, 6380);
+  EXPECT_EQ(store->redis_options.db, 2);
+  EXPECT_EQ(store->redis_options.password, "pw");
+  EXPECT_EQ(store->redis_options.timeout_ms, 3000);
+}
+
+TEST(StoreConfig, RefusesAStoreThatIsNeitherShmNorRedisNamingTheFix) {
+  const std::string fix = " (write shm, or redis://[:password@]host:port/db)";
+  struct Case {
+    const char* value;
+    const char* why;
+  };
+  for (const Case& c :
+       {Case{"memcached://x", "must look like redis://[:password@]host[:port][/db]"},
+        Case{"redis://:secret@host:99999", "has a port that is not a number from 1 to 65535"},
+        Case{"redis://host/db9", "has a database number that is not a small integer"},
+        Case{"redis://:secret@", "names no host"}}) {
+    SiteSettings s;
+    s.session_store.value = c.value;
+    auto store = BuildStoreConfig(s);
+    ASSERT_FALSE(store) << c.value;
+    EXPECT_EQ(store.error().detail, std::string("CoinpaySessionStore ") + c.why + fix);
+    EXPECT_EQ(store.error().detail.find("secret"), std::string::npos);  // never the password
+  }
+}
+
+}  // namespace
+}  // namespace coinpay
