@@ -20,13 +20,13 @@
 #include <utility>
 #include <vector>
 
-#include "coinpay_auth/effects.h"
-#include "coinpay_auth/session_store.h"
 #include "core/cookie_sealer.h"
+#include "core/effects.h"
 #include "core/encoding.h"
 #include "core/provider_client.h"
 #include "core/provider_config.h"
 #include "core/session.h"
+#include "core/shared_store.h"
 #include "core/site.h"
 
 namespace coinpay::fuzz {
@@ -126,9 +126,9 @@ class FakeHttp : public HttpClient {
   int calls_ = 0;
 };
 
-// A SessionStore in a std::map: enough for the flows the targets drive (no expiry sweeps, no
+// A SharedStore in a std::map: enough for the flows the targets drive (no expiry sweeps, no
 // failures). Versions count up per write.
-class MapStore : public SessionStore {
+class MapStore : public SharedStore {
  public:
   Status Put(std::string_view key, std::string_view value, int64_t expires_at) override {
     entries_[std::string(key)] = Item{std::string(value), expires_at, ++clock_};

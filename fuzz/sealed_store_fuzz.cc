@@ -1,5 +1,5 @@
 // libFuzzer target: session values as Redis hands them back, unsealed by the production
-// EncryptedSessionStore::Get over a fake inner store that returns the input as the stored value
+// SealedStore::Get over a fake inner store that returns the input as the stored value
 // (tampered, truncated, sealed for another key). A value that does not open reads as absent;
 // and any input sealed by Put under one key opens under that key only, to the same bytes.
 #include <cstddef>
@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/encrypted_session_store.h"
+#include "core/sealed_store.h"
 #include "fuzz_fakes.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view value = fuzz::AsView(data, size);
   fuzz::MapStore inner;
   fuzz::FixedRandom random;
-  EncryptedSessionStore sealed(inner, key32, random);
+  SealedStore sealed(inner, key32, random);
 
   (void)inner.Put("session-a", value, fuzz::kNow + 60);
   auto got = sealed.Get("session-a", fuzz::kNow);

@@ -4,7 +4,7 @@
 
 #include <string_view>
 
-#include "coinpay_auth/action.h"
+#include "core/action.h"
 #include "core/json.h"
 #include "core/site.h"
 

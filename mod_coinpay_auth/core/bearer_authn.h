@@ -8,10 +8,10 @@
 #include <string_view>
 #include <vector>
 
-#include "coinpay_auth/action.h"
-#include "coinpay_auth/request_view.h"
+#include "core/action.h"
 #include "core/json.h"
 #include "core/provider_client.h"
+#include "core/request_view.h"
 #include "core/token_cache.h"
 
 namespace coinpay {

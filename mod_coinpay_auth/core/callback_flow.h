@@ -2,8 +2,8 @@
 // the code (with the PKCE verifier), verify the ID token, and start a fresh session.
 #pragma once
 
-#include "coinpay_auth/action.h"
-#include "coinpay_auth/request_view.h"
+#include "core/action.h"
+#include "core/request_view.h"
 #include "core/site.h"
 
 namespace coinpay {

@@ -16,8 +16,8 @@
 #include <string>
 #include <string_view>
 
-#include "coinpay_auth/effects.h"
-#include "coinpay_auth/result.h"
+#include "core/effects.h"
+#include "core/result.h"
 
 namespace coinpay {
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "coinpay_auth/result.h"
 #include "core/json.h"
+#include "core/result.h"
 
 namespace coinpay {
 

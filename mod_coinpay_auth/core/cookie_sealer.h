@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "coinpay_auth/effects.h"
-#include "coinpay_auth/result.h"
+#include "core/effects.h"
+#include "core/result.h"
 
 namespace coinpay {
 

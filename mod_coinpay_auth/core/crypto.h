@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "coinpay_auth/effects.h"
+#include "core/effects.h"
 
 struct evp_pkey_st;
 

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "coinpay_auth/result.h"
+#include "core/result.h"
 
 namespace coinpay {
 

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "coinpay_auth/action.h"
+#include "core/action.h"
 #include "core/json.h"
 #include "core/provider_config.h"
 #include "core/session.h"

@@ -27,7 +27,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "coinpay_auth/action.h"
+#include "core/action.h"
 #include "core/token_bucket.h"
 
 namespace coinpay {

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "coinpay_auth/result.h"
 #include "core/json.h"
+#include "core/result.h"
 
 namespace coinpay {
 

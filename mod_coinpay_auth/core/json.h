@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "coinpay_auth/result.h"
+#include "core/result.h"
 
 struct json_t;
 

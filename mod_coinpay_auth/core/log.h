@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "coinpay_auth/effects.h"
+#include "core/effects.h"
 
 namespace coinpay {
 

@@ -4,8 +4,8 @@
 
 #include <string_view>
 
-#include "coinpay_auth/action.h"
-#include "coinpay_auth/request_view.h"
+#include "core/action.h"
+#include "core/request_view.h"
 #include "core/session_cookie.h"
 #include "core/site.h"
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <string_view>
 
-#include "coinpay_auth/action.h"
-#include "coinpay_auth/request_view.h"
+#include "core/action.h"
+#include "core/request_view.h"
 #include "core/site.h"
 
 namespace coinpay {

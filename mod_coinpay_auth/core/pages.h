@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "coinpay_auth/action.h"
+#include "core/action.h"
 
 namespace coinpay {
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <unordered_map>
 
-#include "coinpay_auth/effects.h"
 #include "core/circuit_breaker.h"
+#include "core/effects.h"
 #include "core/jose.h"
 #include "core/metrics.h"
 #include "core/provider_config.h"
@@ -89,10 +89,10 @@ class ProviderClient {
   int64_t metadata_attempt_at_ = 0;  // a provider that is down is asked again after a pause
   bool metadata_fetching_ = false;
   std::shared_ptr<const Jwks> jwks_;
-  int64_t jwks_at_ = 0;          // when the current set was fetched
-  int64_t jwks_max_age_ = 0;     // how long it is trusted
-  int64_t jwks_attempt_at_ = 0;  // the last fetch, successful or not
-  int64_t unknown_fetch_at_ = 0;  // the last fetch made for an unknown kid
+  int64_t jwks_at_ = 0;                                    // when the current set was fetched
+  int64_t jwks_max_age_ = 0;                               // how long it is trusted
+  int64_t jwks_attempt_at_ = 0;                            // the last fetch, successful or not
+  int64_t unknown_fetch_at_ = 0;                           // the last fetch made for an unknown kid
   std::unordered_map<std::string, int64_t> unknown_kids_;  // kid -> remembered until
   bool jwks_fetching_ = false;
   Stats stats_;

@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "coinpay_auth/result.h"
 #include "core/cookie_sealer.h"
+#include "core/result.h"
 
 namespace coinpay {
 

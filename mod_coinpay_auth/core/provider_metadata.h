@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include "coinpay_auth/result.h"
 #include "core/provider_config.h"
+#include "core/result.h"
 
 namespace coinpay {
 

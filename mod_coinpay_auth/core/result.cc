@@ -1,5 +1,5 @@
 // The error category behind coinpay::Errc, so core errors travel as std::error_code too.
-#include "coinpay_auth/result.h"
+#include "core/result.h"
 
 namespace coinpay {
 namespace {

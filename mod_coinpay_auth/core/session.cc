@@ -132,7 +132,7 @@ std::optional<SessionRecord> DecodeSession(std::string_view bytes) {
   return s;
 }
 
-Sessions::Sessions(SessionStore& store, const SessionConfig& config, Random& random)
+Sessions::Sessions(SharedStore& store, const SessionConfig& config, Random& random)
     : store_(store), config_(config), random_(random) {}
 
 int64_t Sessions::StoreExpiry(const SessionRecord& r, int64_t now) const {
@@ -141,8 +141,8 @@ int64_t Sessions::StoreExpiry(const SessionRecord& r, int64_t now) const {
                   SaturatingAdd(now, config_.idle_timeout_seconds));
 }
 
-std::optional<Sessions::Loaded> Sessions::Open(std::string_view id,
-                                               const SessionStore::Entry& entry, int64_t now) {
+std::optional<Sessions::Loaded> Sessions::Open(std::string_view id, const SharedStore::Entry& entry,
+                                               int64_t now) {
   auto record = DecodeSession(entry.value);
   if (!record || record->scope != config_.scope) {
     return std::nullopt;  // another site's session (or not ours at all): leave it alone
@@ -188,8 +188,8 @@ void Sessions::Touch(const Loaded& loaded, int64_t now) {
   }
   SessionRecord touched = loaded.record;
   touched.last_seen_at = now;
-  (void)store_.PutIfVersion(StoreKey(loaded.id), EncodeSession(touched),
-                            StoreExpiry(touched, now), loaded.version, now);
+  (void)store_.PutIfVersion(StoreKey(loaded.id), EncodeSession(touched), StoreExpiry(touched, now),
+                            loaded.version, now);
 }
 
 Result<bool> Sessions::Update(const std::string& id,
@@ -220,8 +220,8 @@ Result<bool> Sessions::Update(const std::string& id,
 namespace {
 // Per provider (issuer and client id, whatever the site) and sid or sub: a logout token names
 // exactly these.
-std::string IndexKey(std::string_view kind, const std::string& issuer,
-                     const std::string& client_id, std::string_view value) {
+std::string IndexKey(std::string_view kind, const std::string& issuer, const std::string& client_id,
+                     std::string_view value) {
   std::string material(kind);
   material.append(1, '\0').append(issuer).append(1, '\0').append(client_id);
   material.append(1, '\0').append(value);
@@ -268,14 +268,14 @@ Result<std::string> Sessions::Create(SessionRecord record, int64_t now, std::str
     // index entry whose session was never stored is harmless.
     const int64_t until = now + config_.max_age_seconds;
     if (!sid.empty()) {
-      if (auto st = store_.SetAdd(IndexKey("sid", record.issuer, record.client_id, sid), key,
-                                  until);
+      if (auto st =
+              store_.SetAdd(IndexKey("sid", record.issuer, record.client_id, sid), key, until);
           !st) {
         return st.error();
       }
     }
-    if (auto st = store_.SetAdd(IndexKey("sub", record.issuer, record.client_id, record.sub),
-                                key, until);
+    if (auto st =
+            store_.SetAdd(IndexKey("sub", record.issuer, record.client_id, record.sub), key, until);
         !st) {
       return st.error();
     }

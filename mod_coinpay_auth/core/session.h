@@ -1,5 +1,5 @@
 // A signed-in user's session: the record kept server side, its compact binary encoding, and
-// the Sessions manager that creates, loads, updates and destroys them in a SessionStore.
+// the Sessions manager that creates, loads, updates and destroys them in a SharedStore.
 // The browser holds only a random 256-bit id; the store is keyed by a hash of that id, so a
 // dump of the store neither reveals nor lets anyone forge a session cookie.
 //
@@ -20,16 +20,16 @@
 #include <utility>
 #include <vector>
 
-#include "coinpay_auth/effects.h"
-#include "coinpay_auth/session_store.h"
+#include "core/effects.h"
 #include "core/provider_config.h"
+#include "core/shared_store.h"
 
 namespace coinpay {
 
 struct SessionRecord {
-  std::string scope;      // the site that made it (SessionConfig::scope)
-  std::string provider;   // which provider signed the user in ("" = default)
-  std::string issuer;     // that provider's issuer and our client id there
+  std::string scope;     // the site that made it (SessionConfig::scope)
+  std::string provider;  // which provider signed the user in ("" = default)
+  std::string issuer;    // that provider's issuer and our client id there
   std::string client_id;
   std::string sub;
   std::string user;                                         // REMOTE_USER
@@ -49,7 +49,7 @@ std::optional<SessionRecord> DecodeSession(std::string_view bytes);
 
 class Sessions {
  public:
-  Sessions(SessionStore& store, const SessionConfig& config, Random& random);
+  Sessions(SharedStore& store, const SessionConfig& config, Random& random);
 
   struct Loaded {
     std::string id;
@@ -79,14 +79,14 @@ class Sessions {
   Status Destroy(const std::string& id);
 
   const SessionConfig& config() const { return config_; }
-  SessionStore& store() { return store_; }
+  SharedStore& store() { return store_; }
 
  private:
   int64_t StoreExpiry(const SessionRecord& r, int64_t now) const;
   // Decodes a stored value into a live session of this site (erasing it if it expired).
-  std::optional<Loaded> Open(std::string_view id, const SessionStore::Entry& entry, int64_t now);
+  std::optional<Loaded> Open(std::string_view id, const SharedStore::Entry& entry, int64_t now);
   Result<int> DestroyIndexed(const std::string& index_key, int64_t now);
-  SessionStore& store_;
+  SharedStore& store_;
   const SessionConfig& config_;
   Random& random_;
 };

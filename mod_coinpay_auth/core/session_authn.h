@@ -2,8 +2,8 @@
 // browser navigation is sent to sign in and anything else (XHR, JSON, non-GET) gets 401.
 #pragma once
 
-#include "coinpay_auth/action.h"
-#include "coinpay_auth/request_view.h"
+#include "core/action.h"
+#include "core/request_view.h"
 #include "core/site.h"
 
 namespace coinpay {

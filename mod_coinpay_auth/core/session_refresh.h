@@ -9,7 +9,7 @@
 
 #include <cstdint>
 
-#include "coinpay_auth/result.h"
+#include "core/result.h"
 #include "core/session.h"
 #include "core/site.h"
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "coinpay_auth/effects.h"
+#include "core/effects.h"
 #include "core/provider_client.h"
 #include "core/provider_config.h"
 #include "core/session.h"

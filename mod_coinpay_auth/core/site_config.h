@@ -10,10 +10,10 @@
 #include <utility>
 #include <vector>
 
-#include "coinpay_auth/result.h"
 #include "core/bearer_authn.h"
 #include "core/pages.h"
 #include "core/provider_config.h"
+#include "core/result.h"
 #include "core/site.h"
 #include "core/site_settings.h"
 

@@ -6,12 +6,12 @@
 #include <string>
 #include <string_view>
 
-#include "coinpay_auth/result.h"
+#include "core/result.h"
 #include "core/site_settings.h"
 
 namespace coinpay {
 
-// How to reach Redis (platform/redis_session_store.h connects).
+// How to reach Redis (platform/redis_store.h connects).
 struct RedisOptions {
   std::string host = "127.0.0.1";
   int port = 6379;

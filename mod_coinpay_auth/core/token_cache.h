@@ -14,7 +14,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "coinpay_auth/action.h"
+#include "core/action.h"
 #include "core/introspection_cache.h"
 
 namespace coinpay {

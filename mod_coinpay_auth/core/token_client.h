@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <string>
 
-#include "coinpay_auth/result.h"
 #include "core/json.h"
 #include "core/provider_client.h"
+#include "core/result.h"
 
 namespace coinpay {
 

@@ -12,9 +12,9 @@
 #include <string_view>
 #include <vector>
 
-#include "coinpay_auth/result.h"
 #include "core/jose.h"
 #include "core/provider_client.h"
+#include "core/result.h"
 
 namespace coinpay {
 

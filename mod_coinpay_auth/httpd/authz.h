@@ -8,7 +8,7 @@
 #include <memory>
 #include <optional>
 
-#include "coinpay_auth/action.h"
+#include "core/action.h"
 #include "core/claim_rules.h"
 #include "core/json.h"
 

@@ -4,7 +4,7 @@
 
 #include <httpd.h>
 
-#include "coinpay_auth/effects.h"
+#include "core/effects.h"
 
 namespace coinpay::httpd {
 

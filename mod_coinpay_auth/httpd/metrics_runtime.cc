@@ -15,7 +15,7 @@
 #include "httpd/module.h"
 #include "httpd/runtime.h"
 #include "platform/shared_counters.h"
-#include "platform/shm_session_store.h"
+#include "platform/shm_store.h"
 
 namespace coinpay::httpd {
 namespace {
@@ -114,7 +114,7 @@ StatusReport GatherStatus(int64_t now) {
     report.providers.push_back(StatusReport::Provider{
         mp.slot_labels[slot].first, mp.slot_labels[slot].second, mp.metrics.Read(slot)});
   }
-  ShmSessionStore* shm = ProcessShmStore();
+  ShmStore* shm = ProcessShmStore();
   report.store.kind = ProcessStoreKind();
   if (shm != nullptr) {
     auto stats = shm->GetStats();
@@ -123,7 +123,7 @@ StatusReport GatherStatus(int64_t now) {
       report.store.entries = stats->live_entries;
       report.store.capacity = stats->capacity;
       report.store.entry_size_bytes = stats->entry_size;
-      report.store.size_bytes = ShmSessionStore::RegionSize(stats->capacity, stats->entry_size);
+      report.store.size_bytes = ShmStore::RegionSize(stats->capacity, stats->entry_size);
       report.store.evictions = stats->evictions;
       report.store.expired_reclaims = stats->expired_reclaims;
     } else {

@@ -6,8 +6,8 @@
 
 #include <cstdint>
 
-#include "coinpay_auth/result.h"
 #include "core/metrics_exposition.h"
+#include "core/result.h"
 
 namespace coinpay::httpd {
 

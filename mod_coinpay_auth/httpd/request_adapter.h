@@ -3,9 +3,9 @@
 
 #include <httpd.h>
 
-#include "coinpay_auth/action.h"
-#include "coinpay_auth/request_view.h"
+#include "core/action.h"
 #include "core/provider_config.h"
+#include "core/request_view.h"
 #include "httpd/config.h"
 
 namespace coinpay::httpd {

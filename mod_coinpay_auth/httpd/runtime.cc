@@ -9,15 +9,15 @@
 #include <string>
 
 #include "core/crypto.h"
-#include "core/encrypted_session_store.h"
+#include "core/sealed_store.h"
 #include "core/site_config.h"
 #include "core/store_config.h"
 #include "httpd/config_tree.h"
 #include "httpd/metrics_runtime.h"
 #include "httpd/module.h"
 #include "platform/curl_http_client.h"
-#include "platform/redis_session_store.h"
-#include "platform/shm_session_store.h"
+#include "platform/redis_store.h"
+#include "platform/shm_store.h"
 #include "platform/system_clock.h"
 
 namespace coinpay::httpd {
@@ -37,10 +37,10 @@ struct Process {
   SystemClock clock;
   OsRandom random;
   std::unique_ptr<CurlHttpClient> http;
-  std::unique_ptr<ShmSessionStore> shm;
-  std::unique_ptr<RedisSessionStore> redis;
-  std::unique_ptr<EncryptedSessionStore> sealed;  // over redis
-  SessionStore* store = nullptr;                  // the one requests use
+  std::unique_ptr<ShmStore> shm;
+  std::unique_ptr<RedisStore> redis;
+  std::unique_ptr<SealedStore> sealed;  // over redis
+  SharedStore* store = nullptr;         // the one requests use
 };
 
 Process& TheProcess() {
@@ -76,15 +76,15 @@ Status OpenRedisStore(server_rec* main, const RedisOptions& options) {
                  "encrypts sessions at rest)"};
   }
   Process& proc = TheProcess();
-  proc.redis = std::make_unique<RedisSessionStore>(options);
-  proc.sealed = std::make_unique<EncryptedSessionStore>(*proc.redis, key, proc.random);
+  proc.redis = std::make_unique<RedisStore>(options);
+  proc.sealed = std::make_unique<SealedStore>(*proc.redis, key, proc.random);
   proc.store = proc.sealed.get();
   ap_log_error(APLOG_MARK, APLOG_INFO, 0, main, "CPA00909: sessions are kept in Redis at %s:%d",
                options.host.c_str(), options.port);
   return OkStatus();
 }
 
-Status OpenSessionStore(server_rec* main) {
+Status OpenSharedStore(server_rec* main) {
   auto config = BuildStoreConfig(ServerConfigOf(main));
   if (!config) {
     return config.error();
@@ -94,7 +94,7 @@ Status OpenSessionStore(server_rec* main) {
   }
   size_t capacity = config->capacity;
   size_t entry = config->entry_size;
-  size_t size = ShmSessionStore::RegionSize(capacity, entry);
+  size_t size = ShmStore::RegionSize(capacity, entry);
   if (size == 0) {
     return Error{Errc::kConfig,
                  "CoinpaySessionCapacity / CoinpaySessionEntrySize are out of "
@@ -103,7 +103,7 @@ Status OpenSessionStore(server_rec* main) {
   auto* retained = static_cast<Retained*>(ap_retained_data_get(kRetainedKey));
   Process& proc = TheProcess();
   if (retained != nullptr && retained->capacity == capacity && retained->entry_size == entry) {
-    auto store = ShmSessionStore::Attach(retained->base, retained->size);
+    auto store = ShmStore::Attach(retained->base, retained->size);
     if (store) {
       proc.shm = std::move(*store);
       proc.store = proc.shm.get();
@@ -116,7 +116,7 @@ Status OpenSessionStore(server_rec* main) {
                  "cannot create " + std::to_string(size) +
                      " bytes of shared memory for sessions: " + region.error().detail};
   }
-  auto store = ShmSessionStore::Create(region->base(), region->size(), capacity, entry);
+  auto store = ShmStore::Create(region->base(), region->size(), capacity, entry);
   if (!store) {
     return store.error();
   }
@@ -154,7 +154,7 @@ Result<SiteConfig> SiteConfigOf(server_rec* v, const ConfigTreeFacts& facts) {
 
 Clock& ProcessClock() { return TheProcess().clock; }
 Random& ProcessRandom() { return TheProcess().random; }
-ShmSessionStore* ProcessShmStore() { return TheProcess().shm.get(); }
+ShmStore* ProcessShmStore() { return TheProcess().shm.get(); }
 const char* ProcessStoreKind() {
   const Process& p = TheProcess();
   return p.shm ? "shm" : p.redis ? "redis" : "none";
@@ -191,8 +191,8 @@ int CheckConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
                  "CPA00916: mod_coinpay_auth: %s", store.error().detail.c_str());
     rc = HTTP_INTERNAL_SERVER_ERROR;
   }
-  size_t region = ShmSessionStore::RegionSize(static_cast<size_t>(main.session_capacity.value),
-                                              static_cast<size_t>(main.session_entry_size.value));
+  size_t region = ShmStore::RegionSize(static_cast<size_t>(main.session_capacity.value),
+                                       static_cast<size_t>(main.session_entry_size.value));
   if (region != 0 && main.session_store.value == "shm" && any &&
       ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST) {
     // `apachectl -t` says what the session store will take before anyone starts it.
@@ -231,7 +231,7 @@ int PostConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*
   CurlHttpClient::Options http_options;
   http_options.ca_bundle = main_cfg.ca_bundle.value;
   proc.http = std::make_unique<CurlHttpClient>(http_options);
-  auto st = OpenSessionStore(s);
+  auto st = OpenSharedStore(s);
   if (!st) {
     ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "CPA00904: mod_coinpay_auth: %s",
                  st.error().detail.c_str());

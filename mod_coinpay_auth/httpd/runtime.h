@@ -15,7 +15,7 @@
 #include "core/token_cache.h"
 #include "httpd/config.h"
 #include "httpd/log_adapter.h"
-#include "platform/shm_session_store.h"
+#include "platform/shm_store.h"
 
 namespace coinpay::httpd {
 
@@ -45,7 +45,7 @@ Clock& ProcessClock();
 Random& ProcessRandom();
 // The shared-memory session store (nullptr with Redis or before startup), and "shm", "redis"
 // or "none": what the status page reports.
-ShmSessionStore* ProcessShmStore();
+ShmStore* ProcessShmStore();
 const char* ProcessStoreKind();
 
 // check_config: every server that uses the module has a complete, valid configuration

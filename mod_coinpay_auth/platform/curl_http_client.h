@@ -15,8 +15,8 @@
 #include <mutex>
 #include <string>
 
-#include "coinpay_auth/effects.h"
-#include "coinpay_auth/result.h"
+#include "core/effects.h"
+#include "core/result.h"
 
 namespace coinpay {
 

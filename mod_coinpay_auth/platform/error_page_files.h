@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "coinpay_auth/result.h"
+#include "core/result.h"
 
 namespace coinpay {
 

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "coinpay_auth/result.h"
 #include "core/metrics.h"
+#include "core/result.h"
 
 namespace coinpay {
 

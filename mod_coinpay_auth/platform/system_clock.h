@@ -5,7 +5,7 @@
 #include <ctime>
 #include <thread>
 
-#include "coinpay_auth/effects.h"
+#include "core/effects.h"
 
 namespace coinpay {
 

@@ -17,13 +17,13 @@
 #include <tuple>
 #include <vector>
 
-#include "coinpay_auth/effects.h"
-#include "coinpay_auth/result.h"
-#include "coinpay_auth/session_store.h"
 #include "core/cookie_sealer.h"
+#include "core/effects.h"
 #include "core/provider_client.h"
 #include "core/provider_config.h"
+#include "core/result.h"
 #include "core/session.h"
+#include "core/shared_store.h"
 #include "core/site.h"
 
 namespace coinpay::testing {
@@ -226,7 +226,7 @@ class FakeHttpClient : public HttpClient {
 };
 
 // The value a store read returned, without its version (nullopt when absent or on error).
-inline std::optional<std::string> ValueOf(const Result<std::optional<SessionStore::Entry>>& got) {
+inline std::optional<std::string> ValueOf(const Result<std::optional<SharedStore::Entry>>& got) {
   if (!got.ok() || !got->has_value()) {
     return std::nullopt;
   }
@@ -252,13 +252,23 @@ class Latch {
   bool open_ = false;
 };
 
-// SessionStore in a std::map, honouring expiry and versions; can be told to be unreachable, and
+// SharedStore in a std::map, honouring expiry and versions; can be told to be unreachable, and
 // can run a test's code just before an operation (to replay an interleaving deterministically:
 // "another process writes here, between this request's read and its write").
-class InMemorySessionStore : public SessionStore {
+class InMemoryStore : public SharedStore {
  public:
-  enum class Op { kPut, kGet, kPutIfVersion, kErase, kAdd, kEraseIfEquals, kExists, kSetAdd,
-                  kSetMembers, kSetRemove };
+  enum class Op {
+    kPut,
+    kGet,
+    kPutIfVersion,
+    kErase,
+    kAdd,
+    kEraseIfEquals,
+    kExists,
+    kSetAdd,
+    kSetMembers,
+    kSetRemove
+  };
   // Runs `hook` once, just before the next operation `op` (outside the store's lock).
   void Before(Op op, std::function<void()> hook) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -275,7 +285,7 @@ class InMemorySessionStore : public SessionStore {
     entries_[std::string(key)] = Entry{std::string(value), expires_at, ++version_clock_};
     return OkStatus();
   }
-  Result<std::optional<SessionStore::Entry>> Get(std::string_view key, int64_t now) override {
+  Result<std::optional<SharedStore::Entry>> Get(std::string_view key, int64_t now) override {
     RunHook(Op::kGet);
     std::lock_guard<std::mutex> lock(mu_);
     if (unavailable_) {
@@ -283,10 +293,10 @@ class InMemorySessionStore : public SessionStore {
     }
     auto it = entries_.find(std::string(key));
     if (it == entries_.end() || it->second.expires_at <= now) {
-      return std::optional<SessionStore::Entry>();
+      return std::optional<SharedStore::Entry>();
     }
-    return std::optional<SessionStore::Entry>(
-        SessionStore::Entry{it->second.value, it->second.version});
+    return std::optional<SharedStore::Entry>(
+        SharedStore::Entry{it->second.value, it->second.version});
   }
   Result<bool> PutIfVersion(std::string_view key, std::string_view value, int64_t expires_at,
                             uint64_t version, int64_t now) override {
@@ -516,7 +526,7 @@ struct TestSite {
   FakeRandom random;
   FakeHttpClient http;
   CollectingLogSink log;
-  InMemorySessionStore store;
+  InMemoryStore store;
   SessionConfig session_config;
   std::shared_ptr<ProviderConfig> provider_config;
   std::unique_ptr<ProviderClient> provider;

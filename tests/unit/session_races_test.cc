@@ -18,10 +18,10 @@
 namespace coinpay {
 namespace {
 
-using testing::InMemorySessionStore;
+using testing::InMemoryStore;
 using testing::TestKey;
 using testing::TestSite;
-using Op = InMemorySessionStore::Op;
+using Op = InMemoryStore::Op;
 
 constexpr char kEvent[] = R"({"http://schemas.openid.net/event/backchannel-logout":{}})";
 
@@ -107,8 +107,7 @@ class SessionRacesTest : public ::testing::Test {
   }
   bool Revoked(const std::string& token) {
     for (const auto& req : t_.http.requests()) {
-      if (req.url == TestSite::kRevokeUrl &&
-          req.body.find("token=" + token) != std::string::npos) {
+      if (req.url == TestSite::kRevokeUrl && req.body.find("token=" + token) != std::string::npos) {
         return true;
       }
     }

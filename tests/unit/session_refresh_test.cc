@@ -25,7 +25,7 @@
 #include "core/crypto.h"
 #include "core/encoding.h"
 #include "fakes.h"
-#include "platform/shm_session_store.h"
+#include "platform/shm_store.h"
 #include "test_keys.h"
 
 namespace coinpay {
@@ -33,7 +33,7 @@ namespace {
 
 using testing::FakeHttpClient;
 using testing::FakeRandom;
-using testing::InMemorySessionStore;
+using testing::InMemoryStore;
 using testing::Latch;
 using testing::TestKey;
 using testing::TestSite;
@@ -62,9 +62,9 @@ std::string TokenJson(const std::string& access, const std::string& refresh = ""
 // refused the lock (rather than sleeping and hoping). `refused_callers` counts the distinct
 // threads refused at least once; after fork() each process has its own copy of the set, so with
 // counters in shared memory it counts processes (or threads of processes) across the fork.
-class CountingStore : public SessionStore {
+class CountingStore : public SharedStore {
  public:
-  CountingStore(SessionStore& inner, std::atomic<int>* adds, std::atomic<int>* refused_callers)
+  CountingStore(SharedStore& inner, std::atomic<int>* adds, std::atomic<int>* refused_callers)
       : inner_(inner), adds_(adds), refused_callers_(refused_callers) {}
   Status Put(std::string_view key, std::string_view value, int64_t expires_at) override {
     return inner_.Put(key, value, expires_at);
@@ -117,7 +117,7 @@ class CountingStore : public SessionStore {
   }
 
  private:
-  SessionStore& inner_;
+  SharedStore& inner_;
   std::atomic<int>* adds_;
   std::atomic<int>* refused_callers_;
   std::mutex mu_;
@@ -655,7 +655,11 @@ TEST_F(SingleFlightTest, WaiterUsesTheTokensTheHolderStored) {
   ASSERT_TRUE(t_.clock.WaitForSleepers(1));
   // The holder (another process) stores its result, then releases its lock.
   auto stored = t_.sessions->Update(
-      loaded.id, [](SessionRecord& r) { r.access_token = "AT-holder"; r.refresh_token = "RT-holder"; },
+      loaded.id,
+      [](SessionRecord& r) {
+        r.access_token = "AT-holder";
+        r.refresh_token = "RT-holder";
+      },
       now);
   ASSERT_TRUE(stored.ok() && *stored);
   ASSERT_TRUE(t_.store.EraseIfEquals(LockKeyOf(loaded.id), "holder").ok());
@@ -765,7 +769,7 @@ TEST_F(SingleFlightTest, RequestArrivingDuringAHeldRefreshWaits) {
   EXPECT_EQ((*second)->access_token, "AT-2");
 }
 
-// --- Across processes: forked children sharing one ShmSessionStore ------------------------------
+// --- Across processes: forked children sharing one ShmStore ------------------------------
 
 class SharedMapping {
  public:
@@ -814,9 +818,9 @@ TEST(SessionRefreshAcrossProcesses, ForkedProcessesSendExactlyOneRefresh) {
   constexpr int kProcesses = 4;
   constexpr size_t kCapacity = 64;
   constexpr size_t kEntrySize = 4096;
-  SharedMapping region(ShmSessionStore::RegionSize(kCapacity, kEntrySize));
+  SharedMapping region(ShmStore::RegionSize(kCapacity, kEntrySize));
   ASSERT_NE(region.base(), nullptr);
-  auto shm = ShmSessionStore::Create(region.base(), region.size(), kCapacity, kEntrySize);
+  auto shm = ShmStore::Create(region.base(), region.size(), kCapacity, kEntrySize);
   ASSERT_TRUE(shm.ok()) << shm.error().detail;
   SharedMapping counters_page(sizeof(SharedCounters));
   ASSERT_NE(counters_page.base(), nullptr);

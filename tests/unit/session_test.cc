@@ -108,7 +108,7 @@ class SessionsTest : public ::testing::Test {
 
   testing::FakeClock clock_;
   testing::FakeRandom random_;
-  testing::InMemorySessionStore store_;
+  testing::InMemoryStore store_;
   SessionConfig config_;
   Sessions sessions_{store_, config_, random_};
 };

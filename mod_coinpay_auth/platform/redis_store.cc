@@ -1,7 +1,7 @@
 // Redis commands: SET EXAT / GET / DEL for records, Lua scripts where a check and a write must
 // be one step (compare-and-set, compare-and-delete, set add with its expiry), SET NX PX for
 // Add. Failures are Errc::kStoreUnavailable: the request gets 503, no cookie is lost.
-#include "platform/redis_session_store.h"
+#include "platform/redis_store.h"
 
 #include <hiredis/hiredis.h>
 
@@ -45,14 +45,14 @@ std::string Hex(std::string_view bytes) {
 
 }  // namespace
 
-struct RedisSessionStore::Reply {
+struct RedisStore::Reply {
   int type = 0;
   long long integer = 0;
   std::string str;
   std::vector<std::string> elements;  // string elements of an array reply
 };
 
-uint64_t RedisSessionStore::VersionOf(std::string_view stored) {
+uint64_t RedisStore::VersionOf(std::string_view stored) {
   std::string digest = Sha1(stored);
   uint64_t v = 0;
   for (size_t i = 0; i < 8; ++i) {
@@ -61,19 +61,17 @@ uint64_t RedisSessionStore::VersionOf(std::string_view stored) {
   return v;
 }
 
-RedisSessionStore::RedisSessionStore(Options options) : options_(std::move(options)) {}
+RedisStore::RedisStore(Options options) : options_(std::move(options)) {}
 
-RedisSessionStore::~RedisSessionStore() {
+RedisStore::~RedisStore() {
   for (redisContext* c : idle_) {
     redisFree(c);
   }
 }
 
-std::string RedisSessionStore::KeyOf(std::string_view key) const {
-  return options_.prefix + Hex(key);
-}
+std::string RedisStore::KeyOf(std::string_view key) const { return options_.prefix + Hex(key); }
 
-Result<redisContext*> RedisSessionStore::Acquire(bool* reused) {
+Result<redisContext*> RedisStore::Acquire(bool* reused) {
   *reused = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -119,7 +117,7 @@ Result<redisContext*> RedisSessionStore::Acquire(bool* reused) {
   return c;
 }
 
-void RedisSessionStore::Release(redisContext* c, bool healthy) {
+void RedisStore::Release(redisContext* c, bool healthy) {
   if (!healthy || c->err != 0) {
     redisFree(c);
     return;
@@ -128,8 +126,8 @@ void RedisSessionStore::Release(redisContext* c, bool healthy) {
   idle_.push_back(c);
 }
 
-Result<RedisSessionStore::Reply> RedisSessionStore::Command(
-    const std::vector<std::string_view>& args, bool retry) {
+Result<RedisStore::Reply> RedisStore::Command(const std::vector<std::string_view>& args,
+                                              bool retry) {
   std::vector<const char*> argv;
   std::vector<size_t> lens;
   for (auto a : args) {
@@ -189,7 +187,7 @@ Result<RedisSessionStore::Reply> RedisSessionStore::Command(
   }
 }
 
-void RedisSessionStore::DropIdle() {
+void RedisStore::DropIdle() {
   std::vector<redisContext*> idle;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -200,7 +198,7 @@ void RedisSessionStore::DropIdle() {
   }
 }
 
-Status RedisSessionStore::Put(std::string_view key, std::string_view value, int64_t expires_at) {
+Status RedisStore::Put(std::string_view key, std::string_view value, int64_t expires_at) {
   std::string k = KeyOf(key);
   std::string exat = std::to_string(expires_at);
   auto r = Command({"SET", k, value, "EXAT", exat});
@@ -210,8 +208,7 @@ Status RedisSessionStore::Put(std::string_view key, std::string_view value, int6
   return OkStatus();
 }
 
-Result<std::optional<SessionStore::Entry>> RedisSessionStore::Get(std::string_view key,
-                                                                  int64_t /*now*/) {
+Result<std::optional<SharedStore::Entry>> RedisStore::Get(std::string_view key, int64_t /*now*/) {
   std::string k = KeyOf(key);
   auto r = Command({"GET", k});
   if (!r) {
@@ -226,9 +223,8 @@ Result<std::optional<SessionStore::Entry>> RedisSessionStore::Get(std::string_vi
   return std::optional<Entry>(std::move(e));
 }
 
-Result<bool> RedisSessionStore::PutIfVersion(std::string_view key, std::string_view value,
-                                             int64_t expires_at, uint64_t version,
-                                             int64_t /*now*/) {
+Result<bool> RedisStore::PutIfVersion(std::string_view key, std::string_view value,
+                                      int64_t expires_at, uint64_t version, int64_t /*now*/) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string hex(16, '0');
   for (int i = 15; i >= 0; --i) {
@@ -245,7 +241,7 @@ Result<bool> RedisSessionStore::PutIfVersion(std::string_view key, std::string_v
   return r->type == REDIS_REPLY_INTEGER && r->integer == 1;
 }
 
-Status RedisSessionStore::Erase(std::string_view key) {
+Status RedisStore::Erase(std::string_view key) {
   std::string k = KeyOf(key);
   auto r = Command({"DEL", k});
   if (!r) {
@@ -254,8 +250,8 @@ Status RedisSessionStore::Erase(std::string_view key) {
   return OkStatus();
 }
 
-Result<bool> RedisSessionStore::Add(std::string_view key, std::string_view value,
-                                    int64_t expires_at, int64_t now) {
+Result<bool> RedisStore::Add(std::string_view key, std::string_view value, int64_t expires_at,
+                             int64_t now) {
   std::string k = KeyOf(key);
   std::string px = std::to_string(std::max<int64_t>(expires_at - now, 1) * 1000);
   auto r = Command({"SET", k, value, "NX", "PX", px}, /*retry=*/false);
@@ -265,7 +261,7 @@ Result<bool> RedisSessionStore::Add(std::string_view key, std::string_view value
   return r->type == REDIS_REPLY_STATUS;  // "OK" when set; a nil reply when the key existed
 }
 
-Status RedisSessionStore::EraseIfEquals(std::string_view key, std::string_view expected) {
+Status RedisStore::EraseIfEquals(std::string_view key, std::string_view expected) {
   std::string k = KeyOf(key);
   auto r = Command({"EVAL", kEraseIfEqualsScript, "1", k, expected});
   if (!r) {
@@ -274,7 +270,7 @@ Status RedisSessionStore::EraseIfEquals(std::string_view key, std::string_view e
   return OkStatus();
 }
 
-Result<bool> RedisSessionStore::Exists(std::string_view key, int64_t /*now*/) {
+Result<bool> RedisStore::Exists(std::string_view key, int64_t /*now*/) {
   std::string k = KeyOf(key);
   auto r = Command({"EXISTS", k});
   if (!r) {
@@ -283,8 +279,7 @@ Result<bool> RedisSessionStore::Exists(std::string_view key, int64_t /*now*/) {
   return r->type == REDIS_REPLY_INTEGER && r->integer > 0;
 }
 
-Status RedisSessionStore::SetAdd(std::string_view key, std::string_view member,
-                                 int64_t expires_at) {
+Status RedisStore::SetAdd(std::string_view key, std::string_view member, int64_t expires_at) {
   std::string k = KeyOf(key);
   std::string exat = std::to_string(expires_at);
   std::string cap = std::to_string(kMaxSetMembers);
@@ -295,8 +290,7 @@ Status RedisSessionStore::SetAdd(std::string_view key, std::string_view member,
   return OkStatus();
 }
 
-Result<std::vector<std::string>> RedisSessionStore::SetMembers(std::string_view key,
-                                                               int64_t /*now*/) {
+Result<std::vector<std::string>> RedisStore::SetMembers(std::string_view key, int64_t /*now*/) {
   std::string k = KeyOf(key);
   auto r = Command({"SMEMBERS", k});
   if (!r) {
@@ -305,7 +299,7 @@ Result<std::vector<std::string>> RedisSessionStore::SetMembers(std::string_view 
   return std::move(r->elements);
 }
 
-Status RedisSessionStore::SetRemove(std::string_view key, const std::vector<std::string>& members) {
+Status RedisStore::SetRemove(std::string_view key, const std::vector<std::string>& members) {
   if (members.empty()) {
     return OkStatus();
   }

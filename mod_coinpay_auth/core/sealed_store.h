@@ -1,4 +1,4 @@
-// A SessionStore decorator that seals every session value with AES-256-GCM before it leaves the
+// A SharedStore decorator that seals every session value with AES-256-GCM before it leaves the
 // process (the Redis store), binding each value to its key so values cannot be swapped between
 // keys. Lock and replay markers (Add / EraseIfEquals) and the index sets pass through: they are
 // random tokens and hashes of session ids, and the owner must be able to compare them.
@@ -6,15 +6,15 @@
 
 #include <string>
 
-#include "coinpay_auth/effects.h"
-#include "coinpay_auth/session_store.h"
+#include "core/effects.h"
+#include "core/shared_store.h"
 
 namespace coinpay {
 
-class EncryptedSessionStore final : public SessionStore {
+class SealedStore final : public SharedStore {
  public:
-  EncryptedSessionStore(SessionStore& inner, std::string key32, Random& random);
-  ~EncryptedSessionStore() override;
+  SealedStore(SharedStore& inner, std::string key32, Random& random);
+  ~SealedStore() override;
 
   Status Put(std::string_view key, std::string_view value, int64_t expires_at) override;
   // A value that does not open (tampered, or sealed with another passphrase) reads as absent.
@@ -46,7 +46,7 @@ class EncryptedSessionStore final : public SessionStore {
  private:
   Result<std::string> Seal(std::string_view key, std::string_view value);
 
-  SessionStore& inner_;
+  SharedStore& inner_;
   std::string key_;
   Random& random_;
 };

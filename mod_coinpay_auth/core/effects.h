@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "coinpay_auth/result.h"
+#include "core/result.h"
 
 namespace coinpay {
 

@@ -1,10 +1,10 @@
-// The default SessionStore: a fixed-size hash table with LRU eviction in one shared memory region,
+// The default SharedStore: a fixed-size hash table with LRU eviction in one shared memory region,
 // used by every httpd child at once and kept across `apachectl graceful`.
 //
-//   auto region = ShmRegion::Create(s->process->pool, ShmSessionStore::RegionSize(10000, 4096));
-//   auto store = ShmSessionStore::Create(region->base(), region->size(), 10000, 4096);
+//   auto region = ShmRegion::Create(s->process->pool, ShmStore::RegionSize(10000, 4096));
+//   auto store = ShmStore::Create(region->base(), region->size(), 10000, 4096);
 //   ... after a graceful restart, with the same region:
-//   auto store = ShmSessionStore::Attach(region->base(), region->size());
+//   auto store = ShmStore::Attach(region->base(), region->size());
 #pragma once
 
 #include <cstddef>
@@ -16,8 +16,8 @@
 #include <string_view>
 #include <vector>
 
-#include "coinpay_auth/result.h"
-#include "coinpay_auth/session_store.h"
+#include "core/result.h"
+#include "core/shared_store.h"
 
 // Forward declarations keep APR's headers out of everything that includes this one.
 struct apr_pool_t;
@@ -43,7 +43,7 @@ class ShmRegion {
 // The table lives entirely inside the caller's region and refers to its parts by index, never by
 // pointer, so processes that map the region at different addresses share it. A robust,
 // process-shared pthread mutex in the region guards it; it is held only while bytes are copied.
-class ShmSessionStore final : public SessionStore {
+class ShmStore final : public SharedStore {
  public:
   static constexpr size_t kMaxKeyBytes = 64;
   // Bounds that keep every index and size within 32 bits.
@@ -65,14 +65,14 @@ class ShmSessionStore final : public SessionStore {
 
   // Initialises the region (header, mutex, empty table), discarding whatever it held.
   // `base` must be 8-byte aligned and `size` at least RegionSize(capacity, entry_size).
-  static Result<std::unique_ptr<ShmSessionStore>> Create(void* base, size_t size, size_t capacity,
-                                                         size_t entry_size);
+  static Result<std::unique_ptr<ShmStore>> Create(void* base, size_t size, size_t capacity,
+                                                  size_t entry_size);
   // Uses a region initialised earlier by Create (in this or another process); kConfig when the
   // region does not carry a table of this version and of a geometry that fits `size`.
-  static Result<std::unique_ptr<ShmSessionStore>> Attach(void* base, size_t size);
+  static Result<std::unique_ptr<ShmStore>> Attach(void* base, size_t size);
 
-  ShmSessionStore(const ShmSessionStore&) = delete;
-  ShmSessionStore& operator=(const ShmSessionStore&) = delete;
+  ShmStore(const ShmStore&) = delete;
+  ShmStore& operator=(const ShmStore&) = delete;
 
   // Keys are 1..kMaxKeyBytes bytes (kBadInput otherwise). When every slot is in use, a new key
   // takes the least recently used slot.
@@ -114,7 +114,7 @@ class ShmSessionStore final : public SessionStore {
   struct Slot;
   class Lock;
 
-  ShmSessionStore(void* base, size_t capacity, size_t entry_size);
+  ShmStore(void* base, size_t capacity, size_t entry_size);
 
   Slot* SlotAt(uint32_t index) const;
   uint32_t BucketOf(uint64_t hash) const;

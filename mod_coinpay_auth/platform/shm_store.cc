@@ -1,6 +1,6 @@
 // The shared-memory session table: slots addressed by index, bucket chains for lookup, a doubly
 // linked LRU list and a free list, all inside one region guarded by a robust pthread mutex.
-#include "platform/shm_session_store.h"
+#include "platform/shm_store.h"
 
 #include <apr_shm.h>
 #include <pthread.h>
@@ -54,7 +54,7 @@ uint64_t SplitMix64(uint64_t x) {
 
 }  // namespace
 
-struct ShmSessionStore::Header {
+struct ShmStore::Header {
   uint64_t magic;
   uint32_t version;
   uint32_t header_size;
@@ -82,7 +82,7 @@ struct ShmSessionStore::Header {
   uint64_t version_clock;  // the last version handed out; versions are never reused
 };
 
-struct ShmSessionStore::Slot {
+struct ShmStore::Slot {
   uint32_t state;
   uint32_t key_len;
   uint32_t value_len;
@@ -100,9 +100,9 @@ struct ShmSessionStore::Slot {
 
 // Takes the region mutex; when its previous owner died holding it, marks it consistent and
 // rebuilds the table from the slots, which is the only state a dead writer cannot leave torn.
-class ShmSessionStore::Lock {
+class ShmStore::Lock {
  public:
-  explicit Lock(ShmSessionStore* store) : store_(store) {
+  explicit Lock(ShmStore* store) : store_(store) {
     int rc = pthread_mutex_lock(&store_->header_->mutex);
     if (rc == EOWNERDEAD) {
       store_->RebuildLocked();
@@ -134,7 +134,7 @@ class ShmSessionStore::Lock {
   void Abandon() { held_ = false; }
 
  private:
-  ShmSessionStore* store_;
+  ShmStore* store_;
   bool held_ = false;
   Status status_ = OkStatus();
 };
@@ -154,7 +154,7 @@ Result<ShmRegion> ShmRegion::Create(apr_pool_t* pool, size_t size) {
   return ShmRegion(apr_shm_baseaddr_get(shm), apr_shm_size_get(shm));
 }
 
-size_t ShmSessionStore::RegionSize(size_t capacity, size_t entry_size) {
+size_t ShmStore::RegionSize(size_t capacity, size_t entry_size) {
   if (capacity == 0 || capacity > kMaxCapacity || entry_size == 0 || entry_size > kMaxEntryBytes) {
     return 0;
   }
@@ -165,7 +165,7 @@ size_t ShmSessionStore::RegionSize(size_t capacity, size_t entry_size) {
   return header + buckets + capacity * stride;
 }
 
-ShmSessionStore::ShmSessionStore(void* base, size_t capacity, size_t entry_size)
+ShmStore::ShmStore(void* base, size_t capacity, size_t entry_size)
     : header_(static_cast<Header*>(base)),
       buckets_(reinterpret_cast<uint32_t*>(static_cast<unsigned char*>(base) +
                                            AlignUp(sizeof(Header), kBlockAlign))),
@@ -175,10 +175,9 @@ ShmSessionStore::ShmSessionStore(void* base, size_t capacity, size_t entry_size)
       entry_size_(entry_size),
       slot_stride_(AlignUp(sizeof(Slot) + entry_size, alignof(Slot))) {}
 
-Result<std::unique_ptr<ShmSessionStore>> ShmSessionStore::Create(void* base, size_t size,
-                                                                 size_t capacity,
-                                                                 size_t entry_size) {
-  using R = Result<std::unique_ptr<ShmSessionStore>>;
+Result<std::unique_ptr<ShmStore>> ShmStore::Create(void* base, size_t size, size_t capacity,
+                                                   size_t entry_size) {
+  using R = Result<std::unique_ptr<ShmStore>>;
   size_t need = RegionSize(capacity, entry_size);
   if (need == 0) {
     return R(Errc::kConfig, "session store geometry out of bounds: capacity " +
@@ -194,7 +193,7 @@ Result<std::unique_ptr<ShmSessionStore>> ShmSessionStore::Create(void* base, siz
                                 " bytes is smaller than the " + std::to_string(need) + " needed");
   }
 
-  std::unique_ptr<ShmSessionStore> store(new ShmSessionStore(base, capacity, entry_size));
+  std::unique_ptr<ShmStore> store(new ShmStore(base, capacity, entry_size));
   Header* h = store->header_;
   // Clear the magic first: a process attaching while we initialise must be refused.
   h->magic = 0;
@@ -239,8 +238,8 @@ Result<std::unique_ptr<ShmSessionStore>> ShmSessionStore::Create(void* base, siz
   return R(std::move(store));
 }
 
-Result<std::unique_ptr<ShmSessionStore>> ShmSessionStore::Attach(void* base, size_t size) {
-  using R = Result<std::unique_ptr<ShmSessionStore>>;
+Result<std::unique_ptr<ShmStore>> ShmStore::Attach(void* base, size_t size) {
+  using R = Result<std::unique_ptr<ShmStore>>;
   if (base == nullptr || reinterpret_cast<uintptr_t>(base) % alignof(Header) != 0 ||
       size < sizeof(Header)) {
     return R(Errc::kConfig, "session store region is null, misaligned or too small to attach");
@@ -263,7 +262,7 @@ Result<std::unique_ptr<ShmSessionStore>> ShmSessionStore::Attach(void* base, siz
                                 ", entry size " + std::to_string(entry_size) +
                                 ") does not fit its " + std::to_string(size) + " bytes");
   }
-  std::unique_ptr<ShmSessionStore> store(new ShmSessionStore(base, capacity, entry_size));
+  std::unique_ptr<ShmStore> store(new ShmStore(base, capacity, entry_size));
   if (h->bucket_count != BucketCountFor(capacity) || h->slot_stride != store->slot_stride_ ||
       h->buckets_offset != static_cast<uint64_t>(reinterpret_cast<unsigned char*>(store->buckets_) -
                                                  static_cast<unsigned char*>(base)) ||
@@ -273,15 +272,15 @@ Result<std::unique_ptr<ShmSessionStore>> ShmSessionStore::Attach(void* base, siz
   return R(std::move(store));
 }
 
-ShmSessionStore::Slot* ShmSessionStore::SlotAt(uint32_t index) const {
+ShmStore::Slot* ShmStore::SlotAt(uint32_t index) const {
   return reinterpret_cast<Slot*>(slots_ + static_cast<size_t>(index) * slot_stride_);
 }
 
-uint32_t ShmSessionStore::BucketOf(uint64_t hash) const {
+uint32_t ShmStore::BucketOf(uint64_t hash) const {
   return static_cast<uint32_t>(hash & (header_->bucket_count - 1));
 }
 
-uint64_t ShmSessionStore::HashKey(std::string_view key) const {
+uint64_t ShmStore::HashKey(std::string_view key) const {
   // FNV-1a over the bytes, seeded, then a full-avalanche finish so the low bits (the bucket)
   // depend on every byte.
   uint64_t h = 0xcbf29ce484222325ULL ^ header_->hash_seed;
@@ -291,7 +290,7 @@ uint64_t ShmSessionStore::HashKey(std::string_view key) const {
   return SplitMix64(h);
 }
 
-uint32_t ShmSessionStore::FindLocked(std::string_view key, uint64_t hash) const {
+uint32_t ShmStore::FindLocked(std::string_view key, uint64_t hash) const {
   uint32_t i = buckets_[BucketOf(hash)];
   while (i != kNil) {
     const Slot* s = SlotAt(i);
@@ -304,7 +303,7 @@ uint32_t ShmSessionStore::FindLocked(std::string_view key, uint64_t hash) const 
   return kNil;
 }
 
-void ShmSessionStore::UnlinkFromBucketLocked(uint32_t index) {
+void ShmStore::UnlinkFromBucketLocked(uint32_t index) {
   Slot* s = SlotAt(index);
   uint32_t* link = &buckets_[BucketOf(s->hash)];
   while (*link != kNil) {
@@ -317,7 +316,7 @@ void ShmSessionStore::UnlinkFromBucketLocked(uint32_t index) {
   s->chain_next = kNil;
 }
 
-void ShmSessionStore::UnlinkFromLruLocked(uint32_t index) {
+void ShmStore::UnlinkFromLruLocked(uint32_t index) {
   Slot* s = SlotAt(index);
   if (s->lru_prev != kNil) {
     SlotAt(s->lru_prev)->lru_next = s->lru_next;
@@ -333,7 +332,7 @@ void ShmSessionStore::UnlinkFromLruLocked(uint32_t index) {
   s->lru_next = kNil;
 }
 
-void ShmSessionStore::PushLruFrontLocked(uint32_t index) {
+void ShmStore::PushLruFrontLocked(uint32_t index) {
   Slot* s = SlotAt(index);
   s->lru_prev = kNil;
   s->lru_next = header_->lru_head;
@@ -345,7 +344,7 @@ void ShmSessionStore::PushLruFrontLocked(uint32_t index) {
   header_->lru_head = index;
 }
 
-void ShmSessionStore::TouchLocked(uint32_t index) {
+void ShmStore::TouchLocked(uint32_t index) {
   SlotAt(index)->last_used = ++header_->use_clock;
   if (header_->lru_head != index) {
     UnlinkFromLruLocked(index);
@@ -353,7 +352,7 @@ void ShmSessionStore::TouchLocked(uint32_t index) {
   }
 }
 
-void ShmSessionStore::FreeSlotLocked(uint32_t index) {
+void ShmStore::FreeSlotLocked(uint32_t index) {
   Slot* s = SlotAt(index);
   // Marked free before unlinking: recovery trusts states, never half-updated links.
   s->state = kFree;
@@ -367,7 +366,7 @@ void ShmSessionStore::FreeSlotLocked(uint32_t index) {
   header_->live--;
 }
 
-uint32_t ShmSessionStore::TakeSlotLocked() {
+uint32_t ShmStore::TakeSlotLocked() {
   if (header_->free_head == kNil) {
     uint32_t victim = header_->lru_tail;
     if (SlotAt(victim)->expires_at <= header_->latest_now) {
@@ -386,7 +385,7 @@ uint32_t ShmSessionStore::TakeSlotLocked() {
 // Runs with the recovered mutex held, so it allocates nothing (a std::bad_alloc here would leave
 // every process waiting on the lock): the LRU list is rebuilt in place, then sorted by the
 // slots' last_used stamps with a bottom-up merge sort on the list itself, O(n log n).
-void ShmSessionStore::RebuildLocked() {
+void ShmStore::RebuildLocked() {
   Header* h = header_;
   for (uint32_t b = 0; b < h->bucket_count; ++b) {
     buckets_[b] = kNil;
@@ -482,7 +481,7 @@ void ShmSessionStore::RebuildLocked() {
   h->use_clock = std::max(h->use_clock, max_used);
 }
 
-Status ShmSessionStore::CheckSizes(std::string_view key, std::string_view value) const {
+Status ShmStore::CheckSizes(std::string_view key, std::string_view value) const {
   if (key.empty() || key.size() > kMaxKeyBytes) {
     return Status(Errc::kBadInput, "session store key of " + std::to_string(key.size()) +
                                        " bytes (must be 1.." + std::to_string(kMaxKeyBytes) + ")");
@@ -496,8 +495,8 @@ Status ShmSessionStore::CheckSizes(std::string_view key, std::string_view value)
   return OkStatus();
 }
 
-void ShmSessionStore::WriteLocked(uint32_t index, bool is_new, std::string_view key, uint64_t hash,
-                                  std::string_view value, int64_t expires_at) {
+void ShmStore::WriteLocked(uint32_t index, bool is_new, std::string_view key, uint64_t hash,
+                           std::string_view value, int64_t expires_at) {
   Slot* s = SlotAt(index);
   s->state = kWriting;
   StateBarrier();
@@ -524,7 +523,7 @@ void ShmSessionStore::WriteLocked(uint32_t index, bool is_new, std::string_view 
   s->state = kLive;
 }
 
-Status ShmSessionStore::Put(std::string_view key, std::string_view value, int64_t expires_at) {
+Status ShmStore::Put(std::string_view key, std::string_view value, int64_t expires_at) {
   if (Status st = CheckSizes(key, value); !st.ok()) {
     return st;
   }
@@ -542,8 +541,8 @@ Status ShmSessionStore::Put(std::string_view key, std::string_view value, int64_
   return OkStatus();
 }
 
-Result<bool> ShmSessionStore::Add(std::string_view key, std::string_view value, int64_t expires_at,
-                                  int64_t now) {
+Result<bool> ShmStore::Add(std::string_view key, std::string_view value, int64_t expires_at,
+                           int64_t now) {
   if (Status st = CheckSizes(key, value); !st.ok()) {
     return st.error();
   }
@@ -568,7 +567,7 @@ Result<bool> ShmSessionStore::Add(std::string_view key, std::string_view value, 
 }
 
 template <typename Change>
-Status ShmSessionStore::ChangeSlotIfPresent(std::string_view key, Change&& change) {
+Status ShmStore::ChangeSlotIfPresent(std::string_view key, Change&& change) {
   if (key.empty() || key.size() > kMaxKeyBytes) {
     return OkStatus();
   }
@@ -584,7 +583,7 @@ Status ShmSessionStore::ChangeSlotIfPresent(std::string_view key, Change&& chang
   return OkStatus();
 }
 
-Status ShmSessionStore::EraseIfEquals(std::string_view key, std::string_view expected) {
+Status ShmStore::EraseIfEquals(std::string_view key, std::string_view expected) {
   return ChangeSlotIfPresent(key, [&](uint32_t index, uint64_t /*hash*/) {
     Slot* s = SlotAt(index);
     if (s->value_len == expected.size() &&
@@ -594,7 +593,7 @@ Status ShmSessionStore::EraseIfEquals(std::string_view key, std::string_view exp
   });
 }
 
-uint32_t ShmSessionStore::FindLiveLocked(std::string_view key, uint64_t hash, int64_t now) {
+uint32_t ShmStore::FindLiveLocked(std::string_view key, uint64_t hash, int64_t now) {
   header_->latest_now = std::max(header_->latest_now, now);
   uint32_t index = FindLocked(key, hash);
   if (index != kNil && SlotAt(index)->expires_at <= now) {
@@ -605,7 +604,7 @@ uint32_t ShmSessionStore::FindLiveLocked(std::string_view key, uint64_t hash, in
   return index;
 }
 
-Result<bool> ShmSessionStore::Exists(std::string_view key, int64_t now) {
+Result<bool> ShmStore::Exists(std::string_view key, int64_t now) {
   if (key.empty() || key.size() > kMaxKeyBytes) {
     return false;
   }
@@ -617,7 +616,7 @@ Result<bool> ShmSessionStore::Exists(std::string_view key, int64_t now) {
   return FindLiveLocked(key, hash, now) != kNil;
 }
 
-Result<std::optional<SessionStore::Entry>> ShmSessionStore::Get(std::string_view key, int64_t now) {
+Result<std::optional<SharedStore::Entry>> ShmStore::Get(std::string_view key, int64_t now) {
   using R = Result<std::optional<Entry>>;
   if (key.empty() || key.size() > kMaxKeyBytes) {
     return R(std::nullopt);  // could never have been stored
@@ -644,8 +643,8 @@ Result<std::optional<SessionStore::Entry>> ShmSessionStore::Get(std::string_view
   return R(std::optional<Entry>(std::move(out)));
 }
 
-Result<bool> ShmSessionStore::PutIfVersion(std::string_view key, std::string_view value,
-                                           int64_t expires_at, uint64_t version, int64_t now) {
+Result<bool> ShmStore::PutIfVersion(std::string_view key, std::string_view value,
+                                    int64_t expires_at, uint64_t version, int64_t now) {
   if (Status st = CheckSizes(key, value); !st.ok()) {
     return st.error();
   }
@@ -687,7 +686,7 @@ std::string JoinMembers(const std::vector<std::string>& members) {
 }
 }  // namespace
 
-Status ShmSessionStore::SetAdd(std::string_view key, std::string_view member, int64_t expires_at) {
+Status ShmStore::SetAdd(std::string_view key, std::string_view member, int64_t expires_at) {
   if (member.empty() || member.size() > 255) {
     return Status(Errc::kBadInput,
                   "set member of " + std::to_string(member.size()) + " bytes (must be 1..255)");
@@ -730,7 +729,7 @@ Status ShmSessionStore::SetAdd(std::string_view key, std::string_view member, in
   return OkStatus();
 }
 
-Result<std::vector<std::string>> ShmSessionStore::SetMembers(std::string_view key, int64_t now) {
+Result<std::vector<std::string>> ShmStore::SetMembers(std::string_view key, int64_t now) {
   auto got = Get(key, now);
   if (!got) {
     return got.error();
@@ -741,7 +740,7 @@ Result<std::vector<std::string>> ShmSessionStore::SetMembers(std::string_view ke
   return SplitMembers((*got)->value);
 }
 
-Status ShmSessionStore::SetRemove(std::string_view key, const std::vector<std::string>& members) {
+Status ShmStore::SetRemove(std::string_view key, const std::vector<std::string>& members) {
   return ChangeSlotIfPresent(key, [&](uint32_t index, uint64_t hash) {
     Slot* s = SlotAt(index);
     std::vector<std::string> kept;
@@ -759,12 +758,12 @@ Status ShmSessionStore::SetRemove(std::string_view key, const std::vector<std::s
   });
 }
 
-Status ShmSessionStore::Erase(std::string_view key) {
+Status ShmStore::Erase(std::string_view key) {
   return ChangeSlotIfPresent(key,
                              [&](uint32_t index, uint64_t /*hash*/) { FreeSlotLocked(index); });
 }
 
-Result<ShmSessionStore::Stats> ShmSessionStore::GetStats() {
+Result<ShmStore::Stats> ShmStore::GetStats() {
   Lock lock(this);
   if (!lock.status().ok()) {
     return Result<Stats>(lock.status().error());
@@ -779,7 +778,7 @@ Result<ShmSessionStore::Stats> ShmSessionStore::GetStats() {
   return st;
 }
 
-Status ShmSessionStore::Verify() {
+Status ShmStore::Verify() {
   Lock lock(this);
   if (!lock.status().ok()) {
     return lock.status();
@@ -787,7 +786,7 @@ Status ShmSessionStore::Verify() {
   return VerifyLocked();
 }
 
-Status ShmSessionStore::VerifyLocked() const {
+Status ShmStore::VerifyLocked() const {
   auto broken = [](const std::string& what) {
     return Status(Errc::kStoreUnavailable, "session store table inconsistent: " + what);
   };
@@ -847,7 +846,7 @@ Status ShmSessionStore::VerifyLocked() const {
   return OkStatus();
 }
 
-Status ShmSessionStore::LockForTesting() {
+Status ShmStore::LockForTesting() {
   Lock lock(this);
   if (!lock.status().ok()) {
     return lock.status();

@@ -1,6 +1,6 @@
-// ShmSessionStore on an mmap(MAP_SHARED) region: table behaviour in one process, then several
+// ShmStore on an mmap(MAP_SHARED) region: table behaviour in one process, then several
 // forked processes at once, and recovery when a process dies holding the lock.
-#include "platform/shm_session_store.h"
+#include "platform/shm_store.h"
 
 #include "fakes.h"
 
@@ -54,9 +54,9 @@ class SharedMapping {
 class ShmSessionStoreTest : public ::testing::Test {
  protected:
   void MakeStore(size_t capacity, size_t entry_size) {
-    mapping_ = std::make_unique<SharedMapping>(ShmSessionStore::RegionSize(capacity, entry_size));
+    mapping_ = std::make_unique<SharedMapping>(ShmStore::RegionSize(capacity, entry_size));
     ASSERT_NE(mapping_->base(), nullptr);
-    auto store = ShmSessionStore::Create(mapping_->base(), mapping_->size(), capacity, entry_size);
+    auto store = ShmStore::Create(mapping_->base(), mapping_->size(), capacity, entry_size);
     ASSERT_TRUE(store.ok()) << store.error().detail;
     store_ = std::move(store.value());
   }
@@ -67,10 +67,10 @@ class ShmSessionStoreTest : public ::testing::Test {
     return coinpay::testing::ValueOf(got);
   }
 
-  ShmSessionStore::Stats GetStats() {
+  ShmStore::Stats GetStats() {
     auto stats = store_->GetStats();
     EXPECT_TRUE(stats.ok());
-    return stats.ok() ? stats.value() : ShmSessionStore::Stats{};
+    return stats.ok() ? stats.value() : ShmStore::Stats{};
   }
 
   void ExpectConsistent() {
@@ -79,14 +79,14 @@ class ShmSessionStoreTest : public ::testing::Test {
   }
 
   // The version `key` holds in `store` (the fixture's by default); 0 when absent.
-  uint64_t VersionAt(std::string_view key, int64_t now = kNow, SessionStore* store = nullptr) {
+  uint64_t VersionAt(std::string_view key, int64_t now = kNow, SharedStore* store = nullptr) {
     auto got = (store != nullptr ? store : store_.get())->Get(key, now);
     EXPECT_TRUE(got.ok() && got->has_value()) << key << " is absent";
     return got.ok() && got->has_value() ? (*got)->version : 0;
   }
 
   bool CompareAndSet(std::string_view key, std::string_view value, uint64_t version,
-                     int64_t now = kNow, SessionStore* store = nullptr) {
+                     int64_t now = kNow, SharedStore* store = nullptr) {
     auto put =
         (store != nullptr ? store : store_.get())->PutIfVersion(key, value, kLater, version, now);
     EXPECT_TRUE(put.ok()) << put.error().detail;
@@ -100,7 +100,7 @@ class ShmSessionStoreTest : public ::testing::Test {
   }
 
   std::unique_ptr<SharedMapping> mapping_;
-  std::unique_ptr<ShmSessionStore> store_;
+  std::unique_ptr<ShmStore> store_;
 };
 
 // Runs `body` in a child process; the child's exit code is body's return value.
@@ -120,17 +120,17 @@ int WaitForExitCode(pid_t pid) {
   return WEXITSTATUS(status);
 }
 
-TEST(ShmSessionStore, RegionSizeRejectsOutOfBoundsGeometry) {
-  EXPECT_EQ(ShmSessionStore::RegionSize(0, 100), 0u);
-  EXPECT_EQ(ShmSessionStore::RegionSize(10, 0), 0u);
-  EXPECT_EQ(ShmSessionStore::RegionSize(ShmSessionStore::kMaxCapacity + 1, 100), 0u);
-  EXPECT_EQ(ShmSessionStore::RegionSize(10, ShmSessionStore::kMaxEntryBytes + 1), 0u);
-  EXPECT_GT(ShmSessionStore::RegionSize(10, 100), 10u * 100u);
+TEST(ShmStore, RegionSizeRejectsOutOfBoundsGeometry) {
+  EXPECT_EQ(ShmStore::RegionSize(0, 100), 0u);
+  EXPECT_EQ(ShmStore::RegionSize(10, 0), 0u);
+  EXPECT_EQ(ShmStore::RegionSize(ShmStore::kMaxCapacity + 1, 100), 0u);
+  EXPECT_EQ(ShmStore::RegionSize(10, ShmStore::kMaxEntryBytes + 1), 0u);
+  EXPECT_GT(ShmStore::RegionSize(10, 100), 10u * 100u);
 }
 
-TEST(ShmSessionStore, CreateRefusesARegionTooSmall) {
+TEST(ShmStore, CreateRefusesARegionTooSmall) {
   SharedMapping mapping(4096);
-  auto store = ShmSessionStore::Create(mapping.base(), mapping.size(), 1000, 4096);
+  auto store = ShmStore::Create(mapping.base(), mapping.size(), 1000, 4096);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.code(), Errc::kConfig);
 }
@@ -318,7 +318,7 @@ TEST_F(ShmSessionStoreTest, EraseIfEqualsErasesOnlyTheExpectedValue) {
 TEST_F(ShmSessionStoreTest, AttachSeesDataCreatedByCreate) {
   MakeStore(8, 64);
   ASSERT_TRUE(store_->Put("survives", "graceful", kLater).ok());
-  auto attached = ShmSessionStore::Attach(mapping_->base(), mapping_->size());
+  auto attached = ShmStore::Attach(mapping_->base(), mapping_->size());
   ASSERT_TRUE(attached.ok()) << attached.error().detail;
   EXPECT_EQ((*attached)->capacity(), 8u);
   EXPECT_EQ((*attached)->entry_size(), 64u);
@@ -332,21 +332,21 @@ TEST_F(ShmSessionStoreTest, AttachSeesDataCreatedByCreate) {
 TEST_F(ShmSessionStoreTest, AttachRefusesARegionWithWrongMagic) {
   MakeStore(8, 64);
   std::memset(mapping_->base(), 0x5a, 8);
-  auto attached = ShmSessionStore::Attach(mapping_->base(), mapping_->size());
+  auto attached = ShmStore::Attach(mapping_->base(), mapping_->size());
   ASSERT_FALSE(attached.ok());
   EXPECT_EQ(attached.code(), Errc::kConfig);
 }
 
-TEST(ShmSessionStore, AttachRefusesAnUninitialisedRegion) {
-  SharedMapping mapping(ShmSessionStore::RegionSize(8, 64));
-  auto attached = ShmSessionStore::Attach(mapping.base(), mapping.size());
+TEST(ShmStore, AttachRefusesAnUninitialisedRegion) {
+  SharedMapping mapping(ShmStore::RegionSize(8, 64));
+  auto attached = ShmStore::Attach(mapping.base(), mapping.size());
   ASSERT_FALSE(attached.ok());
   EXPECT_EQ(attached.code(), Errc::kConfig);
 }
 
 TEST_F(ShmSessionStoreTest, AttachRefusesARegionSmallerThanItsGeometry) {
   MakeStore(8, 64);
-  auto attached = ShmSessionStore::Attach(mapping_->base(), mapping_->size() - 1);
+  auto attached = ShmStore::Attach(mapping_->base(), mapping_->size() - 1);
   ASSERT_FALSE(attached.ok());
   EXPECT_EQ(attached.code(), Errc::kConfig);
 }
@@ -742,9 +742,9 @@ TEST_F(ShmSessionStoreTest, VersionsSurviveAttachAndKeepGrowing) {
   ASSERT_TRUE(store_->Erase("erased").ok());
 
   // apachectl graceful: the new generation attaches to the same region.
-  auto attached = ShmSessionStore::Attach(mapping_->base(), mapping_->size());
+  auto attached = ShmStore::Attach(mapping_->base(), mapping_->size());
   ASSERT_TRUE(attached.ok()) << attached.error().detail;
-  ShmSessionStore* after = attached.value().get();
+  ShmStore* after = attached.value().get();
   EXPECT_EQ(VersionAt("a", kNow, after), a);
   // A request that read before the restart still writes after it.
   EXPECT_TRUE(CompareAndSet("a", "1'", a, kNow, after));
@@ -806,7 +806,7 @@ TEST_F(ShmSessionStoreTest, SetAddKeepsEveryMemberAddedConcurrentlyByForkedProce
   constexpr int kChildren = 4;
   constexpr int kPerChild = 10;
   constexpr int kSets = 16;  // several sets, so the children collide on each of them many times
-  static_assert(kChildren * kPerChild <= SessionStore::kMaxSetMembers);
+  static_assert(kChildren * kPerChild <= SharedStore::kMaxSetMembers);
   MakeStore(kSets + 4, 1024);
   // A start line, so the children add at the same time rather than one after another.
   SharedMapping gate(sizeof(std::atomic<int>));
@@ -849,10 +849,10 @@ TEST_F(ShmSessionStoreTest, SetAddOfAnExistingMemberAddsNoSecondCopy) {
   ASSERT_TRUE(store_->SetAdd("index", "m1", kLater).ok());
   EXPECT_EQ(Members("index"), (std::vector<std::string>{"m1", "m2"}));
   // Nor does it make the member younger: "m1" is still the first to drop out.
-  for (size_t i = 2; i < SessionStore::kMaxSetMembers; ++i) {
+  for (size_t i = 2; i < SharedStore::kMaxSetMembers; ++i) {
     ASSERT_TRUE(store_->SetAdd("index", "filler-" + std::to_string(i), kLater).ok());
   }
-  ASSERT_EQ(Members("index").size(), SessionStore::kMaxSetMembers);
+  ASSERT_EQ(Members("index").size(), SharedStore::kMaxSetMembers);
   ASSERT_TRUE(store_->SetAdd("index", "newest", kLater).ok());
   auto members = Members("index");
   EXPECT_EQ(std::count(members.begin(), members.end(), "m1"), 0);
@@ -869,13 +869,13 @@ TEST_F(ShmSessionStoreTest, SetAddOfAnExistingMemberStillKeepsTheSetUntilTheLate
 TEST_F(ShmSessionStoreTest, OldestMemberDropsOutPastMaxSetMembers) {
   MakeStore(4, 4096);
   auto member = [](size_t i) { return "member-" + std::to_string(i); };
-  for (size_t i = 0; i <= SessionStore::kMaxSetMembers; ++i) {
+  for (size_t i = 0; i <= SharedStore::kMaxSetMembers; ++i) {
     ASSERT_TRUE(store_->SetAdd("index", member(i), kLater).ok());
   }
   auto members = Members("index");
-  ASSERT_EQ(members.size(), SessionStore::kMaxSetMembers);
+  ASSERT_EQ(members.size(), SharedStore::kMaxSetMembers);
   EXPECT_EQ(std::count(members.begin(), members.end(), member(0)), 0);
-  for (size_t i = 1; i <= SessionStore::kMaxSetMembers; ++i) {
+  for (size_t i = 1; i <= SharedStore::kMaxSetMembers; ++i) {
     EXPECT_EQ(std::count(members.begin(), members.end(), member(i)), 1) << member(i);
   }
 }

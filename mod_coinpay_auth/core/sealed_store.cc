@@ -1,5 +1,5 @@
 // Sealing session values at rest.
-#include "core/encrypted_session_store.h"
+#include "core/sealed_store.h"
 
 #include "core/crypto.h"
 
@@ -8,12 +8,12 @@ namespace {
 std::string Aad(std::string_view key) { return "mod_coinpay_auth/session/" + std::string(key); }
 }  // namespace
 
-EncryptedSessionStore::EncryptedSessionStore(SessionStore& inner, std::string key32, Random& random)
+SealedStore::SealedStore(SharedStore& inner, std::string key32, Random& random)
     : inner_(inner), key_(std::move(key32)), random_(random) {}
 
-EncryptedSessionStore::~EncryptedSessionStore() { SecureWipe(key_); }
+SealedStore::~SealedStore() { SecureWipe(key_); }
 
-Result<std::string> EncryptedSessionStore::Seal(std::string_view key, std::string_view value) {
+Result<std::string> SealedStore::Seal(std::string_view key, std::string_view value) {
   std::string iv(kAesGcmIvSize, '\0');
   if (!random_.Fill(reinterpret_cast<uint8_t*>(iv.data()), iv.size())) {
     return Error{Errc::kCryptoFailure, "random generator failed"};
@@ -25,8 +25,7 @@ Result<std::string> EncryptedSessionStore::Seal(std::string_view key, std::strin
   return std::move(*sealed);
 }
 
-Status EncryptedSessionStore::Put(std::string_view key, std::string_view value,
-                                  int64_t expires_at) {
+Status SealedStore::Put(std::string_view key, std::string_view value, int64_t expires_at) {
   auto sealed = Seal(key, value);
   if (!sealed) {
     return sealed.error();
@@ -34,9 +33,8 @@ Status EncryptedSessionStore::Put(std::string_view key, std::string_view value,
   return inner_.Put(key, *sealed, expires_at);
 }
 
-Result<bool> EncryptedSessionStore::PutIfVersion(std::string_view key, std::string_view value,
-                                                 int64_t expires_at, uint64_t version,
-                                                 int64_t now) {
+Result<bool> SealedStore::PutIfVersion(std::string_view key, std::string_view value,
+                                       int64_t expires_at, uint64_t version, int64_t now) {
   auto sealed = Seal(key, value);
   if (!sealed) {
     return sealed.error();
@@ -44,8 +42,7 @@ Result<bool> EncryptedSessionStore::PutIfVersion(std::string_view key, std::stri
   return inner_.PutIfVersion(key, *sealed, expires_at, version, now);
 }
 
-Result<std::optional<SessionStore::Entry>> EncryptedSessionStore::Get(std::string_view key,
-                                                                      int64_t now) {
+Result<std::optional<SharedStore::Entry>> SealedStore::Get(std::string_view key, int64_t now) {
   auto got = inner_.Get(key, now);
   if (!got || !got->has_value()) {
     return got;

@@ -1,5 +1,8 @@
-// Where session records live between requests. Implementations: the apr_shm table shared by all
-// children (platform/shm_session_store) and, for several nodes, Redis.
+// The module's shared key-value store: session records, and beside them the refresh locks,
+// back-channel logout replay markers and the sid/sub indexes, all of which must be seen by every
+// httpd child (and, with Redis, every node). Implementations: the apr_shm table shared by all
+// children (platform/shm_store) and, for several nodes, Redis (platform/redis_store, sealed at
+// rest by core/sealed_store).
 //
 // Records are versioned: every write gives an entry a new version, and PutIfVersion writes only
 // over the version the caller read. That is what keeps a logout from being undone by a write
@@ -12,11 +15,11 @@
 #include <string_view>
 #include <vector>
 
-#include "coinpay_auth/result.h"
+#include "core/result.h"
 
 namespace coinpay {
 
-class SessionStore {
+class SharedStore {
  public:
   // A value as read, and the version it had: pass the version to PutIfVersion.
   struct Entry {
@@ -27,7 +30,7 @@ class SessionStore {
   // arbitrary one in Redis).
   static constexpr size_t kMaxSetMembers = 64;
 
-  virtual ~SessionStore() = default;
+  virtual ~SharedStore() = default;
 
   // --- records ---------------------------------------------------------------------------
   // Stores `value` under `key` until Unix time `expires_at`, replacing any previous value.

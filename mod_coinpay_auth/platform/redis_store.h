@@ -1,9 +1,9 @@
-// The scale-out SessionStore: Redis, so several Apache nodes share sessions. hiredis is used
-// here and nowhere else. Wrap it in an EncryptedSessionStore (core) so values are sealed at
+// The scale-out SharedStore: Redis, so several Apache nodes share sessions. hiredis is used
+// here and nowhere else. Wrap it in an SealedStore (core) so values are sealed at
 // rest; keys are already hashes of session ids.
 //
 //   auto opts = ParseRedisUrl("redis://:secret@127.0.0.1:6379/0");  // core/store_config.h
-//   RedisSessionStore redis(*opts);
+//   RedisStore redis(*opts);
 #pragma once
 
 #include <mutex>
@@ -11,27 +11,27 @@
 #include <string_view>
 #include <vector>
 
-#include "coinpay_auth/session_store.h"
+#include "core/shared_store.h"
 #include "core/store_config.h"
 
 struct redisContext;
 
 namespace coinpay {
 
-class RedisSessionStore final : public SessionStore {
+class RedisStore final : public SharedStore {
  public:
   using Options = RedisOptions;  // core/store_config.h parses them from CoinpaySessionStore
 
-  explicit RedisSessionStore(Options options);
-  ~RedisSessionStore() override;
-  RedisSessionStore(const RedisSessionStore&) = delete;
-  RedisSessionStore& operator=(const RedisSessionStore&) = delete;
+  explicit RedisStore(Options options);
+  ~RedisStore() override;
+  RedisStore(const RedisStore&) = delete;
+  RedisStore& operator=(const RedisStore&) = delete;
 
   Status Put(std::string_view key, std::string_view value, int64_t expires_at) override;
   // A record's version is derived from its bytes (the first 64 bits of their SHA-1, which a
   // server-side script computes too): values sealed with a fresh random IV never repeat, so
   // any write changes it. Unsealed, the same bytes written again would show the same version:
-  // use this store under EncryptedSessionStore, as the module does.
+  // use this store under SealedStore, as the module does.
   Result<std::optional<Entry>> Get(std::string_view key, int64_t now) override;
   Result<bool> PutIfVersion(std::string_view key, std::string_view value, int64_t expires_at,
                             uint64_t version, int64_t now) override;

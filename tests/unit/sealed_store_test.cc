@@ -1,6 +1,6 @@
-// EncryptedSessionStore: values are sealed before they reach the inner store, bound to their key,
+// SealedStore: values are sealed before they reach the inner store, bound to their key,
 // versions are the inner store's, and the lock primitives and index sets pass through untouched.
-#include "core/encrypted_session_store.h"
+#include "core/sealed_store.h"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@ namespace coinpay {
 namespace {
 
 using testing::FakeRandom;
-using testing::InMemorySessionStore;
+using testing::InMemoryStore;
 
 constexpr int64_t kNow = 1'700'000'000;
 constexpr int64_t kLater = kNow + 3600;
@@ -27,15 +27,15 @@ class EncryptedSessionStoreTest : public ::testing::Test {
     EXPECT_TRUE(got.ok());
     return testing::ValueOf(got);
   }
-  std::optional<std::string> Read(SessionStore& s, const std::string& key, int64_t now = kNow) {
+  std::optional<std::string> Read(SharedStore& s, const std::string& key, int64_t now = kNow) {
     auto got = s.Get(key, now);
     EXPECT_TRUE(got.ok());
     return testing::ValueOf(got);
   }
 
-  InMemorySessionStore inner_;
+  InMemoryStore inner_;
   FakeRandom random_;
-  EncryptedSessionStore store_{inner_, std::string(32, 'k'), random_};
+  SealedStore store_{inner_, std::string(32, 'k'), random_};
 };
 
 TEST_F(EncryptedSessionStoreTest, RoundTripsValues) {
@@ -104,7 +104,7 @@ TEST_F(EncryptedSessionStoreTest, TamperedOrForeignValuesReadAsAbsent) {
   EXPECT_EQ(Read(store_, "key-3"), std::nullopt);
 
   // Sealed with another passphrase.
-  EncryptedSessionStore other(inner_, std::string(32, 'x'), random_);
+  SealedStore other(inner_, std::string(32, 'x'), random_);
   ASSERT_TRUE(other.Put("key-4", "record", kLater).ok());
   EXPECT_EQ(Read(store_, "key-4"), std::nullopt);
   EXPECT_EQ(Read(other, "key-4"), "record");

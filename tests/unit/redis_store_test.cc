@@ -1,7 +1,7 @@
-// RedisSessionStore: what CoinpaySessionStore redis://... accepts (errors never repeat the
+// RedisStore: what CoinpaySessionStore redis://... accepts (errors never repeat the
 // password), then every store operation against a real redis-server started for the suite, bare
-// and under EncryptedSessionStore.
-#include "platform/redis_session_store.h"
+// and under SealedStore.
+#include "platform/redis_store.h"
 
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/encrypted_session_store.h"
+#include "core/sealed_store.h"
 #include "fakes.h"
 #include "redis_server.h"
 
@@ -145,7 +145,7 @@ std::vector<std::string> Sorted(std::vector<std::string> v) {
 }
 
 // One redis-server per suite, emptied before every test.
-class RedisSessionStoreTest : public ::testing::Test {
+class RedisStoreTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { server_ = new testing::RedisServer(); }
   static void TearDownTestSuite() {
@@ -162,31 +162,31 @@ class RedisSessionStoreTest : public ::testing::Test {
     later_ = now_ + 3600;
   }
 
-  std::unique_ptr<RedisSessionStore> NewStore() {
-    RedisSessionStore::Options o;
+  std::unique_ptr<RedisStore> NewStore() {
+    RedisStore::Options o;
     o.port = server_->port();
-    return std::make_unique<RedisSessionStore>(o);
+    return std::make_unique<RedisStore>(o);
   }
 
-  std::optional<SessionStore::Entry> Read(SessionStore& s, std::string_view key) {
+  std::optional<SharedStore::Entry> Read(SharedStore& s, std::string_view key) {
     auto got = s.Get(key, now_);
     EXPECT_TRUE(got.ok()) << got.error().detail;
     return got.ok() ? *got : std::nullopt;
   }
 
-  std::optional<std::string> ValueAt(SessionStore& s, std::string_view key) {
+  std::optional<std::string> ValueAt(SharedStore& s, std::string_view key) {
     auto got = Read(s, key);
     return got.has_value() ? std::optional<std::string>(got->value) : std::nullopt;
   }
 
-  bool CompareAndSet(SessionStore& s, std::string_view key, std::string_view value,
-                     uint64_t version, int64_t expires_at = 0) {
+  bool CompareAndSet(SharedStore& s, std::string_view key, std::string_view value, uint64_t version,
+                     int64_t expires_at = 0) {
     auto put = s.PutIfVersion(key, value, expires_at != 0 ? expires_at : later_, version, now_);
     EXPECT_TRUE(put.ok()) << put.error().detail;
     return put.ok() && *put;
   }
 
-  std::vector<std::string> Members(SessionStore& s, std::string_view key) {
+  std::vector<std::string> Members(SharedStore& s, std::string_view key) {
     auto got = s.SetMembers(key, now_);
     EXPECT_TRUE(got.ok()) << got.error().detail;
     return got.ok() ? Sorted(*got) : std::vector<std::string>{};
@@ -217,16 +217,16 @@ class RedisSessionStoreTest : public ::testing::Test {
   int64_t later_ = 0;
 };
 
-testing::RedisServer* RedisSessionStoreTest::server_ = nullptr;
+testing::RedisServer* RedisStoreTest::server_ = nullptr;
 
-TEST_F(RedisSessionStoreTest, PutThenGetRoundTripsWithTheVersionOfTheStoredBytes) {
+TEST_F(RedisStoreTest, PutThenGetRoundTripsWithTheVersionOfTheStoredBytes) {
   auto store = NewStore();
   ASSERT_TRUE(store->Put("session-a", "record a", later_).ok());
   auto got = Read(*store, "session-a");
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->value, "record a");
-  EXPECT_EQ(got->version, RedisSessionStore::VersionOf("record a"));
-  EXPECT_NE(got->version, RedisSessionStore::VersionOf("record b"));
+  EXPECT_EQ(got->version, RedisStore::VersionOf("record a"));
+  EXPECT_NE(got->version, RedisStore::VersionOf("record b"));
   EXPECT_EQ(ValueAt(*store, "session-b"), std::nullopt);
   // Put's expiry is the absolute time asked for.
   EXPECT_EQ(IntegerReply({"EXPIRETIME", OnlyServerKey()}), later_);
@@ -234,10 +234,10 @@ TEST_F(RedisSessionStoreTest, PutThenGetRoundTripsWithTheVersionOfTheStoredBytes
 
 TEST(RedisVersionOf, IsTheFirst64BitsOfTheSha1OfTheStoredBytes) {
   // SHA-1("abc") = a9993e36 4706816a ba3e2571 7850c26c 9cd0d89d
-  EXPECT_EQ(RedisSessionStore::VersionOf("abc"), 0xa9993e364706816aULL);
+  EXPECT_EQ(RedisStore::VersionOf("abc"), 0xa9993e364706816aULL);
 }
 
-TEST_F(RedisSessionStoreTest, PutIfVersionWritesOverTheVersionReadAndChangesIt) {
+TEST_F(RedisStoreTest, PutIfVersionWritesOverTheVersionReadAndChangesIt) {
   auto store = NewStore();
   ASSERT_TRUE(store->Put("k", "first", later_).ok());
   auto read = Read(*store, "k");
@@ -247,14 +247,14 @@ TEST_F(RedisSessionStoreTest, PutIfVersionWritesOverTheVersionReadAndChangesIt) 
   ASSERT_TRUE(after.has_value());
   EXPECT_EQ(after->value, "second");
   EXPECT_NE(after->version, read->version);
-  EXPECT_EQ(after->version, RedisSessionStore::VersionOf("second"));
+  EXPECT_EQ(after->version, RedisStore::VersionOf("second"));
   EXPECT_EQ(IntegerReply({"EXPIRETIME", OnlyServerKey()}), now_ + 500);
   // The version it replaced is spent.
   EXPECT_FALSE(CompareAndSet(*store, "k", "third", read->version));
   EXPECT_EQ(ValueAt(*store, "k"), "second");
 }
 
-TEST_F(RedisSessionStoreTest, PutIfVersionFailsAfterAnotherWrite) {
+TEST_F(RedisStoreTest, PutIfVersionFailsAfterAnotherWrite) {
   auto mine = NewStore();
   auto theirs = NewStore();  // another node
   ASSERT_TRUE(mine->Put("k", "v1", later_).ok());
@@ -265,7 +265,7 @@ TEST_F(RedisSessionStoreTest, PutIfVersionFailsAfterAnotherWrite) {
   EXPECT_EQ(ValueAt(*mine, "k"), "v2 written meanwhile");
 }
 
-TEST_F(RedisSessionStoreTest, PutIfVersionFailsAfterEraseAndDoesNotRecreateTheKey) {
+TEST_F(RedisStoreTest, PutIfVersionFailsAfterEraseAndDoesNotRecreateTheKey) {
   auto store = NewStore();
   ASSERT_TRUE(store->Put("k", "v1", later_).ok());
   auto read = Read(*store, "k");
@@ -276,15 +276,15 @@ TEST_F(RedisSessionStoreTest, PutIfVersionFailsAfterEraseAndDoesNotRecreateTheKe
   EXPECT_TRUE(ServerKeys().empty());
 }
 
-TEST_F(RedisSessionStoreTest, PutIfVersionFailsForAnAbsentKey) {
+TEST_F(RedisStoreTest, PutIfVersionFailsForAnAbsentKey) {
   auto store = NewStore();
   EXPECT_FALSE(CompareAndSet(*store, "never-stored", "v", 0));
-  EXPECT_FALSE(CompareAndSet(*store, "never-stored", "v", RedisSessionStore::VersionOf("")));
+  EXPECT_FALSE(CompareAndSet(*store, "never-stored", "v", RedisStore::VersionOf("")));
   EXPECT_EQ(ValueAt(*store, "never-stored"), std::nullopt);
   EXPECT_TRUE(ServerKeys().empty());
 }
 
-TEST_F(RedisSessionStoreTest, AddIsExclusiveAndEraseIfEqualsNeedsTheOwnersToken) {
+TEST_F(RedisStoreTest, AddIsExclusiveAndEraseIfEqualsNeedsTheOwnersToken) {
   auto store = NewStore();
   auto first = store->Add("lock", "owner-1", now_ + 30, now_);
   ASSERT_TRUE(first.ok()) << first.error().detail;
@@ -307,7 +307,7 @@ TEST_F(RedisSessionStoreTest, AddIsExclusiveAndEraseIfEqualsNeedsTheOwnersToken)
   EXPECT_TRUE(*again);
 }
 
-TEST_F(RedisSessionStoreTest, AddLeaseCountsFromNowSoANodeWithAWrongClockWritesALiveLock) {
+TEST_F(RedisStoreTest, AddLeaseCountsFromNowSoANodeWithAWrongClockWritesALiveLock) {
   auto store = NewStore();
   // A node whose clock is far behind (or ahead) still asks for a 2-second lease.
   auto behind = store->Add("lock-behind", "owner-1", 1002, 1000);
@@ -338,7 +338,7 @@ TEST_F(RedisSessionStoreTest, AddLeaseCountsFromNowSoANodeWithAWrongClockWritesA
   EXPECT_TRUE(*retaken);
 }
 
-TEST_F(RedisSessionStoreTest, ValuesWithNulBytesAndFourKilobytesOfBinarySurviveExactly) {
+TEST_F(RedisStoreTest, ValuesWithNulBytesAndFourKilobytesOfBinarySurviveExactly) {
   auto store = NewStore();
   const std::string with_nuls("\0a\0b\xff\0", 6);
   const std::string big = BinaryValue(4096, 0);
@@ -347,11 +347,11 @@ TEST_F(RedisSessionStoreTest, ValuesWithNulBytesAndFourKilobytesOfBinarySurviveE
   auto nuls = Read(*store, "nuls");
   ASSERT_TRUE(nuls.has_value());
   EXPECT_EQ(nuls->value, with_nuls);
-  EXPECT_EQ(nuls->version, RedisSessionStore::VersionOf(with_nuls));
+  EXPECT_EQ(nuls->version, RedisStore::VersionOf(with_nuls));
   auto got = Read(*store, "big");
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->value, big);
-  EXPECT_EQ(got->version, RedisSessionStore::VersionOf(big));
+  EXPECT_EQ(got->version, RedisStore::VersionOf(big));
   // The server-side script hashes the same bytes: compare-and-set over binary works.
   const std::string big2 = BinaryValue(4096, 7);
   EXPECT_TRUE(CompareAndSet(*store, "big", big2, got->version));
@@ -360,7 +360,7 @@ TEST_F(RedisSessionStoreTest, ValuesWithNulBytesAndFourKilobytesOfBinarySurviveE
   EXPECT_EQ(ValueAt(*store, "nuls"), big);
 }
 
-TEST_F(RedisSessionStoreTest, SetAddKeepsEveryMemberOnceAndSetRemoveOnlyTheNamedOnes) {
+TEST_F(RedisStoreTest, SetAddKeepsEveryMemberOnceAndSetRemoveOnlyTheNamedOnes) {
   auto store = NewStore();
   // Members are raw hashes: any byte, NUL included.
   const std::string binary("\0\x01\xffm", 4);
@@ -381,14 +381,14 @@ TEST_F(RedisSessionStoreTest, SetAddKeepsEveryMemberOnceAndSetRemoveOnlyTheNamed
   EXPECT_TRUE(store->SetRemove("absent", {"m1"}).ok());
 }
 
-TEST_F(RedisSessionStoreTest, SetMembersOfAnAbsentSetIsEmpty) {
+TEST_F(RedisStoreTest, SetMembersOfAnAbsentSetIsEmpty) {
   auto store = NewStore();
   auto got = store->SetMembers("never-indexed", now_);
   ASSERT_TRUE(got.ok()) << got.error().detail;
   EXPECT_TRUE(got->empty());
 }
 
-TEST_F(RedisSessionStoreTest, SetAddNeverShortensTheSetsLife) {
+TEST_F(RedisStoreTest, SetAddNeverShortensTheSetsLife) {
   auto store = NewStore();
   ASSERT_TRUE(store->SetAdd("index", "m1", now_ + 1000).ok());
   const std::string key = OnlyServerKey();
@@ -403,21 +403,21 @@ TEST_F(RedisSessionStoreTest, SetAddNeverShortensTheSetsLife) {
   EXPECT_EQ(Members(*store, "index"), Sorted({"m1", "m2", "m3"}));
 }
 
-TEST_F(RedisSessionStoreTest, SetKeepsAtMostMaxSetMembers) {
+TEST_F(RedisStoreTest, SetKeepsAtMostMaxSetMembers) {
   auto store = NewStore();
   std::vector<std::string> added;
-  for (size_t i = 0; i < SessionStore::kMaxSetMembers + 6; ++i) {
+  for (size_t i = 0; i < SharedStore::kMaxSetMembers + 6; ++i) {
     added.push_back("member-" + std::to_string(i));
     ASSERT_TRUE(store->SetAdd("index", added.back(), later_).ok());
   }
   auto members = Members(*store, "index");
-  EXPECT_EQ(members.size(), SessionStore::kMaxSetMembers);
+  EXPECT_EQ(members.size(), SharedStore::kMaxSetMembers);
   for (const auto& m : members) {
     EXPECT_NE(std::find(added.begin(), added.end(), m), added.end()) << m;
   }
 }
 
-TEST_F(RedisSessionStoreTest, ConcurrentSetAddsFromSeveralNodesAreAllKept) {
+TEST_F(RedisStoreTest, ConcurrentSetAddsFromSeveralNodesAreAllKept) {
   constexpr int kNodes = 4;
   constexpr int kPerNode = 10;
   std::vector<std::thread> nodes;
@@ -441,19 +441,19 @@ TEST_F(RedisSessionStoreTest, ConcurrentSetAddsFromSeveralNodesAreAllKept) {
   EXPECT_EQ(Members(*store, "index").size(), static_cast<size_t>(kNodes * kPerNode));
 }
 
-// --- EncryptedSessionStore over Redis: what production runs with CoinpaySessionStore redis://
+// --- SealedStore over Redis: what production runs with CoinpaySessionStore redis://
 
-class RedisEncryptedSessionStoreTest : public RedisSessionStoreTest {
+class RedisEncryptedSessionStoreTest : public RedisStoreTest {
  protected:
   void SetUp() override {
-    RedisSessionStoreTest::SetUp();
+    RedisStoreTest::SetUp();
     redis_ = NewStore();
-    sealed_ = std::make_unique<EncryptedSessionStore>(*redis_, std::string(32, 'k'), random_);
+    sealed_ = std::make_unique<SealedStore>(*redis_, std::string(32, 'k'), random_);
   }
 
   testing::FakeRandom random_;
-  std::unique_ptr<RedisSessionStore> redis_;
-  std::unique_ptr<EncryptedSessionStore> sealed_;
+  std::unique_ptr<RedisStore> redis_;
+  std::unique_ptr<SealedStore> sealed_;
 };
 
 TEST_F(RedisEncryptedSessionStoreTest, CompareAndSetThroughTheSealWorks) {
