@@ -48,7 +48,7 @@ Result<RedisOptions> ParseRedisUrl(std::string_view url) {
   return o;
 }
 
-Result<StoreConfig> BuildStoreConfig(const SiteSettings& main) {
+Result<StoreConfig> BuildStoreConfig(const SiteSettings& main, bool has_passphrase) {
   StoreConfig out;
   out.capacity = static_cast<size_t>(main.session_capacity.value);
   out.entry_size = static_cast<size_t>(main.session_entry_size.value);
@@ -59,6 +59,11 @@ Result<StoreConfig> BuildStoreConfig(const SiteSettings& main) {
   if (!redis) {
     return Error{Errc::kConfig, "CoinpaySessionStore " + redis.error().detail +
                                     " (write shm, or redis://[:password@]host:port/db)"};
+  }
+  if (!has_passphrase) {
+    return Error{Errc::kConfig,
+                 "CoinpaySessionStore redis:// needs CoinpayCryptoPassphrase (it encrypts sessions "
+                 "at rest): set a long random secret, e.g. the output of `openssl rand -base64 32`"};
   }
   out.redis = true;
   out.redis_options = std::move(*redis);

@@ -32,6 +32,8 @@ struct StoreConfig {
 };
 
 // The main server's store settings, or the message naming CoinpaySessionStore and the fix.
-Result<StoreConfig> BuildStoreConfig(const SiteSettings& main);
+// `has_passphrase`: some server sets CoinpayCryptoPassphrase (Redis values are sealed at rest
+// with a key derived from the first one, so Redis needs it).
+Result<StoreConfig> BuildStoreConfig(const SiteSettings& main, bool has_passphrase);
 
 }  // namespace coinpay

@@ -68,12 +68,19 @@ std::string AtRestKey(server_rec* s) {
   return {};
 }
 
+bool AnyPassphrase(server_rec* s) {
+  for (server_rec* v = s; v != nullptr; v = v->next) {
+    if (!ServerConfigOf(v).passphrases.value.empty()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 Status OpenRedisStore(server_rec* main, const RedisOptions& options) {
-  std::string key = AtRestKey(main);
+  std::string key = AtRestKey(main);  // BuildStoreConfig made sure there is a passphrase
   if (key.size() != 32) {
-    return Error{Errc::kConfig,
-                 "CoinpaySessionStore redis:// needs CoinpayCryptoPassphrase (it "
-                 "encrypts sessions at rest)"};
+    return Error{Errc::kConfig, "the Redis at-rest key could not be derived"};
   }
   Process& proc = TheProcess();
   proc.redis = std::make_unique<RedisStore>(options);
@@ -85,7 +92,7 @@ Status OpenRedisStore(server_rec* main, const RedisOptions& options) {
 }
 
 Status OpenSharedStore(server_rec* main) {
-  auto config = BuildStoreConfig(ServerConfigOf(main));
+  auto config = BuildStoreConfig(ServerConfigOf(main), AnyPassphrase(main));
   if (!config) {
     return config.error();
   }
@@ -186,7 +193,7 @@ int CheckConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
     }
   }
   const ServerConfig& main = ServerConfigOf(s);
-  if (auto store = BuildStoreConfig(main); !store) {
+  if (auto store = BuildStoreConfig(main, AnyPassphrase(s)); !store) {
     ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
                  "CPA00916: mod_coinpay_auth: %s", store.error().detail.c_str());
     rc = HTTP_INTERNAL_SERVER_ERROR;

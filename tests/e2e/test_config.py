@@ -87,3 +87,15 @@ def test_module_loaded_without_coinpay_locations_is_harmless(tmp_path):
 
 
 pytestmark = pytest.mark.sanitize   # the whole file is in the sanitized e2e subset
+
+
+def test_apachectl_t_refuses_redis_sessions_without_a_passphrase(tmp_path):
+    """A bearer-only site needs no passphrase, but Redis seals every value at rest with one:
+    `apachectl -t` says so, instead of the server failing when it starts."""
+    api = "<Location /api>\n  AuthType coinpay-bearer\n  Require valid-user\n</Location>\n"
+    rc, out = _configtest(lambda p: f"CoinpayIssuer {ISSUER}\n"
+                                    "CoinpayBearerAudience https://api.example-business.com\n"
+                                    "CoinpaySessionStore redis://127.0.0.1:6379/0\n",
+                          tmp_path, locations=api)
+    assert rc != 0, out
+    assert "CPA00916" in out and "needs CoinpayCryptoPassphrase" in out, out

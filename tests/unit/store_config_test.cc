@@ -10,18 +10,30 @@ namespace {
 
 TEST(StoreConfig, SharedMemoryByDefaultWithTheRowsSizes) {
   SiteSettings s;
-  auto store = BuildStoreConfig(s);
+  auto store = BuildStoreConfig(s, true);
   ASSERT_TRUE(store);
   EXPECT_FALSE(store->redis);
   EXPECT_EQ(store->capacity, 10000u);
   EXPECT_EQ(store->entry_size, 8192u);
 }
 
+TEST(StoreConfig, RedisNeedsAPassphraseToSealSessionsAtRest) {
+  SiteSettings s;
+  s.session_store.value = "redis://127.0.0.1:6379/0";
+  auto store = BuildStoreConfig(s, false);
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().detail,
+            "CoinpaySessionStore redis:// needs CoinpayCryptoPassphrase (it encrypts sessions at "
+            "rest): set a long random secret, e.g. the output of `openssl rand -base64 32`");
+  s.session_store.value = "shm";
+  EXPECT_TRUE(BuildStoreConfig(s, false)) << "shared memory keeps nothing outside the server";
+}
+
 TEST(StoreConfig, RedisUrlAndTimeoutAreRead) {
   SiteSettings s;
   s.session_store.value = "redis://:pw@redis.internal:6380/2";
   s.redis_timeout.value = 3;
-  auto store = BuildStoreConfig(s);
+  auto store = BuildStoreConfig(s, true);
   ASSERT_TRUE(store);
   EXPECT_TRUE(store->redis);
   EXPECT_EQ(store->redis_options.host, "redis.internal");
@@ -44,7 +56,7 @@ TEST(StoreConfig, RefusesAStoreThatIsNeitherShmNorRedisNamingTheFix) {
         Case{"redis://:secret@", "names no host"}}) {
     SiteSettings s;
     s.session_store.value = c.value;
-    auto store = BuildStoreConfig(s);
+    auto store = BuildStoreConfig(s, true);
     ASSERT_FALSE(store) << c.value;
     EXPECT_EQ(store.error().detail, std::string("CoinpaySessionStore ") + c.why + fix);
     EXPECT_EQ(store.error().detail.find("secret"), std::string::npos);  // never the password
