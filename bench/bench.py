@@ -15,7 +15,10 @@ Run with bench/run.sh (see bench/README.md). One run:
   4. restarts httpd with room for more sessions, signs in N more times through each module
      (N = 1k, 10k by default), signs in the measured user last, and runs (b) and (c) again;
   5. runs httpd -X under callgrind for (a), (b), (d): instructions per request, total and
-     inside mod_coinpay_auth's hooks;
+     inside mod_coinpay_auth's hooks, and the module's costliest functions (from the dump's
+     call graph);
+  meanwhile it reads the store gauges of the module's status page and the Redis run's record
+  size: memory per live session and the 100k projection;
   6. writes bench/results/latest.md, latest.json, latest.png and callgrind-*.txt.
 
 Every wrk run's responses are checked in the access log: a run whose statuses are not all 200
@@ -436,8 +439,14 @@ class Filler:
     def __init__(self, base, which, workers=3):
         self.base, self.which, self.workers = base, which, workers
 
-    def fill(self, n, time_budget):
+    def fill(self, n, time_budget, h=None):
+        """Returns (sign-ins done, seconds). self.cpu: CPU seconds the OP, httpd and the
+        signing-in workers used meanwhile, and the machine's busy share (what limits the rate)."""
         deadline = time.monotonic() + time_budget
+        tck = os.sysconf("SC_CLK_TCK")
+        op0 = _proc_jiffies(OP_PID[0])[0] if OP_PID[0] else 0
+        h0 = _httpd_jiffies(h) if h else 0
+        own0, busy0 = _own_jiffies(), _busy_jiffies()
         per = [n // self.workers + (1 if i < n % self.workers else 0) for i in range(self.workers)]
         t0 = time.monotonic()
         prefix = f"fill-{self.which}-{secrets.token_hex(3)}"
@@ -446,7 +455,14 @@ class Filler:
                               deadline) for i in range(self.workers)]
             got = [f.result() for f in futs]
         self.oldest = [c for _, c in got if c]
-        return sum(d for d, _ in got), time.monotonic() - t0
+        took = time.monotonic() - t0
+        op1 = _proc_jiffies(OP_PID[0])[0] if OP_PID[0] else 0
+        self.cpu = {"op_s": (op1 - op0) / tck, "httpd_s": ((_httpd_jiffies(h) - h0) / tck
+                                                           if h else 0.0),
+                    "workers_s": (_own_jiffies() - own0) / tck,
+                    "busy_pct": 100.0 * (_busy_jiffies() - busy0)
+                    / (tck * max(took, 1e-3) * (os.cpu_count() or 1))}
+        return sum(d for d, _ in got), took
 
     def oldest_still_valid(self, h, path):
         """How many of the first sessions each worker made still open the protected file."""
@@ -1067,6 +1083,7 @@ def main():
     os.makedirs(tls_dir)
     h = jwks = None
     results, notes, cg, mem = [], [], {}, {}
+    fill_rates = []
     meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "cpus": os.cpu_count(),
             "httpd": version_of([APACHE, "-v"], r"Apache/(\S+)"),
             "openidc": version_of(["dpkg-query", "-W", "-f=${Version}",
@@ -1181,6 +1198,8 @@ def main():
         # ---- 2. sessions at scale -------------------------------------------------------
         levels = [int(x) for x in args.fill.split(",") if x.strip()]
         budget_left = args.fill_budget
+        per_signin = 2 if with_openidc else 1  # sign-ins per filled session (each module)
+        signins_left = sum(levels) * per_signin
         for n in levels:
             # The same slot count for both, enough that nothing is evicted: a coinpay sign-in
             # takes a session entry plus a sub index entry (and a sid one when the provider
@@ -1192,15 +1211,31 @@ def main():
                 continue
             h = start(capacity)
             fcp = Filler(base, "coinpay", args.fill_workers)
-            done_cp, t_cp = fcp.fill(n, budget_left / 3)
+            # Each module's fill gets the budget's share of the sign-ins still to do, so a
+            # large level that cannot finish leaves both modules with comparable fills.
+            done_cp, t_cp = fcp.fill(n, budget_left * n / signins_left, h)
+            signins_left -= n
             budget_left -= t_cp
             done_mao, t_mao = (0, 0.0)
             if with_openidc:
                 fmao = Filler(base, "openidc", args.fill_workers)
-                done_mao, t_mao = fmao.fill(done_cp, max(budget_left, 1))
+                done_mao, t_mao = fmao.fill(done_cp, max(budget_left * n / signins_left, 1), h)
+                signins_left -= n
                 budget_left -= t_mao
             log(f"fill {n}: {done_cp} coinpay logins in {t_cp:.0f}s, {done_mao} mod_auth_openidc "
                 f"logins in {t_mao:.0f}s")
+            for name, f_, d_, t_ in (("coinpay", fcp, done_cp, t_cp),
+                                     ("mod_auth_openidc", fmao if with_openidc else None,
+                                      done_mao, t_mao)):
+                if f_ is None or not t_:
+                    continue
+                c = f_.cpu
+                rate = d_ / t_
+                fill_rates.append({"level": n, "module": name, "signins": d_, "seconds": t_,
+                                   "rate": rate, **c})
+                log(f"  {name}: {rate:.0f} sign-ins/s with {args.fill_workers} workers; CPU "
+                    f"s: OP {c['op_s']:.0f}, httpd {c['httpd_s']:.0f}, workers "
+                    f"{c['workers_s']:.0f}; CPUs {c['busy_pct']:.0f}% busy")
             ra = measure(h, "a", [], args, label=f"(a) unprotected, fill-{n} server")
             ra["fill"] = n
             ra["base_of"] = n
@@ -1297,6 +1332,21 @@ def main():
                      f"sign-ins ({f['entries'] / f['signins']:.2f} per sign-in), evictions "
                      f"{f['evictions']:.0f}")
     meta["memory"] = mem
+    meta["fill_rates"] = fill_rates
+    if fill_rates:
+        for name in ("coinpay", "mod_auth_openidc"):
+            rs = [fr for fr in fill_rates if fr["module"] == name]
+            if rs:
+                rate = sum(fr["signins"] for fr in rs) / max(sum(fr["seconds"] for fr in rs), 1e-3)
+                notes.append(f"fill rate, {name}: {rate:.0f} sign-ins/s over the run: "
+                             f"{MEMORY_GOAL_SESSIONS:,} sessions would take "
+                             f"{MEMORY_GOAL_SESSIONS / rate:.0f} s of sign-ins")
+    for fr in fill_rates:
+        notes.append(f"fill {fr['level']}, {fr['module']}: {fr['rate']:.0f} sign-ins/s "
+                     f"({fr['signins']} in {fr['seconds']:.0f} s, {args.fill_workers} workers); "
+                     f"CPU meanwhile: OP {fr['op_s']:.0f} s, httpd {fr['httpd_s']:.0f} s, "
+                     f"sign-in workers {fr['workers_s']:.0f} s; the CPUs were "
+                     f"{fr['busy_pct']:.0f}% busy")
     meta["goals"] = goals
     meta["notes"] = notes
     meta["elapsed"] = time.monotonic() - t_start
