@@ -1324,13 +1324,27 @@ def main():
                          f"{rn:.2f} vs {r0:.2f} ({100 * drift:.1f}%) -> "
                          f"{'met' if drift <= 0.05 else 'NOT met'}"
                          + ("" if full else f" (fill stopped at {r['fill']} of {r['level']})")
-                         + ("" if r["ok"] and fills[0]["ok"] else " (a run involved is INVALID)"))
+                         + ("" if r["ok"] and fills[0]["ok"] else " (a run involved is INVALID)")
+                         + (" (a run involved was busy: not reliable)"
+                            if any(x.get("other_cpu_pct", 0.0) > BUSY_PCT for x in
+                                   (r, fills[0], *[b for b in results
+                                                   if b.get("base_of") in (r["level"],
+                                                                           fills[0]["level"])]))
+                            else ""))
     else:
         goals.append("(b) ratio flat within 5% across fill levels: not measured (needs two levels)")
     for n, f in sorted(mem.get("fill", {}).items()):
         notes.append(f"fill {n}: `coinpay_auth_store_entries` {f['entries']:.0f} for {f['signins']} "
                      f"sign-ins ({f['entries'] / f['signins']:.2f} per sign-in), evictions "
                      f"{f['evictions']:.0f}")
+    shm, per = mem.get("shm"), mem.get("entries_per_signin")
+    if shm and per:
+        slot = shm["coinpay_auth_store_size_bytes"] / max(1, shm["coinpay_auth_store_capacity_entries"])
+        proj = MEMORY_GOAL_SESSIONS * per["value"] * slot
+        goals.append(f"{MEMORY_GOAL_SESSIONS:,} sessions in shared memory <= "
+                     f"{MEMORY_GOAL_BYTES >> 20} MiB: {proj / 2**20:,.0f} MiB as configured "
+                     f"(CoinpaySessionEntrySize {shm['coinpay_auth_store_entry_size_bytes']:.0f}) -> "
+                     f"{'met' if proj <= MEMORY_GOAL_BYTES else 'NOT met'}")
     meta["memory"] = mem
     meta["fill_rates"] = fill_rates
     if fill_rates:
