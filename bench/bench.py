@@ -1213,13 +1213,18 @@ def main():
             fcp = Filler(base, "coinpay", args.fill_workers)
             # Each module's fill gets the budget's share of the sign-ins still to do, so a
             # large level that cannot finish leaves both modules with comparable fills.
-            done_cp, t_cp = fcp.fill(n, budget_left * n / signins_left, h)
+            # A small level's share is a few seconds: give each fill at least 10 s + 1 s per 100
+            # sessions (coinpay at most half of what is left when mod_auth_openidc follows).
+            floor = 10 + n / 100
+            done_cp, t_cp = fcp.fill(n, max(budget_left * n / signins_left,
+                                            min(floor, budget_left / per_signin)), h)
             signins_left -= n
             budget_left -= t_cp
             done_mao, t_mao = (0, 0.0)
             if with_openidc:
                 fmao = Filler(base, "openidc", args.fill_workers)
-                done_mao, t_mao = fmao.fill(done_cp, max(budget_left * n / signins_left, 1), h)
+                done_mao, t_mao = fmao.fill(done_cp, max(budget_left * n / signins_left,
+                                                         min(floor, budget_left), 1), h)
                 signins_left -= n
                 budget_left -= t_mao
             log(f"fill {n}: {done_cp} coinpay logins in {t_cp:.0f}s, {done_mao} mod_auth_openidc "
