@@ -184,7 +184,9 @@ class BenchHttpd(Httpd):
         make_world_readable(self.root)
 
 
-def locations(issuer, with_openidc):
+def locations(issuer, with_openidc, status=True):
+    """status: the module's status page (store gauges for the memory table); the callgrind
+    server has none, so its location walk is the same as before the page was added."""
     out = f"""
 <Location /api/auth/login/coinpay>
     SetHandler coinpay-login
@@ -202,6 +204,9 @@ def locations(issuer, with_openidc):
     AuthType coinpay-bearer
     Require coinpay-scope {SCOPE}
 </Location>
+"""
+    if status:
+        out += f"""
 <Location {STATUS_PATH}>
     SetHandler coinpay-status
     Require all granted
@@ -246,7 +251,7 @@ OIDCOAuthRemoteUserClaim sub
 
 
 def make_httpd(port, issuer, root, jwks_url, ca_path, capacity=None, with_openidc=True,
-               pool=POOL, store=None):
+               pool=POOL, store=None, status=True):
     """capacity: (CoinpaySessionCapacity, OIDCCacheShmMax), None = 10000 each (the defaults).
     store: a CoinpaySessionStore value (redis://...), None = shared memory."""
     extra = f"CoinpayBearerAudience {AUDIENCE}"
@@ -265,7 +270,7 @@ def make_httpd(port, issuer, root, jwks_url, ca_path, capacity=None, with_openid
     mods = MODULES + (["auth_openidc"] if with_openidc else [])
     if os.path.isdir(root):
         shutil.rmtree(root)
-    return BenchHttpd(port, coinpay=coinpay, locations=locations(issuer, with_openidc),
+    return BenchHttpd(port, coinpay=coinpay, locations=locations(issuer, with_openidc, status),
                       extra_conf=extra_conf, root=root, log_level="warn", modules=mods)
 
 
@@ -714,7 +719,7 @@ def callgrind_run(args, workdir, port, op, requests_per, tokens):
     keep-alive requests, marker: the dump made by the second marker holds exactly the measured
     requests (plus the marker's own request parsing, a few thousand instructions)."""
     root = os.path.join(workdir, "cg-httpd")
-    h = make_httpd(port, op.issuer, root, None, None, with_openidc=False, pool="")
+    h = make_httpd(port, op.issuer, root, None, None, with_openidc=False, pool="", status=False)
     h.write()
     outdir = os.path.join(workdir, "cg-out")
     os.makedirs(outdir, exist_ok=True)
