@@ -122,10 +122,13 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
     return ErrorPage(ErrorKind::kServiceUnavailable, 503, "Service unavailable",
                      "Sessions cannot be checked right now. Please try again shortly.");
   }
-  std::vector<std::string> accepted = options.providers;
-  if (accepted.empty()) {
-    accepted.push_back(site.provider.config().name);
+  // The location's provider names, read in place (a copy only when it names none).
+  std::vector<std::string> site_only;
+  if (options.providers.empty()) {
+    site_only.push_back(site.provider.config().name);
   }
+  const std::vector<std::string>& accepted =
+      options.providers.empty() ? site_only : options.providers;
   ProviderClient* session_provider = nullptr;
   if (loaded->has_value()) {
     const SessionRecord& r = (*loaded)->record;
