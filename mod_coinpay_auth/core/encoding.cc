@@ -110,7 +110,7 @@ bool IsBase64Url(std::string_view text) {
     if (v < 0) {
       return false;
     }
-    last = static_cast<uint32_t>(v);
+    last = static_cast<uint8_t>(v);  // v >= 0 here
   }
   // As Base64UrlDecode: the bits past the last whole byte must be zero (2 or 4 of them).
   size_t rest_bits = (text.size() * 6) % 8;
