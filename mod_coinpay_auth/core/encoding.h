@@ -12,6 +12,8 @@ namespace coinpay {
 std::string Base64UrlEncode(std::string_view bytes);
 // Accepts unpadded base64url only; nullopt on any other character.
 std::optional<std::string> Base64UrlDecode(std::string_view text);
+// True exactly when Base64UrlDecode(text) would succeed, without building the bytes.
+bool IsBase64Url(std::string_view text);
 std::string Base64Encode(std::string_view bytes);  // standard alphabet, padded
 
 // RFC 3986 unreserved characters pass; everything else is %XX (form encoding: space as %20).
