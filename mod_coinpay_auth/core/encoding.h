@@ -34,6 +34,9 @@ std::string HtmlEscape(std::string_view s);
 // plain letters and underscores, else "unreadable".
 std::string SafeErrorCode(std::string_view code);
 
+// `s` without leading and trailing spaces and tabs (HTTP's optional whitespace).
+std::string_view TrimSpaces(std::string_view s);
+
 bool IEquals(std::string_view a, std::string_view b);
 std::string ToLower(std::string_view s);
 
