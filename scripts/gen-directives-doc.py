@@ -20,6 +20,7 @@ kinds = {"Text": "text", "Url": "absolute URL", "Seconds": "seconds", "Count": "
 kinds["Cidrs"] = "one or more IP addresses or CIDR ranges"
 kinds["ErrorTemplateFile"] = "a file name"
 kinds["ErrorPageFiles"] = "kind file"
+kinds["AcrValues"] = "one or more acr values (e.g. urn:coinpay:acr:strong)"
 out = []
 for scope, title in (("SERVER", "Server and virtual host"), ("DIR", "Location")):
     out += ["## " + title, ""]

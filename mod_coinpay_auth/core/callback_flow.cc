@@ -14,6 +14,7 @@
 #include "core/pages.h"
 #include "core/saturating.h"
 #include "core/session_cookie.h"
+#include "core/step_up.h"
 #include "core/token_client.h"
 #include "core/token_verifier.h"
 
@@ -83,8 +84,9 @@ Result<Json> MergeUserinfo(Site& site, const std::string& access_token, const Js
 
 // OpenID Connect: the ID token, verified (signature, iss, aud, azp, exp, iat, nonce), then
 // joined by userinfo. kHttpFailure: the provider could not be asked; anything else: refused.
+// `proven`: what the ID token itself (never userinfo) says of the authentication.
 Result<Json> IdentityFromIdToken(Site& site, const TokenResponse& tokens, const std::string& nonce,
-                                 int64_t now) {
+                                 int64_t now, ProvenAuthentication& proven) {
   if (tokens.id_token.empty()) {
     LogAt(site.log, LogLevel::kError, 130,
           "token response has no id_token (is openid in CoinpayScope?)");
@@ -100,6 +102,12 @@ Result<Json> IdentityFromIdToken(Site& site, const TokenResponse& tokens, const 
               "): " + checked.error().detail);
     return Error{Errc::kBadSignature, "ID token refused"};
   }
+  auto authn = ProvenBy(jwt->claims);
+  if (!authn) {
+    LogAt(site.log, LogLevel::kWarn, 444, "ID token refused: " + authn.error().detail);
+    return Error{Errc::kBadSignature, "ID token refused"};
+  }
+  proven = std::move(*authn);
   return MergeUserinfo(site, tokens.access_token, jwt->claims);
 }
 
@@ -238,9 +246,10 @@ Action HandleCallback(Site& site, const RequestView& req) {
     a.set_cookies.push_back(clear_login);
     return a;
   }
+  ProvenAuthentication proven;  // stays empty for plain OAuth 2.0: nothing proves acr or time
   Result<Json> who = p.profile == ProviderProfile::kOAuth2
                          ? IdentityFromUserEndpoint(site, tokens->access_token)
-                         : IdentityFromIdToken(site, *tokens, login->nonce, now);
+                         : IdentityFromIdToken(site, *tokens, login->nonce, now, proven);
   if (!who) {
     site.provider.Count(p.profile == ProviderProfile::kOAuth2 ? Metric::kSigninFailedUserinfo
                                                               : Metric::kSigninFailedIdToken);
@@ -255,6 +264,22 @@ Action HandleCallback(Site& site, const RequestView& req) {
     return a;
   }
   Json claims = std::move(*who);
+  // A step-up sign-in must bring what it asked for; a weaker answer stops here, with the old
+  // session untouched, and never starts another redirect (the location would only ask again).
+  if (!login->step_up.Empty()) {
+    if (Status enough = CheckStepUpAnswer(login->step_up, proven); !enough) {
+      site.provider.Count(Metric::kSigninFailedIdToken);
+      LogAt(site.log, LogLevel::kInfo, 441,
+            "step-up sign-in refused: " + enough.error().detail +
+                "; sub=" + Untrusted(claims.GetString("sub").value_or(""), 128));
+      Action a = ErrorPage(ErrorKind::kLoginUnverified, 401, "Stronger sign-in required",
+                           "This page needs a stronger or more recent sign-in than the "
+                           "provider confirmed. Your other pages still work.",
+                           "/", "Home");
+      a.set_cookies.push_back(clear_login);
+      return a;
+    }
+  }
 
   SessionRecord record;
   record.provider = p.name;
@@ -269,6 +294,8 @@ Action HandleCallback(Site& site, const RequestView& req) {
   record.refresh_token = tokens->refresh_token;
   record.access_expires_at = tokens->expires_in > 0 ? SaturatingAdd(now, tokens->expires_in) : 0;
   record.access_issued_at = now;
+  record.acr = proven.acr;
+  record.auth_time = AuthenticatedAt(proven, now);
 
   // A fresh id every time: a session id the browser already had is never promoted.
   auto old = site.sessions.Load(req.cookie, now);

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/redirect_guard.h"
+#include "core/step_up.h"
 
 namespace coinpay::kinds {
 
@@ -169,6 +170,20 @@ const char* Cidrs::Append(const char* arg, Type& out) {
 }
 
 const char* Cidrs::Parse(const char* arg, Type& out) {
+  out.clear();
+  return ForEachWord(arg, [&](const std::string& word) { return Append(word.c_str(), out); });
+}
+
+const char* AcrValues::Append(const char* arg, Type& out) {
+  if (!IsPlainAcrValue(arg)) {
+    return "takes acr values of visible characters without quotes, backslashes or commas "
+           "(CPA00980), e.g. urn:coinpay:acr:strong";
+  }
+  out.emplace_back(arg);
+  return nullptr;
+}
+
+const char* AcrValues::Parse(const char* arg, Type& out) {
   out.clear();
   return ForEachWord(arg, [&](const std::string& word) { return Append(word.c_str(), out); });
 }

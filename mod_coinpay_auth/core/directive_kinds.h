@@ -79,6 +79,12 @@ struct Cidrs {
   static const char* Parse(const char* arg, Type& out);  // a whole default, space separated
   static const char* Append(const char* arg, Type& out);
 };
+// CoinpayAuthnContext: acr values, each checked as it is read (they are echoed in headers).
+struct AcrValues {
+  using Type = std::vector<std::string>;
+  static const char* Parse(const char* arg, Type& out);  // a whole default, space separated
+  static const char* Append(const char* arg, Type& out);
+};
 struct Refresh {
   using Type = LocationOptions::Refresh;
   static const char* Parse(const char* arg, Type& out);

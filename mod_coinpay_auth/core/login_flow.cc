@@ -50,6 +50,13 @@ std::string EncodeLoginState(const LoginState& s) {
   j.Set("r", Json::String(s.return_to));
   j.Set("p", Json::String(s.provider));
   j.Set("t", Json::Integer(s.issued_at));
+  // Only for step-up sign-ins, so every other login cookie stays as it was.
+  if (!s.step_up.acr_values.empty()) {
+    j.Set("a", Json::String(s.step_up.acr_values));
+  }
+  if (s.step_up.max_age >= 0) {
+    j.Set("m", Json::Integer(s.step_up.max_age));
+  }
   return j.Dump();
 }
 
@@ -74,10 +81,25 @@ std::optional<LoginState> DecodeLoginState(std::string_view text) {
   s.return_to = *ret;
   s.provider = *provider;
   s.issued_at = *t;
+  if (!j->Get("a").IsNull()) {
+    auto acr_values = j->GetString("a");
+    if (!acr_values) {
+      return std::nullopt;
+    }
+    s.step_up.acr_values = *acr_values;
+  }
+  if (!j->Get("m").IsNull()) {
+    auto max_age = j->GetInt("m");
+    if (!max_age || *max_age < 0) {
+      return std::nullopt;
+    }
+    s.step_up.max_age = *max_age;
+  }
   return s;
 }
 
-Action StartLogin(Site& site, const RequestView& req, std::string_view return_to) {
+Action StartLogin(Site& site, const RequestView& req, std::string_view return_to,
+                  const StepUpRequest* step_up) {
   const SessionConfig& c = site.session_config;
   const ProviderConfig& p = site.provider.config();
   auto meta = site.provider.Metadata();
@@ -101,6 +123,9 @@ Action StartLogin(Site& site, const RequestView& req, std::string_view return_to
       SafeRedirectTarget(return_to, p.redirect_origin, c.allowed_redirect_origins).value_or("/");
   s.provider = p.name;
   s.issued_at = site.clock.NowSeconds();
+  if (step_up != nullptr) {
+    s.step_up = *step_up;
+  }
 
   auto sealed = c.sealer->Seal(kLoginStatePurpose, EncodeLoginState(s),
                                s.issued_at + c.login_timeout_seconds, site.random);
@@ -124,6 +149,9 @@ Action StartLogin(Site& site, const RequestView& req, std::string_view return_to
   }
   if (!p.resource.empty()) {
     params.emplace_back("resource", p.resource);
+  }
+  if (step_up != nullptr) {
+    AddStepUpParams(*step_up, params);
   }
   const std::string& endpoint = (*meta)->authorization_endpoint;
   Action a = Action::Redirect(endpoint + (endpoint.find('?') == std::string::npos ? "?" : "&") +

@@ -8,6 +8,7 @@
 #include "core/request_view.h"
 #include "core/session_cookie.h"
 #include "core/site.h"
+#include "core/step_up.h"
 
 namespace coinpay {
 
@@ -19,14 +20,17 @@ struct LoginState {
   std::string return_to;
   std::string provider;
   int64_t issued_at = 0;
+  StepUpRequest step_up;  // what a step-up location asked of the provider (none: empty)
 };
 std::string EncodeLoginState(const LoginState& s);
 std::optional<LoginState> DecodeLoginState(std::string_view text);
 
 constexpr std::string_view kLoginStatePurpose = "login-state";
 
-// `return_to` is the raw requested URL; unsafe values fall back to "/".
-Action StartLogin(Site& site, const RequestView& req, std::string_view return_to);
+// `return_to` is the raw requested URL; unsafe values fall back to "/". `step_up`: what a
+// step-up location asks of this sign-in (core/step_up.h), or null.
+Action StartLogin(Site& site, const RequestView& req, std::string_view return_to,
+                  const StepUpRequest* step_up = nullptr);
 
 // The coinpay-login handler: reads return_to from the query.
 Action HandleLoginRequest(Site& site, const RequestView& req);

@@ -11,8 +11,10 @@
 namespace coinpay {
 namespace {
 
-// 2: scope, issuer and client id joined the record.
-constexpr char kRecordVersion = 0x02;
+// 2: scope, issuer and client id joined the record. 3: acr and auth_time (step-up), after
+// claims_json; version 2 records still open (no acr, auth_time unknown).
+constexpr char kRecordVersion = 0x03;
+constexpr char kRecordVersionWithoutAuthn = 0x02;
 constexpr size_t kSessionIdBytes = 32;
 // The idle timer is written back at most this often, so a busy session costs no store writes.
 constexpr int64_t kTouchIntervalSeconds = 60;
@@ -109,6 +111,8 @@ std::string EncodeSession(const SessionRecord& s) {
     PutString(out, value);
   }
   PutString(out, s.claims_json);
+  PutString(out, s.acr);
+  PutInt(out, s.auth_time);
   PutString(out, s.id_token);
   PutString(out, s.access_token);
   PutString(out, s.refresh_token);
@@ -120,9 +124,10 @@ std::string EncodeSession(const SessionRecord& s) {
 }
 
 std::optional<SessionRecord> DecodeSession(std::string_view bytes, SessionParts parts) {
-  if (bytes.empty() || bytes[0] != kRecordVersion) {
+  if (bytes.empty() || (bytes[0] != kRecordVersion && bytes[0] != kRecordVersionWithoutAuthn)) {
     return std::nullopt;
   }
+  const bool has_authn = bytes[0] == kRecordVersion;
   Reader r(bytes.substr(1));
   SessionRecord s;
   int64_t n = 0;
@@ -137,7 +142,7 @@ std::optional<SessionRecord> DecodeSession(std::string_view bytes, SessionParts 
       return std::nullopt;
     }
   }
-  if (!r.String(s.claims_json)) {
+  if (!r.String(s.claims_json) || (has_authn && (!r.String(s.acr) || !r.Int(s.auth_time)))) {
     return std::nullopt;
   }
   bool tokens = parts == SessionParts::kAll

@@ -42,6 +42,10 @@ struct SessionRecord {
   int64_t access_issued_at = 0;   // when the current access token was obtained
   int64_t created_at = 0;
   int64_t last_seen_at = 0;
+  // How the user authenticated (step-up, core/step_up.h): the ID token's acr ("" none) and
+  // when, on this server's clock (0 unknown). Kept across refreshes; a new sign-in replaces them.
+  std::string acr;
+  int64_t auth_time = 0;
 };
 
 // How much of a stored record a reader needs. kWithoutTokens: everything but id_token,

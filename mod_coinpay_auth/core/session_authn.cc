@@ -70,7 +70,8 @@ Action ProviderUnavailable(ProviderClient& provider) {
 
 }  // namespace
 
-Action ChooseProvider(Site& site, const RequestView& req, const std::vector<std::string>& names) {
+Action ChooseProvider(Site& site, const RequestView& req, const std::vector<std::string>& names,
+                      const StepUpRequest* step_up) {
   auto params = ParseQuery(req.query);
   if (params) {
     for (const auto& [key, value] : *params) {
@@ -83,7 +84,7 @@ Action ChooseProvider(Site& site, const RequestView& req, const std::vector<std:
                               : nullptr;
       if (p != nullptr) {
         Site by = site.With(*p);
-        return StartLogin(by, req, WithoutChoice(req));
+        return StartLogin(by, req, WithoutChoice(req), step_up);
       }
     }
   }
@@ -157,6 +158,22 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
       loaded->reset();
     }
   }
+  // Step-up: a session whose sign-in is too weak or too old for this location stays valid
+  // elsewhere, but here the user signs in again at its provider (core/step_up.h).
+  ProviderClient* step_up_provider = nullptr;
+  if (loaded->has_value() && options.step_up.Active()) {
+    const SessionRecord& r = (*loaded)->record;
+    StepUpShortfall shortfall = ShortfallOf(options.step_up, r.acr, r.auth_time, now);
+    if (shortfall.Any()) {
+      LogAt(site.log, LogLevel::kDebug, 440,
+            std::string("session's sign-in is ") +
+                (shortfall.acr ? (shortfall.age ? "too weak and too old" : "too weak")
+                               : "too old") +
+                " for this location; stepping up");
+      step_up_provider = session_provider;
+      loaded->reset();
+    }
+  }
   if (loaded->has_value() && NeedsLiveToken(options) &&
       NeedsRefresh((*loaded)->record, now, session_provider->config().refresh_before_seconds)) {
     Result<SessionRecord> refreshed = Error{Errc::kCircuitOpen, "provider calls held back"};
@@ -189,8 +206,18 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
   bool redirect = options.unauthenticated == LocationOptions::Unauthenticated::kLogin ||
                   (options.unauthenticated == LocationOptions::Unauthenticated::kAuto &&
                    IsBrowserNavigation(req));
+  // A sign-in started here asks for what the location needs; a session stepping up asks its
+  // own provider to authenticate the user again.
+  std::optional<StepUpRequest> step_up;
+  if (options.step_up.Active()) {
+    step_up = StepUpRequestFor(options.step_up, step_up_provider != nullptr);
+  }
+  if (redirect && step_up_provider != nullptr) {
+    Site by = site.With(*step_up_provider);
+    return StartLogin(by, req, req.unparsed_uri, &*step_up);
+  }
   if (redirect && accepted.size() > 1) {
-    return ChooseProvider(site, req, accepted);
+    return ChooseProvider(site, req, accepted, step_up ? &*step_up : nullptr);
   }
   if (redirect) {
     ProviderClient* p = site.ProviderNamed(accepted.front());
@@ -200,7 +227,16 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
                        "Please tell the site's operator.");
     }
     Site by = site.With(*p);
-    return StartLogin(by, req, req.unparsed_uri);
+    return StartLogin(by, req, req.unparsed_uri, step_up ? &*step_up : nullptr);
+  }
+  if (step_up_provider != nullptr) {
+    LogAt(site.log, LogLevel::kDebug, 442,
+          "session's sign-in too weak or old here; 401 for a non-navigation request");
+    Action a = ErrorPage(ErrorKind::kLoginRequired, 401, "Stronger sign-in required",
+                         "This page needs a stronger or more recent sign-in. Please open it in "
+                         "your browser to sign in again.");
+    a.headers.emplace_back("WWW-Authenticate", "Coinpay realm=\"sign-in\"");
+    return a;
   }
   LogAt(site.log, LogLevel::kDebug, 151, "no session; 401 for a non-navigation request");
   Action a =

@@ -11,8 +11,10 @@ namespace coinpay {
 Action AuthenticateSession(Site& site, const RequestView& req, const LocationOptions& options);
 
 // The chooser page for a location that accepts several providers, or, when the query names one
-// of them (coinpay_login=<name>), the start of that provider's sign-in.
-Action ChooseProvider(Site& site, const RequestView& req, const std::vector<std::string>& names);
+// of them (coinpay_login=<name>), the start of that provider's sign-in (asking for `step_up`
+// when not null).
+Action ChooseProvider(Site& site, const RequestView& req, const std::vector<std::string>& names,
+                      const StepUpRequest* step_up = nullptr);
 
 // True when the request looks like a top-level browser navigation that a redirect can serve.
 bool IsBrowserNavigation(const RequestView& req);

@@ -10,6 +10,7 @@
 #include "core/provider_client.h"
 #include "core/provider_config.h"
 #include "core/session.h"
+#include "core/step_up.h"
 
 namespace coinpay {
 
@@ -53,6 +54,9 @@ struct LocationOptions {
   // Providers whose sessions count here ("" = the default). Empty: the site's provider only.
   // With several, unauthenticated browsers get a chooser page.
   std::vector<std::string> providers;
+  // Step-up (CoinpayAuthnContext, CoinpayMaxAuthAge): how and how recently the user must have
+  // authenticated here; inactive by default.
+  StepUpPolicy step_up;
 };
 
 }  // namespace coinpay

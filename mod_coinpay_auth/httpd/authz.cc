@@ -1,4 +1,5 @@
-// Require coinpay-scope / coinpay-claim. Each Require line is parsed once, at config time.
+// Require coinpay-scope / coinpay-claim / coinpay-acr. Each Require line is parsed once, at
+// config time.
 #include "httpd/authz.h"
 
 #include <apr_strings.h>
@@ -85,15 +86,23 @@ bool FailureAloneDenies(const ap_directive_t* line) {
   return false;
 }
 
-template <bool kScope>
+enum class RuleKind { kScope, kClaim, kAcr };
+
+template <RuleKind kKind>
 const char* ParseRequireLine(cmd_parms* cmd, const char* require_line, const void** parsed) {
   auto rule = std::make_shared<AuthzRule>();
-  if constexpr (kScope) {
+  if constexpr (kKind == RuleKind::kScope) {
     auto r = ScopeRule::Parse(require_line);
     if (!r) {
       return apr_pstrdup(cmd->pool, r.error().detail.c_str());
     }
     rule->scope = std::move(*r);
+  } else if constexpr (kKind == RuleKind::kAcr) {
+    auto r = AcrRule::Parse(require_line);
+    if (!r) {
+      return apr_pstrdup(cmd->pool, r.error().detail.c_str());
+    }
+    rule->acr = std::move(*r);
   } else {
     auto r = ClaimRule::Parse(require_line);
     if (!r) {
@@ -119,10 +128,10 @@ const char* ParseRequireLine(cmd_parms* cmd, const char* require_line, const voi
 
 constexpr char kPreflightNote[] = "coinpay-auth-preflight";
 
-template <bool kScope>
+template <RuleKind kKind>
 const char* ParseRequire(cmd_parms* cmd, const char* require_line, const void** parsed) {
   return Guarded(cmd->pool, 921, "could not be read (internal error, see the error log)",
-                 [&] { return ParseRequireLine<kScope>(cmd, require_line, parsed); });
+                 [&] { return ParseRequireLine<kKind>(cmd, require_line, parsed); });
 }
 
 authz_status CheckRequire(request_rec* r, const char* /*require_line*/, const void* parsed) {
@@ -142,8 +151,9 @@ authz_status CheckRequire(request_rec* r, const char* /*require_line*/, const vo
   });
 }
 
-const authz_provider kScopeProvider = {&CheckRequire, &ParseRequire<true>};
-const authz_provider kClaimProvider = {&CheckRequire, &ParseRequire<false>};
+const authz_provider kScopeProvider = {&CheckRequire, &ParseRequire<RuleKind::kScope>};
+const authz_provider kClaimProvider = {&CheckRequire, &ParseRequire<RuleKind::kClaim>};
+const authz_provider kAcrProvider = {&CheckRequire, &ParseRequire<RuleKind::kAcr>};
 
 }  // namespace
 
@@ -185,9 +195,58 @@ void RegisterAuthzProviders(apr_pool_t* p) {
                             &kScopeProvider, AP_AUTH_INTERNAL_PER_CONF);
   ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "coinpay-claim", AUTHZ_PROVIDER_VERSION,
                             &kClaimProvider, AP_AUTH_INTERNAL_PER_CONF);
+  ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "coinpay-acr", AUTHZ_PROVIDER_VERSION,
+                            &kAcrProvider, AP_AUTH_INTERNAL_PER_CONF);
 }
 
 namespace {
+
+const BearerConfig& BearerConfigOf(request_rec* r) {
+  static const BearerConfig kFallback;
+  VhostState* rt = VhostStateOf(r->server);
+  return rt != nullptr ? rt->bearer : kFallback;
+}
+
+// RFC 9470 for a bearer request: the location's Require coinpay-acr prechecks and its
+// CoinpayMaxAuthAge, answered with one challenge that names everything a new token needs.
+// Runs only where the location has either.
+int PrecheckStepUp(request_rec* r, const DirConfig& dir, const Json* claims) {
+  const int64_t max_age = dir.max_auth_age.value;
+  const AcrRule* first_acr = nullptr;
+  for (const auto& rule : dir.prechecks) {
+    if (rule->acr) {
+      first_acr = &*rule->acr;
+      break;
+    }
+  }
+  if (first_acr == nullptr && max_age <= 0) {
+    return DECLINED;
+  }
+  VhostState* rt = VhostStateOf(r->server);
+  const int64_t leeway =
+      rt != nullptr && rt->first != nullptr ? rt->first->config().leeway_seconds : 0;
+  const int64_t now = ProcessClock().NowSeconds();
+  static const Json kNoClaims = Json::Object();
+  const Json& seen = claims != nullptr ? *claims : kNoClaims;
+  // The first acr rule that fails names its values; with none failing, the first one's (a new
+  // token must still satisfy it).
+  const AcrRule* acr = first_acr;
+  for (const auto& rule : dir.prechecks) {
+    if (rule->acr && !rule->acr->SatisfiedBy(seen)) {
+      acr = &*rule->acr;
+      break;
+    }
+  }
+  auto challenge = BearerStepUpChallenge(BearerConfigOf(r), acr, max_age, seen, now, leeway);
+  if (!challenge) {
+    return DECLINED;
+  }
+  RequestLog log(r);
+  LogAt(log, LogLevel::kInfo, 443,
+        "bearer token's authentication too weak or too old for this location (401 "
+        "insufficient_user_authentication)");
+  return Respond(r, *challenge);
+}
 
 int Precheck(request_rec* r) {
   RequestClaims* rc = ClaimsRecord(r);
@@ -195,6 +254,11 @@ int Precheck(request_rec* r) {
     return DECLINED;
   }
   const DirConfig& dir = DirConfigOf(r);
+  if (rc->bearer && (dir.max_auth_age.value > 0 || !dir.prechecks.empty())) {
+    if (int answered = PrecheckStepUp(r, dir, ClaimsOf(r)); answered != DECLINED) {
+      return answered;
+    }
+  }
   if (dir.prechecks.empty()) {
     return DECLINED;
   }
@@ -206,9 +270,7 @@ int Precheck(request_rec* r) {
     RequestLog log(r);
     if (rc->bearer) {
       LogAt(log, LogLevel::kInfo, 163, "bearer token lacks a required scope or claim (403)");
-      VhostState* rt = VhostStateOf(r->server);
-      BearerConfig fallback;
-      const BearerConfig& cfg = rt != nullptr ? rt->bearer : fallback;
+      const BearerConfig& cfg = BearerConfigOf(r);
       return Respond(r, rule->scope
                             ? BearerChallenge(cfg, "insufficient_scope",
                                               "The access token lacks a required scope", 403,

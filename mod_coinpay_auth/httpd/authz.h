@@ -1,4 +1,4 @@
-// Authorization: the `coinpay-scope` and `coinpay-claim` Require providers, and what the
+// Authorization: the `coinpay-scope`, `coinpay-claim` and `coinpay-acr` Require providers, and what the
 // authentication hooks leave for them (the request's verified claims).
 #pragma once
 
@@ -11,13 +11,18 @@
 #include "core/action.h"
 #include "core/claim_rules.h"
 #include "core/json.h"
+#include "core/step_up.h"
 
 namespace coinpay::httpd {
 
 struct AuthzRule {
   std::optional<ScopeRule> scope;
   std::optional<ClaimRule> claim;
+  std::optional<AcrRule> acr;  // Require coinpay-acr (RFC 9470 step-up)
   bool SatisfiedBy(const Json& claims) const {
+    if (acr) {
+      return acr->SatisfiedBy(claims);
+    }
     return scope ? scope->SatisfiedBy(claims) : claim->SatisfiedBy(claims);
   }
 };

@@ -143,7 +143,8 @@ cmd_func Guard() noexcept {
 // Each kind picks its argument style.
 template <typename Cfg, typename K, Field<K> Cfg::*M>
 constexpr command_rec Row(const char* name, int where, const char* help) noexcept {
-  if constexpr (std::is_same_v<K, kinds::List> || std::is_same_v<K, kinds::Cidrs>) {
+  if constexpr (std::is_same_v<K, kinds::List> || std::is_same_v<K, kinds::Cidrs> ||
+                std::is_same_v<K, kinds::AcrValues>) {
     return {name, Guard<&SetIterate<Cfg, K, M>, const char*>(), nullptr, where, ITERATE, help};
   } else if constexpr (std::is_same_v<K, kinds::Flag>) {
     return {name, Guard<&SetFlag<Cfg, K, M>, int>(), nullptr, where, FLAG, help};

@@ -182,7 +182,7 @@ TEST_F(CallbackFlowTest, ForgedStateCookieIs400) {
   EXPECT_EQ(Callback("code=c&state=" + state_, forged).status, 400);
   // A cookie sealed with another passphrase is no better.
   CookieSealer other({"attacker passphrase"});
-  LoginState s{state_, "n", "v", "/", "", t_.clock.NowSeconds()};
+  LoginState s{state_, "n", "v", "/", "", t_.clock.NowSeconds(), {}};
   auto sealed =
       other.Seal(kLoginStatePurpose, EncodeLoginState(s), t_.clock.NowSeconds() + 600, t_.random);
   ASSERT_TRUE(sealed.ok());
@@ -216,7 +216,7 @@ TEST_F(CallbackFlowTest, StateCookieOfAnotherAttemptIs400) {
 
 TEST_F(CallbackFlowTest, LoginCookieOfAnotherPurposeIs400) {
   StartLogin();
-  LoginState s{state_, nonce_, "v", "/", "", t_.clock.NowSeconds()};
+  LoginState s{state_, nonce_, "v", "/", "", t_.clock.NowSeconds(), {}};
   auto sealed = t_.session_config.sealer->Seal("session", EncodeLoginState(s),
                                                t_.clock.NowSeconds() + 600, t_.random);
   ASSERT_TRUE(sealed.ok());

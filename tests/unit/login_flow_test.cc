@@ -204,7 +204,7 @@ TEST_F(LoginFlowTest, RandomFailureRefusesToStart) {
 }
 
 TEST(LoginState, RoundTripsAndRefusesIncompleteRecords) {
-  LoginState s{"st", "no", "ve", "/r", "p", 42};
+  LoginState s{"st", "no", "ve", "/r", "p", 42, {}};
   auto back = DecodeLoginState(EncodeLoginState(s));
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(back->state, "st");

@@ -66,7 +66,7 @@ TEST(SessionCodec, RefusesEveryTruncation) {
 TEST(SessionCodec, RefusesTrailingBytesGarbageAndOtherVersions) {
   std::string bytes = EncodeSession(SampleRecord());
   EXPECT_FALSE(DecodeSession(bytes + "x").has_value());
-  for (char version : {'\x01', '\x03'}) {
+  for (char version : {'\x01', '\x04'}) {
     std::string other = bytes;
     other[0] = version;
     EXPECT_FALSE(DecodeSession(other).has_value());
