@@ -20,6 +20,9 @@
 //   --auto-consent           [OP_AUTO_CONSENT=1]     skip the consent screen (login form only)
 //   --conform-id-token-claims [OP_CONFORM_ID_TOKEN_CLAIMS=1] put email/profile claims only in
 //                                            userinfo (oidc-provider's default), not in the ID token
+//   --acr-values "A B ..."   [OP_ACR_VALUES]  step-up tests: advertise these acr values; every sign-in
+//                                            gets one (below), ID tokens always carry auth_time, and
+//                                            JWT access tokens carry acr and auth_time (RFC 9470)
 //   --quiet                                  do not log each request to stderr
 //
 // Client metadata: client_id, client_secret, redirect_uris, post_logout_redirect_uris,
@@ -28,6 +31,9 @@
 //
 // Login (devInteractions): any login and any password; the login becomes `sub`, the email is
 // `<login>@example-business.com` (verified), the name is the login.
+// With --acr-values, the login name chooses the acr: `alice+strong` signs in as `alice` with the
+// value whose last `:`-separated part is `strong` (e.g. urn:coinpay:acr:strong); a plain `alice`
+// gets the first value. Without the option, logins stay as above and no acr is issued.
 //
 // Prints `OP READY <issuer>` on stdout once listening.
 // Test-only routes (never in a real provider):
@@ -61,6 +67,7 @@ async function main() {
       'refresh-token-ttl': { type: 'string' },
       'auto-consent': { type: 'boolean' },
       'conform-id-token-claims': { type: 'boolean' },
+      'acr-values': { type: 'string' },
       quiet: { type: 'boolean' },
     },
     strict: true,
@@ -79,6 +86,7 @@ async function main() {
   const autoConsent = Boolean(values['auto-consent'] || env.OP_AUTO_CONSENT === '1');
   const quiet = Boolean(values.quiet);
   const conformIdTokenClaims = Boolean(values['conform-id-token-claims'] || env.OP_CONFORM_ID_TOKEN_CLAIMS === '1');
+  const acrValues = String(opt('acr-values', 'OP_ACR_VALUES', '')).split(' ').filter(Boolean);
 
   // ---- clients ---------------------------------------------------------------------------
   let clients = [];
@@ -89,6 +97,8 @@ async function main() {
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
+    // Step-up tests: auth_time in every ID token, not only when max_age is asked for.
+    ...(acrValues.length ? { require_auth_time: true } : undefined),
     ...c,
   }));
   if (clients.length === 0) {
@@ -208,6 +218,18 @@ async function main() {
     },
   };
 
+  if (acrValues.length) {
+    configuration.acrValues = acrValues;
+    // In every ID token, whatever the request asked for.
+    configuration.claims.openid = ['sub', 'acr', 'auth_time'];
+    // RFC 9470 needs the authentication's acr and time in the access token too.
+    configuration.extraTokenClaims = async (ctx) => {
+      const source = ctx?.oidc?.entities?.AuthorizationCode ?? ctx?.oidc?.entities?.RefreshToken;
+      if (!source) return undefined;
+      return { acr: source.acr, auth_time: source.authTime };
+    };
+  }
+
   if (autoConsent) {
     // Give every client all it asks for: only the login form is shown.
     configuration.loadExistingGrant = async (ctx) => {
@@ -235,6 +257,23 @@ async function main() {
 
   const provider = new Provider(issuer, configuration);
   provider.proxy = false;
+
+  if (acrValues.length) {
+    // devInteractions finishes a login with { login: { accountId } }: the login name's
+    // `+<name>` suffix picks the acr (see the header), and is not part of the account.
+    const finish = provider.interactionFinished.bind(provider);
+    provider.interactionFinished = async (req, res, result, options) => {
+      const login = result?.login;
+      if (login && typeof login.accountId === 'string' && login.acr === undefined) {
+        const plus = login.accountId.lastIndexOf('+');
+        const wanted = plus > 0 ? login.accountId.slice(plus + 1) : undefined;
+        const chosen = wanted && acrValues.find((v) => v === wanted || v.endsWith(`:${wanted}`));
+        if (chosen) login.accountId = login.accountId.slice(0, plus);
+        login.acr = chosen ?? acrValues[0];
+      }
+      return finish(req, res, result, options);
+    };
+  }
 
   // ---- test-only counters ------------------------------------------------------------------
   const fresh = () => ({
