@@ -165,11 +165,11 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
     const SessionRecord& r = (*loaded)->record;
     StepUpShortfall shortfall = ShortfallOf(options.step_up, r.acr, r.auth_time, now);
     if (shortfall.Any()) {
-      LogAt(site.log, LogLevel::kDebug, 440,
-            std::string("session's sign-in is ") +
-                (shortfall.acr ? (shortfall.age ? "too weak and too old" : "too weak")
-                               : "too old") +
-                " for this location; stepping up");
+      LogAt(
+          site.log, LogLevel::kDebug, 440,
+          std::string("session's sign-in is ") +
+              (shortfall.acr ? (shortfall.age ? "too weak and too old" : "too weak") : "too old") +
+              " for this location; stepping up");
       step_up_provider = session_provider;
       loaded->reset();
     }

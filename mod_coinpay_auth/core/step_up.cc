@@ -105,12 +105,12 @@ Result<ProvenAuthentication> ProvenBy(const Json& id_token_claims) {
 
 Status CheckStepUpAnswer(const StepUpRequest& asked, const ProvenAuthentication& proven) {
   if (!asked.acr_values.empty() && !Contains(Words(asked.acr_values), proven.acr)) {
-    return Error{Errc::kMissingClaim,
-                 proven.acr.empty()
-                     ? std::string("the ID token has no acr; asked for ") +
-                           Untrusted(asked.acr_values, 256)
-                     : "the ID token's acr " + Untrusted(proven.acr, 128) +
-                           " is none of the requested " + Untrusted(asked.acr_values, 256)};
+    return Error{
+        Errc::kMissingClaim,
+        proven.acr.empty()
+            ? std::string("the ID token has no acr; asked for ") + Untrusted(asked.acr_values, 256)
+            : "the ID token's acr " + Untrusted(proven.acr, 128) + " is none of the requested " +
+                  Untrusted(asked.acr_values, 256)};
   }
   if (asked.max_age >= 0) {
     if (!proven.auth_time || !proven.iat) {
@@ -176,8 +176,7 @@ std::optional<Action> BearerStepUpChallenge(const BearerConfig& config, const Ac
   bool age_short = false;
   if (max_auth_age > 0) {
     auto auth_time = claims.GetInt("auth_time");
-    age_short =
-        !auth_time || now > SaturatingAdd(SaturatingAdd(*auth_time, max_auth_age), leeway);
+    age_short = !auth_time || now > SaturatingAdd(SaturatingAdd(*auth_time, max_auth_age), leeway);
   }
   if (!acr_short && !age_short) {
     return std::nullopt;

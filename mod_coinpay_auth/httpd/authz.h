@@ -1,5 +1,5 @@
-// Authorization: the `coinpay-scope`, `coinpay-claim` and `coinpay-acr` Require providers, and what the
-// authentication hooks leave for them (the request's verified claims).
+// Authorization: the `coinpay-scope`, `coinpay-claim` and `coinpay-acr` Require providers, and what
+// the authentication hooks leave for them (the request's verified claims).
 #pragma once
 
 #include <httpd.h>

@@ -160,8 +160,7 @@ TEST(StepUpRules, AnswerToMaxAgeMustCarryARecentEnoughAuthTime) {
   asked.max_age = 60;
   EXPECT_TRUE(CheckStepUpAnswer(asked, Proven("", 1000, 1060)).ok());
   EXPECT_EQ(CheckStepUpAnswer(asked, Proven("", 1000, 1061)).code(), Errc::kExpired);
-  EXPECT_EQ(CheckStepUpAnswer(asked, Proven("", std::nullopt, 1000)).code(),
-            Errc::kMissingClaim);
+  EXPECT_EQ(CheckStepUpAnswer(asked, Proven("", std::nullopt, 1000)).code(), Errc::kMissingClaim);
   EXPECT_TRUE(CheckStepUpAnswer(StepUpRequest{}, Proven("", std::nullopt, std::nullopt)).ok());
 }
 
@@ -356,14 +355,14 @@ class StepUpFlowTest : public ::testing::Test {
                       const std::string& old_cookie = "") {
     auto q = QueryOf(redirect.location);
     int64_t now = t_.clock.NowSeconds();
-    std::string claims = testing::ClaimsJson(
-        {{"iss", "\"" + std::string(TestSite::kIssuer) + "\""},
-         {"aud", "\"" + std::string(TestSite::kClientId) + "\""},
-         {"sub", "\"user-42\""},
-         {"nonce", "\"" + q["nonce"] + "\""},
-         {"iat", std::to_string(now)},
-         {"exp", std::to_string(now + 300)}},
-        extra);
+    std::string claims =
+        testing::ClaimsJson({{"iss", "\"" + std::string(TestSite::kIssuer) + "\""},
+                             {"aud", "\"" + std::string(TestSite::kClientId) + "\""},
+                             {"sub", "\"user-42\""},
+                             {"nonce", "\"" + q["nonce"] + "\""},
+                             {"iat", std::to_string(now)},
+                             {"exp", std::to_string(now + 300)}},
+                            extra);
     t_.http.Respond(TestSite::kTokenUrl, 200,
                     R"({"access_token":"AT","token_type":"Bearer","expires_in":600,"id_token":")" +
                         key_.SignJwt(claims) + "\"}");
@@ -472,9 +471,9 @@ TEST_F(StepUpFlowTest, StrongAnswerReplacesTheSessionWithANewOne) {
   ASSERT_EQ(redirect.status, 302);
   t_.clock.Advance(5);
   int64_t at_provider = t_.clock.NowSeconds() - 2;  // the user signed in 2 s before the token
-  Action cb = FinishSignIn(redirect, "acr=\"" + std::string(kStrong) +
-                                         "\";auth_time=" + std::to_string(at_provider),
-                           weak);
+  Action cb = FinishSignIn(
+      redirect, "acr=\"" + std::string(kStrong) + "\";auth_time=" + std::to_string(at_provider),
+      weak);
   ASSERT_EQ(cb.status, 302) << cb.body;
   EXPECT_EQ(cb.location, "/vault/page?a=1");
   std::string strong = NewSessionCookie(cb);
