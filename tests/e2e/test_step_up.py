@@ -234,3 +234,34 @@ def test_api_refuses_a_token_whose_authentication_is_too_old_or_undated(site, ac
         assert c["error"] == "insufficient_user_authentication"
         assert c["max_age"] == str(MAX_AGE)
         assert "acr_values" not in c
+
+
+# -- configuration (apachectl -t) ------------------------------------------------------------
+
+def configtest(tmp_path, location):
+    p = free_port()
+    coinpay = coinpay_directives("http://127.0.0.1:1", CLIENT, SECRET,
+                                 f"http://127.0.0.1:{p}/api/auth/callback/coinpay",
+                                 passphrase=PASSPHRASE,
+                                 extra=f"CoinpayBearerAudience {AUDIENCE}")
+    h = Httpd(p, coinpay=coinpay, locations=LOCATIONS + location, root=str(tmp_path))
+    return h.configtest()
+
+
+def test_apachectl_t_accepts_the_step_up_directives(tmp_path):
+    rc, out = configtest(tmp_path, STEP_UP_CONF.replace("{root}", str(tmp_path))
+                         .replace("{max_age}", "300"))
+    assert rc == 0 and "Syntax OK" in out, out
+
+
+@pytest.mark.parametrize("location, tag", [
+    ("<Location /v>\n AuthType coinpay\n CoinpayAuthnContext urn:a,b\n Require valid-user\n"
+     "</Location>", "CPA00980"),
+    ("<Location /v>\n AuthType coinpay-bearer\n Require coinpay-acr\n</Location>", "CPA00981"),
+    ("<Location /v>\n AuthType coinpay-bearer\n Require coinpay-acr urn:a,b\n</Location>",
+     "CPA00982"),
+])
+def test_apachectl_t_refuses_acr_values_it_cannot_send_or_echo(tmp_path, location, tag):
+    rc, out = configtest(tmp_path, location)
+    assert rc != 0 and tag in out, out
+    assert ("CoinpayAuthnContext" if tag == "CPA00980" else "coinpay-acr") in out, out
