@@ -62,7 +62,7 @@ StepUpRequest StepUpRequestFor(const StepUpPolicy& policy, bool reauthenticate) 
   StepUpRequest r;
   r.acr_values = Joined(policy.acr_values);
   r.max_age = policy.max_auth_age > 0 ? policy.max_auth_age : -1;
-  r.prompt_login = reauthenticate && policy.Active();
+  r.prompt_login = policy.Active() && (reauthenticate || !policy.acr_values.empty());
   return r;
 }
 

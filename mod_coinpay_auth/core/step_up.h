@@ -52,9 +52,11 @@ struct StepUpRequest {
   bool Empty() const { return acr_values.empty() && max_age < 0; }
 };
 
-// The request for a sign-in at a location with `policy`. `reauthenticate`: a session exists but
-// falls short, so the provider is asked to authenticate the user again (prompt=login) instead
-// of answering from its own session, which is likely the one that fell short.
+// The request for a sign-in at a location with `policy`. prompt=login when a session exists but
+// falls short (`reauthenticate`: the provider's own session is likely the one that fell short),
+// and whenever acr values are asked for: many providers treat acr_values as a wish and answer
+// from their session, which would end in the callback's refusal page however often the user
+// tried. A max age alone needs no prompt: max_age makes the provider re-authenticate.
 StepUpRequest StepUpRequestFor(const StepUpPolicy& policy, bool reauthenticate);
 
 // Adds the request's acr_values, max_age and prompt to an authorization request; they replace

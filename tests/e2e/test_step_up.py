@@ -147,6 +147,15 @@ def test_strong_sign_in_reaches_the_page_and_the_weak_location_still_works(site,
                  allow_redirects=False).status_code == 200
 
 
+def test_first_sign_in_at_a_step_up_location_asks_for_the_acr_at_once(site, acr_op):
+    trace = []
+    s, r = sign_in(site, "ivy+strong", start_path="/vault/whoami", trace=trace)
+    assert r.status_code == 200, r.text[:300]
+    assert env_of(r.text)["COINPAY_CLAIM_acr"] == STRONG
+    [authorize] = authorize_visits(trace, acr_op)
+    assert query(authorize)["acr_values"] == STRONG and query(authorize)["prompt"] == "login"
+
+
 def test_provider_answering_with_the_weak_acr_again_gets_a_page_not_a_loop(site, acr_op):
     s, _ = sign_in(site, "carol")
     trace = []

@@ -97,8 +97,11 @@ TEST(StepUpRules, RequestAsksForTheLocationsAcrAndMaxAge) {
   StepUpRequest first = StepUpRequestFor(p, false);
   EXPECT_EQ(first.acr_values, "urn:coinpay:acr:strong urn:coinpay:acr:key");
   EXPECT_EQ(first.max_age, 300);
-  EXPECT_FALSE(first.prompt_login) << "a first sign-in may use the provider's session";
+  EXPECT_TRUE(first.prompt_login) << "acr_values alone is only a wish to many providers";
   EXPECT_TRUE(StepUpRequestFor(p, true).prompt_login);
+  EXPECT_FALSE(StepUpRequestFor(MaxAge(300), false).prompt_login)
+      << "max_age alone makes the provider re-authenticate";
+  EXPECT_TRUE(StepUpRequestFor(MaxAge(300), true).prompt_login);
   EXPECT_EQ(StepUpRequestFor(StrongOnly(), true).max_age, -1);
   EXPECT_TRUE(StepUpRequestFor(StepUpPolicy{}, true).Empty());
 }
@@ -427,13 +430,17 @@ TEST_F(StepUpFlowTest, WeakSessionIsSentBackToItsProviderAskingForTheAcr) {
   EXPECT_EQ(Authn(Browser(cookie), StepUpPolicy{}).kind, Action::Kind::kAllow);
 }
 
-TEST_F(StepUpFlowTest, FirstSignInAtAStepUpLocationAsksWithoutForcingALogin) {
+TEST_F(StepUpFlowTest, FirstSignInAtAStepUpLocationAsksForWhatItNeeds) {
   Action a = Authn(Browser(""), StrongOnly());
   ASSERT_EQ(a.status, 302);
   auto q = QueryOf(a.location);
   EXPECT_EQ(q["acr_values"], kStrong);
-  EXPECT_EQ(q.count("prompt"), 0u);
+  EXPECT_EQ(q["prompt"], "login");
   EXPECT_EQ(StateOf(a).step_up.acr_values, kStrong);
+  Action fresh = Authn(Browser(""), MaxAge(60));
+  ASSERT_EQ(fresh.status, 302);
+  EXPECT_EQ(QueryOf(fresh.location)["max_age"], "60");
+  EXPECT_EQ(QueryOf(fresh.location).count("prompt"), 0u) << "max_age alone needs no prompt";
 }
 
 TEST_F(StepUpFlowTest, OldSessionIsSentBackWithMaxAgeOnceTheClockPassesIt) {
