@@ -19,7 +19,8 @@ namespace {
 
 bool SameState(const coinpay::LoginState& a, const coinpay::LoginState& b) {
   return a.state == b.state && a.nonce == b.nonce && a.code_verifier == b.code_verifier &&
-         a.return_to == b.return_to && a.provider == b.provider && a.issued_at == b.issued_at;
+         a.return_to == b.return_to && a.provider == b.provider && a.issued_at == b.issued_at &&
+         a.step_up.acr_values == b.step_up.acr_values && a.step_up.max_age == b.step_up.max_age;
 }
 
 void CheckLoginState(std::string_view text) {

@@ -160,6 +160,10 @@ write("cookie", "login-state-huge-t", '{"s":"a","n":"n","v":"v","r":"/","p":"","
 write("cookie", "login-state-real-t", '{"s":"a","n":"n","v":"v","r":"/","p":"","t":9.3e18}')
 write("cookie", "login-state-nul", '{"s":"a\\u0000b","n":"n","v":"v","r":"/","p":"","t":1}')
 write("cookie", "overlong-sealed", "coinpay_login_abc=" + "A" * 10000)
+# A step-up attempt's login state remembers what it asked for.
+write("cookie", "login-state-step-up",
+      '{"s":"a","n":"n","v":"v","r":"/","p":"","t":1,"a":"urn:x urn:y","m":300}')
+write("cookie", "login-state-negative-max-age", '{"s":"a","n":"n","v":"v","r":"/","p":"","t":1,"m":-1}')
 
 # --- session: an encoded session record ----------------------------------------------------
 def pstr(s):
@@ -168,14 +172,17 @@ def pstr(s):
 
 
 def record(scope="host:example-business.com", claims=(("email", "a@example.com"),), created=NOW - 100,
-           seen=NOW - 100, version=b"\x02", sub="alice"):
+           seen=NOW - 100, version=b"\x02", sub="alice", acr="", auth_time=0):
     out = version
     for f in (scope, "", ISS, "client-1", sub, sub):
         out += pstr(f)
     out += struct.pack("<q", len(claims))
     for n, v in claims:
         out += pstr(n) + pstr(v)
-    for f in ('{"sub":"alice"}', "id.token.x", "access-1", "refresh-1"):
+    out += pstr('{"sub":"alice"}')
+    if version == b"\x03":  # step-up: acr and auth_time after the claims
+        out += pstr(acr) + struct.pack("<q", auth_time)
+    for f in ("id.token.x", "access-1", "refresh-1"):
         out += pstr(f)
     for v in (NOW + 300, NOW - 100, created, seen):
         out += struct.pack("<q", v)
@@ -195,6 +202,10 @@ write("session", "huge-claim-count", b"\x02" + pstr("") * 6 + struct.pack("<q", 
 write("session", "min-int-times", record(created=-2**63, seen=2**63 - 1))
 # Found by session_fuzz: times near the int64 limits overflowed the idle/max-age sums.
 write("session", "max-times", record(created=2**63 - 1, seen=2**63 - 1))
+# Version 3 (step-up): the acr and auth_time of the sign-in.
+write("session", "v3-step-up", record(version=b"\x03", acr="urn:coinpay:acr:strong",
+                                      auth_time=NOW - 50))
+write("session", "v3-auth-time-limits", record(version=b"\x03", auth_time=-2**63))
 
 # --- token_response: the token endpoint's body (HTTP 200, then 400) -----------------------
 write("token_response", "ok", j({"access_token": "at", "token_type": "Bearer", "expires_in": 300,

@@ -1,5 +1,6 @@
 // libFuzzer target: session records as read back from a store (DecodeSession), and the round
-// trip property: whatever decodes re-encodes (EncodeSession) to exactly the same bytes. The same
+// trip property: whatever decodes re-encodes (EncodeSession) to exactly the same bytes (older
+// record versions: to a current record that does). The same
 // bytes are then stored under a session id and loaded by the real Sessions manager.
 #include <cstddef>
 #include <cstdint>
@@ -14,8 +15,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace coinpay;
   std::string_view bytes = fuzz::AsView(data, size);
   auto record = DecodeSession(bytes);
-  if (record && EncodeSession(*record) != bytes) {
-    __builtin_trap();
+  if (record) {
+    // A record of the current version re-encodes to the same bytes; an older one (version 2,
+    // before step-up's acr and auth_time) to a current record that round-trips so.
+    std::string again = EncodeSession(*record);
+    bool same_version = !bytes.empty() && bytes[0] == again[0];
+    if (same_version ? again != bytes : EncodeSession(DecodeSession(again).value()) != again) {
+      __builtin_trap();
+    }
   }
   // As Sessions finds it: keyed by the id's hash, named by the session cookie.
   fuzz::FuzzSite s;
