@@ -23,6 +23,13 @@ constexpr char kPutIfVersionScript[] =
     "if cur and string.sub(redis.sha1hex(cur), 1, 16) == ARGV[2] then "
     "redis.call('set', KEYS[1], ARGV[1], 'EXAT', ARGV[3]) return 1 end "
     "return 0";
+// ARGV: the caller's version (16 hex digits). Answers nil (absent or expired), 1 (the key still
+// holds that version) or the stored bytes, in one step so nothing can change in between.
+constexpr char kGetIfChangedScript[] =
+    "local cur = redis.call('get', KEYS[1]) "
+    "if not cur then return false end "
+    "if string.sub(redis.sha1hex(cur), 1, 16) == ARGV[1] then return 1 end "
+    "return cur";
 // ARGV: member, expiry (Unix seconds), most members kept. Never shortens the set's life.
 constexpr char kSetAddScript[] =
     "redis.call('sadd', KEYS[1], ARGV[1]) "
@@ -43,6 +50,16 @@ std::string Hex(std::string_view bytes) {
   return out;
 }
 
+std::string VersionHex(uint64_t version) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex(16, '0');
+  for (int i = 15; i >= 0; --i) {
+    hex[static_cast<size_t>(i)] = kDigits[version & 15];
+    version >>= 4;
+  }
+  return hex;
+}
+
 }  // namespace
 
 struct RedisStore::Reply {
@@ -61,7 +78,8 @@ uint64_t RedisStore::VersionOf(std::string_view stored) {
   return v;
 }
 
-RedisStore::RedisStore(Options options) : options_(std::move(options)) {}
+RedisStore::RedisStore(Options options)
+    : options_(std::move(options)), get_if_changed_sha_(Hex(Sha1(kGetIfChangedScript))) {}
 
 RedisStore::~RedisStore() {
   for (redisContext* c : idle_) {
@@ -128,6 +146,16 @@ void RedisStore::Release(redisContext* c, bool healthy) {
 
 Result<RedisStore::Reply> RedisStore::Command(const std::vector<std::string_view>& args,
                                               bool retry) {
+  auto out = Exchange(args, retry);
+  if (out && out->type == REDIS_REPLY_ERROR) {
+    // The error text is Redis's own, e.g. "NOAUTH" or "OOM"; it never contains our values.
+    return Error{Errc::kStoreUnavailable, "Redis answered an error: " + out->str.substr(0, 120)};
+  }
+  return out;
+}
+
+Result<RedisStore::Reply> RedisStore::Exchange(const std::vector<std::string_view>& args,
+                                               bool retry) {
   std::vector<const char*> argv;
   std::vector<size_t> lens;
   for (auto a : args) {
@@ -179,10 +207,6 @@ Result<RedisStore::Reply> RedisStore::Command(const std::vector<std::string_view
     }
     freeReplyObject(r);
     Release(*c, true);
-    if (out.type == REDIS_REPLY_ERROR) {
-      // The error text is Redis's own, e.g. "NOAUTH" or "OOM"; it never contains our values.
-      return Error{Errc::kStoreUnavailable, "Redis answered an error: " + out.str.substr(0, 120)};
-    }
     return out;
   }
 }
@@ -223,14 +247,36 @@ Result<std::optional<SharedStore::Entry>> RedisStore::Get(std::string_view key, 
   return std::optional<Entry>(std::move(e));
 }
 
+Result<SharedStore::Revalidation> RedisStore::GetIfChanged(std::string_view key, int64_t /*now*/,
+                                                           uint64_t known_version) {
+  std::string k = KeyOf(key);
+  std::string hex = VersionHex(known_version);
+  auto r = Exchange({"EVALSHA", get_if_changed_sha_, "1", k, hex}, /*retry=*/true);
+  if (r && r->type == REDIS_REPLY_ERROR && r->str.rfind("NOSCRIPT", 0) == 0) {
+    // First use on this server (or after SCRIPT FLUSH / a restart): EVAL loads the script.
+    r = Exchange({"EVAL", kGetIfChangedScript, "1", k, hex}, /*retry=*/true);
+  }
+  if (!r) {
+    return r.error();
+  }
+  if (r->type == REDIS_REPLY_ERROR) {
+    return Error{Errc::kStoreUnavailable, "Redis answered an error: " + r->str.substr(0, 120)};
+  }
+  Revalidation out;
+  if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+    out.unchanged = true;
+  } else if (r->type == REDIS_REPLY_STRING) {
+    Entry e;
+    e.version = VersionOf(r->str);
+    e.value = std::move(r->str);
+    out.entry = std::move(e);
+  }
+  return out;
+}
+
 Result<bool> RedisStore::PutIfVersion(std::string_view key, std::string_view value,
                                       int64_t expires_at, uint64_t version, int64_t /*now*/) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex(16, '0');
-  for (int i = 15; i >= 0; --i) {
-    hex[static_cast<size_t>(i)] = kDigits[version & 15];
-    version >>= 4;
-  }
+  std::string hex = VersionHex(version);
   std::string k = KeyOf(key);
   std::string exat = std::to_string(expires_at);
   // Not retried on a closed connection: the script may have run before it closed.

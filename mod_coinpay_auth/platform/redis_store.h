@@ -33,6 +33,10 @@ class RedisStore final : public SharedStore {
   // any write changes it. Unsealed, the same bytes written again would show the same version:
   // use this store under SealedStore, as the module does.
   Result<std::optional<Entry>> Get(std::string_view key, int64_t now) override;
+  // One round trip: a server-side script compares the stored bytes' version with the caller's
+  // and sends the value only when they differ (EVALSHA; the script is loaded on NOSCRIPT).
+  Result<Revalidation> GetIfChanged(std::string_view key, int64_t now,
+                                    uint64_t known_version) override;
   Result<bool> PutIfVersion(std::string_view key, std::string_view value, int64_t expires_at,
                             uint64_t version, int64_t now) override;
   Status Erase(std::string_view key) override;
@@ -56,6 +60,9 @@ class RedisStore final : public SharedStore {
   // `retry` allows one more try on a fresh connection when a pooled one turns out closed; not
   // for SET NX, which could have run before the connection died.
   Result<Reply> Command(const std::vector<std::string_view>& args, bool retry = true);
+  // Command, but an error reply comes back as a Reply (type REDIS_REPLY_ERROR) for the caller
+  // to read (EVALSHA's NOSCRIPT).
+  Result<Reply> Exchange(const std::vector<std::string_view>& args, bool retry);
   // *reused: the connection came from the pool (it may have been closed by the server).
   Result<redisContext*> Acquire(bool* reused);
   void DropIdle();  // frees every pooled connection
@@ -63,6 +70,7 @@ class RedisStore final : public SharedStore {
   std::string KeyOf(std::string_view key) const;
 
   Options options_;
+  std::string get_if_changed_sha_;  // SHA-1 (hex) of the script, for EVALSHA
   std::mutex mu_;
   std::vector<redisContext*> idle_;  // one per thread that needed one at once, reused
 };
