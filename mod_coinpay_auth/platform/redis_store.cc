@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 
 #include "core/crypto.h"
@@ -38,14 +39,42 @@ constexpr char kSetAddScript[] =
     "if redis.call('scard', KEYS[1]) > tonumber(ARGV[3]) then redis.call('spop', KEYS[1]) end "
     "return 1";
 
-std::string Hex(std::string_view bytes) {
+std::string Hex(std::string_view bytes, std::string out = {}) {
   static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
+  size_t at = out.size();
+  out.resize(at + bytes.size() * 2);
   for (char ch : bytes) {
     auto c = static_cast<unsigned char>(ch);
-    out += kDigits[c >> 4];
-    out += kDigits[c & 15];
+    out[at++] = kDigits[c >> 4];
+    out[at++] = kDigits[c & 15];
+  }
+  return out;
+}
+
+void AppendDecimal(std::string& out, size_t n) {
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out.append(digits, end);
+}
+
+// The command in Redis's wire format (RESP: an array of bulk strings), built in one buffer:
+// cheaper per request than hiredis's printf-style formatting (redisCommandArgv).
+std::string Resp(const std::vector<std::string_view>& args) {
+  size_t size = 16;
+  for (auto a : args) {
+    size += a.size() + 16;
+  }
+  std::string out;
+  out.reserve(size);
+  out += '*';
+  AppendDecimal(out, args.size());
+  out += "\r\n";
+  for (auto a : args) {
+    out += '$';
+    AppendDecimal(out, a.size());
+    out += "\r\n";
+    out.append(a);
+    out += "\r\n";
   }
   return out;
 }
@@ -87,7 +116,7 @@ RedisStore::~RedisStore() {
   }
 }
 
-std::string RedisStore::KeyOf(std::string_view key) const { return options_.prefix + Hex(key); }
+std::string RedisStore::KeyOf(std::string_view key) const { return Hex(key, options_.prefix); }
 
 Result<redisContext*> RedisStore::Acquire(bool* reused) {
   *reused = false;
@@ -156,12 +185,7 @@ Result<RedisStore::Reply> RedisStore::Command(const std::vector<std::string_view
 
 Result<RedisStore::Reply> RedisStore::Exchange(const std::vector<std::string_view>& args,
                                                bool retry) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
-  for (auto a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
-  }
+  const std::string request = Resp(args);
   // A pooled connection may have been closed by the server since it was last used (Redis
   // restarted, or its idle timeout): then the command never ran, so drop every pooled
   // connection (they are most likely all dead) and try once more on a new one.
@@ -171,8 +195,13 @@ Result<RedisStore::Reply> RedisStore::Exchange(const std::vector<std::string_vie
     if (!c) {
       return c.error();
     }
-    auto* r = static_cast<redisReply*>(
-        redisCommandArgv(*c, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    redisReply* r = nullptr;
+    if (redisAppendFormattedCommand(*c, request.data(), request.size()) == REDIS_OK) {
+      void* reply = nullptr;
+      if (redisGetReply(*c, &reply) == REDIS_OK) {
+        r = static_cast<redisReply*>(reply);
+      }
+    }
     const int saved_errno = errno;
     if (r == nullptr) {
       std::string why = (*c)->errstr;
