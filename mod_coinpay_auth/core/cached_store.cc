@@ -43,7 +43,7 @@ std::optional<SharedStore::Entry> CachedStore::CopyIfVersion(std::string_view ke
 
 void CachedStore::EraseLocked(List::iterator it) {
   bytes_ -= Cost(it->key, it->entry);
-  index_.erase(std::string_view(it->key));
+  index_.erase(std::string_view{it->key});
   lru_.erase(it);
 }
 
@@ -62,7 +62,7 @@ void CachedStore::Remember(std::string_view key, const Entry& entry) {
     EraseLocked(std::prev(lru_.end()));
   }
   lru_.push_front(Item{std::string(key), entry});
-  index_.emplace(std::string_view(lru_.front().key), lru_.begin());
+  index_.emplace(std::string_view{lru_.front().key}, lru_.begin());
   bytes_ += cost;
 }
 
