@@ -15,7 +15,10 @@ Run with bench/run.sh (see bench/README.md). One run:
   4. restarts httpd with room for more sessions, signs in N more times through each module
      (N = 1k, 10k by default), signs in the measured user last, and runs (b) and (c) again;
   5. runs httpd -X under callgrind for (a), (b), (d): instructions per request, total and
-     inside mod_coinpay_auth's hooks;
+     inside mod_coinpay_auth's hooks, and the module's costliest functions (from the dump's
+     call graph);
+  meanwhile it reads the store gauges of the module's status page and the Redis run's record
+  size: memory per live session and the 100k projection;
   6. writes bench/results/latest.md, latest.json, latest.png and callgrind-*.txt.
 
 Every wrk run's responses are checked in the access log: a run whose statuses are not all 200
@@ -64,6 +67,8 @@ PASSPHRASE = "bench-passphrase-0123456789abcdef0123"
 AUDIENCE = "https://api.bench.example"
 SCOPE = "read:documents"
 FILE = "1k.html"
+STATUS_PATH = "/coinpay-status"  # the module's metrics page (docs/metrics.md): store gauges
+MEMORY_GOAL_SESSIONS, MEMORY_GOAL_BYTES = 100000, 512 << 20
 MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "authz_host", "mime", "alias",
            "dir", "headers", "env", "setenvif"]
 
@@ -179,7 +184,9 @@ class BenchHttpd(Httpd):
         make_world_readable(self.root)
 
 
-def locations(issuer, with_openidc):
+def locations(issuer, with_openidc, status=True):
+    """status: the module's status page (store gauges for the memory table); the callgrind
+    server has none, so its location walk is the same as before the page was added."""
     out = f"""
 <Location /api/auth/login/coinpay>
     SetHandler coinpay-login
@@ -196,6 +203,13 @@ def locations(issuer, with_openidc):
 <Location /bapi>
     AuthType coinpay-bearer
     Require coinpay-scope {SCOPE}
+</Location>
+"""
+    if status:
+        out += f"""
+<Location {STATUS_PATH}>
+    SetHandler coinpay-status
+    Require all granted
 </Location>
 """
     if with_openidc:
@@ -237,7 +251,7 @@ OIDCOAuthRemoteUserClaim sub
 
 
 def make_httpd(port, issuer, root, jwks_url, ca_path, capacity=None, with_openidc=True,
-               pool=POOL, store=None):
+               pool=POOL, store=None, status=True):
     """capacity: (CoinpaySessionCapacity, OIDCCacheShmMax), None = 10000 each (the defaults).
     store: a CoinpaySessionStore value (redis://...), None = shared memory."""
     extra = f"CoinpayBearerAudience {AUDIENCE}"
@@ -256,7 +270,7 @@ def make_httpd(port, issuer, root, jwks_url, ca_path, capacity=None, with_openid
     mods = MODULES + (["auth_openidc"] if with_openidc else [])
     if os.path.isdir(root):
         shutil.rmtree(root)
-    return BenchHttpd(port, coinpay=coinpay, locations=locations(issuer, with_openidc),
+    return BenchHttpd(port, coinpay=coinpay, locations=locations(issuer, with_openidc, status),
                       extra_conf=extra_conf, root=root, log_level="warn", modules=mods)
 
 
@@ -430,8 +444,14 @@ class Filler:
     def __init__(self, base, which, workers=3):
         self.base, self.which, self.workers = base, which, workers
 
-    def fill(self, n, time_budget):
+    def fill(self, n, time_budget, h=None):
+        """Returns (sign-ins done, seconds). self.cpu: CPU seconds the OP, httpd and the
+        signing-in workers used meanwhile, and the machine's busy share (what limits the rate)."""
         deadline = time.monotonic() + time_budget
+        tck = os.sysconf("SC_CLK_TCK")
+        op0 = _proc_jiffies(OP_PID[0])[0] if OP_PID[0] else 0
+        h0 = _httpd_jiffies(h) if h else 0
+        own0, busy0 = _own_jiffies(), _busy_jiffies()
         per = [n // self.workers + (1 if i < n % self.workers else 0) for i in range(self.workers)]
         t0 = time.monotonic()
         prefix = f"fill-{self.which}-{secrets.token_hex(3)}"
@@ -440,7 +460,14 @@ class Filler:
                               deadline) for i in range(self.workers)]
             got = [f.result() for f in futs]
         self.oldest = [c for _, c in got if c]
-        return sum(d for d, _ in got), time.monotonic() - t0
+        took = time.monotonic() - t0
+        op1 = _proc_jiffies(OP_PID[0])[0] if OP_PID[0] else 0
+        self.cpu = {"op_s": (op1 - op0) / tck, "httpd_s": ((_httpd_jiffies(h) - h0) / tck
+                                                           if h else 0.0),
+                    "workers_s": (_own_jiffies() - own0) / tck,
+                    "busy_pct": 100.0 * (_busy_jiffies() - busy0)
+                    / (tck * max(took, 1e-3) * (os.cpu_count() or 1))}
+        return sum(d for d, _ in got), took
 
     def oldest_still_valid(self, h, path):
         """How many of the first sessions each worker made still open the protected file."""
@@ -451,6 +478,107 @@ class Filler:
                              allow_redirects=False, timeout=10)
             ok += r.status_code == 200
         return ok, len(self.oldest)
+
+
+# ---- memory per session --------------------------------------------------------------------
+def store_gauges(base):
+    """The coinpay_auth_store_* gauges of the module's status page: {name: value}."""
+    r = requests.get(base + STATUS_PATH, timeout=10)
+    r.raise_for_status()
+    out = {}
+    for line in r.text.splitlines():
+        m = re.match(r"^(coinpay_auth_store_[a-z_]+)(?:\{[^}]*\})?\s+(\S+)$", line)
+        if m:
+            out[m.group(1)] = float(m.group(2))
+    return out
+
+
+def redis_command(port, *args):
+    """One command to the bench's own redis-server (RESP, no client library needed)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sk:
+        req = f"*{len(args)}\r\n".encode()
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            req += f"${len(a)}\r\n".encode() + a + b"\r\n"
+        sk.sendall(req)
+        f = sk.makefile("rb")
+
+        def read():
+            line = f.readline().rstrip(b"\r\n")
+            kind, rest = line[:1], line[1:]
+            if kind in (b"+", b"-"):
+                return rest.decode()
+            if kind == b":":
+                return int(rest)
+            if kind == b"$":
+                n = int(rest)
+                return None if n < 0 else f.read(n + 2)[:-2]
+            if kind == b"*":
+                return [read() for _ in range(int(rest))]
+            raise RuntimeError(f"redis: unexpected reply {line[:40]!r}")
+        return read()
+
+
+# SealedStore adds a 12-byte AES-GCM IV and a 16-byte tag to every session value it writes.
+SEAL_OVERHEAD = 12 + 16
+
+
+def redis_session_records(port):
+    """What the module wrote to Redis: [(type, bytes or members)] per key. The session records
+    are the sealed strings; their plaintext length is the record a shm slot must hold."""
+    keys = redis_command(port, "KEYS", "*")
+    out = []
+    for k in keys:
+        t = redis_command(port, "TYPE", k)
+        if t == "string":
+            out.append(("string", redis_command(port, "STRLEN", k)))
+        elif t == "set":
+            out.append(("set", redis_command(port, "SCARD", k)))
+        else:
+            out.append((t, 0))
+    return out
+
+
+def memory_rows(mem):
+    """The 'memory per live session' lines of latest.md from what the run read."""
+    lines = []
+    shm = mem.get("shm")
+    rec = mem.get("record_bytes")
+    if shm:
+        slot = shm["coinpay_auth_store_size_bytes"] / max(1, shm["coinpay_auth_store_capacity_entries"])
+        per_signin = mem.get("entries_per_signin")
+        lines.append(f"| shm slot (CoinpaySessionEntrySize {shm['coinpay_auth_store_entry_size_bytes']:.0f}"
+                     f" + key and header) | {slot:,.0f} B | `coinpay_auth_store_size_bytes` / "
+                     "`coinpay_auth_store_capacity_entries` |")
+        if per_signin:
+            lines.append(f"| entries per signed-in user | {per_signin['value']:.2f} | "
+                         f"{per_signin['how']} |")
+        if rec:
+            lines.append(f"| session record (typical, this OP's tokens) | {rec['plain']:,} B | "
+                         f"{rec['how']} |")
+            lines.append(f"| slot use by the record | {100.0 * rec['plain'] / shm['coinpay_auth_store_entry_size_bytes']:.0f}% "
+                         "| record bytes / CoinpaySessionEntrySize |")
+        if per_signin:
+            proj = MEMORY_GOAL_SESSIONS * per_signin["value"] * slot
+            met = "met" if proj <= MEMORY_GOAL_BYTES else "NOT met"
+            lines.append(f"| **{MEMORY_GOAL_SESSIONS:,} sessions, as configured** | "
+                         f"**{proj / 2**20:,.0f} MiB** | {MEMORY_GOAL_SESSIONS:,} x "
+                         f"{per_signin['value']:.2f} entries x {slot:,.0f} B; goal <= "
+                         f"{MEMORY_GOAL_BYTES >> 20} MiB: {met} |")
+            header = slot - shm["coinpay_auth_store_entry_size_bytes"]
+            fits = MEMORY_GOAL_BYTES / (MEMORY_GOAL_SESSIONS * per_signin["value"]) - header
+            lines.append(f"| largest CoinpaySessionEntrySize that meets the goal | {fits:,.0f} B"
+                         f" | {MEMORY_GOAL_BYTES >> 20} MiB / ({MEMORY_GOAL_SESSIONS:,} x "
+                         f"{per_signin['value']:.2f} entries) - {header:,.0f} B slot header |")
+            if rec:
+                used = MEMORY_GOAL_SESSIONS * per_signin["value"] * (rec["plain"] + header)
+                lines.append(f"| {MEMORY_GOAL_SESSIONS:,} sessions, bytes the records fill | "
+                             f"{used / 2**20:,.0f} MiB | if every entry held only this record's "
+                             "bytes plus its header: the floor a tighter layout could reach |")
+    if rec and rec.get("redis_keys"):
+        lines.append(f"| Redis keys after one sign-in | {rec['redis_keys']} | TYPE/STRLEN/SCARD "
+                     "of every key |")
+    return lines
 
 
 # ---- wrk -----------------------------------------------------------------------------------
@@ -591,7 +719,7 @@ def callgrind_run(args, workdir, port, op, requests_per, tokens):
     keep-alive requests, marker: the dump made by the second marker holds exactly the measured
     requests (plus the marker's own request parsing, a few thousand instructions)."""
     root = os.path.join(workdir, "cg-httpd")
-    h = make_httpd(port, op.issuer, root, None, None, with_openidc=False, pool="")
+    h = make_httpd(port, op.issuer, root, None, None, with_openidc=False, pool="", status=False)
     h.write()
     outdir = os.path.join(workdir, "cg-out")
     os.makedirs(outdir, exist_ok=True)
@@ -650,6 +778,10 @@ def callgrind_run(args, workdir, port, op, requests_per, tokens):
     return results
 
 
+TOP_FUNCTIONS = 30  # module functions listed per table in callgrind-*.txt
+TOP_OTHER = 15      # functions of any object in the whole-request table
+
+
 # Callbacks the module itself passes to APR iterators run inside a module call already.
 NESTED_CALLERS = {"apr_table_do", "apr_table_vdo", "apr_hash_do"}
 
@@ -664,13 +796,18 @@ def is_entry(caller_ob, caller_fn):
 
 def parse_callgrind_edges(dump, module_obj):
     """Call edges from outside `module_obj` into it: {(callee, is entry): [calls, inclusive
-    Ir]}, plus the total Ir. Reads callgrind's file format (name compression, cob/cfn)."""
+    Ir]}, the total Ir, and every function's cost {(object, function): [self Ir, inclusive
+    Ir]} (inclusive = self + the calls it makes to other functions; a function whose code
+    comes from several source files, e.g. inlined library code, is one row here, unlike
+    callgrind_annotate's file:function rows). Reads callgrind's file format (name
+    compression, cob/cfn)."""
     names = {"ob": {}, "fn": {}}
     total = 0
     ob = fn = None
     cob = cfn = None
     pending = None  # (caller ob, caller fn, callee ob, callee fn, calls)
     edges = {}
+    funcs = {}
 
     def name_of(kind, val):
         m = re.match(r"\((\d+)\)(?: (.*))?$", val)
@@ -687,6 +824,8 @@ def parse_callgrind_edges(dump, module_obj):
                 parts = line.split()
                 cost = int(parts[1]) if len(parts) > 1 else 0
                 caller_ob, caller_fn, callee_ob, callee_fn, calls = pending
+                if (callee_ob, callee_fn) != (caller_ob, caller_fn):
+                    funcs.setdefault((caller_ob, caller_fn), [0, 0])[1] += cost
                 if caller_ob != module_obj and callee_ob == module_obj:
                     e = edges.setdefault((callee_fn, is_entry(caller_ob, caller_fn)), [0, 0])
                     e[0] += calls
@@ -707,11 +846,17 @@ def parse_callgrind_edges(dump, module_obj):
                            int(line[6:].split()[0]))
             elif line.startswith(("summary:", "totals:")):
                 total = int(line.split()[1])
-    return edges, total
+            elif line[:1].isdigit() or line[:1] in "+-*":
+                parts = line.split()
+                if len(parts) > 1:
+                    c = funcs.setdefault((ob, fn), [0, 0])
+                    c[0] += int(parts[1])
+                    c[1] += int(parts[1])
+    return edges, total, funcs
 
 
 def analyse_callgrind(dump, n, key, module_obj):
-    edges, total = parse_callgrind_edges(dump, module_obj)
+    edges, total, funcs = parse_callgrind_edges(dump, module_obj)
     entries = {}
     for (name, entry), (calls, cost) in edges.items():
         if entry:
@@ -720,10 +865,26 @@ def analyse_callgrind(dump, n, key, module_obj):
             short = re.sub(r"<.*>", "<>", short).split("(")[0]
             entries[short] = entries.get(short, 0) + cost
     module = sum(entries.values())
-    selfc = subprocess.run(["callgrind_annotate", "--threshold=99", dump],
-                           capture_output=True, text=True, timeout=120).stdout
-    inc = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=99", dump],
-                         capture_output=True, text=True, timeout=120).stdout
+    self_rows = sorted(((c[0], fn, ob or "?") for (ob, fn), c in funcs.items()),
+                       key=lambda r: -r[0])
+    inc_rows = sorted(((c[1], fn, ob or "?") for (ob, fn), c in funcs.items()),
+                      key=lambda r: -r[0])
+    mine = os.path.realpath(module_obj)
+
+    def in_module(rows):
+        return [r for r in rows if r[2] != "?" and os.path.realpath(r[2]) == mine]
+
+    def table(rows, limit, what, denom, denom_name):
+        out = [f"{'Ir/request':>12} {denom_name:>12}  {what}"]
+        for ir, fn, obj in rows[:limit]:
+            where = ("" if os.path.realpath(obj) == mine
+                     else f"  [{os.path.basename(obj)}]")
+            pct = f"{100.0 * ir / denom:11.1f}%" if denom else f"{'-':>12}"
+            out.append(f"{ir / n:12,.0f} {pct}  {fn}{where}")
+        return "\n".join(out) + "\n"
+
+    self_rows_any = self_rows
+
     with open(os.path.join(HERE, "results", f"callgrind-{key}.txt"), "w") as f:
         f.write(f"# scenario {SCENARIOS[key][0]}: {n} requests; total {total / n:,.0f} Ir/request; "
                 f"in mod_coinpay_auth's entry points (inclusive) {module / n:,.0f} Ir/request\n")
@@ -731,11 +892,21 @@ def analyse_callgrind(dump, n, key, module_obj):
                 "counted, '-' = callback nested in a module call:\n")
         for (name, entry), (calls, cost) in sorted(edges.items(), key=lambda kv: -kv[1][1]):
             f.write(f"#  {'+' if entry else '-'} {calls / n:6.2f} x {cost / n:12,.0f}  {name}\n")
-        f.write("\n## self cost, top functions (callgrind_annotate)\n")
-        f.write("\n".join(selfc.splitlines()[:70]) + "\n")
-        f.write("\n## inclusive cost, top functions (callgrind_annotate --inclusive=yes; "
-                "inlined code shows once per source file)\n")
-        f.write("\n".join(inc.splitlines()[:90]) + "\n")
+        f.write(f"\n## mod_coinpay_auth functions by inclusive cost (top {TOP_FUNCTIONS}; "
+                "self + the calls it makes, from the dump's call graph; "
+                "inlined code is counted in the function it was inlined into; recursion once)\n\n")
+        f.write(table(in_module(inc_rows), TOP_FUNCTIONS, "function", module,
+                      "% of module"))
+        f.write(f"\n## mod_coinpay_auth functions by self cost (top {TOP_FUNCTIONS}; the "
+                "instructions executed in the module's own code, not in libc/OpenSSL/APR it "
+                "calls)\n\n")
+        f.write(table(in_module(self_rows), TOP_FUNCTIONS, "function", module,
+                      "% of module"))
+        f.write(f"\n## whole request, self cost by function, any object (top {TOP_OTHER}; where "
+                "the rest goes: httpd, APR, libc, OpenSSL, including what the module calls "
+                "there)\n\n")
+        f.write(table(self_rows_any, TOP_OTHER, "function  [object, when not the module]",
+                      total, "% of request"))
     return {"total_per_req": total / n, "module_per_req": module / n,
             "entries_per_req": {k: v / n for k, v in entries.items()}}
 
@@ -784,6 +955,10 @@ def write_report(res, meta, cg, args):
     lines += ["", "## Goals (reported, not asserted)", ""]
     for g in meta["goals"]:
         lines.append(f"- {g}")
+    mem_lines = memory_rows(meta.get("memory", {}))
+    if mem_lines:
+        lines += ["", "## Memory per live session (shared-memory store)", "",
+                  "| what | value | how |", "|---|---:|---|"] + mem_lines
     if cg:
         lines += ["", "## Instructions per request (callgrind, httpd -X, "
                   f"{args.cg_requests} keep-alive requests after 20 warm-up requests)", "",
@@ -912,7 +1087,8 @@ def main():
     tls_dir = os.path.join(workdir, "tls")
     os.makedirs(tls_dir)
     h = jwks = None
-    results, notes, cg = [], [], {}
+    results, notes, cg, mem = [], [], {}, {}
+    fill_rates = []
     meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "cpus": os.cpu_count(),
             "httpd": version_of([APACHE, "-v"], r"Apache/(\S+)"),
             "openidc": version_of(["dpkg-query", "-W", "-f=${Version}",
@@ -946,7 +1122,13 @@ def main():
 
         # ---- 1. the five scenarios ------------------------------------------------------
         h = start()
+        g0 = store_gauges(base)
         cp_cookie = coinpay_login(base, "bench-user")
+        g1 = store_gauges(base)
+        mem["shm"] = g1
+        mem["entries_per_signin"] = {
+            "value": g1["coinpay_auth_store_entries"] - g0["coinpay_auth_store_entries"],
+            "how": "`coinpay_auth_store_entries` before and after one sign-in"}
         mao_cookie = openidc_login(base, "bench-user") if with_openidc else None
         bearer = [f"Authorization: Bearer {token}"]
         # One request each first: JWKS fetches and caches are warm before wrk starts.
@@ -998,6 +1180,15 @@ def main():
                 ra["base_of"] = "redis"
                 results.append(ra)
                 rcookie = coinpay_login(base, "bench-user")
+                keys = redis_session_records(rport)
+                strings = sorted(v for t, v in keys if t == "string")
+                if strings:
+                    mem["record_bytes"] = {
+                        "plain": strings[-1] - SEAL_OVERHEAD, "sealed": strings[-1],
+                        "how": f"the Redis run's session value after one sign-in: STRLEN "
+                               f"{strings[-1]} minus the seal's {SEAL_OVERHEAD} B (IV + tag); "
+                               "the same record the shm store keeps unsealed",
+                        "redis_keys": ", ".join(f"{t} {v}" for t, v in keys)}
                 rb = measure(h, "b", [f"Cookie: coinpay_session={rcookie}"], args,
                              label="(b) coinpay session, Redis store")
                 rb["level"] = "redis"
@@ -1012,6 +1203,8 @@ def main():
         # ---- 2. sessions at scale -------------------------------------------------------
         levels = [int(x) for x in args.fill.split(",") if x.strip()]
         budget_left = args.fill_budget
+        per_signin = 2 if with_openidc else 1  # sign-ins per filled session (each module)
+        signins_left = sum(levels) * per_signin
         for n in levels:
             # The same slot count for both, enough that nothing is evicted: a coinpay sign-in
             # takes a session entry plus a sub index entry (and a sid one when the provider
@@ -1023,21 +1216,46 @@ def main():
                 continue
             h = start(capacity)
             fcp = Filler(base, "coinpay", args.fill_workers)
-            done_cp, t_cp = fcp.fill(n, budget_left / 3)
+            # Each module's fill gets the budget's share of the sign-ins still to do, so a
+            # large level that cannot finish leaves both modules with comparable fills.
+            # A small level's share is a few seconds: give each fill at least 10 s + 1 s per 100
+            # sessions (coinpay at most half of what is left when mod_auth_openidc follows).
+            floor = 10 + n / 100
+            done_cp, t_cp = fcp.fill(n, max(budget_left * n / signins_left,
+                                            min(floor, budget_left / per_signin)), h)
+            signins_left -= n
             budget_left -= t_cp
             done_mao, t_mao = (0, 0.0)
             if with_openidc:
                 fmao = Filler(base, "openidc", args.fill_workers)
-                done_mao, t_mao = fmao.fill(done_cp, max(budget_left, 1))
+                done_mao, t_mao = fmao.fill(done_cp, max(budget_left * n / signins_left,
+                                                         min(floor, budget_left), 1), h)
+                signins_left -= n
                 budget_left -= t_mao
             log(f"fill {n}: {done_cp} coinpay logins in {t_cp:.0f}s, {done_mao} mod_auth_openidc "
                 f"logins in {t_mao:.0f}s")
+            for name, f_, d_, t_ in (("coinpay", fcp, done_cp, t_cp),
+                                     ("mod_auth_openidc", fmao if with_openidc else None,
+                                      done_mao, t_mao)):
+                if f_ is None or not t_:
+                    continue
+                c = f_.cpu
+                rate = d_ / t_
+                fill_rates.append({"level": n, "module": name, "signins": d_, "seconds": t_,
+                                   "rate": rate, **c})
+                log(f"  {name}: {rate:.0f} sign-ins/s with {args.fill_workers} workers; CPU "
+                    f"s: OP {c['op_s']:.0f}, httpd {c['httpd_s']:.0f}, workers "
+                    f"{c['workers_s']:.0f}; CPUs {c['busy_pct']:.0f}% busy")
             ra = measure(h, "a", [], args, label=f"(a) unprotected, fill-{n} server")
             ra["fill"] = n
             ra["base_of"] = n
             results.append(ra)
             # The measured user signs in last: behind every filled session.
             cp_cookie = coinpay_login(base, "bench-user")
+            gf = store_gauges(base)
+            mem.setdefault("fill", {})[n] = {
+                "signins": done_cp + 1, "entries": gf.get("coinpay_auth_store_entries"),
+                "evictions": gf.get("coinpay_auth_store_evictions_total")}
             r = measure(h, "b", [f"Cookie: coinpay_session={cp_cookie}"], args,
                         label=f"(b) coinpay session, +{done_cp} sessions")
             r["fill"] = done_cp
@@ -1102,6 +1320,57 @@ def main():
     goal("(b) >= 0.95 x (a)", "b", "a", 0.95)
     goal("(b) >= 1.5 x (c)", "b", "c", 1.5)
     goal("(d) >= 0.9 x (a)", "d", "a", 0.9)
+    # Sessions at scale: the fill rows' ratios against the smallest fill level's.
+    fills = [r for r in results if r.get("key") == "b" and "level" in r
+             and isinstance(r["level"], int)]
+    bases = {r["base_of"]: r["rps"] for r in results if isinstance(r.get("base_of"), int)}
+    if len(fills) >= 2 and bases.get(fills[0]["level"]):
+        r0 = fills[0]["rps"] / bases[fills[0]["level"]]
+        for r in fills[1:]:
+            rn = r["rps"] / bases[r["level"]] if bases.get(r["level"]) else 0.0
+            drift = abs(rn - r0) / r0 if r0 else 1.0
+            full = r["fill"] >= r["level"]
+            goals.append(f"(b) ratio with +{r['fill']} sessions flat within 5% of +{fills[0]['fill']}: "
+                         f"{rn:.2f} vs {r0:.2f} ({100 * drift:.1f}%) -> "
+                         f"{'met' if drift <= 0.05 else 'NOT met'}"
+                         + ("" if full else f" (fill stopped at {r['fill']} of {r['level']})")
+                         + ("" if r["ok"] and fills[0]["ok"] else " (a run involved is INVALID)")
+                         + (" (a run involved was busy: not reliable)"
+                            if any(x.get("other_cpu_pct", 0.0) > BUSY_PCT for x in
+                                   (r, fills[0], *[b for b in results
+                                                   if b.get("base_of") in (r["level"],
+                                                                           fills[0]["level"])]))
+                            else ""))
+    else:
+        goals.append("(b) ratio flat within 5% across fill levels: not measured (needs two levels)")
+    for n, f in sorted(mem.get("fill", {}).items()):
+        notes.append(f"fill {n}: `coinpay_auth_store_entries` {f['entries']:.0f} for {f['signins']} "
+                     f"sign-ins ({f['entries'] / f['signins']:.2f} per sign-in), evictions "
+                     f"{f['evictions']:.0f}")
+    shm, per = mem.get("shm"), mem.get("entries_per_signin")
+    if shm and per:
+        slot = shm["coinpay_auth_store_size_bytes"] / max(1, shm["coinpay_auth_store_capacity_entries"])
+        proj = MEMORY_GOAL_SESSIONS * per["value"] * slot
+        goals.append(f"{MEMORY_GOAL_SESSIONS:,} sessions in shared memory <= "
+                     f"{MEMORY_GOAL_BYTES >> 20} MiB: {proj / 2**20:,.0f} MiB as configured "
+                     f"(CoinpaySessionEntrySize {shm['coinpay_auth_store_entry_size_bytes']:.0f}) -> "
+                     f"{'met' if proj <= MEMORY_GOAL_BYTES else 'NOT met'}")
+    meta["memory"] = mem
+    meta["fill_rates"] = fill_rates
+    if fill_rates:
+        for name in ("coinpay", "mod_auth_openidc"):
+            rs = [fr for fr in fill_rates if fr["module"] == name]
+            if rs:
+                rate = sum(fr["signins"] for fr in rs) / max(sum(fr["seconds"] for fr in rs), 1e-3)
+                notes.append(f"fill rate, {name}: {rate:.0f} sign-ins/s over the run: "
+                             f"{MEMORY_GOAL_SESSIONS:,} sessions would take "
+                             f"{MEMORY_GOAL_SESSIONS / rate:.0f} s of sign-ins")
+    for fr in fill_rates:
+        notes.append(f"fill {fr['level']}, {fr['module']}: {fr['rate']:.0f} sign-ins/s "
+                     f"({fr['signins']} in {fr['seconds']:.0f} s, {args.fill_workers} workers); "
+                     f"CPU meanwhile: OP {fr['op_s']:.0f} s, httpd {fr['httpd_s']:.0f} s, "
+                     f"sign-in workers {fr['workers_s']:.0f} s; the CPUs were "
+                     f"{fr['busy_pct']:.0f}% busy")
     meta["goals"] = goals
     meta["notes"] = notes
     meta["elapsed"] = time.monotonic() - t_start

@@ -39,7 +39,11 @@ struct Action {
   std::vector<std::pair<std::string, std::string>> headers;  // e.g. WWW-Authenticate
   std::string content_type = "text/html; charset=utf-8";
   std::string body;
-  Identity identity;  // for kAllow
+  Identity identity;  // for kAllow (unless shared_identity is set)
+  // For kAllow from a cache (bearer tokens): the cached identity itself, shared, not copied.
+  std::shared_ptr<const Identity> shared_identity;
+  // Who a kAllow speaks for, whichever of the two holds it.
+  const Identity& who() const { return shared_identity ? *shared_identity : identity; }
   // Set on the module's error pages (core/pages.h): which error, in the module's own words, so
   // the glue can serve the operator's page for it instead of `body`.
   std::shared_ptr<const ErrorPageText> error_page;
@@ -48,6 +52,12 @@ struct Action {
     Action a;
     a.kind = Kind::kAllow;
     a.identity = std::move(id);
+    return a;
+  }
+  static Action Allow(std::shared_ptr<const Identity> id) {
+    Action a;
+    a.kind = Kind::kAllow;
+    a.shared_identity = std::move(id);
     return a;
   }
   static Action Decline() {

@@ -25,6 +25,26 @@ std::vector<std::string> SplitSpaces(std::string_view s) {
   return out;
 }
 
+// True when `word` is one of the space- or tab-separated words of `text` (as SplitSpaces
+// would list them), without building the list.
+bool HasWord(std::string_view text, std::string_view word) {
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) {
+      ++i;
+    }
+    size_t j = i;
+    while (j < text.size() && text[j] != ' ' && text[j] != '\t') {
+      ++j;
+    }
+    if (j > i && text.substr(i, j - i) == word) {
+      return true;
+    }
+    i = j;
+  }
+  return false;
+}
+
 bool ScalarMatches(const Json& v, const std::string& want) {
   if (v.IsString()) {
     return v.AsString() == want;
@@ -68,6 +88,12 @@ Result<ScopeRule> ScopeRule::Parse(std::string_view require_args) {
 }
 
 bool ScopeRule::SatisfiedBy(const Json& claims) const {
+  // The usual case, a "scope" string: matched word by word in place, on every request.
+  if (Json scope = claims.Get("scope"); scope.IsString()) {
+    const std::string text = scope.AsString();
+    return std::all_of(scopes_.begin(), scopes_.end(),
+                       [&](const std::string& s) { return HasWord(text, s); });
+  }
   std::vector<std::string> have = ScopesOf(claims);
   return std::all_of(scopes_.begin(), scopes_.end(), [&](const std::string& s) {
     return std::find(have.begin(), have.end(), s) != have.end();

@@ -1,18 +1,10 @@
 // Cookie header parsing (RFC 6265 section 5.2, lenient on spaces) and Set-Cookie building.
 #include "core/cookies.h"
 
+#include "core/encoding.h"
+
 namespace coinpay {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 void AppendAttrs(std::string& out, const CookieAttrs& a) {
   out += "; Path=";
@@ -39,17 +31,17 @@ std::vector<std::pair<std::string_view, std::string_view>> ParseCookieHeader(std
   std::vector<std::pair<std::string_view, std::string_view>> out;
   while (!h.empty()) {
     size_t semi = h.find(';');
-    std::string_view part = Trim(h.substr(0, semi));
+    std::string_view part = TrimSpaces(h.substr(0, semi));
     h = semi == std::string_view::npos ? std::string_view{} : h.substr(semi + 1);
     size_t eq = part.find('=');
     if (eq == std::string_view::npos || eq == 0) {
       continue;
     }
-    std::string_view value = Trim(part.substr(eq + 1));
+    std::string_view value = TrimSpaces(part.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
       value = value.substr(1, value.size() - 2);
     }
-    out.emplace_back(Trim(part.substr(0, eq)), value);
+    out.emplace_back(TrimSpaces(part.substr(0, eq)), value);
   }
   return out;
 }

@@ -33,14 +33,27 @@ const EVP_MD* Sha256Md() {
   static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   return md;
 }
+
+// One digest context per thread, reset for each hash: EVP_Digest would allocate and free one
+// per call, and every signed-in request hashes its session id.
+EVP_MD_CTX* ThreadMdCtx() {
+  thread_local MdCtx ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  return ctx.get();
+}
+
+bool Sha256Reusing(std::string_view data, unsigned char* out) {
+  EVP_MD_CTX* ctx = ThreadMdCtx();
+  unsigned int len = 0;
+  return ctx != nullptr && Sha256Md() != nullptr &&
+         EVP_DigestInit_ex2(ctx, Sha256Md(), nullptr) == 1 &&
+         EVP_DigestUpdate(ctx, data.data(), data.size()) == 1 &&
+         EVP_DigestFinal_ex(ctx, out, &len) == 1;
+}
 }  // namespace
 
 std::string Sha256(std::string_view data) {
   std::string out(SHA256_DIGEST_LENGTH, '\0');
-  unsigned int len = 0;
-  if (Sha256Md() == nullptr ||
-      EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &len,
-                 Sha256Md(), nullptr) != 1) {
+  if (!Sha256Reusing(data, reinterpret_cast<unsigned char*>(out.data()))) {
     SHA256(U(data), data.size(), reinterpret_cast<unsigned char*>(out.data()));
   }
   return out;
@@ -50,9 +63,9 @@ std::string Sha1(std::string_view data) {
   static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
   std::string out(SHA_DIGEST_LENGTH, '\0');
   unsigned int len = 0;
-  if (md == nullptr || EVP_Digest(data.data(), data.size(),
-                                  reinterpret_cast<unsigned char*>(out.data()), &len, md,
-                                  nullptr) != 1) {
+  if (md == nullptr ||
+      EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &len, md,
+                 nullptr) != 1) {
     SHA1(U(data), data.size(), reinterpret_cast<unsigned char*>(out.data()));
   }
   return out;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "core/redirect_guard.h"
@@ -58,22 +59,35 @@ const char* Flag::Parse(const char* arg, Type& out) {
   return nullptr;
 }
 
-const char* List::Parse(const char* arg, Type& out) {
-  out.clear();
-  std::string all(arg);
-  size_t pos = 0;
-  while (pos < all.size()) {
-    size_t sp = all.find(' ', pos);
-    std::string item = all.substr(pos, sp == std::string::npos ? std::string::npos : sp - pos);
-    if (!item.empty()) {
-      out.push_back(item);
+namespace {
+
+// Calls `each` with every space-separated word of a whole default ("RS256 ES256"); stops at
+// the first error it returns.
+template <typename F>
+const char* ForEachWord(const char* arg, F&& each) {
+  std::string_view rest(arg);
+  while (!rest.empty()) {
+    size_t sp = rest.find(' ');
+    std::string word(rest.substr(0, sp));
+    rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
+    if (word.empty()) {
+      continue;
     }
-    if (sp == std::string::npos) {
-      break;
+    if (const char* err = each(word)) {
+      return err;
     }
-    pos = sp + 1;
   }
   return nullptr;
+}
+
+}  // namespace
+
+const char* List::Parse(const char* arg, Type& out) {
+  out.clear();
+  return ForEachWord(arg, [&](std::string& word) -> const char* {
+    out.push_back(std::move(word));
+    return nullptr;
+  });
 }
 
 const char* List::Append(const char* arg, Type& out) {
@@ -156,22 +170,7 @@ const char* Cidrs::Append(const char* arg, Type& out) {
 
 const char* Cidrs::Parse(const char* arg, Type& out) {
   out.clear();
-  std::string all(arg);
-  size_t pos = 0;
-  while (pos < all.size()) {
-    size_t sp = all.find(' ', pos);
-    std::string item = all.substr(pos, sp == std::string::npos ? std::string::npos : sp - pos);
-    if (!item.empty()) {
-      if (const char* err = Append(item.c_str(), out)) {
-        return err;
-      }
-    }
-    if (sp == std::string::npos) {
-      break;
-    }
-    pos = sp + 1;
-  }
-  return nullptr;
+  return ForEachWord(arg, [&](const std::string& word) { return Append(word.c_str(), out); });
 }
 
 const char* Refresh::Parse(const char* arg, Type& out) {

@@ -100,6 +100,23 @@ std::optional<std::string> Base64UrlDecode(std::string_view text) {
   return out;
 }
 
+bool IsBase64Url(std::string_view text) {
+  if (text.size() % 4 == 1) {
+    return false;
+  }
+  uint32_t last = 0;
+  for (char c : text) {
+    int8_t v = kUrlTable[static_cast<uint8_t>(c)];
+    if (v < 0) {
+      return false;
+    }
+    last = static_cast<uint8_t>(v);  // v >= 0 here
+  }
+  // As Base64UrlDecode: the bits past the last whole byte must be zero (2 or 4 of them).
+  size_t rest_bits = (text.size() * 6) % 8;
+  return rest_bits == 0 || (last & ((1u << rest_bits) - 1)) == 0;
+}
+
 std::string UrlEncode(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -229,6 +246,16 @@ std::string SafeErrorCode(std::string_view code) {
                  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
                });
   return plain ? std::string(code) : "unreadable";
+}
+
+std::string_view TrimSpaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
 }
 
 bool IEquals(std::string_view a, std::string_view b) {

@@ -12,6 +12,8 @@ namespace coinpay {
 std::string Base64UrlEncode(std::string_view bytes);
 // Accepts unpadded base64url only; nullopt on any other character.
 std::optional<std::string> Base64UrlDecode(std::string_view text);
+// True exactly when Base64UrlDecode(text) would succeed, without building the bytes.
+bool IsBase64Url(std::string_view text);
 std::string Base64Encode(std::string_view bytes);  // standard alphabet, padded
 
 // RFC 3986 unreserved characters pass; everything else is %XX (form encoding: space as %20).
@@ -31,6 +33,9 @@ std::string HtmlEscape(std::string_view s);
 // A provider's error code (e.g. "invalid_grant") as it may appear in our logs: kept when it is
 // plain letters and underscores, else "unreadable".
 std::string SafeErrorCode(std::string_view code);
+
+// `s` without leading and trailing spaces and tabs (HTTP's optional whitespace).
+std::string_view TrimSpaces(std::string_view s);
 
 bool IEquals(std::string_view a, std::string_view b);
 std::string ToLower(std::string_view s);

@@ -112,7 +112,7 @@ Action AuthenticateOpaque(ProviderClient& provider, VerifiedTokenCache& cache, i
   switch (verdict.kind) {
     case IntrospectionVerdict::Kind::kAllowed:
       provider.Count(Metric::kBearerAccepted);
-      return Action::Allow(*verdict.identity);
+      return Action::Allow(verdict.identity);
     case IntrospectionVerdict::Kind::kRefused:
       provider.Count(Metric::kBearerRefusedIntrospection);
       return BearerChallenge(config, "invalid_token", verdict.description);

@@ -18,16 +18,6 @@ constexpr std::array<std::string_view, kErrorKindCount> kKindNames = {
 constexpr std::array<std::string_view, 6> kPlaceholders = {"status",    "title",     "message",
                                                            "link_href", "link_text", "kind"};
 
-std::string_view Trimmed(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 bool IsPlaceholder(std::string_view name) {
   for (std::string_view p : kPlaceholders) {
     if (p == name) {
@@ -67,7 +57,7 @@ std::string Fill(std::string_view tmpl, const ErrorPageText& t) {
     if (close == std::string_view::npos) {
       break;
     }
-    std::string_view name = Trimmed(tmpl.substr(open + 2, close - open - 2));
+    std::string_view name = TrimSpaces(tmpl.substr(open + 2, close - open - 2));
     out.append(tmpl.substr(pos, open - pos));
     if (IsPlaceholder(name)) {
       out += ValueOf(name, t);
@@ -164,7 +154,7 @@ std::optional<std::string> CheckErrorTemplate(std::string_view html) {
     if (close == std::string_view::npos) {
       return "has a {{ without a closing }}; write placeholders as {{title}}";
     }
-    std::string_view name = Trimmed(html.substr(pos + 2, close - pos - 2));
+    std::string_view name = TrimSpaces(html.substr(pos + 2, close - pos - 2));
     if (!IsPlaceholder(name)) {
       std::string shown(name.substr(0, 40));
       return "uses the unknown placeholder {{" + shown +
@@ -183,7 +173,7 @@ std::optional<std::string> CheckErrorPage(std::string_view html) {
     if (close == std::string_view::npos) {
       break;
     }
-    std::string_view name = Trimmed(html.substr(pos + 2, close - pos - 2));
+    std::string_view name = TrimSpaces(html.substr(pos + 2, close - pos - 2));
     if (IsPlaceholder(name)) {
       return "is served as it is, but uses the placeholder {{" + std::string(name) +
              "}}; placeholders are filled only in CoinpayErrorTemplate";

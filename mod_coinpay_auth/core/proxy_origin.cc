@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/encoding.h"
 #include "core/forwarded.h"
 #include "core/log.h"
 
@@ -29,20 +30,10 @@ bool EqualsNoCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // The last comma-separated item of an X-Forwarded-* value: what the trusted peer appended.
 std::string_view LastItem(std::string_view list) {
   size_t comma = list.rfind(',');
-  return Trim(comma == std::string_view::npos ? list : list.substr(comma + 1));
+  return TrimSpaces(comma == std::string_view::npos ? list : list.substr(comma + 1));
 }
 
 std::optional<int> ParsePort(std::string_view s) {

@@ -49,7 +49,7 @@ class Reader {
     in_.remove_prefix(8);
     return true;
   }
-  bool String(std::string& s) {
+  bool View(std::string_view& s) {
     if (in_.size() < 4) {
       return false;
     }
@@ -61,8 +61,21 @@ class Reader {
     if (in_.size() < n) {
       return false;
     }
-    s.assign(in_.substr(0, n));
+    s = in_.substr(0, n);
     in_.remove_prefix(n);
+    return true;
+  }
+  // Steps over a string without copying it (the tokens, when they are not wanted).
+  bool Skip() {
+    std::string_view ignored;
+    return View(ignored);
+  }
+  bool String(std::string& s) {
+    std::string_view v;
+    if (!View(v)) {
+      return false;
+    }
+    s.assign(v);
     return true;
   }
   bool Done() const { return in_.empty(); }
@@ -106,7 +119,7 @@ std::string EncodeSession(const SessionRecord& s) {
   return out;
 }
 
-std::optional<SessionRecord> DecodeSession(std::string_view bytes) {
+std::optional<SessionRecord> DecodeSession(std::string_view bytes, SessionParts parts) {
   if (bytes.empty() || bytes[0] != kRecordVersion) {
     return std::nullopt;
   }
@@ -124,8 +137,13 @@ std::optional<SessionRecord> DecodeSession(std::string_view bytes) {
       return std::nullopt;
     }
   }
-  if (!r.String(s.claims_json) || !r.String(s.id_token) || !r.String(s.access_token) ||
-      !r.String(s.refresh_token) || !r.Int(s.access_expires_at) || !r.Int(s.access_issued_at) ||
+  if (!r.String(s.claims_json)) {
+    return std::nullopt;
+  }
+  bool tokens = parts == SessionParts::kAll
+                    ? r.String(s.id_token) && r.String(s.access_token) && r.String(s.refresh_token)
+                    : r.Skip() && r.Skip() && r.Skip();
+  if (!tokens || !r.Int(s.access_expires_at) || !r.Int(s.access_issued_at) ||
       !r.Int(s.created_at) || !r.Int(s.last_seen_at) || !r.Done()) {
     return std::nullopt;
   }
@@ -141,9 +159,9 @@ int64_t Sessions::StoreExpiry(const SessionRecord& r, int64_t now) const {
                   SaturatingAdd(now, config_.idle_timeout_seconds));
 }
 
-std::optional<Sessions::Loaded> Sessions::Open(std::string_view id, const SharedStore::Entry& entry,
-                                               int64_t now) {
-  auto record = DecodeSession(entry.value);
+std::optional<Sessions::Loaded> Sessions::Open(std::string_view id, SharedStore::Entry& entry,
+                                               int64_t now, SessionParts parts) {
+  auto record = DecodeSession(entry.value, parts);
   if (!record || record->scope != config_.scope) {
     return std::nullopt;  // another site's session (or not ours at all): leave it alone
   }
@@ -152,18 +170,22 @@ std::optional<Sessions::Loaded> Sessions::Open(std::string_view id, const Shared
     (void)store_.Erase(StoreKey(id));
     return std::nullopt;
   }
-  return Loaded{std::string(id), std::move(*record), entry.version};
+  Loaded loaded{std::string(id), std::move(*record), entry.version, parts, {}};
+  if (parts != SessionParts::kAll) {
+    loaded.stored = std::move(entry.value);
+  }
+  return loaded;
 }
 
-Result<std::optional<Sessions::Loaded>> Sessions::Load(std::string_view cookie_header,
-                                                       int64_t now) {
+Result<std::optional<Sessions::Loaded>> Sessions::Load(std::string_view cookie_header, int64_t now,
+                                                       SessionParts parts) {
   for (std::string_view id : SessionIdsIn(config_, cookie_header)) {
     auto got = store_.Get(StoreKey(id), now);
     if (!got) {
       return got.error();
     }
     if (got->has_value()) {
-      if (auto loaded = Open(id, **got, now)) {
+      if (auto loaded = Open(id, **got, now, parts)) {
         return loaded;
       }
     }
@@ -186,9 +208,25 @@ void Sessions::Touch(const Loaded& loaded, int64_t now) {
   if (now - loaded.record.last_seen_at < kTouchIntervalSeconds) {
     return;
   }
-  SessionRecord touched = loaded.record;
-  touched.last_seen_at = now;
-  (void)store_.PutIfVersion(StoreKey(loaded.id), EncodeSession(touched), StoreExpiry(touched, now),
+  SessionRecord touched_times;  // what StoreExpiry reads
+  touched_times.created_at = loaded.record.created_at;
+  touched_times.last_seen_at = now;
+  std::string bytes;
+  if (loaded.parts == SessionParts::kAll) {
+    SessionRecord touched = loaded.record;
+    touched.last_seen_at = now;
+    bytes = EncodeSession(touched);
+  } else {
+    // The record was read without its tokens: write back the stored bytes, tokens included,
+    // with only last_seen_at (always the encoding's last field) changed.
+    bytes = loaded.stored;
+    if (bytes.size() < 8) {
+      return;
+    }
+    bytes.resize(bytes.size() - 8);
+    PutInt(bytes, now);
+  }
+  (void)store_.PutIfVersion(StoreKey(loaded.id), bytes, StoreExpiry(touched_times, now),
                             loaded.version, now);
 }
 

@@ -44,8 +44,14 @@ struct SessionRecord {
   int64_t last_seen_at = 0;
 };
 
+// How much of a stored record a reader needs. kWithoutTokens: everything but id_token,
+// access_token and refresh_token (left empty, though still checked to be well formed), which
+// is all a request needs unless the location passes the access token on or refreshes it.
+enum class SessionParts { kAll, kWithoutTokens };
+
 std::string EncodeSession(const SessionRecord& s);
-std::optional<SessionRecord> DecodeSession(std::string_view bytes);
+std::optional<SessionRecord> DecodeSession(std::string_view bytes,
+                                           SessionParts parts = SessionParts::kAll);
 
 class Sessions {
  public:
@@ -54,11 +60,14 @@ class Sessions {
   struct Loaded {
     std::string id;
     SessionRecord record;
-    uint64_t version = 0;  // the store version `record` was read at
+    uint64_t version = 0;                     // the store version `record` was read at
+    SessionParts parts = SessionParts::kAll;  // kWithoutTokens: record's tokens are empty
+    std::string stored;  // the bytes read, when parts is kWithoutTokens (Touch writes them back)
   };
   // The live session of this site named by any session cookie in the header; nullopt if none.
   // Writes nothing (see Touch), so per-location limits still see the stored last_seen_at.
-  Result<std::optional<Loaded>> Load(std::string_view cookie_header, int64_t now);
+  Result<std::optional<Loaded>> Load(std::string_view cookie_header, int64_t now,
+                                     SessionParts parts = SessionParts::kAll);
   // The live session with this id (already read from a cookie).
   Result<std::optional<Loaded>> LoadById(const std::string& id, int64_t now);
   // Records a use at `now`, at most once a minute. Dropped (not retried) when anything wrote
@@ -84,7 +93,8 @@ class Sessions {
  private:
   int64_t StoreExpiry(const SessionRecord& r, int64_t now) const;
   // Decodes a stored value into a live session of this site (erasing it if it expired).
-  std::optional<Loaded> Open(std::string_view id, const SharedStore::Entry& entry, int64_t now);
+  std::optional<Loaded> Open(std::string_view id, SharedStore::Entry& entry, int64_t now,
+                             SessionParts parts = SessionParts::kAll);
   Result<int> DestroyIndexed(const std::string& index_key, int64_t now);
   SharedStore& store_;
   const SessionConfig& config_;

@@ -113,17 +113,22 @@ Action ChooseProvider(Site& site, const RequestView& req, const std::vector<std:
 
 Action AuthenticateSession(Site& site, const RequestView& req, const LocationOptions& options) {
   int64_t now = site.clock.NowSeconds();
-  auto loaded = site.sessions.Load(req.cookie, now);
+  // The tokens are decoded only where this request may use them (passed on or refreshed).
+  auto loaded = site.sessions.Load(
+      req.cookie, now, NeedsLiveToken(options) ? SessionParts::kAll : SessionParts::kWithoutTokens);
   if (!loaded) {
     site.provider.CountStoreError();
     LogAt(site.log, LogLevel::kError, 150, "session store unavailable: " + loaded.error().detail);
     return ErrorPage(ErrorKind::kServiceUnavailable, 503, "Service unavailable",
                      "Sessions cannot be checked right now. Please try again shortly.");
   }
-  std::vector<std::string> accepted = options.providers;
-  if (accepted.empty()) {
-    accepted.push_back(site.provider.config().name);
+  // The location's provider names, read in place (a copy only when it names none).
+  std::vector<std::string> site_only;
+  if (options.providers.empty()) {
+    site_only.push_back(site.provider.config().name);
   }
+  const std::vector<std::string>& accepted =
+      options.providers.empty() ? site_only : options.providers;
   ProviderClient* session_provider = nullptr;
   if (loaded->has_value()) {
     const SessionRecord& r = (*loaded)->record;
@@ -143,8 +148,8 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
   if (loaded->has_value()) {
     // The stored last_seen_at, before this request touches it.
     const SessionRecord& r = (*loaded)->record;
-    bool too_old = options.max_age_seconds > 0 &&
-                   now >= SaturatingAdd(r.created_at, options.max_age_seconds);
+    bool too_old =
+        options.max_age_seconds > 0 && now >= SaturatingAdd(r.created_at, options.max_age_seconds);
     bool too_idle = options.idle_timeout_seconds > 0 &&
                     now >= SaturatingAdd(r.last_seen_at, options.idle_timeout_seconds);
     if (too_old || too_idle) {

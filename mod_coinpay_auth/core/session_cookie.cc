@@ -27,7 +27,7 @@ std::vector<std::string_view> SessionIdsIn(const SessionConfig& c, std::string_v
   std::vector<std::string_view> ids;
   for (const auto& [name, value] : ParseCookieHeader(header)) {
     if (name == c.cookie_name && value.size() == kSessionIdChars &&
-        Base64UrlDecode(value).has_value()) {
+        IsBase64Url(value)) {
       ids.push_back(value);
     }
   }

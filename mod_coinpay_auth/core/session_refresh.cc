@@ -54,7 +54,8 @@ Status CheckRefreshedIdToken(Site& site, const std::string& id_token, const Sess
 void DiscardTokens(Site& site, const TokenResponse& tokens) {
   LogAt(site.log, LogLevel::kInfo, 175,
         "session ended while its refresh was in flight; the new tokens are discarded");
-  const std::string& token = tokens.refresh_token.empty() ? tokens.access_token : tokens.refresh_token;
+  const std::string& token =
+      tokens.refresh_token.empty() ? tokens.access_token : tokens.refresh_token;
   const char* hint = tokens.refresh_token.empty() ? "access_token" : "refresh_token";
   if (token.empty()) {
     return;

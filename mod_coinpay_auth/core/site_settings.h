@@ -43,4 +43,16 @@ struct LocationSettings {
 #undef COINPAY_DIR
 };
 
+// True when no line of this section set any of its rows: merged under another section it
+// changes nothing, so the glue's merge can share the other side instead of copying it.
+inline bool SetsNothing(const LocationSettings& s) {
+  bool any = false;
+#define COINPAY_SERVER(Name, field, Kind, def, help)
+#define COINPAY_DIR(Name, field, Kind, def, help) any = any || s.field.set;
+#include "core/directives.def"
+#undef COINPAY_SERVER
+#undef COINPAY_DIR
+  return !any;
+}
+
 }  // namespace coinpay

@@ -9,15 +9,20 @@ VerifiedTokenCache::VerifiedTokenCache(size_t capacity)
     : per_shard_capacity_(capacity / kShards + 1),
       introspection_(IntrospectionCache::Options{.capacity = capacity}) {}
 
+size_t VerifiedTokenCache::HashOf(std::string_view token) {
+  return std::hash<std::string_view>{}(token);
+}
+
 size_t VerifiedTokenCache::ShardIndexOf(std::string_view token) {
   // Higher bits than the map's buckets use, so one shard's keys still spread over its buckets.
-  return (std::hash<std::string_view>{}(token) >> 7) % kShards;
+  return (HashOf(token) >> 7) % kShards;
 }
 
 std::shared_ptr<const Identity> VerifiedTokenCache::Find(std::string_view token, int64_t now) {
-  Shard& shard = ShardFor(token);
+  const Probe probe{token, HashOf(token)};
+  Shard& shard = ShardOfHash(probe.hash);
   std::lock_guard<std::mutex> lock(shard.mu);
-  auto it = shard.map.find(std::string(token));
+  auto it = shard.map.find(probe);
   if (it == shard.map.end()) {
     return nullptr;
   }
@@ -30,8 +35,8 @@ std::shared_ptr<const Identity> VerifiedTokenCache::Find(std::string_view token,
 
 void VerifiedTokenCache::Insert(std::string_view token, std::shared_ptr<const Identity> identity,
                                 int64_t expires_at, int64_t now) {
-  std::string key(token);
-  Shard& shard = ShardFor(token);
+  Key key{std::string(token), HashOf(token)};
+  Shard& shard = ShardOfHash(key.hash);
   std::lock_guard<std::mutex> lock(shard.mu);
   if (shard.map.size() >= per_shard_capacity_) {
     for (auto it = shard.map.begin(); it != shard.map.end();) {

@@ -39,11 +39,33 @@ class VerifiedTokenCache {
     std::shared_ptr<const Identity> identity;
     int64_t expires_at;
   };
+  // The token's hash is computed once per request and serves both the shard and the map;
+  // a lookup probes with a view of the token, never a copy.
+  struct Key {
+    std::string token;
+    size_t hash;
+  };
+  struct Probe {
+    std::string_view token;
+    size_t hash;
+  };
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(const Key& k) const { return k.hash; }
+    size_t operator()(const Probe& p) const { return p.hash; }
+  };
+  struct KeyEq {
+    using is_transparent = void;
+    bool operator()(const Key& a, const Key& b) const { return a.token == b.token; }
+    bool operator()(const Probe& a, const Key& b) const { return a.token == b.token; }
+    bool operator()(const Key& a, const Probe& b) const { return a.token == b.token; }
+  };
   struct Shard {
     std::mutex mu;
-    std::unordered_map<std::string, Entry> map;
+    std::unordered_map<Key, Entry, KeyHash, KeyEq> map;
   };
-  Shard& ShardFor(std::string_view token) { return shards_[ShardIndexOf(token)]; }
+  static size_t HashOf(std::string_view token);
+  Shard& ShardOfHash(size_t hash) { return shards_[(hash >> 7) % kShards]; }
 
   size_t per_shard_capacity_;
   Shard shards_[kShards];

@@ -164,6 +164,14 @@ void MergeField(Field<K>& out, const Field<K>& base, const Field<K>& add) {
   out = add.set ? add : base;
 }
 
+// `out` starts as a copy of `add`: only what `add` leaves alone comes from `base`.
+template <typename K>
+void InheritField(Field<K>& out, const Field<K>& base, const Field<K>& add) {
+  if (!add.set) {
+    out = base;
+  }
+}
+
 const char* ReadProviderSection(cmd_parms* cmd, const char* arg) {
   if (const char* err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT)) {
     return err;
@@ -260,12 +268,30 @@ void MergeAuthz(DirConfig& out, const DirConfig& base, const DirConfig& add) {
   }
 }
 
+// A section with no row of ours set and no Require or AuthMerging line of its own: merged with
+// any other section, the result equals that other section (MergeAuthz keeps it unchanged too;
+// only `merging` may differ, and a merged result's `merging` is never read: httpd passes
+// merged results only as `base`).
+bool IsEmptySection(const DirConfig& c) {
+  return SetsNothing(c) && !c.has_require && c.merging == AuthMerging::kUnset &&
+         c.prechecks.empty();
+}
+
 DirConfig* MergedDirConfig(apr_pool_t* p, void* base_v, void* add_v) {
-  auto* out = PoolNew<DirConfig>(p);
-  const auto* base = static_cast<const DirConfig*>(base_v);
-  const auto* add = static_cast<const DirConfig*>(add_v);
+  auto* base = static_cast<DirConfig*>(base_v);
+  auto* add = static_cast<DirConfig*>(add_v);
+  // httpd merges for every request (each <Directory>, <Location> and .htaccess on the way),
+  // and most sections say nothing of ours: share the other side, which nothing writes after
+  // the configuration is read, instead of building a copy in the request pool.
+  if (IsEmptySection(*add)) {
+    return base;
+  }
+  if (IsEmptySection(*base)) {
+    return add;
+  }
+  auto* out = PoolNew<DirConfig>(p, *add);  // a copy, not fresh defaults parsed again
 #define COINPAY_SERVER(Name, field, Kind, def, help)
-#define COINPAY_DIR(Name, field, Kind, def, help) MergeField(out->field, base->field, add->field);
+#define COINPAY_DIR(Name, field, Kind, def, help) InheritField(out->field, base->field, add->field);
 #include "core/directives.def"
 #undef COINPAY_SERVER
 #undef COINPAY_DIR

@@ -13,6 +13,7 @@
 
 #include "core/identity.h"
 #include "httpd/module.h"
+#include "httpd/retained_region.h"
 #include "httpd/runtime.h"
 #include "platform/shared_counters.h"
 #include "platform/shm_store.h"
@@ -20,13 +21,8 @@
 namespace coinpay::httpd {
 namespace {
 
-constexpr char kRetainedKey[] = "mod_coinpay_auth/metrics-shm";
-
-// Kept in the parent across graceful restarts (ap_retained_data), like the session store.
-struct Retained {
-  void* base;
-  size_t size;
-};
+// "-2": the record kept under it grew a field; an older module's smaller record is not read.
+constexpr char kRetainedKey[] = "mod_coinpay_auth/metrics-shm-2";
 
 struct MetricsProcess {
   Metrics metrics;
@@ -73,27 +69,20 @@ Status SetUpMetrics(server_rec* main) {
   const size_t size = SharedCounters::RegionSize(slots);
   const uint64_t fingerprint = SharedCounters::Fingerprint(flat);
 
-  auto* retained = static_cast<Retained*>(ap_retained_data_get(kRetainedKey));
+  // Kept across graceful restarts (httpd/retained_region.h); Attach checks the fingerprint.
   Result<Metrics> metrics = Error{Errc::kConfig, ""};
-  if (retained != nullptr && retained->size == size) {
-    metrics = SharedCounters::Attach(retained->base, retained->size, slots, fingerprint);
+  if (const RetainedRegion* kept = RetainedRegionOf(kRetainedKey, size, 0)) {
+    metrics = SharedCounters::Attach(kept->base, kept->size, slots, fingerprint);
   }
   if (!metrics) {
-    auto region = ShmRegion::Create(main->process->pool, size);
+    auto region = CreateRetainedRegion(main, kRetainedKey, size, 0, "metrics");
     if (!region) {
-      return Error{Errc::kConfig,
-                   "cannot create " + std::to_string(size) +
-                       " bytes of shared memory for metrics: " + region.error().detail};
+      return region.error();
     }
-    metrics = SharedCounters::Create(region->base(), region->size(), slots, fingerprint);
+    metrics = SharedCounters::Create(region->base, region->size, slots, fingerprint);
     if (!metrics) {
       return metrics.error();
     }
-    if (retained == nullptr) {
-      retained = static_cast<Retained*>(ap_retained_data_create(kRetainedKey, sizeof(Retained)));
-    }
-    retained->base = region->base();
-    retained->size = region->size();
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, main,
                  "CPA00300: metrics: %" APR_SIZE_T_FMT " provider slot(s) counted from zero",
                  slots - 1);

@@ -6,6 +6,7 @@
 #include <http_log.h>
 #include <http_protocol.h>
 
+#include <algorithm>
 #include <mutex>
 #include <set>
 #include <string>
@@ -63,14 +64,17 @@ int DeleteIfIdentity(void* rec, const char* key, const char* /*value*/) {
 }
 
 // `prefix` + the claim's name with every character but letters and digits replaced by
-// `other`: a name no CGI environment or header parser can misread.
-std::string ClaimName(std::string_view prefix, std::string_view claim, char other) {
-  std::string out(prefix);
-  out.reserve(out.size() + claim.size());
+// `other`: a name no CGI environment or header parser can misread. Written straight into the
+// request pool (once per claim per request, so no std::string in between).
+const char* PoolClaimName(apr_pool_t* pool, std::string_view prefix, std::string_view claim,
+                          char other) {
+  auto* out = static_cast<char*>(apr_palloc(pool, prefix.size() + claim.size() + 1));
+  char* p = std::copy(prefix.begin(), prefix.end(), out);
   for (char c : claim) {
     bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    out += ok ? c : other;
+    *p++ = ok ? c : other;
   }
+  *p = '\0';
   return out;
 }
 
@@ -210,11 +214,9 @@ void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id) {
       }
     }
   }
-  std::string remote_user = user != nullptr ? *user : id.user;
-  if (id.qualify_user) {
-    remote_user.append("@").append(id.provider);
-  }
-  r->user = apr_pstrmemdup(r->pool, remote_user.data(), remote_user.size());
+  const std::string& name = user != nullptr ? *user : id.user;
+  r->user = id.qualify_user ? apr_pstrcat(r->pool, name.c_str(), "@", id.provider.c_str(), nullptr)
+                            : apr_pstrmemdup(r->pool, name.data(), name.size());
   r->ap_auth_type = const_cast<char*>("coinpay");
   PassClaims how = dir.pass_claims_as.value;
   bool env = how == PassClaims::kEnvironment || how == PassClaims::kBoth;
@@ -246,12 +248,12 @@ void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id) {
     if (env) {
       // addn with pool copies: no duplicate scan per claim (clients cannot set env variables,
       // and each claim name appears once).
-      std::string key = ClaimName("COINPAY_CLAIM_", name, '_');
-      apr_table_addn(r->subprocess_env, apr_pstrmemdup(r->pool, key.data(), key.size()),
+      apr_table_addn(r->subprocess_env, PoolClaimName(r->pool, "COINPAY_CLAIM_", name, '_'),
                      apr_pstrmemdup(r->pool, value.data(), value.size()));
     }
     if (headers) {
-      apr_table_set(r->headers_in, ClaimName("Coinpay-Claim-", name, '-').c_str(), value.c_str());
+      apr_table_set(r->headers_in, PoolClaimName(r->pool, "Coinpay-Claim-", name, '-'),
+                    value.c_str());
     }
   }
 }

@@ -16,6 +16,7 @@
 #include "httpd/config_tree.h"
 #include "httpd/metrics_runtime.h"
 #include "httpd/module.h"
+#include "httpd/retained_region.h"
 #include "platform/curl_http_client.h"
 #include "platform/redis_store.h"
 #include "platform/shm_store.h"
@@ -26,13 +27,7 @@ namespace {
 
 constexpr char kRetainedKey[] = "mod_coinpay_auth/session-shm";
 
-// Kept across graceful restarts in the parent (ap_retained_data), so sessions survive them.
-struct Retained {
-  void* base;
-  size_t size;
-  size_t capacity;
-  size_t entry_size;
-};
+// Where the sessions' shared memory is kept across graceful restarts (httpd/retained_region.h).
 
 struct Process {
   SystemClock clock;
@@ -110,33 +105,25 @@ Status OpenSharedStore(server_rec* main) {
                  "CoinpaySessionCapacity / CoinpaySessionEntrySize are out of "
                  "range (at most 16777216 sessions of at most 16 MiB)"};
   }
-  auto* retained = static_cast<Retained*>(ap_retained_data_get(kRetainedKey));
+  // The layout depends on both sizes, not only on their product.
+  const uint64_t shape = (static_cast<uint64_t>(capacity) << 32) ^ entry;
   Process& proc = TheProcess();
-  if (retained != nullptr && retained->capacity == capacity && retained->entry_size == entry) {
-    auto store = ShmStore::Attach(retained->base, retained->size);
+  if (const RetainedRegion* kept = RetainedRegionOf(kRetainedKey, size, shape)) {
+    auto store = ShmStore::Attach(kept->base, kept->size);
     if (store) {
       proc.shm = std::move(*store);
       proc.store = proc.shm.get();
       return OkStatus();
     }
   }
-  auto region = ShmRegion::Create(main->process->pool, size);
+  auto region = CreateRetainedRegion(main, kRetainedKey, size, shape, "sessions");
   if (!region) {
-    return Error{Errc::kConfig,
-                 "cannot create " + std::to_string(size) +
-                     " bytes of shared memory for sessions: " + region.error().detail};
+    return region.error();
   }
-  auto store = ShmStore::Create(region->base(), region->size(), capacity, entry);
+  auto store = ShmStore::Create(region->base, region->size, capacity, entry);
   if (!store) {
     return store.error();
   }
-  if (retained == nullptr) {
-    retained = static_cast<Retained*>(ap_retained_data_create(kRetainedKey, sizeof(Retained)));
-  }
-  retained->base = region->base();
-  retained->size = region->size();
-  retained->capacity = capacity;
-  retained->entry_size = entry;
   proc.shm = std::move(*store);
   proc.store = proc.shm.get();
   ap_log_error(APLOG_MARK, APLOG_INFO, 0, main,

@@ -164,7 +164,7 @@ class BearerAuthnTest : public ::testing::Test {
       }
       EXPECT_FALSE(t_.log.AnyContains(needle));
     }
-    EXPECT_TRUE(a.identity.access_token.empty());
+    EXPECT_TRUE(a.who().access_token.empty());
   }
 
   TestSite t_;
@@ -178,28 +178,28 @@ TEST_F(BearerAuthnTest, ValidTokenIsAllowedWithItsSubAndClaims) {
   std::string token = At(key_, Claims());
   Action a = AuthnToken(token);
   ASSERT_EQ(a.kind, Action::Kind::kAllow);
-  EXPECT_EQ(a.identity.user, "user-42");
+  EXPECT_EQ(a.who().user, "user-42");
   bool email = false;
-  for (const auto& [k, v] : a.identity.claims) {
+  for (const auto& [k, v] : a.who().claims) {
     email |= v == "alice@example.com";
   }
   EXPECT_TRUE(email);
-  EXPECT_NE(a.identity.claims_json.find("read:documents"), std::string::npos);
-  ASSERT_NE(a.identity.parsed_claims, nullptr);
-  EXPECT_EQ(a.identity.parsed_claims->GetString("sub"), "user-42");
+  EXPECT_NE(a.who().claims_json.find("read:documents"), std::string::npos);
+  ASSERT_NE(a.who().parsed_claims, nullptr);
+  EXPECT_EQ(a.who().parsed_claims->GetString("sub"), "user-42");
   EXPECT_EQ(t_.provider->stats().jwks_fetches, 1);
 }
 
 TEST_F(BearerAuthnTest, EcSignedTokenIsAllowed) {
   Action a = AuthnToken(At(ec_key_, Claims()));
   ASSERT_EQ(a.kind, Action::Kind::kAllow);
-  EXPECT_EQ(a.identity.user, "user-42");
+  EXPECT_EQ(a.who().user, "user-42");
 }
 
 TEST_F(BearerAuthnTest, ClientCredentialsTokenUsesTheClientIdAsUser) {
   Action a = AuthnToken(At(key_, Claims("sub=-;client_id=\"batch-job\"")));
   ASSERT_EQ(a.kind, Action::Kind::kAllow);
-  EXPECT_EQ(a.identity.user, "batch-job");
+  EXPECT_EQ(a.who().user, "batch-job");
 }
 
 TEST_F(BearerAuthnTest, TokenWithNeitherSubNorClientIdIsRefused) {
@@ -220,8 +220,8 @@ TEST_F(BearerAuthnTest, SecondCallIsServedFromTheCache) {
   Action second = AuthnToken(token);
   ASSERT_EQ(second.kind, Action::Kind::kAllow);
   // The very identity verified the first time, not a second verification's.
-  EXPECT_EQ(second.identity.parsed_claims, first.identity.parsed_claims);
-  EXPECT_EQ(second.identity.user, "user-42");
+  EXPECT_EQ(second.who().parsed_claims, first.who().parsed_claims);
+  EXPECT_EQ(second.who().user, "user-42");
   EXPECT_EQ(t_.http.CountFor(TestSite::kJwksUrl), 1);
   EXPECT_EQ(t_.provider->stats().jwks_fetches, 1);
 }
@@ -241,7 +241,7 @@ TEST_F(BearerAuthnTest, CachedTokenOutlivesAKeyRotation) {
 
   Action a = AuthnToken(token);
   ASSERT_EQ(a.kind, Action::Kind::kAllow);
-  EXPECT_EQ(a.identity.user, "user-42");
+  EXPECT_EQ(a.who().user, "user-42");
   // Even with the provider unreachable.
   t_.http.Fail(TestSite::kJwksUrl);
   t_.http.Fail(TestSite::kDiscoveryUrl);
@@ -304,9 +304,9 @@ TEST_F(BearerAuthnTest, TokenWithoutExpIsRefused) {
 
 TEST_F(BearerAuthnTest, TokenNotYetValidIsRefused) {
   int64_t future = t_.clock.NowSeconds() + 3600;
-  ExpectInvalidToken(At(key_, Claims("nbf=" + std::to_string(future) +
-                                         ";exp=" + std::to_string(future + 300))),
-                     "The access token is not valid yet");
+  ExpectInvalidToken(
+      At(key_, Claims("nbf=" + std::to_string(future) + ";exp=" + std::to_string(future + 300))),
+      "The access token is not valid yet");
 }
 
 TEST_F(BearerAuthnTest, AlgNoneIsRefused) {
@@ -321,8 +321,7 @@ TEST_F(BearerAuthnTest, Hs256KeyedWithThePublicKeyIsRefused) {
 
 TEST_F(BearerAuthnTest, UnknownKidIsRefused) {
   auto stranger = TestKey::Generate(TestKey::Kind::kRsa, "not-published");
-  ExpectInvalidToken(At(*stranger, Claims()),
-                     "The access token was signed with an unknown key");
+  ExpectInvalidToken(At(*stranger, Claims()), "The access token was signed with an unknown key");
 }
 
 TEST_F(BearerAuthnTest, BadSignatureIsRefused) {
@@ -439,7 +438,7 @@ TEST_F(OpaqueBearerTest, ActiveTokenIsAllowedAndCachedForAtMostAMinute) {
   t_.http.Respond(kIntrospectUrl, 200, Active());
   Action a = AuthnToken(opaque_);
   ASSERT_EQ(a.kind, Action::Kind::kAllow);
-  EXPECT_EQ(a.identity.user, "user-7");
+  EXPECT_EQ(a.who().user, "user-7");
   auto req = t_.http.LastFor(kIntrospectUrl);
   ASSERT_TRUE(req.has_value());
   EXPECT_EQ(req->method, "POST");

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <string>
 #include <vector>
 
@@ -85,6 +87,24 @@ TEST(ScopeRule, ScopesMatchWholeWordsOnly) {
   ScopeRule rule = Scopes("read");
   EXPECT_FALSE(rule.SatisfiedBy(ClaimsOf(R"({"scope":"read:documents reader"})")));
   EXPECT_FALSE(rule.SatisfiedBy(ClaimsOf(R"({"scope":"READ"})")));
+}
+
+// The scope string is matched in place; it must decide as the listed scopes (ScopesOf) do,
+// whatever the spacing.
+TEST(ScopeRule, InPlaceMatchAgreesWithTheListedScopes) {
+  const char* texts[] = {"", " ", "a", "a b", "  a\\tb  ", "ab", "a\\t\\tb c", "b a", "\\ta"};
+  for (const char* text : texts) {
+    Json claims = ClaimsOf(std::string(R"({"scope":")") + text + "\"}");
+    auto have = ScopesOf(claims);
+    for (const char* want : {"a", "b", "a b", "c a"}) {
+      ScopeRule rule = Scopes(want);
+      bool listed = true;
+      for (const std::string& s : ScopesOf(ClaimsOf(std::string(R"({"scope":")") + want + "\"}"))) {
+        listed = listed && std::find(have.begin(), have.end(), s) != have.end();
+      }
+      EXPECT_EQ(rule.SatisfiedBy(claims), listed) << text << " / " << want;
+    }
+  }
 }
 
 TEST(ScopeRule, TokenWithoutScopesSatisfiesNothing) {

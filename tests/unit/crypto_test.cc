@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <set>
 
 #include "core/encoding.h"
@@ -31,6 +33,21 @@ std::string Unhex(std::string_view hex) {
 
 TEST(Sha256, MatchesFips180Vector) {
   EXPECT_EQ(Hex(Sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+// Each thread reuses one digest context: hashes in a row and on other threads stay exact.
+TEST(Sha256, ReusedContextGivesTheSameDigestEveryTimeOnEveryThread) {
+  const std::string abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  const std::string empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+  auto check = [&] {
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(Hex(Sha256("abc")), abc);
+      EXPECT_EQ(Hex(Sha256("")), empty);
+    }
+  };
+  check();
+  std::thread other(check);
+  other.join();
 }
 
 TEST(HmacSha256, MatchesRfc4231TestCase2) {

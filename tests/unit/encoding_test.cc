@@ -57,6 +57,27 @@ TEST(Base64Url, RefusesNonCanonicalTrailingBits) {
   EXPECT_FALSE(Base64UrlDecode("Zm9=").has_value());
 }
 
+// The session cookie check uses IsBase64Url on every request: it must agree with the decoder
+// on every string, canonical or not.
+TEST(Base64Url, ValidityCheckAgreesWithTheDecoder) {
+  const std::string alphabet = "AQgwBz-_+/= ";
+  std::vector<std::string> samples = {"", "Zg", "Zh", "Zm8", "Zm9", "Zm9v", "Zm9vY", "Zg==",
+                                      std::string(43, 'A'), std::string(42, 'A') + "B",
+                                      std::string(42, 'A') + "E"};
+  for (char a : alphabet) {
+    for (char b : alphabet) {
+      for (char c : alphabet) {
+        samples.push_back({a, b});
+        samples.push_back({a, b, c});
+        samples.push_back(std::string("Zm9v") + a + b + c);
+      }
+    }
+  }
+  for (const std::string& s : samples) {
+    EXPECT_EQ(IsBase64Url(s), Base64UrlDecode(s).has_value()) << s;
+  }
+}
+
 TEST(UrlEncode, PassesUnreservedAndEscapesTheRest) {
   EXPECT_EQ(UrlEncode("aZ09-_.~"), "aZ09-_.~");
   EXPECT_EQ(UrlEncode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");

@@ -155,7 +155,7 @@ TEST_F(OpaqueIntrospectionTest, SixteenThreadsOnOneUnknownTokenMakeOneCallAndAll
   std::vector<Action> actions = AllAtOnce(16, "opaque-shared-token", ok);
   for (const Action& a : actions) {
     ASSERT_EQ(a.kind, Action::Kind::kAllow);
-    EXPECT_EQ(a.identity.user, "user-7");
+    EXPECT_EQ(a.who().user, "user-7");
   }
   EXPECT_EQ(t_.http.CountFor(kIntrospectUrl), 1);
   EXPECT_EQ(cache_.introspection().waiting(), 0u);

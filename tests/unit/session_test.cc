@@ -78,6 +78,24 @@ TEST(SessionCodec, RefusesTrailingBytesGarbageAndOtherVersions) {
   EXPECT_FALSE(DecodeSession(huge).has_value());
 }
 
+TEST(SessionCodec, WithoutTokensReadsTheSameRecordButItsTokens) {
+  std::string bytes = EncodeSession(SampleRecord());
+  auto partial = DecodeSession(bytes, SessionParts::kWithoutTokens);
+  ASSERT_TRUE(partial.has_value());
+  SessionRecord expected = SampleRecord();
+  expected.id_token.clear();
+  expected.access_token.clear();
+  expected.refresh_token.clear();
+  ExpectSame(*partial, expected);
+  EXPECT_EQ(partial->access_issued_at, expected.access_issued_at);
+  // Still checked end to end: a damaged record is no record in either mode.
+  for (size_t len = 0; len < bytes.size(); ++len) {
+    EXPECT_FALSE(DecodeSession(bytes.substr(0, len), SessionParts::kWithoutTokens).has_value())
+        << "length " << len;
+  }
+  EXPECT_FALSE(DecodeSession(bytes + "x", SessionParts::kWithoutTokens).has_value());
+}
+
 TEST(SessionCodec, RefusesAbsurdClaimCount) {
   std::string out = "\x01";
   for (int i = 0; i < 3; ++i) {
@@ -227,6 +245,35 @@ TEST_F(SessionsTest, TouchesTheStoreAtMostOncePerMinute) {
   clock_.Advance(20);
   use();
   EXPECT_EQ(store_.puts(), puts + 1);
+}
+
+// A request that reads a session without its tokens and touches it must not lose them: the
+// stored record afterwards is the full one with only last_seen_at moved, as with a full read.
+TEST_F(SessionsTest, TouchAfterAReadWithoutTokensKeepsTheTokens) {
+  auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  ASSERT_TRUE(id.ok());
+  clock_.Advance(120);
+  int64_t now = clock_.NowSeconds();
+  auto partial = sessions_.Load(CookieFor(*id), now, SessionParts::kWithoutTokens);
+  ASSERT_TRUE(partial.ok() && partial->has_value());
+  EXPECT_TRUE((*partial)->record.access_token.empty());
+  EXPECT_EQ((*partial)->record.user, SampleRecord().user);
+  int puts = store_.puts();
+  sessions_.Touch(**partial, now);
+  EXPECT_EQ(store_.puts(), puts + 1);
+  auto full = sessions_.Load(CookieFor(*id), now);
+  ASSERT_TRUE(full.ok() && full->has_value());
+  EXPECT_EQ((*full)->record.id_token, SampleRecord().id_token);
+  EXPECT_EQ((*full)->record.access_token, SampleRecord().access_token);
+  EXPECT_EQ((*full)->record.refresh_token, SampleRecord().refresh_token);
+  EXPECT_EQ((*full)->record.last_seen_at, now);
+  EXPECT_GT((*full)->version, (*partial)->version);
+  // The same bytes a touch after a full read writes.
+  SessionRecord expected = (*full)->record;
+  EXPECT_EQ(EncodeSession(expected), [&] {
+    auto v = store_.Get(RecordKeys().at(0), now);
+    return (*v)->value;
+  }());
 }
 
 TEST_F(SessionsTest, StoreExpiryNeverOutlivesTheAbsoluteMaxAge) {

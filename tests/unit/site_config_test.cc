@@ -516,6 +516,22 @@ TEST(SiteConfig, LocationAcceptsTheProvidersItNamesElseTheSitesFirst) {
   EXPECT_TRUE(o.pass_access_token);
 }
 
+// The glue's per-request merge shares a section that sets nothing instead of copying the other
+// side: every row a line sets must make the section count as setting something.
+TEST(SiteConfig, ASectionThatSetsAnyRowIsNotMergedAwayAsEmpty) {
+  EXPECT_TRUE(SetsNothing(LocationSettings{}));
+#define COINPAY_SERVER(Name, field, Kind, def, help)
+#define COINPAY_DIR(Name, field, Kind, def, help) \
+  {                                               \
+    LocationSettings s;                           \
+    s.field.set = true;                           \
+    EXPECT_FALSE(SetsNothing(s)) << #Name;        \
+  }
+#include "core/directives.def"
+#undef COINPAY_SERVER
+#undef COINPAY_DIR
+}
+
 TEST(SiteConfig, ProviderSectionNamesArePlainAndNotDefault) {
   for (const char* good : {"coinbase", "network-coin_2", "a"}) {
     EXPECT_TRUE(CheckProviderSectionName(good, {})) << good;

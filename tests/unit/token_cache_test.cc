@@ -29,6 +29,19 @@ TEST(VerifiedTokenCache, UnknownTokenIsAMiss) {
   EXPECT_EQ(cache.size(), 0u);
 }
 
+// A lookup takes a view of the request's header: it finds the entry inserted from another
+// buffer holding the same token, and hands back that entry's identity itself, not a copy.
+TEST(VerifiedTokenCache, LookupByAViewFindsTheSameSharedEntry) {
+  VerifiedTokenCache cache(100);
+  auto alice = IdentityOf("alice");
+  cache.Insert(std::string("header.payload.sig"), alice, kNow + 60, kNow);
+  const std::string header = "Bearer header.payload.sig";
+  std::string_view view = std::string_view(header).substr(7);
+  EXPECT_EQ(cache.Find(view, kNow), alice);
+  EXPECT_EQ(cache.Find(std::string_view(header).substr(7, 10), kNow), nullptr);  // a prefix
+  EXPECT_EQ(cache.Find("header.payload.sig2", kNow), nullptr);
+}
+
 TEST(VerifiedTokenCache, HitUntilExpiryThenMiss) {
   VerifiedTokenCache cache(100);
   cache.Insert("token-a", IdentityOf("alice"), kNow + 300, kNow);
