@@ -3,11 +3,12 @@
 // CachedStore -> SealedStore -> RedisStore.
 //
 // Why it can never serve a stale value: every Get still asks the inner store, with the version
-// of the copy held here (GetIfChanged: for Redis one round trip, a script comparing versions
-// where the value lives). The copy is returned only when the store answers "unchanged" at that
-// moment; otherwise its answer (a new value, absent, expired, an error) is what the caller gets.
-// So a write or logout on any node is seen by the next Get on every node, and expiry stays the
-// store's own. The cache saves the transfer and the unseal (AES-GCM), never the question.
+// of the copy held here (GetIfChanged: for Redis one GETRANGE of the value's last 8 bytes, which
+// every sealed write renews). The copy is returned only when the store answers "unchanged" at
+// that moment; otherwise its answer (a new value, absent, expired, an error) is what the caller
+// gets. So a write or logout on any node is seen by the next Get on every node, and expiry
+// stays the store's own. The cache saves the transfer and the unseal (AES-GCM), never the
+// question.
 //
 // Why here, above SealedStore and not inside it or RedisStore: it holds plaintext, so it must
 // sit above the one place that seals (SealedStore stays the only code that sees the at-rest

@@ -1,6 +1,7 @@
-// Redis commands: SET EXAT / GET / DEL for records, Lua scripts where a check and a write must
-// be one step (compare-and-set, compare-and-delete, set add with its expiry), SET NX PX for
-// Add. Failures are Errc::kStoreUnavailable: the request gets 503, no cookie is lost.
+// Redis commands: SET EXAT / GET / DEL for records, GETRANGE of a record's last 8 bytes (its
+// version) to revalidate a cached copy, Lua scripts where a check and a write must be one step
+// (compare-and-set, compare-and-delete, set add with its expiry), SET NX PX for Add. Failures are
+// Errc::kStoreUnavailable: the request gets 503, no cookie is lost.
 #include "platform/redis_store.h"
 
 #include <hiredis/hiredis.h>
@@ -9,8 +10,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
-
-#include "core/crypto.h"
+#include <string>
 
 namespace coinpay {
 namespace {
@@ -18,19 +18,14 @@ namespace {
 constexpr char kEraseIfEqualsScript[] =
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end "
     "return 0";
-// ARGV: new value, expected version (16 hex digits), expiry (Unix seconds).
+// ARGV: new value, expected version (the 8 bytes VersionBytes gives), expiry (Unix seconds).
+// The version is the value's last 8 bytes (see RedisStore::VersionOf), read in place: no hash
+// of the whole value, and the same test for a value any node of any release wrote.
 constexpr char kPutIfVersionScript[] =
-    "local cur = redis.call('get', KEYS[1]) "
-    "if cur and string.sub(redis.sha1hex(cur), 1, 16) == ARGV[2] then "
-    "redis.call('set', KEYS[1], ARGV[1], 'EXAT', ARGV[3]) return 1 end "
-    "return 0";
-// ARGV: the caller's version (16 hex digits). Answers nil (absent or expired), 1 (the key still
-// holds that version) or the stored bytes, in one step so nothing can change in between.
-constexpr char kGetIfChangedScript[] =
-    "local cur = redis.call('get', KEYS[1]) "
-    "if not cur then return false end "
-    "if string.sub(redis.sha1hex(cur), 1, 16) == ARGV[1] then return 1 end "
-    "return cur";
+    "if redis.call('exists', KEYS[1]) == 0 then return 0 end "
+    "local tail = redis.call('getrange', KEYS[1], -8, -1) "
+    "if string.rep('\\0', 8 - #tail) .. tail ~= ARGV[2] then return 0 end "
+    "redis.call('set', KEYS[1], ARGV[1], 'EXAT', ARGV[3]) return 1";
 // ARGV: member, expiry (Unix seconds), most members kept. Never shortens the set's life.
 constexpr char kSetAddScript[] =
     "redis.call('sadd', KEYS[1], ARGV[1]) "
@@ -79,14 +74,14 @@ std::string Resp(const std::vector<std::string_view>& args) {
   return out;
 }
 
-std::string VersionHex(uint64_t version) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex(16, '0');
-  for (int i = 15; i >= 0; --i) {
-    hex[static_cast<size_t>(i)] = kDigits[version & 15];
-    version >>= 4;
+// The 8 bytes a value with this version ends in (a shorter value: its bytes after zeros).
+std::string VersionBytes(uint64_t version) {
+  std::string bytes(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    bytes[static_cast<size_t>(i)] = static_cast<char>(version & 0xff);
+    version >>= 8;
   }
-  return hex;
+  return bytes;
 }
 
 }  // namespace
@@ -99,16 +94,14 @@ struct RedisStore::Reply {
 };
 
 uint64_t RedisStore::VersionOf(std::string_view stored) {
-  std::string digest = Sha1(stored);
   uint64_t v = 0;
-  for (size_t i = 0; i < 8; ++i) {
-    v = (v << 8) | static_cast<unsigned char>(digest[i]);
+  for (char ch : stored.substr(stored.size() - std::min<size_t>(stored.size(), 8))) {
+    v = (v << 8) | static_cast<unsigned char>(ch);
   }
   return v;
 }
 
-RedisStore::RedisStore(Options options)
-    : options_(std::move(options)), get_if_changed_sha_(Hex(Sha1(kGetIfChangedScript))) {}
+RedisStore::RedisStore(Options options) : options_(std::move(options)) {}
 
 RedisStore::~RedisStore() {
   for (redisContext* c : idle_) {
@@ -276,40 +269,33 @@ Result<std::optional<SharedStore::Entry>> RedisStore::Get(std::string_view key, 
   return std::optional<Entry>(std::move(e));
 }
 
-Result<SharedStore::Revalidation> RedisStore::GetIfChanged(std::string_view key, int64_t /*now*/,
+Result<SharedStore::Revalidation> RedisStore::GetIfChanged(std::string_view key, int64_t now,
                                                            uint64_t known_version) {
   std::string k = KeyOf(key);
-  std::string hex = VersionHex(known_version);
-  auto r = Exchange({"EVALSHA", get_if_changed_sha_, "1", k, hex}, /*retry=*/true);
-  if (r && r->type == REDIS_REPLY_ERROR && r->str.rfind("NOSCRIPT", 0) == 0) {
-    // First use on this server (or after SCRIPT FLUSH / a restart): EVAL loads the script.
-    r = Exchange({"EVAL", kGetIfChangedScript, "1", k, hex}, /*retry=*/true);
-  }
+  // GETRANGE reads the last 8 bytes in place: O(1) in Redis whatever the value's size. Any
+  // other answer (another version; "" for an absent or expired key, or an empty value) is
+  // settled by GET, whose answer is the one a Get now would give.
+  auto r = Command({"GETRANGE", k, "-8", "-1"});
   if (!r) {
     return r.error();
   }
-  if (r->type == REDIS_REPLY_ERROR) {
-    return Error{Errc::kStoreUnavailable, "Redis answered an error: " + r->str.substr(0, 120)};
+  if (r->type == REDIS_REPLY_STRING && !r->str.empty() && VersionOf(r->str) == known_version) {
+    return Revalidation{true, std::nullopt};
   }
-  Revalidation out;
-  if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
-    out.unchanged = true;
-  } else if (r->type == REDIS_REPLY_STRING) {
-    Entry e;
-    e.version = VersionOf(r->str);
-    e.value = std::move(r->str);
-    out.entry = std::move(e);
+  auto got = Get(key, now);
+  if (!got) {
+    return got.error();
   }
-  return out;
+  return Revalidation{false, std::move(*got)};
 }
 
 Result<bool> RedisStore::PutIfVersion(std::string_view key, std::string_view value,
                                       int64_t expires_at, uint64_t version, int64_t /*now*/) {
-  std::string hex = VersionHex(version);
+  std::string tail = VersionBytes(version);
   std::string k = KeyOf(key);
   std::string exat = std::to_string(expires_at);
   // Not retried on a closed connection: the script may have run before it closed.
-  auto r = Command({"EVAL", kPutIfVersionScript, "1", k, value, hex, exat}, /*retry=*/false);
+  auto r = Command({"EVAL", kPutIfVersionScript, "1", k, value, tail, exat}, /*retry=*/false);
   if (!r) {
     return r.error();
   }

@@ -28,13 +28,14 @@ class RedisStore final : public SharedStore {
   RedisStore& operator=(const RedisStore&) = delete;
 
   Status Put(std::string_view key, std::string_view value, int64_t expires_at) override;
-  // A record's version is derived from its bytes (the first 64 bits of their SHA-1, which a
-  // server-side script computes too): values sealed with a fresh random IV never repeat, so
-  // any write changes it. Unsealed, the same bytes written again would show the same version:
-  // use this store under SealedStore, as the module does.
+  // A record's version is its last 8 bytes (a shorter value: the number its bytes make). Under
+  // SealedStore, as the module uses it, those are part of the AES-GCM tag over a fresh random
+  // IV, so every write by any node (of this release or an earlier one: the stored format is the
+  // same plain string) ends in bytes no earlier write ended in, with the odds of a 64-bit
+  // collision. Unsealed, two values with the same last 8 bytes would show the same version.
   Result<std::optional<Entry>> Get(std::string_view key, int64_t now) override;
-  // One round trip: a server-side script compares the stored bytes' version with the caller's
-  // and sends the value only when they differ (EVALSHA; the script is loaded on NOSCRIPT).
+  // GETRANGE of those 8 bytes, in place in Redis (O(1), no script, no copy of the value): when
+  // they are the caller's version the answer is `unchanged`; otherwise GET answers.
   Result<Revalidation> GetIfChanged(std::string_view key, int64_t now,
                                     uint64_t known_version) override;
   Result<bool> PutIfVersion(std::string_view key, std::string_view value, int64_t expires_at,
@@ -60,8 +61,7 @@ class RedisStore final : public SharedStore {
   // `retry` allows one more try on a fresh connection when a pooled one turns out closed; not
   // for SET NX, which could have run before the connection died.
   Result<Reply> Command(const std::vector<std::string_view>& args, bool retry = true);
-  // Command, but an error reply comes back as a Reply (type REDIS_REPLY_ERROR) for the caller
-  // to read (EVALSHA's NOSCRIPT).
+  // Command, but an error reply comes back as a Reply (type REDIS_REPLY_ERROR).
   Result<Reply> Exchange(const std::vector<std::string_view>& args, bool retry);
   // *reused: the connection came from the pool (it may have been closed by the server).
   Result<redisContext*> Acquire(bool* reused);
@@ -70,7 +70,6 @@ class RedisStore final : public SharedStore {
   std::string KeyOf(std::string_view key) const;
 
   Options options_;
-  std::string get_if_changed_sha_;  // SHA-1 (hex) of the script, for EVALSHA
   std::mutex mu_;
   std::vector<redisContext*> idle_;  // one per thread that needed one at once, reused
 };

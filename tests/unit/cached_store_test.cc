@@ -9,14 +9,18 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/crypto.h"
 #include "core/sealed_store.h"
 #include "fakes.h"
 #include "platform/redis_store.h"
@@ -93,6 +97,93 @@ class SwitchableStore final : public SharedStore {
   SharedStore& inner_;
 };
 
+// A node of the release before this one, as it talks to Redis: the same keys and the same
+// plain-string values (sealed by the same SealedStore above it), GET / SET EXAT / DEL, a
+// version that is the first 64 bits of the SHA-1 of the stored bytes, and its compare-and-set
+// script, quoted from that release. Only the record operations: the upgrade tests need no more.
+class PreviousReleaseRedisStore final : public SharedStore {
+ public:
+  explicit PreviousReleaseRedisStore(const testing::RedisServer& server) : server_(server) {}
+
+  Status Put(std::string_view k, std::string_view v, int64_t e) override {
+    auto r = server_.Command({"SET", KeyOf(k), std::string(v), "EXAT", std::to_string(e)});
+    return Answered(r) ? OkStatus() : Status(Failed());
+  }
+  Result<std::optional<Entry>> Get(std::string_view k, int64_t /*now*/) override {
+    auto r = server_.Command({"GET", KeyOf(k)});
+    if (!Answered(r)) {
+      return Failed();
+    }
+    if (r->type != REDIS_REPLY_STRING) {
+      return std::optional<Entry>();
+    }
+    return std::optional<Entry>(Entry{r->str, VersionOf(r->str)});
+  }
+  Result<bool> PutIfVersion(std::string_view k, std::string_view v, int64_t e, uint64_t version,
+                            int64_t /*now*/) override {
+    static constexpr char kScript[] =
+        "local cur = redis.call('get', KEYS[1]) "
+        "if cur and string.sub(redis.sha1hex(cur), 1, 16) == ARGV[2] then "
+        "redis.call('set', KEYS[1], ARGV[1], 'EXAT', ARGV[3]) return 1 end "
+        "return 0";
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(version));
+    auto r =
+        server_.Command({"EVAL", kScript, "1", KeyOf(k), std::string(v), hex, std::to_string(e)});
+    if (!Answered(r)) {
+      return Failed();
+    }
+    return r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+  }
+  Status Erase(std::string_view k) override {
+    return Answered(server_.Command({"DEL", KeyOf(k)})) ? OkStatus() : Status(Failed());
+  }
+  Result<bool> Add(std::string_view, std::string_view, int64_t, int64_t) override {
+    return NotHere();
+  }
+  Status EraseIfEquals(std::string_view, std::string_view) override { return NotHere(); }
+  Result<bool> Exists(std::string_view, int64_t) override { return NotHere(); }
+  Status SetAdd(std::string_view, std::string_view, int64_t) override { return NotHere(); }
+  Result<std::vector<std::string>> SetMembers(std::string_view, int64_t) override {
+    return NotHere();
+  }
+  Status SetRemove(std::string_view, const std::vector<std::string>&) override { return NotHere(); }
+
+ private:
+  static uint64_t VersionOf(std::string_view stored) {
+    const std::string digest = Sha1(stored);
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; ++i) {
+      v = (v << 8) | static_cast<unsigned char>(digest[i]);
+    }
+    return v;
+  }
+  static std::string KeyOf(std::string_view key) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out = "coinpay:";
+    for (char ch : key) {
+      out += kDigits[static_cast<unsigned char>(ch) >> 4];
+      out += kDigits[static_cast<unsigned char>(ch) & 15];
+    }
+    return out;
+  }
+  static bool Answered(const std::optional<testing::RedisServer::Reply>& r) {
+    return r.has_value() && r->type != REDIS_REPLY_ERROR;
+  }
+  static Error Failed() { return Error{Errc::kStoreUnavailable, "old node: Redis failed"}; }
+  static Error NotHere() { return Error{Errc::kStoreUnavailable, "not used by these tests"}; }
+  const testing::RedisServer& server_;
+};
+
+// An old node's whole stack: SealedStore over the previous release's RedisStore.
+struct OldNode {
+  OldNode(const testing::RedisServer& server, uint64_t seed)
+      : random(seed), redis(server), sealed(redis, kAtRestKey, random) {}
+  testing::FakeRandom random;
+  PreviousReleaseRedisStore redis;
+  SealedStore sealed;
+};
+
 class CachedStoreTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() { server_ = new testing::RedisServer(); }
@@ -126,6 +217,30 @@ class CachedStoreTest : public ::testing::Test {
     auto keys = server_->Command({"KEYS", "*"});
     EXPECT_TRUE(keys.has_value() && keys->elements.size() == 1u);
     return keys.has_value() && !keys->elements.empty() ? keys->elements.front() : std::string();
+  }
+
+  // Calls per command since the last CONFIG RESETSTAT (INFO commandstats), the INFO and
+  // CONFIG RESETSTAT calls themselves left out.
+  std::map<std::string, long long> CommandStats() {
+    std::map<std::string, long long> out;
+    auto info = server_->Command({"INFO", "commandstats"});
+    EXPECT_TRUE(info.has_value());
+    std::istringstream lines(info.has_value() ? info->str : "");
+    std::string line;
+    while (std::getline(lines, line)) {
+      // cmdstat_getrange:calls=5,usec=12,usec_per_call=2.40,...
+      const auto colon = line.find(':');
+      const auto calls = line.find("calls=");
+      if (line.rfind("cmdstat_", 0) != 0 || colon == std::string::npos ||
+          calls == std::string::npos) {
+        continue;
+      }
+      std::string name = line.substr(8, colon - 8);
+      if (name != "info" && name != "config|resetstat") {
+        out[name] = std::stoll(line.substr(calls + 6));
+      }
+    }
+    return out;
   }
 
   static testing::RedisServer* server_;
@@ -244,15 +359,26 @@ TEST_F(CachedStoreTest, ThisNodesOwnWritesAreReadBackAtOnce) {
   EXPECT_EQ(ValueAt(*a_->cached, "s"), "v3");
 }
 
-TEST_F(CachedStoreTest, AValueTamperedInRedisReadsAsAbsentNotAsTheHeldCopy) {
+// Tampered bytes are never opened as a session. A change to the last 8 bytes (the version)
+// is a new value: it fails to open and reads as absent. A change that keeps them leaves the
+// held copy in use: the authentic record this node opened, which Redis still names current;
+// whoever can write Redis could as well have left the value alone or written an older sealed
+// value back (SealedStore opens any value sealed for this key), so this gives them nothing.
+TEST_F(CachedStoreTest, ATamperedValueIsNeverOpenedAsTheSession) {
   ASSERT_TRUE(a_->cached->Put("s", "signed in", later_).ok());
   ASSERT_EQ(ValueAt(*a_->cached, "s"), "signed in");
   auto raw = Read(*a_->redis, "s");
   ASSERT_TRUE(raw.has_value());
-  std::string flipped = raw->value;
-  flipped[flipped.size() / 2] ^= 0x01;
-  ASSERT_TRUE(a_->redis->Put("s", flipped, later_).ok());
+  std::string middle = raw->value;
+  middle[middle.size() / 2] ^= 0x01;
+  ASSERT_TRUE(a_->redis->Put("s", middle, later_).ok());
+  EXPECT_EQ(ValueAt(*a_->cached, "s"), "signed in");   // the held, authentic copy
+  EXPECT_EQ(ValueAt(*b_->cached, "s"), std::nullopt);  // a node without one opens: refused
+  std::string tail = raw->value;
+  tail.back() ^= 0x01;
+  ASSERT_TRUE(a_->redis->Put("s", tail, later_).ok());
   EXPECT_EQ(ValueAt(*a_->cached, "s"), std::nullopt);
+  EXPECT_EQ(a_->cached->size(), 0u);
 }
 
 TEST_F(CachedStoreTest, WhenTheStoreCannotAnswerTheHeldCopyIsNotServed) {
@@ -298,15 +424,20 @@ TEST_F(CachedStoreTest, HoldsAtMostItsBytes) {
   EXPECT_EQ(node.cached->size(), 2u);
 }
 
-TEST_F(CachedStoreTest, RevalidationSurvivesRedisForgettingItsScripts) {
-  ASSERT_TRUE(a_->cached->Put("s", "signed in", later_).ok());
-  ASSERT_EQ(ValueAt(*a_->cached, "s"), "signed in");
-  ASSERT_EQ(ValueAt(*a_->cached, "s"), "signed in");
-  auto flushed = server_->Command({"SCRIPT", "FLUSH"});
-  ASSERT_TRUE(flushed.has_value() && flushed->str == "OK");
-  const uint64_t hits = a_->cached->stats().hits;
-  EXPECT_EQ(ValueAt(*a_->cached, "s"), "signed in");
-  EXPECT_EQ(a_->cached->stats().hits, hits + 1);
+// What Redis does per request for a held session: one GETRANGE of 8 bytes, no script, no GET
+// (a script that copies and hashes the value cost Redis ~9x a GET per request).
+TEST_F(CachedStoreTest, AnUnchangedSessionCostsRedisOneEightByteGetrangeAndNoScript) {
+  ASSERT_TRUE(a_->cached->Put("s", "refresh_token=RT;" + std::string(3000, 'r'), later_).ok());
+  ASSERT_TRUE(Read(*a_->cached, "s").has_value());
+  auto reset = server_->Command({"CONFIG", "RESETSTAT"});
+  ASSERT_TRUE(reset.has_value() && reset->str == "OK");
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(Read(*a_->cached, "s").has_value());
+  }
+  auto stats = CommandStats();
+  EXPECT_EQ(stats["getrange"], 5);
+  EXPECT_EQ(stats.size(), 1u) << "commands other than GETRANGE ran for cached reads";
+  EXPECT_EQ(a_->sealed->opened(), 1u);
 }
 
 TEST_F(CachedStoreTest, RedisAnswersUnchangedChangedOrAbsent) {
@@ -326,6 +457,87 @@ TEST_F(CachedStoreTest, RedisAnswersUnchangedChangedOrAbsent) {
   ASSERT_TRUE(absent.ok());
   EXPECT_FALSE(absent->unchanged);
   EXPECT_FALSE(absent->entry.has_value());
+}
+
+// --- a rolling upgrade: nodes of the previous release and of this one share one Redis ---------
+// The stored format did not change (a plain string, sealed the same way), so each reads what
+// the other writes, and a write, refresh or logout on an old node is seen by a new node's
+// cached read at once: its fresh IV gives the value new last bytes.
+
+TEST_F(CachedStoreTest, ASessionAnOldNodeWroteIsReadAndHeldByANewNode) {
+  OldNode old(*server_, 7);
+  ASSERT_TRUE(old.sealed.Put("s", "signed in on an old node", later_).ok());
+  auto first = Read(*a_->cached, "s");
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->value, "signed in on an old node");
+  EXPECT_EQ(ValueAt(*a_->cached, "s"), "signed in on an old node");
+  EXPECT_EQ(a_->sealed->opened(), 1u);  // the second read was served by the held copy
+  // The new node refreshes it in place; the old node reads the new value and can write over it.
+  auto put = a_->cached->PutIfVersion("s", "refreshed on a new node", later_, first->version, now_);
+  ASSERT_TRUE(put.ok() && *put);
+  auto seen_by_old = Read(old.sealed, "s");
+  ASSERT_TRUE(seen_by_old.has_value());
+  EXPECT_EQ(seen_by_old->value, "refreshed on a new node");
+  auto old_put =
+      old.sealed.PutIfVersion("s", "touched on an old node", later_, seen_by_old->version, now_);
+  ASSERT_TRUE(old_put.ok() && *old_put);
+  EXPECT_EQ(ValueAt(*a_->cached, "s"), "touched on an old node");
+  auto type = server_->Command({"TYPE", OnlyServerKey()});
+  ASSERT_TRUE(type.has_value());
+  EXPECT_EQ(type->str, "string");
+}
+
+TEST_F(CachedStoreTest, AnOldNodesRefreshIsSeenByANewNodesHeldCopyAtOnce) {
+  ASSERT_TRUE(a_->cached->Put("s", "signed in", later_).ok());
+  ASSERT_EQ(ValueAt(*a_->cached, "s"), "signed in");
+  ASSERT_EQ(ValueAt(*a_->cached, "s"), "signed in");  // held
+  OldNode old(*server_, 7);
+  auto read = Read(old.sealed, "s");
+  ASSERT_TRUE(read.has_value());
+  // The same record written again: only the seal's fresh IV tells the versions apart.
+  auto put = old.sealed.PutIfVersion("s", "signed in", later_, read->version, now_);
+  ASSERT_TRUE(put.ok() && *put);
+  const uint64_t opened = a_->sealed->opened();
+  EXPECT_EQ(ValueAt(*a_->cached, "s"), "signed in");
+  EXPECT_EQ(a_->sealed->opened(), opened + 1);  // fetched and opened again, not the copy
+  auto changed =
+      old.sealed.PutIfVersion("s", "refreshed", later_, Read(old.sealed, "s")->version, now_);
+  ASSERT_TRUE(changed.ok() && *changed);
+  EXPECT_EQ(ValueAt(*a_->cached, "s"), "refreshed");
+}
+
+TEST_F(CachedStoreTest, AnOldNodesLogoutIsSeenByANewNodeAtOnce) {
+  ASSERT_TRUE(a_->cached->Put("s", "signed in", later_).ok());
+  ASSERT_EQ(ValueAt(*a_->cached, "s"), "signed in");
+  ASSERT_EQ(ValueAt(*a_->cached, "s"), "signed in");
+  OldNode old(*server_, 7);
+  ASSERT_TRUE(old.sealed.Erase("s").ok());
+  EXPECT_EQ(ValueAt(*a_->cached, "s"), std::nullopt);
+  EXPECT_EQ(a_->cached->size(), 0u);
+}
+
+TEST_F(CachedStoreTest, OldAndNewNodesCompareAndSetAgainstEachOthersWrites) {
+  ASSERT_TRUE(a_->cached->Put("s", "v1", later_).ok());
+  OldNode old(*server_, 7);
+  auto old_read = Read(old.sealed, "s");
+  auto new_read = Read(*a_->cached, "s");
+  ASSERT_TRUE(old_read.has_value() && new_read.has_value());
+  auto new_put = a_->cached->PutIfVersion("s", "v2 by new", later_, new_read->version, now_);
+  ASSERT_TRUE(new_put.ok() && *new_put);
+  // The old node's write over what it read before the new node's write loses...
+  auto old_put = old.sealed.PutIfVersion("s", "stale by old", later_, old_read->version, now_);
+  ASSERT_TRUE(old_put.ok());
+  EXPECT_FALSE(*old_put);
+  // ...and so does the new node's over a version an old node's write replaced.
+  auto before = Read(*a_->cached, "s");
+  ASSERT_TRUE(before.has_value());
+  auto fresh = Read(old.sealed, "s");
+  ASSERT_TRUE(fresh.has_value());
+  ASSERT_TRUE(*old.sealed.PutIfVersion("s", "v3 by old", later_, fresh->version, now_));
+  auto stale = b_->cached->PutIfVersion("s", "stale by new", later_, before->version, now_);
+  ASSERT_TRUE(stale.ok());
+  EXPECT_FALSE(*stale);
+  EXPECT_EQ(ValueAt(*a_->cached, "s"), "v3 by old");
 }
 
 // Many threads of one node read while another node keeps rewriting: every answer is a value
