@@ -20,7 +20,6 @@
 #include <thread>
 #include <vector>
 
-#include "core/crypto.h"
 #include "core/sealed_store.h"
 #include "fakes.h"
 #include "platform/redis_store.h"
@@ -117,7 +116,11 @@ class PreviousReleaseRedisStore final : public SharedStore {
     if (r->type != REDIS_REPLY_STRING) {
       return std::optional<Entry>();
     }
-    return std::optional<Entry>(Entry{r->str, VersionOf(r->str)});
+    auto version = VersionOf(r->str);
+    if (!version) {
+      return Failed();
+    }
+    return std::optional<Entry>(Entry{r->str, *version});
   }
   Result<bool> PutIfVersion(std::string_view k, std::string_view v, int64_t e, uint64_t version,
                             int64_t /*now*/) override {
@@ -150,13 +153,15 @@ class PreviousReleaseRedisStore final : public SharedStore {
   Status SetRemove(std::string_view, const std::vector<std::string>&) override { return NotHere(); }
 
  private:
-  static uint64_t VersionOf(std::string_view stored) {
-    const std::string digest = Sha1(stored);
-    uint64_t v = 0;
-    for (size_t i = 0; i < 8; ++i) {
-      v = (v << 8) | static_cast<unsigned char>(digest[i]);
+  // The first 64 bits of the SHA-1 of the stored bytes, as that release computed them (Redis's
+  // own redis.sha1hex, which its compare-and-set script compares with).
+  std::optional<uint64_t> VersionOf(const std::string& stored) const {
+    auto r =
+        server_.Command({"EVAL", "return string.sub(redis.sha1hex(ARGV[1]), 1, 16)", "0", stored});
+    if (!Answered(r) || r->str.size() != 16) {
+      return std::nullopt;
     }
-    return v;
+    return std::stoull(r->str, nullptr, 16);
   }
   static std::string KeyOf(std::string_view key) {
     static constexpr char kDigits[] = "0123456789abcdef";
