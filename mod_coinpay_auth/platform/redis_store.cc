@@ -168,16 +168,6 @@ void RedisStore::Release(redisContext* c, bool healthy) {
 
 Result<RedisStore::Reply> RedisStore::Command(const std::vector<std::string_view>& args,
                                               bool retry) {
-  auto out = Exchange(args, retry);
-  if (out && out->type == REDIS_REPLY_ERROR) {
-    // The error text is Redis's own, e.g. "NOAUTH" or "OOM"; it never contains our values.
-    return Error{Errc::kStoreUnavailable, "Redis answered an error: " + out->str.substr(0, 120)};
-  }
-  return out;
-}
-
-Result<RedisStore::Reply> RedisStore::Exchange(const std::vector<std::string_view>& args,
-                                               bool retry) {
   const std::string request = Resp(args);
   // A pooled connection may have been closed by the server since it was last used (Redis
   // restarted, or its idle timeout): then the command never ran, so drop every pooled
@@ -229,6 +219,10 @@ Result<RedisStore::Reply> RedisStore::Exchange(const std::vector<std::string_vie
     }
     freeReplyObject(r);
     Release(*c, true);
+    if (out.type == REDIS_REPLY_ERROR) {
+      // The error text is Redis's own, e.g. "NOAUTH" or "OOM"; it never contains our values.
+      return Error{Errc::kStoreUnavailable, "Redis answered an error: " + out.str.substr(0, 120)};
+    }
     return out;
   }
 }

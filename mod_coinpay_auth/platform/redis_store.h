@@ -61,8 +61,6 @@ class RedisStore final : public SharedStore {
   // `retry` allows one more try on a fresh connection when a pooled one turns out closed; not
   // for SET NX, which could have run before the connection died.
   Result<Reply> Command(const std::vector<std::string_view>& args, bool retry = true);
-  // Command, but an error reply comes back as a Reply (type REDIS_REPLY_ERROR).
-  Result<Reply> Exchange(const std::vector<std::string_view>& args, bool retry);
   // *reused: the connection came from the pool (it may have been closed by the server).
   Result<redisContext*> Acquire(bool* reused);
   void DropIdle();  // frees every pooled connection
