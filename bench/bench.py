@@ -14,9 +14,10 @@ Run with bench/run.sh (see bench/README.md). One run:
      (d) coinpay bearer JWT, (e) mod_auth_openidc oauth20 bearer JWT;
   4. restarts httpd with room for more sessions, signs in N more times through each module
      (N = 1k, 10k by default), signs in the measured user last, and runs (b) and (c) again;
-  5. runs httpd -X under callgrind for (a), (b), (d): instructions per request, total and
-     inside mod_coinpay_auth's hooks, and the module's costliest functions (from the dump's
-     call graph);
+  5. runs httpd -X under callgrind for (a), (b), (d), and (r) = (b) with sessions in Redis:
+     instructions per request, total and inside mod_coinpay_auth's hooks, and the module's
+     costliest functions (from the dump's call graph); for (r) also Redis's commands per
+     request and its time per command (INFO commandstats);
   meanwhile it reads the store gauges of the module's status page and the Redis run's record
   size: memory per live session and the 100k projection;
   6. writes bench/results/latest.md, latest.json, latest.png and callgrind-*.txt.
@@ -79,6 +80,9 @@ SCENARIOS = {
     "d": ("(d) coinpay bearer JWT", "/bapi/" + FILE),
     "e": ("(e) mod_auth_openidc bearer JWT", "/oapi/" + FILE),
 }
+
+# Callgrind also measures (b) with the Redis store: key "r", same path and cookie as (b).
+CG_LABELS = {**{k: v[0] for k, v in SCENARIOS.items()}, "r": "(b) coinpay session, Redis store"}
 
 POOL = """
 StartServers 2
@@ -519,6 +523,37 @@ def redis_command(port, *args):
         return read()
 
 
+def start_redis():
+    """A private redis-server on a free port (no persistence): (process, port)."""
+    rport = free_port()
+    proc = subprocess.Popen([shutil.which("redis-server"), "--port", str(rport), "--bind",
+                             "127.0.0.1", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", rport), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc, rport
+
+
+def redis_commandstats(port, n):
+    """INFO commandstats since the last CONFIG RESETSTAT: {command: {calls per request,
+    usec_per_call}} for `n` requests (Redis's own CPU time per command; indicative only on a
+    shared machine). The INFO and RESETSTAT calls themselves are left out."""
+    info = redis_command(port, "INFO", "commandstats").decode()
+    out = {}
+    for m in re.finditer(r"^cmdstat_([^:]+):calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)",
+                         info, re.M):
+        if m.group(1) in ("info", "config|resetstat"):
+            continue
+        out[m.group(1)] = {"calls_per_req": int(m.group(2)) / n,
+                           "usec_per_call": float(m.group(4))}
+    return out
+
+
 # SealedStore adds a 12-byte AES-GCM IV and a 16-byte tag to every session value it writes.
 SEAL_OVERHEAD = 12 + 16
 
@@ -712,16 +747,20 @@ def measure_once(h, key, headers, args, label=None):
 MARK_PATH = "/pub/no-such-file"  # a 404: httpd calls ap_send_error_response only for it
 
 
-def callgrind_run(args, workdir, port, op, requests_per, tokens):
+def callgrind_run(args, workdir, port, op, requests_per, tokens, redis_port=None):
     """httpd -X (one process, coinpay module only) under callgrind. Callgrind dumps (and zeroes)
     its counters each time ap_send_error_response is entered, i.e. on each marker request (a
     404; the measured requests are all 200). Per scenario: warm up, marker, `requests_per`
     keep-alive requests, marker: the dump made by the second marker holds exactly the measured
-    requests (plus the marker's own request parsing, a few thousand instructions)."""
+    requests (plus the marker's own request parsing, a few thousand instructions).
+    redis_port: sessions in that Redis instead, and only the session scenario, as key "r"
+    (with Redis's command statistics over the measured requests)."""
     root = os.path.join(workdir, "cg-httpd")
-    h = make_httpd(port, op.issuer, root, None, None, with_openidc=False, pool="", status=False)
+    store = f"redis://127.0.0.1:{redis_port}/0" if redis_port else None
+    h = make_httpd(port, op.issuer, root, None, None, with_openidc=False, pool="", status=False,
+                   store=store)
     h.write()
-    outdir = os.path.join(workdir, "cg-out")
+    outdir = os.path.join(workdir, "cg-out-redis" if redis_port else "cg-out")
     os.makedirs(outdir, exist_ok=True)
     os.chmod(outdir, 0o777)
     cmd = ["valgrind", "--tool=callgrind", "--quiet", "--vgdb=no",
@@ -740,8 +779,10 @@ def callgrind_run(args, workdir, port, op, requests_per, tokens):
         cookie = coinpay_login(h.base_url, "bench-callgrind")
         plan = [("a", {}), ("b", {"Cookie": f"coinpay_session={cookie}"}),
                 ("d", {"Authorization": f"Bearer {tokens['access_token']}"})]
+        if redis_port:
+            plan = [("r", {"Cookie": f"coinpay_session={cookie}"})]
         for key, hdrs in plan:
-            path = SCENARIOS[key][1]
+            path = SCENARIOS["b" if key == "r" else key][1]
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
 
             def get(p, want):
@@ -754,8 +795,11 @@ def callgrind_run(args, workdir, port, op, requests_per, tokens):
             for _ in range(20):  # warm: JWKS, token cache, first-touch allocations
                 get(path, 200)
             get(MARK_PATH, 404)
+            if redis_port:
+                redis_command(redis_port, "CONFIG", "RESETSTAT")
             for _ in range(requests_per):
                 get(path, 200)
+            redis_stats = redis_commandstats(redis_port, requests_per) if redis_port else None
             before = set(os.listdir(outdir))
             get(MARK_PATH, 404)
             conn.close()
@@ -765,6 +809,8 @@ def callgrind_run(args, workdir, port, op, requests_per, tokens):
                 raise RuntimeError("callgrind wrote no dump")
             results[key] = analyse_callgrind(os.path.join(outdir, new[0]), requests_per, key,
                                               os.environ['COINPAY_MODULE'])
+            if redis_stats is not None:
+                results[key]["redis"] = redis_stats
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -886,7 +932,7 @@ def analyse_callgrind(dump, n, key, module_obj):
     self_rows_any = self_rows
 
     with open(os.path.join(HERE, "results", f"callgrind-{key}.txt"), "w") as f:
-        f.write(f"# scenario {SCENARIOS[key][0]}: {n} requests; total {total / n:,.0f} Ir/request; "
+        f.write(f"# scenario {CG_LABELS[key]}: {n} requests; total {total / n:,.0f} Ir/request; "
                 f"in mod_coinpay_auth's entry points (inclusive) {module / n:,.0f} Ir/request\n")
         f.write("# calls into the module per request (calls, inclusive Ir); '+' = entry point "
                 "counted, '-' = callback nested in a module call:\n")
@@ -964,15 +1010,21 @@ def write_report(res, meta, cg, args):
                   f"{args.cg_requests} keep-alive requests after 20 warm-up requests)", "",
                   "| scenario | total Ir/request | in mod_coinpay_auth hooks (inclusive) | "
                   "hooks |", "|---|---:|---:|---|"]
-        for key in ("a", "b", "d"):
+        for key in ("a", "b", "r", "d"):
             if key not in cg:
                 continue
             c = cg[key]
             ents = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(c["entries_per_req"].items()))
-            lines.append(f"| {SCENARIOS[key][0]} | {c['total_per_req']:,.0f} | "
+            lines.append(f"| {CG_LABELS[key]} | {c['total_per_req']:,.0f} | "
                          f"{c['module_per_req']:,.0f} | {ents or '-'} |")
         lines += ["", "Top functions per scenario: `callgrind-a.txt`, `callgrind-b.txt`, "
-                  "`callgrind-d.txt` next to this file."]
+                  "`callgrind-r.txt` (Redis store), `callgrind-d.txt` next to this file."]
+        if cg.get("r", {}).get("redis"):
+            lines += ["", "Redis commands per (r) request and Redis's own time per command "
+                      "(INFO commandstats over the measured requests; microseconds are "
+                      "indicative only, the machine may be shared): " + ", ".join(
+                          f"{cmd} {v['calls_per_req']:.2f}/request at {v['usec_per_call']:.2f} us"
+                          for cmd, v in sorted(cg["r"]["redis"].items()))]
     if meta.get("notes"):
         lines += ["", "## Notes", ""] + [f"- {n}" for n in meta["notes"]]
     lines += ["", f"Bearer token: {meta['token_source']}", "",
@@ -1161,20 +1213,9 @@ def main():
         h.stop()
 
         # ---- 1b. (b) with the Redis store ------------------------------------------------
-        redis_bin = shutil.which("redis-server")
-        if redis_bin:
-            rport = free_port()
-            redis = subprocess.Popen([redis_bin, "--port", str(rport), "--bind", "127.0.0.1",
-                                      "--save", "", "--appendonly", "no"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if shutil.which("redis-server"):
+            redis, rport = start_redis()
             try:
-                deadline = time.time() + 10
-                while time.time() < deadline:
-                    try:
-                        socket.create_connection(("127.0.0.1", rport), timeout=0.2).close()
-                        break
-                    except OSError:
-                        time.sleep(0.05)
                 h = start(store=f"redis://127.0.0.1:{rport}/0")
                 ra = measure(h, "a", [], args, label="(a) unprotected, Redis-store server")
                 ra["base_of"] = "redis"
@@ -1289,9 +1330,19 @@ def main():
         if args.cg_requests > 0 and shutil.which("valgrind"):
             log("callgrind: httpd -X under valgrind (a, b, d)")
             cg = callgrind_run(args, workdir, port, op, args.cg_requests, tokens)
+            if shutil.which("redis-server"):
+                log("callgrind: httpd -X under valgrind, sessions in Redis (r)")
+                redis, rport = start_redis()
+                try:
+                    cg.update(callgrind_run(args, workdir, port, op, args.cg_requests, tokens,
+                                            redis_port=rport))
+                finally:
+                    redis.terminate()
+                    redis.wait(timeout=10)
             for k, c in cg.items():
                 log(f"callgrind {k}: {c['total_per_req']:,.0f} Ir/request total, "
-                    f"{c['module_per_req']:,.0f} in the module's hooks")
+                    f"{c['module_per_req']:,.0f} in the module's hooks"
+                    + (f"; Redis: {c['redis']}" if c.get("redis") else ""))
     finally:
         if h is not None:
             h.stop()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One benchmark run: mod_coinpay_auth vs mod_auth_openidc (see bench/README.md).
-# Writes bench/results/latest.{md,json,png} and bench/results/callgrind-{a,b,d}.txt.
+# Writes bench/results/latest.{md,json,png} and bench/results/callgrind-{a,b,r,d}.txt.
 # Options are passed to bench.py (e.g. --duration 8 --fill 1000,10000 --cg-requests 200).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

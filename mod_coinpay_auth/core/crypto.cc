@@ -59,18 +59,6 @@ std::string Sha256(std::string_view data) {
   return out;
 }
 
-std::string Sha1(std::string_view data) {
-  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
-  std::string out(SHA_DIGEST_LENGTH, '\0');
-  unsigned int len = 0;
-  if (md == nullptr ||
-      EVP_Digest(data.data(), data.size(), reinterpret_cast<unsigned char*>(out.data()), &len, md,
-                 nullptr) != 1) {
-    SHA1(U(data), data.size(), reinterpret_cast<unsigned char*>(out.data()));
-  }
-  return out;
-}
-
 std::string HmacSha256(std::string_view key, std::string_view data) {
   std::string out(SHA256_DIGEST_LENGTH, '\0');
   unsigned int len = 0;

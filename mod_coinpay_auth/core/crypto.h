@@ -14,8 +14,6 @@ struct evp_pkey_st;
 namespace coinpay {
 
 std::string Sha256(std::string_view data);  // 32 raw bytes
-// 20 raw bytes. Not for security: change detection that must match Redis's redis.sha1hex.
-std::string Sha1(std::string_view data);
 std::string HmacSha256(std::string_view key, std::string_view data);
 // HKDF-SHA256 (RFC 5869) of `length` bytes.
 std::optional<std::string> HkdfSha256(std::string_view ikm, std::string_view salt,

@@ -42,16 +42,33 @@ Result<bool> SealedStore::PutIfVersion(std::string_view key, std::string_view va
   return inner_.PutIfVersion(key, *sealed, expires_at, version, now);
 }
 
+void SealedStore::Open(std::string_view key, std::optional<Entry>& entry) {
+  if (!entry.has_value()) {
+    return;
+  }
+  opened_.fetch_add(1, std::memory_order_relaxed);
+  auto plain = AesGcmOpen(key_, Aad(key), entry->value);
+  if (!plain) {
+    entry.reset();
+    return;
+  }
+  entry->value = std::move(*plain);
+}
+
 Result<std::optional<SharedStore::Entry>> SealedStore::Get(std::string_view key, int64_t now) {
   auto got = inner_.Get(key, now);
-  if (!got || !got->has_value()) {
-    return got;
+  if (got) {
+    Open(key, *got);
   }
-  auto plain = AesGcmOpen(key_, Aad(key), (*got)->value);
-  if (!plain) {
-    return std::optional<Entry>();
+  return got;
+}
+
+Result<SharedStore::Revalidation> SealedStore::GetIfChanged(std::string_view key, int64_t now,
+                                                            uint64_t known_version) {
+  auto got = inner_.GetIfChanged(key, now, known_version);
+  if (got && !got->unchanged) {
+    Open(key, got->entry);
   }
-  (*got)->value = std::move(*plain);
   return got;
 }
 

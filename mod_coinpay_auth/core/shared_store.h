@@ -40,6 +40,23 @@ class SharedStore {
   // The value and its version, or std::nullopt when absent or expired at `now`. Marks the
   // entry recently used.
   virtual Result<std::optional<Entry>> Get(std::string_view key, int64_t now) = 0;
+  // What GetIfChanged found: either `unchanged` (the key still holds the caller's version, and
+  // no value was transferred or opened), or what Get would have answered.
+  struct Revalidation {
+    bool unchanged = false;
+    std::optional<Entry> entry;
+  };
+  // Get for a caller that already holds the value at `known_version` (core/cached_store): a
+  // store that can compare versions where the value lives (Redis) answers `unchanged` without
+  // sending the value. The answer is as fresh as Get's. By default it is Get's.
+  virtual Result<Revalidation> GetIfChanged(std::string_view key, int64_t now,
+                                            uint64_t /*known_version*/) {
+    auto got = Get(key, now);
+    if (!got) {
+      return got.error();
+    }
+    return Revalidation{false, std::move(*got)};
+  }
   // Compare-and-set: replaces the value only while `key` still holds `version` (it was neither
   // written, erased nor expired since it was read); false when it did not. Atomic across every
   // process sharing the store.

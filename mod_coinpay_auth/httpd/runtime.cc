@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "core/cached_store.h"
 #include "core/crypto.h"
 #include "core/sealed_store.h"
 #include "core/site_config.h"
@@ -35,6 +36,7 @@ struct Process {
   std::unique_ptr<ShmStore> shm;
   std::unique_ptr<RedisStore> redis;
   std::unique_ptr<SealedStore> sealed;  // over redis
+  std::unique_ptr<CachedStore> cached;  // over sealed: opened values, revalidated on every read
   SharedStore* store = nullptr;         // the one requests use
 };
 
@@ -80,7 +82,8 @@ Status OpenRedisStore(server_rec* main, const RedisOptions& options) {
   Process& proc = TheProcess();
   proc.redis = std::make_unique<RedisStore>(options);
   proc.sealed = std::make_unique<SealedStore>(*proc.redis, key, proc.random);
-  proc.store = proc.sealed.get();
+  proc.cached = std::make_unique<CachedStore>(*proc.sealed);
+  proc.store = proc.cached.get();
   ap_log_error(APLOG_MARK, APLOG_INFO, 0, main, "CPA00909: sessions are kept in Redis at %s:%d",
                options.host.c_str(), options.port);
   return OkStatus();

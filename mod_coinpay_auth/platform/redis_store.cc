@@ -1,15 +1,16 @@
-// Redis commands: SET EXAT / GET / DEL for records, Lua scripts where a check and a write must
-// be one step (compare-and-set, compare-and-delete, set add with its expiry), SET NX PX for
-// Add. Failures are Errc::kStoreUnavailable: the request gets 503, no cookie is lost.
+// Redis commands: SET EXAT / GET / DEL for records, GETRANGE of a record's last 8 bytes (its
+// version) to revalidate a cached copy, Lua scripts where a check and a write must be one step
+// (compare-and-set, compare-and-delete, set add with its expiry), SET NX PX for Add. Failures are
+// Errc::kStoreUnavailable: the request gets 503, no cookie is lost.
 #include "platform/redis_store.h"
 
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
-
-#include "core/crypto.h"
+#include <string>
 
 namespace coinpay {
 namespace {
@@ -17,12 +18,14 @@ namespace {
 constexpr char kEraseIfEqualsScript[] =
     "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end "
     "return 0";
-// ARGV: new value, expected version (16 hex digits), expiry (Unix seconds).
+// ARGV: new value, expected version (the 8 bytes VersionBytes gives), expiry (Unix seconds).
+// The version is the value's last 8 bytes (see RedisStore::VersionOf), read in place: no hash
+// of the whole value, and the same test for a value any node of any release wrote.
 constexpr char kPutIfVersionScript[] =
-    "local cur = redis.call('get', KEYS[1]) "
-    "if cur and string.sub(redis.sha1hex(cur), 1, 16) == ARGV[2] then "
-    "redis.call('set', KEYS[1], ARGV[1], 'EXAT', ARGV[3]) return 1 end "
-    "return 0";
+    "if redis.call('exists', KEYS[1]) == 0 then return 0 end "
+    "local tail = redis.call('getrange', KEYS[1], -8, -1) "
+    "if string.rep('\\0', 8 - #tail) .. tail ~= ARGV[2] then return 0 end "
+    "redis.call('set', KEYS[1], ARGV[1], 'EXAT', ARGV[3]) return 1";
 // ARGV: member, expiry (Unix seconds), most members kept. Never shortens the set's life.
 constexpr char kSetAddScript[] =
     "redis.call('sadd', KEYS[1], ARGV[1]) "
@@ -31,16 +34,54 @@ constexpr char kSetAddScript[] =
     "if redis.call('scard', KEYS[1]) > tonumber(ARGV[3]) then redis.call('spop', KEYS[1]) end "
     "return 1";
 
-std::string Hex(std::string_view bytes) {
+std::string Hex(std::string_view bytes, std::string out = {}) {
   static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
+  size_t at = out.size();
+  out.resize(at + bytes.size() * 2);
   for (char ch : bytes) {
     auto c = static_cast<unsigned char>(ch);
-    out += kDigits[c >> 4];
-    out += kDigits[c & 15];
+    out[at++] = kDigits[c >> 4];
+    out[at++] = kDigits[c & 15];
   }
   return out;
+}
+
+void AppendDecimal(std::string& out, size_t n) {
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out.append(digits, end);
+}
+
+// The command in Redis's wire format (RESP: an array of bulk strings), built in one buffer:
+// cheaper per request than hiredis's printf-style formatting (redisCommandArgv).
+std::string Resp(const std::vector<std::string_view>& args) {
+  size_t size = 16;
+  for (auto a : args) {
+    size += a.size() + 16;
+  }
+  std::string out;
+  out.reserve(size);
+  out += '*';
+  AppendDecimal(out, args.size());
+  out += "\r\n";
+  for (auto a : args) {
+    out += '$';
+    AppendDecimal(out, a.size());
+    out += "\r\n";
+    out.append(a);
+    out += "\r\n";
+  }
+  return out;
+}
+
+// The 8 bytes a value with this version ends in (a shorter value: its bytes after zeros).
+std::string VersionBytes(uint64_t version) {
+  std::string bytes(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    bytes[static_cast<size_t>(i)] = static_cast<char>(version & 0xff);
+    version >>= 8;
+  }
+  return bytes;
 }
 
 }  // namespace
@@ -53,10 +94,9 @@ struct RedisStore::Reply {
 };
 
 uint64_t RedisStore::VersionOf(std::string_view stored) {
-  std::string digest = Sha1(stored);
   uint64_t v = 0;
-  for (size_t i = 0; i < 8; ++i) {
-    v = (v << 8) | static_cast<unsigned char>(digest[i]);
+  for (char ch : stored.substr(stored.size() - std::min<size_t>(stored.size(), 8))) {
+    v = (v << 8) | static_cast<unsigned char>(ch);
   }
   return v;
 }
@@ -69,7 +109,7 @@ RedisStore::~RedisStore() {
   }
 }
 
-std::string RedisStore::KeyOf(std::string_view key) const { return options_.prefix + Hex(key); }
+std::string RedisStore::KeyOf(std::string_view key) const { return Hex(key, options_.prefix); }
 
 Result<redisContext*> RedisStore::Acquire(bool* reused) {
   *reused = false;
@@ -128,12 +168,7 @@ void RedisStore::Release(redisContext* c, bool healthy) {
 
 Result<RedisStore::Reply> RedisStore::Command(const std::vector<std::string_view>& args,
                                               bool retry) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
-  for (auto a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
-  }
+  const std::string request = Resp(args);
   // A pooled connection may have been closed by the server since it was last used (Redis
   // restarted, or its idle timeout): then the command never ran, so drop every pooled
   // connection (they are most likely all dead) and try once more on a new one.
@@ -143,8 +178,13 @@ Result<RedisStore::Reply> RedisStore::Command(const std::vector<std::string_view
     if (!c) {
       return c.error();
     }
-    auto* r = static_cast<redisReply*>(
-        redisCommandArgv(*c, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    redisReply* r = nullptr;
+    if (redisAppendFormattedCommand(*c, request.data(), request.size()) == REDIS_OK) {
+      void* reply = nullptr;
+      if (redisGetReply(*c, &reply) == REDIS_OK) {
+        r = static_cast<redisReply*>(reply);
+      }
+    }
     const int saved_errno = errno;
     if (r == nullptr) {
       std::string why = (*c)->errstr;
@@ -223,18 +263,33 @@ Result<std::optional<SharedStore::Entry>> RedisStore::Get(std::string_view key, 
   return std::optional<Entry>(std::move(e));
 }
 
+Result<SharedStore::Revalidation> RedisStore::GetIfChanged(std::string_view key, int64_t now,
+                                                           uint64_t known_version) {
+  std::string k = KeyOf(key);
+  // GETRANGE reads the last 8 bytes in place: O(1) in Redis whatever the value's size. Any
+  // other answer (another version; "" for an absent or expired key, or an empty value) is
+  // settled by GET, whose answer is the one a Get now would give.
+  auto r = Command({"GETRANGE", k, "-8", "-1"});
+  if (!r) {
+    return r.error();
+  }
+  if (r->type == REDIS_REPLY_STRING && !r->str.empty() && VersionOf(r->str) == known_version) {
+    return Revalidation{true, std::nullopt};
+  }
+  auto got = Get(key, now);
+  if (!got) {
+    return got.error();
+  }
+  return Revalidation{false, std::move(*got)};
+}
+
 Result<bool> RedisStore::PutIfVersion(std::string_view key, std::string_view value,
                                       int64_t expires_at, uint64_t version, int64_t /*now*/) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex(16, '0');
-  for (int i = 15; i >= 0; --i) {
-    hex[static_cast<size_t>(i)] = kDigits[version & 15];
-    version >>= 4;
-  }
+  std::string tail = VersionBytes(version);
   std::string k = KeyOf(key);
   std::string exat = std::to_string(expires_at);
   // Not retried on a closed connection: the script may have run before it closed.
-  auto r = Command({"EVAL", kPutIfVersionScript, "1", k, value, hex, exat}, /*retry=*/false);
+  auto r = Command({"EVAL", kPutIfVersionScript, "1", k, value, tail, exat}, /*retry=*/false);
   if (!r) {
     return r.error();
   }

@@ -232,9 +232,11 @@ TEST_F(RedisStoreTest, PutThenGetRoundTripsWithTheVersionOfTheStoredBytes) {
   EXPECT_EQ(IntegerReply({"EXPIRETIME", OnlyServerKey()}), later_);
 }
 
-TEST(RedisVersionOf, IsTheFirst64BitsOfTheSha1OfTheStoredBytes) {
-  // SHA-1("abc") = a9993e36 4706816a ba3e2571 7850c26c 9cd0d89d
-  EXPECT_EQ(RedisStore::VersionOf("abc"), 0xa9993e364706816aULL);
+TEST(RedisVersionOf, IsTheLastEightBytesOfTheStoredBytes) {
+  // A sealed value ends in its AES-GCM tag: its last 8 bytes are new with every write.
+  EXPECT_EQ(RedisStore::VersionOf("sealed:0123456789abcdef"), 0x3839616263646566ULL);
+  EXPECT_EQ(RedisStore::VersionOf("ab"), 0x6162ULL);
+  EXPECT_EQ(RedisStore::VersionOf(""), 0ULL);
 }
 
 TEST_F(RedisStoreTest, PutIfVersionWritesOverTheVersionReadAndChangesIt) {
@@ -352,7 +354,7 @@ TEST_F(RedisStoreTest, ValuesWithNulBytesAndFourKilobytesOfBinarySurviveExactly)
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->value, big);
   EXPECT_EQ(got->version, RedisStore::VersionOf(big));
-  // The server-side script hashes the same bytes: compare-and-set over binary works.
+  // The server-side script reads the same bytes: compare-and-set over binary works.
   const std::string big2 = BinaryValue(4096, 7);
   EXPECT_TRUE(CompareAndSet(*store, "big", big2, got->version));
   EXPECT_EQ(ValueAt(*store, "big"), big2);
