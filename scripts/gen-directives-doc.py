@@ -12,7 +12,7 @@ rows = re.findall(r'COINPAY_(SERVER|DIR)\((\w+), (\w+), (\w+), "([^"]*)",\s*\n\s
                   (root / "mod_coinpay_auth/core/directives.def").read_text())
 kinds = {"Text": "text", "Url": "absolute URL", "Seconds": "seconds", "Count": "number",
          "Flag": "On | Off", "List": "one or more values", "TokenAuth":
-         "client_secret_basic | client_secret_post | none", "PassClaims":
+         "client_secret_basic | client_secret_post | private_key_jwt | none", "PassClaims":
          "environment | headers | both | none", "Unauthenticated": "auto | login | 401", "Profile": "oidc | oauth2",
          "RevocationAuth": "client | bearer", "Userinfo": "auto | on | off",
          "BearerTokenType": "at+jwt | jwt", "Refresh": "auto | always",
@@ -20,6 +20,8 @@ kinds = {"Text": "text", "Url": "absolute URL", "Seconds": "seconds", "Count": "
 kinds["Cidrs"] = "one or more IP addresses or CIDR ranges"
 kinds["ErrorTemplateFile"] = "a file name"
 kinds["ErrorPageFiles"] = "kind file"
+kinds["PrivateKeyFiles"] = "file [kid]"
+kinds["PushedAuthorization"] = "auto | on | off"
 out = []
 for scope, title in (("SERVER", "Server and virtual host"), ("DIR", "Location")):
     out += ["## " + title, ""]
