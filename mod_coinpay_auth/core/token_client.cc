@@ -11,6 +11,17 @@
 namespace coinpay {
 namespace {
 
+// client_id in the body once: a pushed authorization request already carries it among the
+// authorization parameters, and a repeated parameter is refused (RFC 9126 section 2.1).
+void AddClientId(Params& params, const std::string& client_id) {
+  for (const auto& [name, value] : params) {
+    if (name == "client_id") {
+      return;
+    }
+  }
+  params.emplace_back("client_id", client_id);
+}
+
 // The one place client authentication is added to a call to the provider.
 Result<HttpRequest> FormPost(ProviderClient& provider, const std::string& url, Params params) {
   const ProviderConfig& cfg = provider.config();
@@ -23,11 +34,11 @@ Result<HttpRequest> FormPost(ProviderClient& provider, const std::string& url, P
           "Basic " + Base64Encode(UrlEncode(cfg.client_id) + ":" + UrlEncode(cfg.client_secret)));
       break;
     case TokenEndpointAuth::kClientSecretPost:
-      params.emplace_back("client_id", cfg.client_id);
+      AddClientId(params, cfg.client_id);
       params.emplace_back("client_secret", cfg.client_secret);
       break;
     case TokenEndpointAuth::kNone:
-      params.emplace_back("client_id", cfg.client_id);
+      AddClientId(params, cfg.client_id);
       break;
     case TokenEndpointAuth::kPrivateKeyJwt: {
       if (cfg.signing_keys.empty()) {  // refused at startup; never a call without credentials
@@ -38,7 +49,7 @@ Result<HttpRequest> FormPost(ProviderClient& provider, const std::string& url, P
       if (!assertion) {
         return assertion.error();
       }
-      params.emplace_back("client_id", cfg.client_id);
+      AddClientId(params, cfg.client_id);
       params.emplace_back("client_assertion_type", std::string(kClientAssertionType));
       params.emplace_back("client_assertion", std::move(*assertion));
       break;

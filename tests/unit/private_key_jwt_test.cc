@@ -187,8 +187,9 @@ TEST_F(PrivateKeyJwtCallsTest, IntrospectionIsAuthenticatedWithAnAssertion) {
 }
 
 TEST_F(PrivateKeyJwtCallsTest, PushedAuthorizationIsAuthenticatedWithAnAssertion) {
-  auto pushed =
-      PushAuthorizationRequest(*t_.provider, "https://op.example/par", {{"scope", "openid"}});
+  // The authorization parameters already hold client_id: it is sent once (Form() checks).
+  auto pushed = PushAuthorizationRequest(*t_.provider, "https://op.example/par",
+                                         {{"client_id", TestSite::kClientId}, {"scope", "openid"}});
   ASSERT_TRUE(pushed) << pushed.error().detail;
   ExpectAuthenticatedByAssertion("https://op.example/par");
 }

@@ -190,6 +190,18 @@ TEST_F(ParLoginTest, RepeatedOutagesOpenTheProvidersBreaker) {
   EXPECT_TRUE(t_.log.AnyContains("circuit"));
 }
 
+TEST(ParClientAuthentication, ClientSecretPostSendsClientIdOnce) {
+  TestSite t([](ProviderConfig& p) { p.token_auth = TokenEndpointAuth::kClientSecretPost; });
+  t.http.Respond(kParUrl, 201, std::string(R"({"request_uri":")") + kRequestUri + "\"}");
+  auto pushed = PushAuthorizationRequest(*t.provider, kParUrl,
+                                         {{"client_id", TestSite::kClientId}, {"scope", "openid"}});
+  ASSERT_TRUE(pushed) << pushed.error().detail;
+  EXPECT_EQ(pushed->request_uri, kRequestUri);
+  auto form = Form(t.http.LastFor(kParUrl)->body);  // Form() fails on a repeated name
+  EXPECT_EQ(form["client_id"], TestSite::kClientId);
+  EXPECT_EQ(form["client_secret"], TestSite::kClientSecret);
+}
+
 class ParOffTest : public ParLoginTest {
  protected:
   ParOffTest() : ParLoginTest(ParMode::kOff, true) {}
