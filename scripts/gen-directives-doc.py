@@ -20,7 +20,7 @@ kinds = {"Text": "text", "Url": "absolute URL", "Seconds": "seconds", "Count": "
 kinds["Cidrs"] = "one or more IP addresses or CIDR ranges"
 kinds["ErrorTemplateFile"] = "a file name"
 kinds["ErrorPageFiles"] = "kind file"
-kinds["PrivateKeyFiles"] = "file [kid]"
+kinds["PrivateKeyFiles"] = "file [kid [alg]]"
 kinds["PushedAuthorization"] = "auto | on | off"
 out = []
 for scope, title in (("SERVER", "Server and virtual host"), ("DIR", "Location")):

@@ -128,10 +128,11 @@ const char* PrivateKeyFiles::Parse(const char* arg, Type& out) {
   return *arg == '\0' ? nullptr : "takes a PEM private key file and an optional key id";
 }
 
-const char* PrivateKeyFiles::Append(std::string_view pem, const char* kid, Type& out) {
+const char* PrivateKeyFiles::Append(std::string_view pem, const char* kid, const char* alg,
+                                    Type& out) {
   // httpd copies the message at once (Report); configuration is read by one thread.
   static std::string message;
-  auto key = SigningKey::FromPem(pem, kid != nullptr ? kid : "");
+  auto key = SigningKey::FromPem(pem, kid != nullptr ? kid : "", alg != nullptr ? alg : "");
   if (!key) {
     message = "cannot use this key: " + key.error().detail +
               ". It takes an unencrypted PEM private key: RSA of 2048 bits or more (openssl "

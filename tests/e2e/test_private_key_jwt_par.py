@@ -117,7 +117,7 @@ def pkj_httpd(par_op, port, keys):
     extra = "CoinpayRefreshBeforeExpiry 1\n<Location />\n    CoinpayRefresh always\n</Location>"
     h = _httpd(port, _coinpay(par_op.issuer, port, CLIENT,
                               [f"CoinpayPrivateKeyFile {keys['paths']['signer']} site-2026",
-                               f"CoinpayPrivateKeyFile {keys['paths']['next']}"],
+                               f'CoinpayPrivateKeyFile {keys["paths"]["next"]} "" PS256'],
                               extra=extra))
     start_checked(h)
     yield h
@@ -178,9 +178,9 @@ def test_jwks_handler_publishes_every_configured_public_key(pkj_httpd, keys):
     assert {k: ec_jwk[k] for k in ("kty", "crv", "x", "y", "alg", "use")} == {
         k: v for k, v in _ec_public_jwk(keys["signer"], "site-2026").items() if k != "kid"}
     nums = keys["next"].public_key().public_numbers()
-    assert rsa_jwk["kty"] == "RSA" and rsa_jwk["alg"] == "RS256" and rsa_jwk["use"] == "sig"
+    assert rsa_jwk["kty"] == "RSA" and rsa_jwk["alg"] == "PS256" and rsa_jwk["use"] == "sig"
     assert rsa_jwk["n"] == _b64(nums.n, 256) and rsa_jwk["e"] == "AQAB"
-    assert len(rsa_jwk["kid"]) == 43  # no kid given: the RFC 7638 thumbprint
+    assert len(rsa_jwk["kid"]) == 43  # kid "": the RFC 7638 thumbprint
     for k in doc["keys"]:
         assert not {"d", "p", "q", "dp", "dq", "qi"} & set(k), k
 
@@ -286,6 +286,14 @@ def test_apachectl_t_refuses_a_weak_rsa_key_and_names_the_fix(keys, tmp_path):
     assert rc != 0
     assert "1024 bits, too weak: use at least 2048" in out, out
     assert "PRIVATE KEY" not in out
+
+
+def test_apachectl_t_refuses_an_alg_that_does_not_fit_the_key(keys, tmp_path):
+    rc, out = _configtest(_coinpay("https://coinpayportal.com", 8443, CLIENT,
+                                   [f"CoinpayPrivateKeyFile {keys['paths']['signer']} k RS256"]),
+                          tmp_path)
+    assert rc != 0
+    assert "alg RS256 does not fit an EC P-256 key: use ES256" in out, out
 
 
 def test_apachectl_t_refuses_a_left_over_client_secret(keys, tmp_path):

@@ -308,38 +308,58 @@ TEST(PrivateKeyJwtConfig, PushedAuthorizationOnIsRefusedForAPlainOAuth2Provider)
 
 TEST(PrivateKeyFilesKind, RefusesWhatIsNotAStrongPrivateKeyNamingTheFix) {
   kinds::PrivateKeyFiles::Type keys;
-  std::string bad = kinds::PrivateKeyFiles::Append("hello", nullptr, keys);
+  std::string bad = kinds::PrivateKeyFiles::Append("hello", nullptr, nullptr, keys);
   EXPECT_EQ(bad.rfind("cannot use this key: not a PEM private key. It takes an unencrypted PEM "
                       "private key: RSA of 2048 bits or more",
                       0),
             0u)
       << bad;
-  std::string pub = kinds::PrivateKeyFiles::Append(TestKey::Ec("pkj-ec").PublicPem(), "", keys);
+  std::string pub =
+      kinds::PrivateKeyFiles::Append(TestKey::Ec("pkj-ec").PublicPem(), "", nullptr, keys);
   EXPECT_EQ(pub.rfind("cannot use this key: not a PEM private key", 0), 0u) << pub;
   std::string ed =
-      kinds::PrivateKeyFiles::Append(TestKey::Ed25519("pkj-ed").PrivatePem(), "", keys);
+      kinds::PrivateKeyFiles::Append(TestKey::Ed25519("pkj-ed").PrivatePem(), "", nullptr, keys);
   EXPECT_EQ(ed.rfind("cannot use this key: the key is neither RSA nor EC", 0), 0u) << ed;
   EXPECT_TRUE(keys.empty());
 }
 
 TEST(PrivateKeyFilesKind, ReadsKeysInOrderWithTheirKidOrThumbprint) {
   kinds::PrivateKeyFiles::Type keys;
-  EXPECT_EQ(kinds::PrivateKeyFiles::Append(TestKey::Rsa("pkj-rsa").PrivatePem(), "2026-12", keys),
+  EXPECT_EQ(kinds::PrivateKeyFiles::Append(TestKey::Rsa("pkj-rsa").PrivatePem(), "2026-12", nullptr,
+                                           keys),
             nullptr);
-  EXPECT_EQ(kinds::PrivateKeyFiles::Append(TestKey::Ec("pkj-ec").PrivatePem(), nullptr, keys),
-            nullptr);
+  EXPECT_EQ(
+      kinds::PrivateKeyFiles::Append(TestKey::Ec("pkj-ec").PrivatePem(), nullptr, nullptr, keys),
+      nullptr);
   ASSERT_EQ(keys.size(), 2u);
   EXPECT_EQ(keys[0]->kid(), "2026-12");
   EXPECT_EQ(keys[1]->kid(), keys[1]->Thumbprint());
 }
 
+TEST(PrivateKeyFilesKind, AnRsaKeyCanSignWithPs256AndAnAlgThatDoesNotFitIsRefused) {
+  kinds::PrivateKeyFiles::Type keys;
+  EXPECT_EQ(kinds::PrivateKeyFiles::Append(TestKey::Rsa("pkj-rsa").PrivatePem(), "", "PS256", keys),
+            nullptr);
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0]->alg(), "PS256");
+  EXPECT_EQ(keys[0]->kid(), keys[0]->Thumbprint()) << "an empty kid keeps the default";
+  std::string bad =
+      kinds::PrivateKeyFiles::Append(TestKey::Ec("pkj-ec").PrivatePem(), "e", "RS256", keys);
+  EXPECT_EQ(bad.rfind("cannot use this key: alg RS256 does not fit an EC P-256 key: use ES256", 0),
+            0u)
+      << bad;
+  EXPECT_EQ(keys.size(), 1u);
+}
+
 TEST(PrivateKeyFilesKind, TwoKeysWithOneKidAreRefused) {
   kinds::PrivateKeyFiles::Type keys;
-  ASSERT_EQ(kinds::PrivateKeyFiles::Append(TestKey::Rsa("pkj-rsa").PrivatePem(), "k", keys),
-            nullptr);
-  EXPECT_STREQ(kinds::PrivateKeyFiles::Append(TestKey::Ec("pkj-ec").PrivatePem(), "k", keys),
-               "two keys have the key id k: give each CoinpayPrivateKeyFile line its own kid "
-               "(second argument)");
+  ASSERT_EQ(
+      kinds::PrivateKeyFiles::Append(TestKey::Rsa("pkj-rsa").PrivatePem(), "k", nullptr, keys),
+      nullptr);
+  EXPECT_STREQ(
+      kinds::PrivateKeyFiles::Append(TestKey::Ec("pkj-ec").PrivatePem(), "k", nullptr, keys),
+      "two keys have the key id k: give each CoinpayPrivateKeyFile line its own kid "
+      "(second argument)");
 }
 
 TEST(PrivateKeyFilesKind, PushedAuthorizationTakesAutoOnOff) {
