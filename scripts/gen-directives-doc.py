@@ -12,7 +12,7 @@ rows = re.findall(r'COINPAY_(SERVER|DIR)\((\w+), (\w+), (\w+), "([^"]*)",\s*\n\s
                   (root / "mod_coinpay_auth/core/directives.def").read_text())
 kinds = {"Text": "text", "Url": "absolute URL", "Seconds": "seconds", "Count": "number",
          "Flag": "On | Off", "List": "one or more values", "TokenAuth":
-         "client_secret_basic | client_secret_post | none", "PassClaims":
+         "client_secret_basic | client_secret_post | private_key_jwt | none", "PassClaims":
          "environment | headers | both | none", "Unauthenticated": "auto | login | 401", "Profile": "oidc | oauth2",
          "RevocationAuth": "client | bearer", "Userinfo": "auto | on | off",
          "BearerTokenType": "at+jwt | jwt", "Refresh": "auto | always",
@@ -21,6 +21,8 @@ kinds["Cidrs"] = "one or more IP addresses or CIDR ranges"
 kinds["ErrorTemplateFile"] = "a file name"
 kinds["ErrorPageFiles"] = "kind file"
 kinds["AcrValues"] = "one or more acr values (e.g. urn:coinpay:acr:strong)"
+kinds["PrivateKeyFiles"] = "file [kid [alg]]"
+kinds["PushedAuthorization"] = "auto | on | off"
 out = []
 for scope, title in (("SERVER", "Server and virtual host"), ("DIR", "Location")):
     out += ["## " + title, ""]

@@ -115,11 +115,48 @@ const char* ParseChoice(const char* arg, std::initializer_list<std::pair<const c
 }  // namespace
 
 const char* TokenAuth::Parse(const char* arg, Type& out) {
-  return ParseChoice<Type>(arg,
-                           {{"client_secret_basic", TokenEndpointAuth::kClientSecretBasic},
-                            {"client_secret_post", TokenEndpointAuth::kClientSecretPost},
-                            {"none", TokenEndpointAuth::kNone}},
-                           out, "takes client_secret_basic, client_secret_post or none");
+  return ParseChoice<Type>(
+      arg,
+      {{"client_secret_basic", TokenEndpointAuth::kClientSecretBasic},
+       {"client_secret_post", TokenEndpointAuth::kClientSecretPost},
+       {"none", TokenEndpointAuth::kNone},
+       {"private_key_jwt", TokenEndpointAuth::kPrivateKeyJwt}},
+      out, "takes client_secret_basic, client_secret_post, private_key_jwt or none");
+}
+
+const char* PrivateKeyFiles::Parse(const char* arg, Type& out) {
+  out.clear();
+  return *arg == '\0' ? nullptr : "takes a PEM private key file and an optional key id";
+}
+
+const char* PrivateKeyFiles::Append(std::string_view pem, const char* kid, const char* alg,
+                                    Type& out) {
+  // httpd copies the message at once (Report); configuration is read by one thread.
+  static std::string message;
+  auto key = SigningKey::FromPem(pem, kid != nullptr ? kid : "", alg != nullptr ? alg : "");
+  if (!key) {
+    message = "cannot use this key: " + key.error().detail +
+              ". It takes an unencrypted PEM private key: RSA of 2048 bits or more (openssl "
+              "genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072) or EC P-256 (openssl "
+              "genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256)";
+    return message.c_str();
+  }
+  for (const auto& earlier : out) {
+    if (earlier->kid() == (*key)->kid()) {
+      message = "two keys have the key id " + (*key)->kid() +
+                ": give each CoinpayPrivateKeyFile line its own kid (second argument)";
+      return message.c_str();
+    }
+  }
+  out.push_back(std::move(*key));
+  return nullptr;
+}
+
+const char* PushedAuthorization::Parse(const char* arg, Type& out) {
+  return ParseChoice<Type>(arg, {{"auto", Type::kAuto}, {"on", Type::kOn}, {"off", Type::kOff}},
+                           out,
+                           "takes auto (when the provider advertises it), on (always; sign-in "
+                           "fails without it) or off");
 }
 
 const char* PassClaims::Parse(const char* arg, Type& out) {

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -46,6 +48,18 @@ struct List {
 };
 struct TokenAuth {
   using Type = TokenEndpointAuth;
+  static const char* Parse(const char* arg, Type& out);
+};
+// CoinpayPrivateKeyFile <PEM file> [<kid> [<alg>]] (TAKE123), repeatable: the glue reads the file
+// when the line is read and hands its text here, so a bad key stops `apachectl -t` at that line.
+// kid and alg may be absent (nullptr) or empty: the thumbprint, and the key's default alg.
+struct PrivateKeyFiles {
+  using Type = std::vector<std::shared_ptr<const SigningKey>>;
+  static const char* Parse(const char* arg, Type& out);  // only the empty default
+  static const char* Append(std::string_view pem, const char* kid, const char* alg, Type& out);
+};
+struct PushedAuthorization {
+  using Type = ParMode;
   static const char* Parse(const char* arg, Type& out);
 };
 struct PassClaims {

@@ -11,6 +11,7 @@
 #include "core/pages.h"
 #include "core/pkce.h"
 #include "core/redirect_guard.h"
+#include "core/token_client.h"
 
 namespace coinpay {
 namespace {
@@ -98,6 +99,19 @@ std::optional<LoginState> DecodeLoginState(std::string_view text) {
   return s;
 }
 
+AuthorizationRoute RouteAuthorizationRequest(ParMode mode, const ProviderMetadata& meta) {
+  const bool offered = !meta.pushed_authorization_request_endpoint.empty();
+  switch (mode) {
+    case ParMode::kOff:
+      return AuthorizationRoute::kFrontChannel;
+    case ParMode::kOn:
+      return offered ? AuthorizationRoute::kPushed : AuthorizationRoute::kRefused;
+    case ParMode::kAuto:
+      return offered ? AuthorizationRoute::kPushed : AuthorizationRoute::kFrontChannel;
+  }
+  return AuthorizationRoute::kFrontChannel;
+}
+
 Action StartLogin(Site& site, const RequestView& req, std::string_view return_to,
                   const StepUpRequest* step_up) {
   const SessionConfig& c = site.session_config;
@@ -154,6 +168,32 @@ Action StartLogin(Site& site, const RequestView& req, std::string_view return_to
     AddStepUpParams(*step_up, params);
   }
   const std::string& endpoint = (*meta)->authorization_endpoint;
+  switch (RouteAuthorizationRequest(p.par, **meta)) {
+    case AuthorizationRoute::kFrontChannel:
+      break;
+    case AuthorizationRoute::kRefused:
+      LogAt(site.log, LogLevel::kError, 404,
+            "sign-in refused: CoinpayPushedAuthorization on, but the provider's discovery "
+            "document has no pushed_authorization_request_endpoint (enable PAR at the provider "
+            "or set CoinpayPushedAuthorization auto)");
+      return ErrorPage(ErrorKind::kMisconfigured, 500, "Sign-in is misconfigured",
+                       "Please tell the site's operator.");
+    case AuthorizationRoute::kPushed: {
+      auto pushed = PushAuthorizationRequest(
+          site.provider, (*meta)->pushed_authorization_request_endpoint, std::move(params));
+      if (!pushed) {
+        site.provider.Count(Metric::kSigninFailedPushedAuthorization);
+        LogAt(site.log, LogLevel::kError, 401,
+              "pushed authorization request failed: " + pushed.error().detail);
+        return ErrorPage(ErrorKind::kProviderUnavailable, 502, "Sign-in is unavailable",
+                         "The sign-in provider could not be reached. Please try again shortly.");
+      }
+      LogAt(site.log, LogLevel::kDebug, 402, "authorization request pushed (RFC 9126)");
+      // RFC 9126 section 4: only client_id and request_uri travel through the browser.
+      params = {{"client_id", p.client_id}, {"request_uri", pushed->request_uri}};
+      break;
+    }
+  }
   Action a = Action::Redirect(endpoint + (endpoint.find('?') == std::string::npos ? "?" : "&") +
                               EncodeForm(params));
   CookieAttrs attrs = ModuleCookieAttrs(c, req.https);

@@ -11,7 +11,7 @@ static_assert(kOpenUntilAt + 1 == Metrics::kCellsPerSlot);
 
 constexpr std::string_view kSignins = "Sign-ins that reached the provider redirect.";
 constexpr std::string_view kFailures =
-    "Sign-ins that ended at the callback without a session, by reason.";
+    "Sign-ins that ended without a session (at the start or at the callback), by reason.";
 constexpr std::string_view kEnded = "Sessions ended by the module, by reason.";
 constexpr std::string_view kRefreshes =
     "Access-token refreshes: ok, failed, or waited on another request's refresh.";
@@ -32,6 +32,7 @@ constexpr MetricInfo kInfo[] = {
     {"coinpay_auth_signin_failures", kFailures, "reason", "id_token", false},
     {"coinpay_auth_signin_failures", kFailures, "reason", "userinfo", false},
     {"coinpay_auth_signin_failures", kFailures, "reason", "session_store", false},
+    {"coinpay_auth_signin_failures", kFailures, "reason", "pushed_authorization", false},
     {"coinpay_auth_sessions_created", "Sessions created by a completed sign-in.", "", "", false},
     {"coinpay_auth_sessions_ended", kEnded, "reason", "logout", false},
     {"coinpay_auth_sessions_ended", kEnded, "reason", "backchannel_logout", false},

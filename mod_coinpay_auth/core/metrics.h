@@ -32,6 +32,7 @@ enum class Metric : uint16_t {
   kSigninFailedIdToken,
   kSigninFailedUserinfo,
   kSigninFailedSessionStore,
+  kSigninFailedPushedAuthorization,  // the PAR call at sign-in start failed (RFC 9126)
   kSessionCreated,
   kSessionEndedLogout,
   kSessionEndedBackchannel,
@@ -63,7 +64,7 @@ constexpr std::array<double, 11> kLatencyBucketsSeconds = {0.005, 0.01, 0.025, 0
                                                            0.5,   1,    2.5,   5,    10};
 // Bumped whenever the cells' meaning changes, so a graceful restart into a new module version
 // starts from zero instead of misreading the old counters.
-constexpr uint64_t kMetricsLayoutVersion = 1;
+constexpr uint64_t kMetricsLayoutVersion = 2;
 
 // One slot's values, copied out of the cells (each cell read once, relaxed).
 struct SlotSnapshot {

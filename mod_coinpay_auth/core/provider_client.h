@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "core/circuit_breaker.h"
+#include "core/crypto.h"
 #include "core/effects.h"
 #include "core/jose.h"
 #include "core/metrics.h"
@@ -36,6 +37,9 @@ class ProviderClient {
   // Token, revocation and introspection calls go through it (core/token_client.h).
   CircuitBreaker& breaker() { return breaker_; }
   HttpRequest NewRequest(std::string method, std::string url) const;
+  // For what each call to the provider makes afresh (a client assertion's iat and jti).
+  const Clock& clock() const { return clock_; }
+  Random& random() { return random_; }
 
   // Where this provider's events are counted (slot 1.. of the shared cells; see core/metrics.h).
   // Unset: nothing is counted.
@@ -80,6 +84,7 @@ class ProviderClient {
   size_t slot_ = 0;
   const Clock& clock_;
   LogSink& log_;
+  OsRandom random_;
   CircuitBreaker breaker_;
 
   mutable std::mutex mu_;

@@ -62,6 +62,38 @@ bool SplitRedirectUri(ProviderConfig& p) {
   return true;
 }
 
+// What the chosen client authentication needs: a secret, or (private_key_jwt) a key.
+Status CheckClientAuthentication(const ProviderConfig& p, const std::string& where) {
+  switch (p.token_auth) {
+    case TokenEndpointAuth::kClientSecretBasic:
+    case TokenEndpointAuth::kClientSecretPost:
+      if (p.client_secret.empty()) {
+        return Error{Errc::kConfig, "CoinpayClientSecret is missing" + where +
+                                        ": set it, declare a public client with "
+                                        "CoinpayTokenEndpointAuth none, or authenticate with a "
+                                        "key (CoinpayTokenEndpointAuth private_key_jwt)"};
+      }
+      break;
+    case TokenEndpointAuth::kPrivateKeyJwt:
+      if (p.signing_keys.empty()) {
+        return Error{Errc::kConfig,
+                     "CoinpayTokenEndpointAuth private_key_jwt" + where +
+                         " needs a key: add CoinpayPrivateKeyFile /etc/apache2/coinpay-client.key "
+                         "(an RSA key of 2048 bits or more, or EC P-256) and register its public "
+                         "key at the provider (SetHandler coinpay-jwks publishes it)"};
+      }
+      if (!p.client_secret.empty()) {
+        return Error{Errc::kConfig, "CoinpayClientSecret" + where +
+                                        " is set but CoinpayTokenEndpointAuth private_key_jwt "
+                                        "never sends it: remove CoinpayClientSecret"};
+      }
+      break;
+    case TokenEndpointAuth::kNone:
+      break;
+  }
+  return OkStatus();
+}
+
 Status FinalizeOAuth2(ProviderConfig& p, const std::string& where) {
   struct Required {
     const std::string& value;
@@ -79,8 +111,14 @@ Status FinalizeOAuth2(ProviderConfig& p, const std::string& where) {
                                       "oauth2) needs it, as it has no discovery and no ID token"};
     }
   }
-  if (p.token_auth != TokenEndpointAuth::kNone && p.client_secret.empty()) {
-    return Error{Errc::kConfig, "CoinpayClientSecret is missing" + where};
+  if (auto st = CheckClientAuthentication(p, where); !st) {
+    return st;
+  }
+  if (p.par == ParMode::kOn) {
+    return Error{Errc::kConfig, "CoinpayPushedAuthorization on" + where +
+                                    " needs the provider's discovery document, which a plain "
+                                    "OAuth 2.0 provider (CoinpayProviderProfile oauth2) has not: "
+                                    "set CoinpayPushedAuthorization off"};
   }
   if (p.subject_pointer[0] != '/') {
     return Error{Errc::kConfig, "CoinpaySubjectPointer" + where +
@@ -121,7 +159,8 @@ Status FinalizeProviderConfig(ProviderConfig& p) {
   if (p.metadata_url.empty()) {
     p.metadata_url = IssuerBase(p.issuer) + "/.well-known/openid-configuration";
   }
-  p.login_enabled = !(p.client_id.empty() && p.client_secret.empty() && p.redirect_uri.empty());
+  p.login_enabled = !(p.client_id.empty() && p.client_secret.empty() && p.redirect_uri.empty() &&
+                      p.signing_keys.empty());
   if (!p.login_enabled) {
     return OkStatus();  // bearer-only: the issuer is all it needs
   }
@@ -129,10 +168,8 @@ Status FinalizeProviderConfig(ProviderConfig& p) {
     return Error{Errc::kConfig, "CoinpayClientID is missing" + where +
                                     ": set it to the client id the provider issued"};
   }
-  if (p.token_auth != TokenEndpointAuth::kNone && p.client_secret.empty()) {
-    return Error{Errc::kConfig, "CoinpayClientSecret is missing" + where +
-                                    ": set it, or declare a public client with "
-                                    "CoinpayTokenEndpointAuth none"};
+  if (auto st = CheckClientAuthentication(p, where); !st) {
+    return st;
   }
   if (p.redirect_uri.empty()) {
     return Error{Errc::kConfig,

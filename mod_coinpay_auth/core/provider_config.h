@@ -10,11 +10,18 @@
 #include <vector>
 
 #include "core/cookie_sealer.h"
+#include "core/jose.h"
 #include "core/result.h"
 
 namespace coinpay {
 
-enum class TokenEndpointAuth { kClientSecretBasic, kClientSecretPost, kNone };
+// How the client authenticates to the provider (token, refresh, revocation, introspection, PAR):
+// kPrivateKeyJwt signs a short-lived assertion with the first CoinpayPrivateKeyFile key
+// (RFC 7523, OpenID Connect Core 9).
+enum class TokenEndpointAuth { kClientSecretBasic, kClientSecretPost, kNone, kPrivateKeyJwt };
+// Pushed authorization requests (RFC 9126): kAuto when discovery advertises the endpoint, kOn
+// always (a sign-in is refused when the provider has none), kOff never.
+enum class ParMode { kAuto, kOn, kOff };
 // Whether sign-in also reads the userinfo endpoint: kAuto when the provider has one and the
 // access token is for it (no CoinpayResource); a failure then only loses the extra claims.
 enum class UserinfoMode { kAuto, kOn, kOff };
@@ -53,6 +60,10 @@ struct ProviderConfig {
   std::string redirect_origin;  // origin of redirect_uri: our own origin for redirects
   std::string scope = "openid email profile";
   TokenEndpointAuth token_auth = TokenEndpointAuth::kClientSecretBasic;
+  // CoinpayPrivateKeyFile, in the order written: the first signs client assertions, all are
+  // published by SetHandler coinpay-jwks (so a new key can be announced before it signs).
+  std::vector<std::shared_ptr<const SigningKey>> signing_keys;
+  ParMode par = ParMode::kAuto;  // CoinpayPushedAuthorization
   // RFC 8707 resource indicator: the API the access token is for (its aud), e.g. the Paylent API.
   std::string resource;
   UserinfoMode userinfo = UserinfoMode::kAuto;

@@ -46,7 +46,11 @@ Result<ProviderMetadata> ParseDiscovery(std::string_view json, const ProviderCon
             SetEndpoint(*doc, "userinfo_endpoint", m.userinfo_endpoint) &&
             SetEndpoint(*doc, "revocation_endpoint", m.revocation_endpoint) &&
             SetEndpoint(*doc, "end_session_endpoint", m.end_session_endpoint) &&
-            SetEndpoint(*doc, "introspection_endpoint", m.introspection_endpoint);
+            SetEndpoint(*doc, "introspection_endpoint", m.introspection_endpoint) &&
+            SetEndpoint(*doc, "pushed_authorization_request_endpoint",
+                        m.pushed_authorization_request_endpoint);
+  m.require_pushed_authorization_requests =
+      doc->Get("require_pushed_authorization_requests").AsBool();
   if (!ok) {
     return Error{Errc::kBadJson,
                  "discovery document has an endpoint that is not an https URL (plain http only "

@@ -19,6 +19,10 @@ struct ProviderMetadata {
   std::string revocation_endpoint;
   std::string end_session_endpoint;
   std::string introspection_endpoint;
+  // RFC 9126 section 5: where authorization requests are pushed (empty: not offered), and
+  // whether the provider accepts no other kind.
+  std::string pushed_authorization_request_endpoint;
+  bool require_pushed_authorization_requests = false;
 };
 
 // Parses a discovery document; its issuer must equal the configured one (OIDC Discovery 4.3)

@@ -46,6 +46,8 @@ Result<ProviderConfig> BuildProviderConfig(const SiteSettings& c, const std::str
   p.redirect_uri = c.redirect_uri.value;
   p.scope = c.scope.value;
   p.token_auth = c.token_auth.value;
+  p.signing_keys = c.private_keys.value;
+  p.par = c.par.value;
   p.resource = c.resource.value;
   p.provider_logout_return = c.provider_logout_return.value;
   p.userinfo = c.userinfo.value;
@@ -171,7 +173,7 @@ Status CheckAgainstTree(const SiteSettings& c, const ProviderConfig& p, const Sc
 
 bool HasTopLevelProvider(const SiteSettings& s) {
   return s.issuer.set || s.client_id.set || s.client_secret.set || s.redirect_uri.set ||
-         s.bearer_audiences.set;
+         s.private_keys.set || s.bearer_audiences.set;
 }
 
 bool UsesModule(const SiteSettings& s, bool has_provider_sections) {

@@ -4,13 +4,26 @@
 
 #include <algorithm>
 
+#include "core/client_assertion.h"
 #include "core/encoding.h"
 #include "core/json.h"
 
 namespace coinpay {
 namespace {
 
-HttpRequest FormPost(ProviderClient& provider, const std::string& url, Params params) {
+// client_id in the body once: a pushed authorization request already carries it among the
+// authorization parameters, and a repeated parameter is refused (RFC 9126 section 2.1).
+void AddClientId(Params& params, const std::string& client_id) {
+  for (const auto& [name, value] : params) {
+    if (name == "client_id") {
+      return;
+    }
+  }
+  params.emplace_back("client_id", client_id);
+}
+
+// The one place client authentication is added to a call to the provider.
+Result<HttpRequest> FormPost(ProviderClient& provider, const std::string& url, Params params) {
   const ProviderConfig& cfg = provider.config();
   HttpRequest req = provider.NewRequest("POST", url);
   switch (cfg.token_auth) {
@@ -21,12 +34,26 @@ HttpRequest FormPost(ProviderClient& provider, const std::string& url, Params pa
           "Basic " + Base64Encode(UrlEncode(cfg.client_id) + ":" + UrlEncode(cfg.client_secret)));
       break;
     case TokenEndpointAuth::kClientSecretPost:
-      params.emplace_back("client_id", cfg.client_id);
+      AddClientId(params, cfg.client_id);
       params.emplace_back("client_secret", cfg.client_secret);
       break;
     case TokenEndpointAuth::kNone:
-      params.emplace_back("client_id", cfg.client_id);
+      AddClientId(params, cfg.client_id);
       break;
+    case TokenEndpointAuth::kPrivateKeyJwt: {
+      if (cfg.signing_keys.empty()) {  // refused at startup; never a call without credentials
+        return Error{Errc::kConfig, "private_key_jwt without a CoinpayPrivateKeyFile key"};
+      }
+      auto assertion = MakeClientAssertion(*cfg.signing_keys.front(), cfg.client_id, cfg.issuer,
+                                           provider.clock().NowSeconds(), provider.random());
+      if (!assertion) {
+        return assertion.error();
+      }
+      AddClientId(params, cfg.client_id);
+      params.emplace_back("client_assertion_type", std::string(kClientAssertionType));
+      params.emplace_back("client_assertion", std::move(*assertion));
+      break;
+    }
   }
   req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
   req.body = EncodeForm(params);
@@ -41,8 +68,11 @@ Result<TokenResponse> CallTokenEndpoint(ProviderClient& provider, Params params)
   if (!meta) {
     return meta.error();
   }
-  auto resp =
-      SendThroughBreaker(provider, FormPost(provider, (*meta)->token_endpoint, std::move(params)));
+  auto req = FormPost(provider, (*meta)->token_endpoint, std::move(params));
+  if (!req) {
+    return req.error();
+  }
+  auto resp = SendThroughBreaker(provider, *req);
   if (!resp) {
     return resp.error();
   }
@@ -108,9 +138,12 @@ Result<Json> Introspect(ProviderClient& provider, const std::string& token) {
   if (!meta) {
     return meta.error();
   }
-  auto resp = SendThroughBreaker(provider,
-                                 FormPost(provider, (*meta)->introspection_endpoint,
-                                          {{"token", token}, {"token_type_hint", "access_token"}}));
+  auto req = FormPost(provider, (*meta)->introspection_endpoint,
+                      {{"token", token}, {"token_type_hint", "access_token"}});
+  if (!req) {
+    return req.error();
+  }
+  auto resp = SendThroughBreaker(provider, *req);
   if (!resp) {
     return resp.error();
   }
@@ -123,6 +156,37 @@ Result<Json> Introspect(ProviderClient& provider, const std::string& token) {
     return Error{Errc::kBadJson, "introspection answer is not a JSON object"};
   }
   return *body;
+}
+
+Result<PushedAuthorizationResponse> PushAuthorizationRequest(ProviderClient& provider,
+                                                             const std::string& endpoint,
+                                                             Params params) {
+  auto req = FormPost(provider, endpoint, std::move(params));
+  if (!req) {
+    return req.error();
+  }
+  auto resp = SendThroughBreaker(provider, *req);
+  if (!resp) {
+    return resp.error();
+  }
+  auto body = Json::Parse(resp->body);
+  // RFC 9126 section 2.2: 201 Created; some providers answer 200, which is as good.
+  if (resp->status != 201 && resp->status != 200) {
+    std::string code =
+        body ? SafeErrorCode(body->GetString("error").value_or("")) : "no JSON error";
+    return Error{Errc::kProviderError, "pushed authorization endpoint answered HTTP " +
+                                           std::to_string(resp->status) + " " + code};
+  }
+  if (!body || !body->IsObject()) {
+    return Error{Errc::kBadJson, "pushed authorization answer is not a JSON object"};
+  }
+  PushedAuthorizationResponse out;
+  out.request_uri = body->GetString("request_uri").value_or("");
+  out.expires_in = body->GetInt("expires_in").value_or(0);
+  if (out.request_uri.empty() || out.request_uri.size() > 2048) {
+    return Error{Errc::kBadJson, "pushed authorization answer has no usable request_uri"};
+  }
+  return out;
 }
 
 Status RevokeToken(ProviderClient& provider, const std::string& token, const std::string& hint,
@@ -141,8 +205,12 @@ Status RevokeToken(ProviderClient& provider, const std::string& token, const std
     req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
     req.body = EncodeForm({{"token", token}});
   } else {
-    req = FormPost(provider, (*meta)->revocation_endpoint,
-                   {{"token", token}, {"token_type_hint", hint}});
+    auto form = FormPost(provider, (*meta)->revocation_endpoint,
+                         {{"token", token}, {"token_type_hint", hint}});
+    if (!form) {
+      return form.error();
+    }
+    req = std::move(*form);
   }
   auto resp = SendThroughBreaker(provider, req);
   if (!resp) {

@@ -7,10 +7,12 @@
 
 #include <new>
 
+#include "core/crypto.h"
 #include "httpd/authz.h"
 #include "httpd/guard.h"
 #include "httpd/module.h"
 #include "platform/error_page_files.h"
+#include "platform/private_key_files.h"
 
 namespace coinpay::httpd {
 namespace {
@@ -122,6 +124,24 @@ const char* SetErrorPage(cmd_parms* cmd, void* dir, const char* kind, const char
   return Report(cmd, added ? nullptr : added.error().detail.c_str());
 }
 
+// A private key file with an optional kid and alg (CoinpayPrivateKeyFile), read now like
+// SetFile; the key's text is wiped once parsed.
+template <typename Cfg, typename K, Field<K> Cfg::*M>
+const char* SetPrivateKey(cmd_parms* cmd, void* dir, const char* file, const char* kid,
+                          const char* alg) {
+  const char* path = *file == '\0' ? nullptr : ap_server_root_relative(cmd->temp_pool, file);
+  if (path == nullptr) {
+    return Report(cmd, "takes a PEM private key file, then optionally a key id and an alg");
+  }
+  auto text = ReadPrivateKeyFile(path);
+  if (!text) {
+    return Report(cmd, text.error().detail.c_str());
+  }
+  const char* err = K::Append(*text, kid, alg, FirstReplaces<Cfg, K, M>(cmd, dir).value);
+  SecureWipe(*text);
+  return Report(cmd, err);
+}
+
 constexpr char kSetterFailed[] = "could not be read (internal error, see the error log)";
 
 // Every setter in the table runs through here: a throw (std::bad_alloc) becomes a config error.
@@ -133,6 +153,11 @@ const char* GuardedSetter(cmd_parms* cmd, void* dir, Arg arg) {
 template <auto Setter>
 const char* GuardedSetter2(cmd_parms* cmd, void* dir, const char* a, const char* b) {
   return Guarded(cmd->temp_pool, 940, kSetterFailed, [&] { return Setter(cmd, dir, a, b); });
+}
+
+template <auto Setter>
+const char* GuardedSetter3(cmd_parms* cmd, void* dir, const char* a, const char* b, const char* c) {
+  return Guarded(cmd->temp_pool, 962, kSetterFailed, [&] { return Setter(cmd, dir, a, b, c); });
 }
 
 template <auto Setter, typename Arg>
@@ -152,6 +177,9 @@ constexpr command_rec Row(const char* name, int where, const char* help) noexcep
     return {name, Guard<&SetFile<Cfg, K, M>, const char*>(), nullptr, where, TAKE1, help};
   } else if constexpr (std::is_same_v<K, kinds::ErrorPageFiles>) {
     return {name, AsCmdFunc(&GuardedSetter2<&SetErrorPage<Cfg, K, M>>), nullptr, where, TAKE2,
+            help};
+  } else if constexpr (std::is_same_v<K, kinds::PrivateKeyFiles>) {
+    return {name, AsCmdFunc(&GuardedSetter3<&SetPrivateKey<Cfg, K, M>>), nullptr, where, TAKE123,
             help};
   } else if constexpr (std::is_same_v<K, kinds::Pairs>) {
     return {name, AsCmdFunc(&GuardedSetter2<&SetPair<Cfg, K, M>>), nullptr, where, TAKE2, help};

@@ -25,6 +25,7 @@
 #include "httpd/authz.h"
 #include "httpd/config.h"
 #include "httpd/guard.h"
+#include "httpd/jwks_handler.h"
 #include "httpd/module.h"
 #include "httpd/request_adapter.h"
 #include "httpd/runtime.h"
@@ -322,6 +323,7 @@ void RegisterHooks(apr_pool_t* p) {
   ap_hook_check_authn(CheckAuthn, nullptr, nullptr, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
   ap_hook_handler(HandleRequest, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_handler(HandleStatus, nullptr, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_handler(HandleJwks, nullptr, nullptr, APR_HOOK_MIDDLE);
   // Before mod_authz_core (which may itself hook in early), so a failing precheck answers 403.
   ap_hook_check_authz(PrecheckAuthz, nullptr, nullptr, APR_HOOK_REALLY_FIRST,
                       AP_AUTH_INTERNAL_PER_CONF);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/cached_store.h"
+#include "core/client_assertion.h"
 #include "core/crypto.h"
 #include "core/sealed_store.h"
 #include "core/site_config.h"
@@ -250,6 +251,30 @@ int PostConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*
     rt->session_config = std::move(site->session);
     rt->login = site->login;
     rt->server_log = std::make_unique<ServerLog>(v);
+    std::vector<const ProviderConfig*> with_keys;
+    for (const auto& p : site->providers) {
+      if (p.signing_keys.empty()) {
+        continue;
+      }
+      with_keys.push_back(&p);
+      const SigningKey& signer = *p.signing_keys.front();
+      if (p.token_auth == TokenEndpointAuth::kPrivateKeyJwt) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, v,
+                     "CPA00960: provider %s authenticates with private_key_jwt: kid %s (%s) "
+                     "signs, %" APR_SIZE_T_FMT " key(s) published by SetHandler coinpay-jwks",
+                     p.issuer.c_str(), signer.kid().c_str(), signer.alg().c_str(),
+                     p.signing_keys.size());
+      } else {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, v,
+                     "CPA00961: CoinpayPrivateKeyFile is set for provider %s, but "
+                     "CoinpayTokenEndpointAuth is not private_key_jwt: the keys are only "
+                     "published (SetHandler coinpay-jwks), never used to sign",
+                     p.issuer.c_str());
+      }
+    }
+    if (!with_keys.empty()) {
+      rt->published_jwks = PublishedJwks(with_keys);
+    }
     for (auto& p : site->providers) {
       std::string name = p.name;
       auto client =

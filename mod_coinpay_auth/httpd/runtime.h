@@ -33,6 +33,8 @@ struct VhostState {
   BearerConfig bearer;
   std::unique_ptr<VerifiedTokenCache> token_cache;
   ErrorPages error_pages;  // the operator's (CoinpayErrorTemplate, CoinpayErrorPage)
+  // SetHandler coinpay-jwks: the public keys of every CoinpayPrivateKeyFile ("" when none).
+  std::string published_jwks;
 
   ProviderClient* Named(const std::string& name) const {
     auto it = providers.find(name);

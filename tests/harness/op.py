@@ -25,7 +25,7 @@ class OP:
     def __init__(self, clients, port=0, access_token_ttl=None, id_token_ttl=None,
                  refresh_token_ttl=None, auto_consent=False, key_file=None, workdir=None,
                  node="node", quiet=False, issuer=None, conform_id_token_claims=False,
-                 refreshed_access_token_ttl=None, acr_values=None):
+                 refreshed_access_token_ttl=None, acr_values=None, par=False, require_par=False):
         self.clients = clients
         self.port = port or 0
         self.access_token_ttl = access_token_ttl
@@ -40,6 +40,8 @@ class OP:
         # Step-up tests: acr values the OP issues (a login name "alice+strong" picks the one
         # ending in ":strong"; see op.js); None: no acr at all.
         self.acr_values = acr_values
+        self.par = par                  # offer PAR (RFC 9126) at /oauth/par
+        self.require_par = require_par  # and refuse authorization requests not pushed
         self._own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="coinpay-op-")
         self.key_file = key_file or os.path.join(self.workdir, "signing-key.json")
@@ -74,6 +76,10 @@ class OP:
             cmd.append("--conform-id-token-claims")
         if self.acr_values:
             cmd += ["--acr-values", " ".join(self.acr_values)]
+        if self.par:
+            cmd.append("--par")
+        if self.require_par:
+            cmd.append("--require-par")
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log,
                                      stdin=subprocess.DEVNULL, cwd=os.path.dirname(OP_JS))

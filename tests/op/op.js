@@ -23,10 +23,16 @@
 //   --acr-values "A B ..."   [OP_ACR_VALUES]  step-up tests: advertise these acr values; every sign-in
 //                                            gets one (below), ID tokens always carry auth_time, and
 //                                            JWT access tokens carry acr and auth_time (RFC 9470)
+//   --par                    [OP_PAR=1]      offer pushed authorization requests (RFC 9126) at
+//                                            /oauth/par (off by default here, so the default
+//                                            discovery document stays as the other tests expect)
+//   --require-par            [OP_REQUIRE_PAR=1] with --par: refuse authorization requests that
+//                                            were not pushed (require_pushed_authorization_requests)
 //   --quiet                                  do not log each request to stderr
 //
 // Client metadata: client_id, client_secret, redirect_uris, post_logout_redirect_uris,
-// token_endpoint_auth_method (client_secret_basic | client_secret_post), grant_types
+// token_endpoint_auth_method (client_secret_basic | client_secret_post | private_key_jwt, the
+// last with "jwks" inline or a "jwks_uri" such as the module's SetHandler coinpay-jwks), grant_types
 // (default authorization_code + refresh_token), backchannel_logout_uri, ...
 //
 // Login (devInteractions): any login and any password; the login becomes `sub`, the email is
@@ -37,7 +43,9 @@
 //
 // Prints `OP READY <issuer>` on stdout once listening.
 // Test-only routes (never in a real provider):
-//   GET  /__test/stats   JSON counters (token calls by grant_type, revocations, refresh tokens seen...)
+//   GET  /__test/stats   JSON counters (token calls by grant_type, revocations, refresh tokens seen,
+//                        pushed requests, client assertions by endpoint, the parameter names of
+//                        each authorization request...)
 //   POST /__test/reset   zero the counters
 //   POST /__test/control JSON {"refresh_delay_ms": N}: hold every refresh_token grant's answer
 //                        N ms after the grant is done (the old token spent, the new one issued
@@ -68,6 +76,8 @@ async function main() {
       'auto-consent': { type: 'boolean' },
       'conform-id-token-claims': { type: 'boolean' },
       'acr-values': { type: 'string' },
+      par: { type: 'boolean' },
+      'require-par': { type: 'boolean' },
       quiet: { type: 'boolean' },
     },
     strict: true,
@@ -85,6 +95,8 @@ async function main() {
   const refreshTtl = Number(opt('refresh-token-ttl', 'OP_REFRESH_TOKEN_TTL', '86400'));
   const autoConsent = Boolean(values['auto-consent'] || env.OP_AUTO_CONSENT === '1');
   const quiet = Boolean(values.quiet);
+  const par = Boolean(values.par || env.OP_PAR === '1');
+  const requirePar = Boolean(values['require-par'] || env.OP_REQUIRE_PAR === '1');
   const conformIdTokenClaims = Boolean(values['conform-id-token-claims'] || env.OP_CONFORM_ID_TOKEN_CLAIMS === '1');
   const acrValues = String(opt('acr-values', 'OP_ACR_VALUES', '')).split(' ').filter(Boolean);
 
@@ -143,6 +155,7 @@ async function main() {
       end_session: '/oauth/logout',
       introspection: '/oauth/introspect',
       jwks: '/.well-known/jwks.json',
+      pushed_authorization_request: '/oauth/par',
     },
     scopes: ['openid', 'offline_access', 'email', 'profile', 'wallet'],
     claims: {
@@ -174,6 +187,8 @@ async function main() {
       introspection: { enabled: true },
       rpInitiatedLogout: { enabled: true },
       backchannelLogout: { enabled: true },
+      // oidc-provider enables PAR by default; here only with --par (see the option).
+      pushedAuthorizationRequests: { enabled: par, requirePushedAuthorizationRequests: requirePar },
       resourceIndicators: {
         enabled: true,
         // Requests without `resource` keep the default (opaque access token for userinfo).
@@ -290,6 +305,11 @@ async function main() {
     refresh_tokens_issued: [],  // refresh_token values returned by the token endpoint
     refresh_tokens_presented: [], // refresh_token values presented with grant_type=refresh_token
     refresh_tokens_seen: [],    // union of the two above, in order
+    par_calls: 0,               // pushed authorization requests (RFC 9126), any outcome
+    par_errors: 0,              // ... answered with an error
+    client_assertions: {},      // route -> requests that authenticated with a client_assertion
+    client_auth_errors: {},     // route -> requests refused with invalid_client
+    authorize_param_names: [],  // for each authorization request, its query's parameter names
   });
   let stats = fresh();
   const control = { refresh_delay_ms: 0 };
@@ -331,6 +351,13 @@ async function main() {
     await next();
     const route = ctx.oidc?.route;
     const params = ctx.oidc?.params ?? {};
+    // The form as sent (a PAR request's params are the authorization parameters only).
+    if (route && (params.client_assertion || ctx.oidc?.body?.client_assertion)) {
+      stats.client_assertions[route] = (stats.client_assertions[route] ?? 0) + 1;
+    }
+    if (route && ctx.status === 401 && ctx.body && ctx.body.error === 'invalid_client') {
+      stats.client_auth_errors[route] = (stats.client_auth_errors[route] ?? 0) + 1;
+    }
     switch (route) {
       case 'token': {
         const gt = String(params.grant_type ?? 'unknown');
@@ -359,11 +386,20 @@ async function main() {
       case 'end_session': stats.end_session_calls += 1; break;
       case 'jwks': stats.jwks_fetches += 1; break;
       case 'discovery': stats.discovery_fetches += 1; break;
-      case 'authorization': stats.authorize_calls += 1; break;
+      case 'authorization':
+        stats.authorize_calls += 1;
+        stats.authorize_param_names.push(Object.keys(ctx.query).sort());
+        break;
+      case 'pushed_authorization_request':
+        stats.par_calls += 1;
+        if (ctx.status >= 300) stats.par_errors += 1;
+        break;
       default: break;
     }
     if (!quiet) {
-      process.stderr.write(`op: ${ctx.method} ${ctx.path} -> ${ctx.status} (${Date.now() - started} ms)\n`);
+      const why = ctx.status >= 400 && ctx.body && ctx.body.error
+        ? ` ${ctx.body.error}: ${ctx.body.error_description ?? ''}` : '';
+      process.stderr.write(`op: ${ctx.method} ${ctx.path} -> ${ctx.status}${why} (${Date.now() - started} ms)\n`);
     }
   });
 

@@ -59,7 +59,7 @@ TEST(MetricsExposition, CountersCarryHelpTypeAndTheirLabels) {
             std::vector<std::string>{"# TYPE coinpay_auth_signins_started_total counter"});
   EXPECT_EQ(Lines(text, "# HELP coinpay_auth_signins_started_total").size(), 1u);
   auto failures = Lines(text, "coinpay_auth_signin_failures_total{");
-  ASSERT_EQ(failures.size(), 8u);
+  ASSERT_EQ(failures.size(), 9u);  // ... session_store, pushed_authorization
   EXPECT_EQ(
       failures[1],
       R"(coinpay_auth_signin_failures_total{site="example.com:443",provider="default",reason="state"} 1)");

@@ -256,8 +256,9 @@ TEST(SiteConfig, RefusesMissingClientSecretUnlessPublicClient) {
   SiteSettings s = Good();
   s.client_secret = {};
   EXPECT_EQ(Refusal(s),
-            "CoinpayClientSecret is missing: set it, or declare a public client with "
-            "CoinpayTokenEndpointAuth none");
+            "CoinpayClientSecret is missing: set it, declare a public client with "
+            "CoinpayTokenEndpointAuth none, or authenticate with a key (CoinpayTokenEndpointAuth "
+            "private_key_jwt)");
   Set(s.token_auth, TokenEndpointAuth::kNone);
   EXPECT_EQ(Refusal(s), "");
 }
@@ -333,7 +334,9 @@ TEST(SiteConfig, OAuth2ProviderRefusesMissingSecretUnlessPublic) {
   SiteSettings coinbase = GoodOAuth2();
   coinbase.client_secret = {};
   EXPECT_EQ(Refusal(server, {{"coinbase", &coinbase}}),
-            "CoinpayClientSecret is missing in <CoinpayProvider coinbase>");
+            "CoinpayClientSecret is missing in <CoinpayProvider coinbase>: set it, declare a "
+            "public client with CoinpayTokenEndpointAuth none, or authenticate with a key "
+            "(CoinpayTokenEndpointAuth private_key_jwt)");
   Set(coinbase.token_auth, TokenEndpointAuth::kNone);
   EXPECT_EQ(Refusal(server, {{"coinbase", &coinbase}}), "");
 }
@@ -573,8 +576,10 @@ TEST(DirectiveKinds, RefusalsSayWhatToWrite) {
   std::vector<std::string> list;
   EXPECT_STREQ(kinds::List::Append("", list), "does not take an empty value");
   kinds::TokenAuth::Type auth{};
-  EXPECT_STREQ(kinds::TokenAuth::Parse("private_key_jwt", auth),
-               "takes client_secret_basic, client_secret_post or none");
+  EXPECT_STREQ(kinds::TokenAuth::Parse("tls_client_auth", auth),
+               "takes client_secret_basic, client_secret_post, private_key_jwt or none");
+  EXPECT_EQ(kinds::TokenAuth::Parse("private_key_jwt", auth), nullptr);
+  EXPECT_EQ(auth, TokenEndpointAuth::kPrivateKeyJwt);
   kinds::PassClaims::Type pass{};
   EXPECT_STREQ(kinds::PassClaims::Parse("cookies", pass),
                "takes environment, headers, both or none");

@@ -179,6 +179,19 @@ std::string TestKey::PublicPem() const {
   return out;
 }
 
+std::string TestKey::PrivatePem() const {
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (bio == nullptr ||
+      PEM_write_bio_PrivateKey(bio, pkey_, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+    Die("PEM_write_bio_PrivateKey");
+  }
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<size_t>(len));
+  BIO_free(bio);
+  return out;
+}
+
 std::string TestKey::SignRaw(std::string_view header_json, std::string_view payload_json) const {
   std::string input = B64Url(header_json) + "." + B64Url(payload_json);
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();

@@ -38,6 +38,8 @@ class TestKey {
   std::string PublicJwk() const;
   // SubjectPublicKeyInfo PEM: what an HS256/RS256 confusion attack uses as the HMAC secret.
   std::string PublicPem() const;
+  // PKCS#8 PEM of the private key: what an operator's CoinpayPrivateKeyFile holds.
+  std::string PrivatePem() const;
 
   // Signs `header_json`.`payload_json` with this key's alg (the header is used as given).
   std::string SignRaw(std::string_view header_json, std::string_view payload_json) const;
