@@ -1,13 +1,16 @@
 // The core's only door to OpenSSL: hashing, HKDF, AES-256-GCM, Ed25519 signature checks,
-// constant-time compare, CSPRNG.
+// private keys that sign (RSA, EC), constant-time compare, CSPRNG.
 #pragma once
 
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/effects.h"
+#include "core/result.h"
 
 struct evp_pkey_st;
 
@@ -50,6 +53,44 @@ class Ed25519PublicKey {
     void operator()(evp_pkey_st* pkey) const;
   };
   explicit Ed25519PublicKey(evp_pkey_st* pkey) : pkey_(pkey) {}
+  std::unique_ptr<evp_pkey_st, PkeyFree> pkey_;
+};
+
+// An RSA or EC private key that signs; loaded or generated once, then shared read-only by threads
+// (OpenSSL 3 keys are safe to sign with concurrently). core/jose.cc turns it into JWS and JWKs.
+//
+//   auto key = PrivateKey::FromPem(pem);                          // PKCS#8 or traditional
+//   auto sig = key->Sign(SignatureScheme::kEcdsaP256Sha256, input);  // raw R||S for ECDSA
+class PrivateKey {
+ public:
+  enum class Type { kRsa, kEcP256, kEcP384 };
+  // Key material as big-endian unsigned integers named by their JWK members (RFC 7518 6.2/6.3):
+  // RSA "n","e" (+ "d","p","q","dp","dq","qi"), EC "x","y" (+ "d"), EC coordinates padded to
+  // the field size.
+  using Members = std::vector<std::pair<std::string, std::string>>;
+
+  // An unencrypted PEM private key, PKCS#8 or traditional (RSA/EC PRIVATE KEY). Refuses
+  // encrypted keys, public keys, and key types other than RSA and EC P-256/P-384. No size policy.
+  static Result<PrivateKey> FromPem(std::string_view pem);
+  static Result<PrivateKey> GenerateEcP256();
+  // From JWK members (see Members); checks that the private and public parts belong together.
+  static Result<PrivateKey> FromMembers(Type type, const Members& members);
+
+  Type type() const { return type_; }
+  int bits() const;  // RSA modulus size, EC field size
+  Members PublicMembers() const;
+  Members PrivateMembers() const;  // public and private members; for sealed storage only
+
+  // Signs `input` (hashing it first). ECDSA signatures come as JOSE's fixed-size R||S.
+  enum class SignatureScheme { kRsaPkcs1Sha256, kRsaPssSha256, kEcdsaP256Sha256, kEcdsaP384Sha384 };
+  Result<std::string> Sign(SignatureScheme scheme, std::string_view input) const;
+
+ private:
+  struct PkeyFree {
+    void operator()(evp_pkey_st* pkey) const;
+  };
+  PrivateKey(Type type, evp_pkey_st* pkey) : type_(type), pkey_(pkey) {}
+  Type type_;
   std::unique_ptr<evp_pkey_st, PkeyFree> pkey_;
 };
 

@@ -1,11 +1,13 @@
 // cjose lives here and nowhere else. EdDSA (RFC 8037), which cjose lacks, is checked here too,
-// with the signature check itself in core/crypto.cc.
+// with the signature check itself in core/crypto.cc. Signing (SigningKey) builds the JWS and JWK
+// text here over core/crypto.h's PrivateKey.
 #include "core/jose.h"
 
 #include <cjose/cjose.h>
 
 #include <algorithm>
 #include <optional>
+#include <utility>
 
 #include "core/crypto.h"
 #include "core/encoding.h"
@@ -232,6 +234,273 @@ Result<VerifiedJwt> VerifyJws(std::string_view compact, const Jwks& jwks,
                  kid.empty() ? "no key fits the token's alg" : "no key with the token's kid"};
   }
   return Error{Errc::kBadSignature, "signature does not verify"};
+}
+
+// --- signing --------------------------------------------------------------------------------
+
+namespace {
+
+constexpr int kMinRsaBits = 2048;
+
+// The members RFC 7638 section 3.2 hashes, in its lexicographic order, for each key type.
+struct ThumbprintMembers {
+  std::string_view kty;
+  std::vector<std::string_view> members;  // besides "kty"
+};
+const ThumbprintMembers* RequiredMembers(std::string_view kty) {
+  static const ThumbprintMembers kRsa{"RSA", {"e", "n"}};
+  static const ThumbprintMembers kEc{"EC", {"crv", "x", "y"}};
+  static const ThumbprintMembers kOkp{"OKP", {"crv", "x"}};
+  for (const auto* t : {&kRsa, &kEc, &kOkp}) {
+    if (t->kty == kty) {
+      return t;
+    }
+  }
+  return nullptr;
+}
+
+// A member value that may be hashed without JSON escaping: base64url text or a curve name.
+bool PlainMemberValue(std::string_view v) {
+  return !v.empty() && std::all_of(v.begin(), v.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  });
+}
+
+// SHA-256 over {"<m1>":"<v1>","kty":"<kty>",...} with members in lexicographic order and no
+// whitespace. `value_of` gives each required member's value.
+template <typename ValueOf>
+Result<std::string> ThumbprintOf(std::string_view kty, ValueOf value_of) {
+  const ThumbprintMembers* required = RequiredMembers(kty);
+  if (required == nullptr) {
+    return Error{Errc::kBadJson, "JWK kty is not RSA, EC or OKP"};
+  }
+  std::vector<std::pair<std::string_view, std::string>> fields;
+  fields.emplace_back("kty", std::string(kty));
+  for (std::string_view m : required->members) {
+    std::optional<std::string> v = value_of(m);
+    if (!v || !PlainMemberValue(*v)) {
+      return Error{Errc::kBadJson, "JWK lacks a well-formed \"" + std::string(m) + "\""};
+    }
+    fields.emplace_back(m, std::move(*v));
+  }
+  std::sort(fields.begin(), fields.end());
+  std::string canonical = "{";
+  for (const auto& [name, value] : fields) {
+    if (canonical.size() > 1) {
+      canonical += ',';
+    }
+    canonical += '"';
+    canonical += name;
+    canonical += "\":\"";
+    canonical += value;
+    canonical += '"';
+  }
+  canonical += '}';
+  return Base64UrlEncode(Sha256(canonical));
+}
+
+std::string_view KtyOf(PrivateKey::Type type) {
+  return type == PrivateKey::Type::kRsa ? "RSA" : "EC";
+}
+
+std::string_view CrvOf(PrivateKey::Type type) {
+  return type == PrivateKey::Type::kEcP384 ? "P-384" : "P-256";
+}
+
+// The JWK (kty, crv, then the members in the order OpenSSL gives them) as a JSON object.
+Json JwkOf(PrivateKey::Type type, const PrivateKey::Members& members) {
+  Json jwk = Json::Object();
+  jwk.Set("kty", Json::String(KtyOf(type)));
+  if (type != PrivateKey::Type::kRsa) {
+    jwk.Set("crv", Json::String(CrvOf(type)));
+  }
+  for (const auto& [name, value] : members) {
+    jwk.Set(name, Json::String(Base64UrlEncode(value)));
+  }
+  return jwk;
+}
+
+// The alg a key signs with: the configured one when it fits the key, else the key's default.
+Result<std::string> AlgFor(PrivateKey::Type type, std::string_view alg) {
+  switch (type) {
+    case PrivateKey::Type::kRsa:
+      if (alg.empty() || alg == "RS256" || alg == "PS256") {
+        return std::string(alg.empty() ? "RS256" : alg);
+      }
+      return Error{Errc::kConfig,
+                   "alg " + Untrusted(alg, 16) + " does not fit an RSA key: use RS256 or PS256"};
+    case PrivateKey::Type::kEcP256:
+      if (alg.empty() || alg == "ES256") {
+        return std::string("ES256");
+      }
+      return Error{Errc::kConfig,
+                   "alg " + Untrusted(alg, 16) + " does not fit an EC P-256 key: use ES256"};
+    case PrivateKey::Type::kEcP384:
+      if (alg.empty() || alg == "ES384") {
+        return std::string("ES384");
+      }
+      return Error{Errc::kConfig,
+                   "alg " + Untrusted(alg, 16) + " does not fit an EC P-384 key: use ES384"};
+  }
+  return Error{Errc::kConfig, "unknown key type"};
+}
+
+PrivateKey::SignatureScheme SchemeFor(std::string_view alg) {
+  if (alg == "PS256") {
+    return PrivateKey::SignatureScheme::kRsaPssSha256;
+  }
+  if (alg == "ES256") {
+    return PrivateKey::SignatureScheme::kEcdsaP256Sha256;
+  }
+  if (alg == "ES384") {
+    return PrivateKey::SignatureScheme::kEcdsaP384Sha384;
+  }
+  return PrivateKey::SignatureScheme::kRsaPkcs1Sha256;
+}
+
+}  // namespace
+
+SigningKey::SigningKey(std::unique_ptr<PrivateKey> key, std::string alg)
+    : key_(std::move(key)), alg_(std::move(alg)) {}
+
+SigningKey::~SigningKey() = default;
+
+Result<std::shared_ptr<const SigningKey>> SigningKey::Make(PrivateKey key, std::string_view kid,
+                                                           std::string_view alg) {
+  if (key.type() == PrivateKey::Type::kRsa && key.bits() < kMinRsaBits) {
+    return Error{Errc::kConfig, "the RSA key has " + std::to_string(key.bits()) +
+                                    " bits, too weak: use at least 2048 (openssl genpkey "
+                                    "-algorithm RSA -pkeyopt rsa_keygen_bits:3072)"};
+  }
+  auto resolved = AlgFor(key.type(), alg);
+  if (!resolved) {
+    return resolved.error();
+  }
+  const PrivateKey::Type type = key.type();
+  PrivateKey::Members members = key.PublicMembers();
+  std::shared_ptr<SigningKey> out(
+      new SigningKey(std::make_unique<PrivateKey>(std::move(key)), std::move(*resolved)));
+  Json jwk = JwkOf(type, members);
+  auto thumbprint = ThumbprintOf(KtyOf(type), [&](std::string_view m) { return jwk.GetString(m); });
+  if (!thumbprint) {
+    return Error{Errc::kCryptoFailure, "cannot compute the key's thumbprint"};
+  }
+  out->thumbprint_ = std::move(*thumbprint);
+  out->kid_ = kid.empty() ? out->thumbprint_ : std::string(kid);
+  jwk.Set("kid", Json::String(out->kid_));
+  jwk.Set("alg", Json::String(out->alg_));
+  jwk.Set("use", Json::String("sig"));
+  out->public_jwk_json_ = jwk.Dump();
+  return std::shared_ptr<const SigningKey>(std::move(out));
+}
+
+Result<std::shared_ptr<const SigningKey>> SigningKey::FromPem(std::string_view pem,
+                                                              std::string_view kid,
+                                                              std::string_view alg) {
+  auto key = PrivateKey::FromPem(pem);
+  if (!key) {
+    return key.error();
+  }
+  return Make(std::move(*key), kid, alg);
+}
+
+Result<std::shared_ptr<const SigningKey>> SigningKey::GenerateEs256() {
+  auto key = PrivateKey::GenerateEcP256();
+  if (!key) {
+    return key.error();
+  }
+  return Make(std::move(*key), {}, "ES256");
+}
+
+Result<std::shared_ptr<const SigningKey>> SigningKey::FromPrivateJwk(std::string_view jwk_json) {
+  auto jwk = Json::Parse(jwk_json);
+  if (!jwk || !jwk->IsObject()) {
+    return Error{Errc::kBadJson, "private JWK is not a JSON object"};
+  }
+  std::string kty = jwk->GetString("kty").value_or("");
+  std::string crv = jwk->GetString("crv").value_or("");
+  PrivateKey::Type type;
+  std::vector<const char*> names;
+  if (kty == "RSA") {
+    type = PrivateKey::Type::kRsa;
+    names = {"n", "e", "d", "p", "q", "dp", "dq", "qi"};
+  } else if (kty == "EC" && (crv == "P-256" || crv == "P-384")) {
+    type = crv == "P-256" ? PrivateKey::Type::kEcP256 : PrivateKey::Type::kEcP384;
+    names = {"x", "y", "d"};
+  } else {
+    return Error{Errc::kBadJson, "private JWK is neither RSA nor EC P-256/P-384"};
+  }
+  PrivateKey::Members members;
+  for (const char* name : names) {
+    auto text = jwk->GetString(name);
+    auto bytes = text ? Base64UrlDecode(*text) : std::nullopt;
+    if (!bytes) {
+      return Error{Errc::kBadJson, std::string("private JWK lacks a base64url \"") + name + "\""};
+    }
+    members.emplace_back(name, std::move(*bytes));
+  }
+  auto key = PrivateKey::FromMembers(type, members);
+  for (auto& [name, value] : members) {
+    SecureWipe(value);
+  }
+  if (!key) {
+    return key.error();
+  }
+  return Make(std::move(*key), jwk->GetString("kid").value_or(""),
+              jwk->GetString("alg").value_or(""));
+}
+
+std::string SigningKey::PrivateJwkJson() const {
+  PrivateKey::Members members = key_->PrivateMembers();
+  Json jwk = JwkOf(key_->type(), members);
+  for (auto& [name, value] : members) {
+    SecureWipe(value);
+  }
+  jwk.Set("kid", Json::String(kid_));
+  jwk.Set("alg", Json::String(alg_));
+  jwk.Set("use", Json::String("sig"));
+  return jwk.Dump();
+}
+
+Result<std::string> SigningKey::SignJwt(const Json& claims, std::string_view typ, bool with_kid,
+                                        bool embed_jwk) const {
+  if (!claims.IsObject()) {
+    return Error{Errc::kBadInput, "JWT claims must be a JSON object"};
+  }
+  Json header = Json::Object();
+  header.Set("alg", Json::String(alg_));
+  if (!typ.empty()) {
+    header.Set("typ", Json::String(typ));
+  }
+  if (with_kid) {
+    header.Set("kid", Json::String(kid_));
+  }
+  if (embed_jwk) {
+    // The public members only: kid/alg/use add nothing a verifier of the proof may rely on.
+    Json jwk = JwkOf(key_->type(), key_->PublicMembers());
+    header.Set("jwk", jwk);
+  }
+  std::string signing_input = Base64UrlEncode(header.Dump()) + "." + Base64UrlEncode(claims.Dump());
+  auto signature = key_->Sign(SchemeFor(alg_), signing_input);
+  if (!signature) {
+    return signature.error();
+  }
+  return signing_input + "." + Base64UrlEncode(*signature);
+}
+
+Result<std::string> JwkThumbprint(std::string_view public_jwk_json) {
+  auto jwk = Json::Parse(public_jwk_json);
+  if (!jwk || !jwk->IsObject()) {
+    return Error{Errc::kBadJson, "JWK is not a JSON object"};
+  }
+  for (const char* secret : {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}) {
+    if (!jwk->Get(secret).IsNull()) {
+      return Error{Errc::kBadJson, "JWK carries private key members"};
+    }
+  }
+  std::string kty = jwk->GetString("kty").value_or("");
+  return ThumbprintOf(kty, [&](std::string_view m) { return jwk->GetString(m); });
 }
 
 }  // namespace coinpay
