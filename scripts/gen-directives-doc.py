@@ -20,6 +20,8 @@ kinds = {"Text": "text", "Url": "absolute URL", "Seconds": "seconds", "Count": "
 kinds["Cidrs"] = "one or more IP addresses or CIDR ranges"
 kinds["ErrorTemplateFile"] = "a file name"
 kinds["ErrorPageFiles"] = "kind file"
+kinds["BearerDPoP"] = "off | allowed | required"
+kinds["ClientDPoP"] = "off | on | required"
 out = []
 for scope, title in (("SERVER", "Server and virtual host"), ("DIR", "Location")):
     out += ["## " + title, ""]

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/dpop_proof.h"
 #include "core/ip_cidr.h"
 #include "core/provider_config.h"
 #include "core/site.h"
@@ -81,6 +82,18 @@ struct Cidrs {
 };
 struct Refresh {
   using Type = LocationOptions::Refresh;
+  static const char* Parse(const char* arg, Type& out);
+};
+
+// CoinpayBearerDPoP: off, allowed or required.
+struct BearerDPoP {
+  using Type = DPoPMode;
+  static const char* Parse(const char* arg, Type& out);
+};
+
+// CoinpayDPoP: off, on or required.
+struct ClientDPoP {
+  using Type = coinpay::ClientDPoP;
   static const char* Parse(const char* arg, Type& out);
 };
 

@@ -116,6 +116,12 @@ std::string EncodeSession(const SessionRecord& s) {
   PutInt(out, s.access_issued_at);
   PutInt(out, s.created_at);
   PutInt(out, s.last_seen_at);
+  // Only DPoP sessions carry the trailing key, so other records keep their bytes and the
+  // records of sessions made before DPoP still read.
+  if (!s.dpop_key.empty()) {
+    PutString(out, s.dpop_key);
+    PutInt(out, s.access_token_dpop ? 1 : 0);
+  }
   return out;
 }
 
@@ -144,8 +150,16 @@ std::optional<SessionRecord> DecodeSession(std::string_view bytes, SessionParts 
                     ? r.String(s.id_token) && r.String(s.access_token) && r.String(s.refresh_token)
                     : r.Skip() && r.Skip() && r.Skip();
   if (!tokens || !r.Int(s.access_expires_at) || !r.Int(s.access_issued_at) ||
-      !r.Int(s.created_at) || !r.Int(s.last_seen_at) || !r.Done()) {
+      !r.Int(s.created_at) || !r.Int(s.last_seen_at)) {
     return std::nullopt;
+  }
+  if (!r.Done()) {
+    int64_t bound = 0;
+    if (!r.String(s.dpop_key) || s.dpop_key.empty() || !r.Int(bound) ||
+        (bound != 0 && bound != 1) || !r.Done()) {
+      return std::nullopt;
+    }
+    s.access_token_dpop = bound == 1;
   }
   return s;
 }

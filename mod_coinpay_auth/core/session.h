@@ -42,6 +42,10 @@ struct SessionRecord {
   int64_t access_issued_at = 0;   // when the current access token was obtained
   int64_t created_at = 0;
   int64_t last_seen_at = 0;
+  // CoinpayDPoP: the session's own DPoP key (a private JWK; never logged, never leaves the
+  // store) and whether the provider bound access_token to it (token_type DPoP).
+  std::string dpop_key;
+  bool access_token_dpop = false;
 };
 
 // How much of a stored record a reader needs. kWithoutTokens: everything but id_token,
