@@ -30,13 +30,14 @@ Action SignInAgainPage(int status, std::string_view message,
 // kHttpFailure when userinfo is required (CoinpayUserinfo on) and could not be read.
 // The Authorization header (and DPoP proof) for a call to the provider with the access token:
 // a DPoP-bound token goes as `DPoP <token>` with a proof for this method and URL.
-void AuthorizeWith(HttpRequest& req, const std::string& access_token, const ClientProof* dpop) {
+void AuthorizeWith(HttpRequest& req, const std::string& access_token, const ClientProof* dpop,
+                   const std::string& nonce) {
   if (dpop == nullptr) {
     req.headers.emplace_back("Authorization", "Bearer " + access_token);
     return;
   }
   req.headers.emplace_back("Authorization", "DPoP " + access_token);
-  if (auto proof = MakeDPoPProof(*dpop, req.method, req.url, {}, access_token)) {
+  if (auto proof = MakeDPoPProof(*dpop, req.method, req.url, nonce, access_token)) {
     req.headers.emplace_back("DPoP", std::move(*proof));
   }
 }
@@ -58,7 +59,7 @@ Result<Json> MergeUserinfo(Site& site, const std::string& access_token, const Js
     return id_claims;
   }
   HttpRequest req = site.provider.NewRequest("GET", (*meta)->userinfo_endpoint);
-  AuthorizeWith(req, access_token, dpop);
+  AuthorizeWith(req, access_token, dpop, site.provider.dpop_nonce());
   auto resp = site.provider.http().Send(req);
   std::optional<Json> info;
   if (resp && resp->status == 200) {
@@ -122,7 +123,7 @@ Result<Json> IdentityFromUserEndpoint(Site& site, const std::string& access_toke
                                       const ClientProof* dpop) {
   const ProviderConfig& p = site.provider.config();
   HttpRequest req = site.provider.NewRequest("GET", p.user_endpoint);
-  AuthorizeWith(req, access_token, dpop);
+  AuthorizeWith(req, access_token, dpop, site.provider.dpop_nonce());
   auto resp = site.provider.http().Send(req);
   if (!resp || resp->status != 200) {
     LogAt(site.log, LogLevel::kError, 137,

@@ -20,6 +20,11 @@
 //   --auto-consent           [OP_AUTO_CONSENT=1]     skip the consent screen (login form only)
 //   --conform-id-token-claims [OP_CONFORM_ID_TOKEN_CLAIMS=1] put email/profile claims only in
 //                                            userinfo (oidc-provider's default), not in the ID token
+//   --dpop-require-nonce     [OP_DPOP_REQUIRE_NONCE=1] DPoP (on by default in oidc-provider 9:
+//                                            a proof binds the token) with a server nonce required
+//                                            in every proof (RFC 9449 section 8: use_dpop_nonce)
+//   --client-credentials     [OP_CLIENT_CREDENTIALS=1] enable the client_credentials grant (for
+//                                            clients that list it in grant_types)
 //   --quiet                                  do not log each request to stderr
 //
 // Client metadata: client_id, client_secret, redirect_uris, post_logout_redirect_uris,
@@ -61,6 +66,8 @@ async function main() {
       'refresh-token-ttl': { type: 'string' },
       'auto-consent': { type: 'boolean' },
       'conform-id-token-claims': { type: 'boolean' },
+      'dpop-require-nonce': { type: 'boolean' },
+      'client-credentials': { type: 'boolean' },
       quiet: { type: 'boolean' },
     },
     strict: true,
@@ -79,6 +86,8 @@ async function main() {
   const autoConsent = Boolean(values['auto-consent'] || env.OP_AUTO_CONSENT === '1');
   const quiet = Boolean(values.quiet);
   const conformIdTokenClaims = Boolean(values['conform-id-token-claims'] || env.OP_CONFORM_ID_TOKEN_CLAIMS === '1');
+  const dpopRequireNonce = Boolean(values['dpop-require-nonce'] || env.OP_DPOP_REQUIRE_NONCE === '1');
+  const clientCredentials = Boolean(values['client-credentials'] || env.OP_CLIENT_CREDENTIALS === '1');
 
   // ---- clients ---------------------------------------------------------------------------
   let clients = [];
@@ -164,6 +173,11 @@ async function main() {
       introspection: { enabled: true },
       rpInitiatedLogout: { enabled: true },
       backchannelLogout: { enabled: true },
+      // oidc-provider 9's default (a DPoP proof binds the token), with nonces only on request.
+      dPoP: dpopRequireNonce
+        ? { enabled: true, nonceSecret: crypto.randomBytes(32), requireNonce: () => true }
+        : { enabled: true },
+      clientCredentials: { enabled: clientCredentials },
       resourceIndicators: {
         enabled: true,
         // Requests without `resource` keep the default (opaque access token for userinfo).
@@ -251,6 +265,9 @@ async function main() {
     refresh_tokens_issued: [],  // refresh_token values returned by the token endpoint
     refresh_tokens_presented: [], // refresh_token values presented with grant_type=refresh_token
     refresh_tokens_seen: [],    // union of the two above, in order
+    token_types: {},            // token_type of successful token answers (Bearer, DPoP) -> count
+    dpop_token_calls: 0,        // token calls that carried a DPoP proof
+    userinfo_errors: 0,         // userinfo answers other than 2xx
   });
   let stats = fresh();
   const control = { refresh_delay_ms: 0 };
@@ -302,6 +319,10 @@ async function main() {
           seen(params.refresh_token);
         }
         const body = ctx.body;
+        if (ctx.get('DPoP')) stats.dpop_token_calls += 1;
+        if (ctx.status < 300 && body && typeof body === 'object' && body.token_type) {
+          stats.token_types[body.token_type] = (stats.token_types[body.token_type] ?? 0) + 1;
+        }
         if (ctx.status < 300 && body && typeof body === 'object' && body.refresh_token) {
           stats.refresh_tokens_issued.push(body.refresh_token);
           seen(body.refresh_token);
@@ -316,7 +337,10 @@ async function main() {
         if (params.token) stats.revoked_tokens.push(params.token);
         break;
       case 'introspection': stats.introspections += 1; break;
-      case 'userinfo': stats.userinfo_calls += 1; break;
+      case 'userinfo':
+        stats.userinfo_calls += 1;
+        if (ctx.status >= 300) stats.userinfo_errors += 1;
+        break;
       case 'end_session': stats.end_session_calls += 1; break;
       case 'jwks': stats.jwks_fetches += 1; break;
       case 'discovery': stats.discovery_fetches += 1; break;
