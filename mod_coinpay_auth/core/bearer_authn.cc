@@ -196,24 +196,34 @@ Action CheckBinding(ProviderClient& provider, LogSink& log, const RequestView& r
 
 }  // namespace
 
+bool UsesDPoPScheme(DPoPMode mode, std::string_view authorization) {
+  return mode != DPoPMode::kOff && authorization.size() > 4 &&
+         IEquals(authorization.substr(0, 4), "DPoP");
+}
+
 Action DPoPChallenge(const BearerConfig& config, DPoPMode mode, bool used_dpop,
-                     std::string_view error, std::string_view description, int status) {
+                     std::string_view error, std::string_view description, int status,
+                     std::string_view scope) {
   if (mode == DPoPMode::kOff) {
-    return BearerChallenge(config, error, description, status);
+    return BearerChallenge(config, error, description, status, scope);
   }
   Action a;
   if (mode == DPoPMode::kAllowed) {
-    a = BearerChallenge(config, used_dpop ? "" : error, description, status);
+    a = BearerChallenge(config, used_dpop ? "" : error, description, status,
+                        used_dpop ? std::string_view() : scope);
     a.body = error.empty() ? "{\"error\":\"unauthorized\"}\n"
                            : "{\"error\":\"" + std::string(error) + "\"}\n";
   } else {
-    a = BearerChallenge(config, error, description, status);
+    a = BearerChallenge(config, error, description, status, scope);
     a.headers.erase(a.headers.begin());  // no Bearer challenge where only DPoP is taken
   }
   std::string challenge = "DPoP realm=\"" + config.realm + "\", algs=\"" + AlgsText(config) + "\"";
   if (!error.empty() && (used_dpop || mode == DPoPMode::kRequired)) {
     challenge += ", error=\"" + std::string(error) + "\"";
     challenge += ", error_description=\"" + std::string(description) + "\"";
+    if (!scope.empty()) {
+      challenge += ", scope=\"" + std::string(scope) + "\"";
+    }
   }
   a.headers.emplace(a.headers.begin(), "WWW-Authenticate", std::move(challenge));
   return a;
@@ -225,8 +235,7 @@ Action AuthenticateBearer(ProviderClient& provider, VerifiedTokenCache& cache, c
   int64_t now = clock.NowSeconds();
   const bool takes_dpop = dpop.mode != DPoPMode::kOff;
   // The scheme decides which rules apply; "DPoP" is a scheme only where the location takes it.
-  const bool used_dpop =
-      takes_dpop && req.authorization.size() > 4 && IEquals(req.authorization.substr(0, 4), "DPoP");
+  const bool used_dpop = UsesDPoPScheme(dpop.mode, req.authorization);
   // The cache first, before the character check: only a token that passed every check is in
   // it, compared in full, so a hit answers as the checks would, without a pass over its bytes.
   // A hit is still bound-checked: a DPoP proof is per request, never cached.

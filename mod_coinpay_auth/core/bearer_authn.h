@@ -61,6 +61,9 @@ Action BearerChallenge(const BearerConfig& config, std::string_view error,
 // error on the one the request used), `required` with DPoP only (RFC 9449 section 7.1:
 // `DPoP algs="...", error="invalid_dpop_proof"`). kOff is BearerChallenge.
 Action DPoPChallenge(const BearerConfig& config, DPoPMode mode, bool used_dpop,
-                     std::string_view error, std::string_view description, int status = 401);
+                     std::string_view error, std::string_view description, int status = 401,
+                     std::string_view scope = {});
+// True when the request's Authorization header uses the DPoP scheme where `mode` takes it.
+bool UsesDPoPScheme(DPoPMode mode, std::string_view authorization);
 
 }  // namespace coinpay

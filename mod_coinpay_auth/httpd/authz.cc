@@ -209,12 +209,16 @@ int Precheck(request_rec* r) {
       VhostState* rt = VhostStateOf(r->server);
       BearerConfig fallback;
       const BearerConfig& cfg = rt != nullptr ? rt->bearer : fallback;
+      // A DPoP request is answered in the DPoP scheme (RFC 9449 section 7.1).
+      DPoPMode mode = dir.bearer_dpop.value;
+      const char* authorization = apr_table_get(r->headers_in, "Authorization");
+      bool used_dpop = UsesDPoPScheme(mode, authorization != nullptr ? authorization : "");
       return Respond(r, rule->scope
-                            ? BearerChallenge(cfg, "insufficient_scope",
-                                              "The access token lacks a required scope", 403,
-                                              rule->scope->Joined())
-                            : BearerChallenge(cfg, "insufficient_scope",
-                                              "The access token lacks a required claim", 403));
+                            ? DPoPChallenge(cfg, mode, used_dpop, "insufficient_scope",
+                                            "The access token lacks a required scope", 403,
+                                            rule->scope->Joined())
+                            : DPoPChallenge(cfg, mode, used_dpop, "insufficient_scope",
+                                            "The access token lacks a required claim", 403));
     }
     LogAt(log, LogLevel::kInfo, 164, "signed-in user lacks a required claim or scope (403)");
     return Respond(r, ErrorPage(ErrorKind::kAccessDenied, 403, "Access denied",

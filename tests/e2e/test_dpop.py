@@ -51,6 +51,11 @@ DPOP_LOCATIONS = """
     CoinpayBearerDPoP allowed
     Require valid-user
 </Location>
+<Location /api/ledger>
+    AuthType coinpay-bearer
+    CoinpayBearerDPoP required
+    Require coinpay-scope read:ledger
+</Location>
 """
 
 
@@ -125,7 +130,7 @@ def dpop_op(port, tmp_path_factory):
 
 
 def _serve_api_files(h):
-    for rel in ("payments", "mixed"):
+    for rel in ("payments", "mixed", "ledger"):
         path = f"{h.root}/htdocs/api/{rel}"
         os.makedirs(path, exist_ok=True)
         with open(f"{path}/index.json", "w") as f:
@@ -352,3 +357,13 @@ def test_allowed_location_takes_the_bound_token_with_its_proof(site, caller_key,
     r = _api(site, path, None)
     assert r.status_code == 401
     assert set(challenges(r)) == {"Bearer", "DPoP"}
+
+
+def test_missing_scope_is_answered_in_the_dpop_scheme(site, caller_key, caller_token):
+    path = "/api/ledger/index.json"
+    r = _api(site, path, caller_token, caller_key.proof("GET", site.url(path), caller_token))
+    assert r.status_code == 403
+    c = challenges(r)
+    assert set(c) == {"DPoP"}
+    assert c["DPoP"]["error"] == "insufficient_scope"
+    assert c["DPoP"]["scope"] == "read:ledger"

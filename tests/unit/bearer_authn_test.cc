@@ -635,6 +635,25 @@ TEST_F(BearerDPoPTest, AllowedChallengesWithBothSchemes) {
             std::vector<std::string>{"DPoP realm=\"example-api\", algs=\"ES256 PS256\""});
 }
 
+TEST_F(BearerDPoPTest, InsufficientScopeIsAnsweredInTheSchemeTheRequestUsed) {
+  Action dpop = DPoPChallenge(config_, DPoPMode::kAllowed, true, "insufficient_scope",
+                              "The access token lacks a required scope", 403, "payments");
+  EXPECT_EQ(dpop.status, 403);
+  EXPECT_EQ(Challenges(dpop),
+            (std::vector<std::string>{
+                "DPoP realm=\"example-api\", algs=\"ES256 PS256\", error=\"insufficient_scope\", "
+                "error_description=\"The access token lacks a required scope\", scope=\"payments\"",
+                "Bearer realm=\"example-api\""}));
+  Action bearer = DPoPChallenge(config_, DPoPMode::kAllowed, false, "insufficient_scope",
+                                "The access token lacks a required scope", 403, "payments");
+  EXPECT_EQ(Challenges(bearer)[1],
+            "Bearer realm=\"example-api\", error=\"insufficient_scope\", error_description=\"The "
+            "access token lacks a required scope\", scope=\"payments\"");
+  EXPECT_TRUE(UsesDPoPScheme(DPoPMode::kRequired, "dpop abc"));
+  EXPECT_FALSE(UsesDPoPScheme(DPoPMode::kOff, "DPoP abc"));
+  EXPECT_FALSE(UsesDPoPScheme(DPoPMode::kAllowed, "Bearer abc"));
+}
+
 TEST_F(BearerDPoPTest, OffModeDoesNotTakeTheDPoPScheme) {
   std::string token = At(key_, BoundClaims());
   Action a = Call(DPoPMode::kOff, "DPoP " + token, Proof(token));
