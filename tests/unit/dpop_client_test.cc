@@ -156,27 +156,61 @@ TEST_F(DPoPClientOnTest, OnTakesABearerTokenWhenTheProviderDidNotBind) {
   EXPECT_FALSE(IsDPoPBound(*tokens));
 }
 
-TEST(DPoPSessionRecord, KeepsTheKeyAndRecordsWithoutOneKeepTheirBytes) {
+TEST(DPoPSessionRecord, KeepsTheKeyAndRecordsWithoutOneKeepTheirLayout) {
   SessionRecord s;
   s.sub = "alice";
   s.access_token = "AT";
+  s.last_seen_at = 0x0102030405060708;
   std::string plain = EncodeSession(s);
   s.dpop_key = (*SigningKey::GenerateEs256())->PrivateJwkJson();
   s.access_token_dpop = true;
   std::string with_key = EncodeSession(s);
-  EXPECT_EQ(with_key.substr(0, plain.size()), plain);  // the key is only appended
+  // last_seen_at stays the last 8 bytes (Touch rewrites them in place).
+  EXPECT_EQ(with_key.substr(with_key.size() - 8), plain.substr(plain.size() - 8));
   auto back = DecodeSession(with_key);
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(back->dpop_key, s.dpop_key);
   EXPECT_TRUE(back->access_token_dpop);
+  EXPECT_EQ(back->last_seen_at, s.last_seen_at);
   EXPECT_EQ(EncodeSession(*back), with_key);
   auto old = DecodeSession(plain);
   ASSERT_TRUE(old.has_value());
   EXPECT_TRUE(old->dpop_key.empty());
   EXPECT_EQ(DecodeSession(with_key + "x"), std::nullopt);
+  // Read without its tokens, a DPoP record leaves the key (a secret) unread.
   auto light = DecodeSession(with_key, SessionParts::kWithoutTokens);
   ASSERT_TRUE(light.has_value());
   EXPECT_TRUE(light->access_token.empty());
+  EXPECT_TRUE(light->dpop_key.empty());
+  EXPECT_TRUE(light->access_token_dpop);
+}
+
+// A page that does not pass the token reads the record without its tokens and touches it:
+// the DPoP key and the bound flag survive the touch.
+TEST(DPoPSessionRecord, SurvivesATouchByAPageThatReadsNoTokens) {
+  TestSite t;
+  SessionRecord r;
+  r.scope = t.session_config.scope;
+  r.issuer = t.provider->config().issuer;
+  r.client_id = t.provider->config().client_id;
+  r.sub = "alice";
+  r.access_token = "AT";
+  r.dpop_key = (*SigningKey::GenerateEs256())->PrivateJwkJson();
+  r.access_token_dpop = true;
+  int64_t now = t.clock.NowSeconds();
+  std::string id = *t.sessions->Create(r, now);
+  t.clock.Advance(120);
+  now = t.clock.NowSeconds();
+  auto light =
+      t.sessions->Load(t.session_config.cookie_name + "=" + id, now, SessionParts::kWithoutTokens);
+  ASSERT_TRUE(light.ok() && light->has_value());
+  t.sessions->Touch(**light, now);
+  auto full = t.sessions->LoadById(id, now);
+  ASSERT_TRUE(full.ok() && full->has_value());
+  EXPECT_EQ((*full)->record.last_seen_at, now);  // the touch was written
+  EXPECT_EQ((*full)->record.dpop_key, r.dpop_key);
+  EXPECT_TRUE((*full)->record.access_token_dpop);
+  EXPECT_EQ((*full)->record.access_token, "AT");
 }
 
 // --- SetHandler coinpay-dpop-proof ------------------------------------------------------------
