@@ -146,7 +146,7 @@ std::string AlgsText(const BearerConfig& config) {
 Action CheckBinding(ProviderClient& provider, LogSink& log, const RequestView& req,
                     const BearerConfig& config, const BearerDPoP& dpop, bool used_dpop,
                     std::string_view token, std::shared_ptr<const Identity> id, int64_t now) {
-  auto refuse = [&](int tag, const char* error, const char* description, std::string why) {
+  auto refuse = [&](int tag, const char* error, const char* description, const std::string& why) {
     provider.Count(Metric::kBearerRefusedInvalid);
     LogAt(log, LogLevel::kInfo, tag, why + " " + TokenHint(token));
     return DPoPChallenge(config, dpop.mode, used_dpop, error, description);

@@ -187,7 +187,7 @@ std::optional<std::string> NormalizeHtu(std::string_view url) {
   std::string host = ToLower(authority);
   size_t port_colon = host.rfind(':');
   if (port_colon != std::string::npos && host.find(']', port_colon) == std::string::npos) {
-    std::string port(std::string_view(host).substr(port_colon + 1));
+    std::string port = host.substr(port_colon + 1);
     port.erase(0, std::min(port.find_first_not_of('0'), port.size() - 1));  // 0443 is 443
     host.resize(port_colon);
     if (!((scheme == "https" && port == "443") || (scheme == "http" && port == "80"))) {
