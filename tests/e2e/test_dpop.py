@@ -146,7 +146,10 @@ def site(dpop_op, port):
         dpop_op.issuer, CLIENT, SECRET, f"http://127.0.0.1:{port}/api/auth/callback/coinpay",
         passphrase=PASSPHRASE, scope="openid email profile offline_access payments",
         extra=f"CoinpayDPoP required\nCoinpayResource {AUDIENCE}\n"
-              f"CoinpayBearerAudience {AUDIENCE}")
+              f"CoinpayBearerAudience {AUDIENCE}\n"
+              # The tests' own requests come from 127.0.0.1: with X-Forwarded-* they act as
+              # a TLS-terminating proxy in front of the API.
+              "CoinpayTrustedProxy 127.0.0.1")
     h = Httpd(port, coinpay=coinpay, locations=LOCATIONS, extra_conf=DPOP_LOCATIONS)
     _serve_api_files(h)
     _HTTPDS.append(h)
@@ -367,3 +370,13 @@ def test_missing_scope_is_answered_in_the_dpop_scheme(site, caller_key, caller_t
     assert set(c) == {"DPoP"}
     assert c["DPoP"]["error"] == "insufficient_scope"
     assert c["DPoP"]["scope"] == "read:ledger"
+
+
+def test_behind_a_trusted_proxy_htu_is_the_public_url(site, caller_key, caller_token):
+    public = "https://pay.example-business.com" + PAYMENTS
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "pay.example-business.com"}
+    for proof_url, status in ((public, 200), (site.url(PAYMENTS), 401)):
+        headers = {"Authorization": f"DPoP {caller_token}",
+                   "DPoP": caller_key.proof("GET", proof_url, caller_token), **forwarded}
+        r = requests.get(site.url(PAYMENTS), headers=headers, allow_redirects=False, timeout=10)
+        assert r.status_code == status, (proof_url, r.headers.get("WWW-Authenticate"))
