@@ -337,3 +337,29 @@ for name, r in {
     "proto-uppercase": "PROTO=HTTPS;HOST=Shop.Example\n\n\n",
 }.items():
     write("forwarded", name, r)
+
+# --- dpop: '0' + a DPoP header value; '1' + "header\nclaims" signed with the Ed25519 key ------
+ED_JWK = {"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}
+ATH = b64u(__import__("hashlib").sha256(b"access-token-1").digest())
+PROOF = {"jti": "j1", "htm": "GET", "htu": "https://api.example/v1/payments", "iat": NOW, "ath": ATH}
+for name, (hdr, claims) in {
+    "valid": ({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": ED_JWK}, PROOF),
+    "jwk-private-d": ({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": {**ED_JWK, "d": "nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}}, PROOF),
+    "jwk-missing": ({"typ": "dpop+jwt", "alg": "EdDSA"}, PROOF),
+    "jwk-not-object": ({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": "x"}, PROOF),
+    "jwk-oct": ({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": {"kty": "oct", "k": "c2VjcmV0"}}, PROOF),
+    "typ-jwt": ({"typ": "JWT", "alg": "EdDSA", "jwk": ED_JWK}, PROOF),
+    "kid-and-jwk": ({"typ": "dpop+jwt", "alg": "EdDSA", "kid": "ed", "jwk": ED_JWK}, PROOF),
+    "htu-with-query": ({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": ED_JWK}, {**PROOF, "htu": "HTTPS://API.example:443/v1/%70ayments?x#y"}),
+    "htu-userinfo": ({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": ED_JWK}, {**PROOF, "htu": "https://u@api.example/v1/payments"}),
+    "iat-string": ({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": ED_JWK}, {**PROOF, "iat": str(NOW)}),
+    "iat-real": ({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": ED_JWK}, {**PROOF, "iat": NOW + 0.5}),
+    "iat-huge": ({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": ED_JWK}, {**PROOF, "iat": 9223372036854775807}),
+    "no-ath": ({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": ED_JWK}, {k: v for k, v in PROOF.items() if k != "ath"}),
+    "cnf-x5t": ({"typ": "dpop+jwt", "alg": "EdDSA", "jwk": ED_JWK}, {**PROOF, "cnf": {"x5t#S256": "abc"}}),
+}.items():
+    write("dpop", name, "1" + j(hdr) + "\n" + j(claims))
+write("dpop", "alg-none", "0" + b64u(j({"typ": "dpop+jwt", "alg": "none", "jwk": ED_JWK})) + "." + b64u(j(PROOF)) + ".")
+write("dpop", "hs256", "0" + b64u(j({"typ": "dpop+jwt", "alg": "HS256", "jwk": ED_JWK})) + "." + b64u(j(PROOF)) + ".c2ln")
+write("dpop", "two-headers", "0a.b.c, d.e.f")
+write("dpop", "htu-ipv6", "0https://[::1]:0443/%2f")

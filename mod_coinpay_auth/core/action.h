@@ -26,8 +26,15 @@ struct Identity {
   std::vector<std::pair<std::string, std::string>> claims;  // claim name -> text, for the app
   std::string claims_json;  // all claims, for Require coinpay-claim / coinpay-scope
   std::shared_ptr<const Json> parsed_claims;  // the same, already parsed (bearer tokens)
+  // A bearer token's cnf.jkt (RFC 9449): non-empty when it is DPoP-bound, so it is accepted
+  // only with a proof by that key, on every request (the cached identity keeps it).
+  std::string dpop_jkt;
   std::string access_token;
   int64_t access_token_expires_at = 0;
+  // With the access token of a CoinpayDPoP session: "DPoP" or "Bearer", and for DPoP the handle
+  // that gets proofs from SetHandler coinpay-dpop-proof (core/dpop_proof_handler.h).
+  std::string access_token_type;
+  std::string dpop_handle;
 };
 
 struct Action {

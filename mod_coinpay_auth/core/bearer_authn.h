@@ -1,6 +1,8 @@
 // AuthType coinpay-bearer: an API request proves itself with a JWT access token in
 // `Authorization: Bearer` (RFC 6750), verified against the provider's keys and claims rules
-// (RFC 9068). Failures answer as RFC 6750 section 3 says, with fixed descriptions.
+// (RFC 9068). Failures answer as RFC 6750 section 3 says, with fixed descriptions. Where a
+// location takes DPoP (CoinpayBearerDPoP), `Authorization: DPoP` with a `DPoP` proof too
+// (RFC 9449, core/dpop_proof.h); a DPoP-bound token (cnf.jkt) never passes without its proof.
 #pragma once
 
 #include <memory>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "core/action.h"
+#include "core/dpop_proof.h"
 #include "core/json.h"
 #include "core/provider_client.h"
 #include "core/request_view.h"
@@ -24,6 +27,15 @@ struct BearerConfig {
   // them is an ID token and never an access token.
   std::vector<std::string> own_client_ids;
   std::string realm = "api";
+  // Algorithms a DPoP proof may use (CoinpayBearerDPoPAlgorithms; asymmetric only).
+  std::vector<std::string> dpop_algs = {"ES256", "PS256"};
+};
+
+// What a location asks of DPoP (CoinpayBearerDPoP), and where proofs' jti are remembered (the
+// shared store: every child and, with Redis, every node). `replay` may be null only with kOff.
+struct BearerDPoP {
+  DPoPMode mode = DPoPMode::kOff;
+  SharedStore* replay = nullptr;
 };
 
 // The token in an Authorization header: scheme "Bearer" (any case) and one token68 value.
@@ -31,7 +43,8 @@ struct BearerConfig {
 Result<std::string_view> BearerTokenOf(std::string_view authorization);
 
 Action AuthenticateBearer(ProviderClient& provider, VerifiedTokenCache& cache, const Clock& clock,
-                          LogSink& log, const RequestView& req, const BearerConfig& config);
+                          LogSink& log, const RequestView& req, const BearerConfig& config,
+                          const BearerDPoP& dpop = {});
 
 // Shared with the opaque-token path (core/opaque_bearer.h):
 // the fixed text for a refusal (never the token); the 503 for a token that cannot be checked
@@ -43,5 +56,14 @@ Action BearerUnavailable(const BearerConfig& config);
 // (no error when `error` is empty: the request carried no token).
 Action BearerChallenge(const BearerConfig& config, std::string_view error,
                        std::string_view description, int status = 401, std::string_view scope = {});
+
+// The same answer where a location takes DPoP: `allowed` challenges with both schemes (the
+// error on the one the request used), `required` with DPoP only (RFC 9449 section 7.1:
+// `DPoP algs="...", error="invalid_dpop_proof"`). kOff is BearerChallenge.
+Action DPoPChallenge(const BearerConfig& config, DPoPMode mode, bool used_dpop,
+                     std::string_view error, std::string_view description, int status = 401,
+                     std::string_view scope = {});
+// True when the request's Authorization header uses the DPoP scheme where `mode` takes it.
+bool UsesDPoPScheme(DPoPMode mode, std::string_view authorization);
 
 }  // namespace coinpay

@@ -29,7 +29,22 @@ Action SignInAgainPage(int status, std::string_view message,
 // The ID token's claims joined by the userinfo endpoint's (OpenID Connect Core 5.3), whose sub
 // must be the ID token's (5.3.2). Errors: kMissingClaim for a sub mismatch (the login fails),
 // kHttpFailure when userinfo is required (CoinpayUserinfo on) and could not be read.
-Result<Json> MergeUserinfo(Site& site, const std::string& access_token, const Json& id_claims) {
+// The Authorization header (and DPoP proof) for a call to the provider with the access token:
+// a DPoP-bound token goes as `DPoP <token>` with a proof for this method and URL.
+void AuthorizeWith(HttpRequest& req, const std::string& access_token, const ClientProof* dpop,
+                   const std::string& nonce) {
+  if (dpop == nullptr) {
+    req.headers.emplace_back("Authorization", "Bearer " + access_token);
+    return;
+  }
+  req.headers.emplace_back("Authorization", "DPoP " + access_token);
+  if (auto proof = MakeDPoPProof(*dpop, req.method, req.url, nonce, access_token)) {
+    req.headers.emplace_back("DPoP", std::move(*proof));
+  }
+}
+
+Result<Json> MergeUserinfo(Site& site, const std::string& access_token, const Json& id_claims,
+                           const ClientProof* dpop) {
   const ProviderConfig& p = site.provider.config();
   if (p.userinfo == UserinfoMode::kOff ||
       (p.userinfo == UserinfoMode::kAuto && !p.resource.empty())) {
@@ -45,7 +60,7 @@ Result<Json> MergeUserinfo(Site& site, const std::string& access_token, const Js
     return id_claims;
   }
   HttpRequest req = site.provider.NewRequest("GET", (*meta)->userinfo_endpoint);
-  req.headers.emplace_back("Authorization", "Bearer " + access_token);
+  AuthorizeWith(req, access_token, dpop, site.provider.dpop_nonce());
   auto resp = site.provider.http().Send(req);
   std::optional<Json> info;
   if (resp && resp->status == 200) {
@@ -86,7 +101,8 @@ Result<Json> MergeUserinfo(Site& site, const std::string& access_token, const Js
 // joined by userinfo. kHttpFailure: the provider could not be asked; anything else: refused.
 // `proven`: what the ID token itself (never userinfo) says of the authentication.
 Result<Json> IdentityFromIdToken(Site& site, const TokenResponse& tokens, const std::string& nonce,
-                                 int64_t now, ProvenAuthentication& proven) {
+                                 int64_t now, const ClientProof* dpop,
+                                 ProvenAuthentication& proven) {
   if (tokens.id_token.empty()) {
     LogAt(site.log, LogLevel::kError, 130,
           "token response has no id_token (is openid in CoinpayScope?)");
@@ -108,14 +124,15 @@ Result<Json> IdentityFromIdToken(Site& site, const TokenResponse& tokens, const 
     return Error{Errc::kBadSignature, "ID token refused"};
   }
   proven = std::move(*authn);
-  return MergeUserinfo(site, tokens.access_token, jwt->claims);
+  return MergeUserinfo(site, tokens.access_token, jwt->claims, dpop);
 }
 
 // Plain OAuth 2.0: the user endpoint, called with the access token, says who signed in.
-Result<Json> IdentityFromUserEndpoint(Site& site, const std::string& access_token) {
+Result<Json> IdentityFromUserEndpoint(Site& site, const std::string& access_token,
+                                      const ClientProof* dpop) {
   const ProviderConfig& p = site.provider.config();
   HttpRequest req = site.provider.NewRequest("GET", p.user_endpoint);
-  req.headers.emplace_back("Authorization", "Bearer " + access_token);
+  AuthorizeWith(req, access_token, dpop, site.provider.dpop_nonce());
   auto resp = site.provider.http().Send(req);
   if (!resp || resp->status != 200) {
     LogAt(site.log, LogLevel::kError, 137,
@@ -228,7 +245,24 @@ Action HandleCallback(Site& site, const RequestView& req) {
     return a;
   }
 
-  auto tokens = ExchangeCode(site.provider, code_it->second, login->code_verifier);
+  // CoinpayDPoP: a key of this session's own, made now and kept in the session record (see
+  // docs/dpop.md for why per session and why no dpop_jkt at authorization).
+  std::shared_ptr<const SigningKey> dpop_key;
+  ClientProof proof{nullptr, &site.random, now};
+  if (p.dpop != ClientDPoP::kOff) {
+    auto key = SigningKey::GenerateEs256();
+    if (!key) {
+      LogAt(site.log, LogLevel::kError, 427, "cannot make a DPoP key: " + key.error().detail);
+      Action a = ErrorPage(ErrorKind::kServiceUnavailable, 503, "Sign-in is unavailable",
+                           "Sign-in could not be completed. Please try again shortly.");
+      a.set_cookies.push_back(clear_login);
+      return a;
+    }
+    dpop_key = std::move(*key);
+    proof.key = dpop_key.get();
+  }
+  auto tokens = ExchangeCode(site.provider, code_it->second, login->code_verifier,
+                             dpop_key ? &proof : nullptr);
   if (!tokens) {
     site.provider.Count(Metric::kSigninFailedTokenEndpoint);
     Action a;
@@ -247,9 +281,11 @@ Action HandleCallback(Site& site, const RequestView& req) {
     return a;
   }
   ProvenAuthentication proven;  // stays empty for plain OAuth 2.0: nothing proves acr or time
+  // Calls with the access token carry a proof only where the provider bound it.
+  const ClientProof* bound = dpop_key && IsDPoPBound(*tokens) ? &proof : nullptr;
   Result<Json> who = p.profile == ProviderProfile::kOAuth2
-                         ? IdentityFromUserEndpoint(site, tokens->access_token)
-                         : IdentityFromIdToken(site, *tokens, login->nonce, now, proven);
+                         ? IdentityFromUserEndpoint(site, tokens->access_token, bound)
+                         : IdentityFromIdToken(site, *tokens, login->nonce, now, bound, proven);
   if (!who) {
     site.provider.Count(p.profile == ProviderProfile::kOAuth2 ? Metric::kSigninFailedUserinfo
                                                               : Metric::kSigninFailedIdToken);
@@ -296,6 +332,10 @@ Action HandleCallback(Site& site, const RequestView& req) {
   record.access_issued_at = now;
   record.acr = proven.acr;
   record.auth_time = AuthenticatedAt(proven, now);
+  if (dpop_key) {
+    record.dpop_key = dpop_key->PrivateJwkJson();
+    record.access_token_dpop = IsDPoPBound(*tokens);
+  }
 
   // A fresh id every time: a session id the browser already had is never promoted.
   auto old = site.sessions.Load(req.cookie, now);

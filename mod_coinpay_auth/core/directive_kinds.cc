@@ -230,6 +230,18 @@ const char* Refresh::Parse(const char* arg, Type& out) {
                            "takes auto or always");
 }
 
+const char* BearerDPoP::Parse(const char* arg, Type& out) {
+  return ParseChoice<Type>(
+      arg, {{"off", Type::kOff}, {"allowed", Type::kAllowed}, {"required", Type::kRequired}}, out,
+      "takes off, allowed or required");
+}
+
+const char* ClientDPoP::Parse(const char* arg, Type& out) {
+  return ParseChoice<Type>(arg,
+                           {{"off", Type::kOff}, {"on", Type::kOn}, {"required", Type::kRequired}},
+                           out, "takes off, on or required");
+}
+
 const char* ErrorTemplateFile::Parse(const char* arg, Type& out) {
   if (*arg != '\0') {
     return "takes a file name";  // only defaults come here; the setter calls Load

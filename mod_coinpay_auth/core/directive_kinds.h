@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/dpop_proof.h"
 #include "core/ip_cidr.h"
 #include "core/provider_config.h"
 #include "core/site.h"
@@ -101,6 +102,18 @@ struct AcrValues {
 };
 struct Refresh {
   using Type = LocationOptions::Refresh;
+  static const char* Parse(const char* arg, Type& out);
+};
+
+// CoinpayBearerDPoP: off, allowed or required.
+struct BearerDPoP {
+  using Type = DPoPMode;
+  static const char* Parse(const char* arg, Type& out);
+};
+
+// CoinpayDPoP: off, on or required.
+struct ClientDPoP {
+  using Type = coinpay::ClientDPoP;
   static const char* Parse(const char* arg, Type& out);
 };
 

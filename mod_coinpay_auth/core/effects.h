@@ -50,6 +50,7 @@ struct HttpResponse {
   std::string content_type;
   std::string body;
   std::string cache_control;  // the Cache-Control header's value, as sent (JWKS max-age)
+  std::string dpop_nonce;     // the DPoP-Nonce header's value (RFC 9449 section 8), as sent
 };
 
 class HttpClient {

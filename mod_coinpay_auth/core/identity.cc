@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include "core/dpop_proof.h"
+
 namespace coinpay {
 namespace {
 
@@ -47,6 +49,10 @@ std::shared_ptr<Identity> IdentityFromTokenClaims(const ProviderConfig& p, const
   id->claims = ClaimsForApplication(claims);
   id->claims_json = claims.Dump();
   id->parsed_claims = std::make_shared<const Json>(claims);
+  // Callers refuse a token whose binding cannot be checked before they get here.
+  if (auto jkt = BoundJktOf(claims)) {
+    id->dpop_jkt = std::move(*jkt);
+  }
   return id;
 }
 

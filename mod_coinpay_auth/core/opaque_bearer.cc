@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/claims_policy.h"
+#include "core/dpop_proof.h"
 #include "core/encoding.h"
 #include "core/identity.h"
 #include "core/log.h"
@@ -89,6 +90,11 @@ Answer AskProvider(ProviderClient& provider, IntrospectionCache& known, int64_t 
   } else {
     checked = CheckClaims(probe, policy, now);
   }
+  if (checked) {
+    if (auto bound = BoundJktOf(info); !bound) {
+      checked = Error{Errc::kBadInput, bound.error().detail};
+    }
+  }
   if (!checked) {
     // A token not valid yet will be soon: only that refusal is not remembered.
     int64_t until = checked.code() == Errc::kNotYetValid ? 0 : refusal_until;
@@ -104,11 +110,17 @@ Answer AskProvider(ProviderClient& provider, IntrospectionCache& known, int64_t 
 
 }  // namespace
 
+IntrospectionVerdict ResolveOpaque(ProviderClient& provider, VerifiedTokenCache& cache, int64_t now,
+                                   LogSink& log, std::string_view token,
+                                   const BearerConfig& config) {
+  IntrospectionCache& known = cache.introspection();
+  return known.Resolve(token, now,
+                       [&] { return AskProvider(provider, known, now, log, token, config); });
+}
+
 Action AuthenticateOpaque(ProviderClient& provider, VerifiedTokenCache& cache, int64_t now,
                           LogSink& log, std::string_view token, const BearerConfig& config) {
-  IntrospectionCache& known = cache.introspection();
-  IntrospectionVerdict verdict = known.Resolve(
-      token, now, [&] { return AskProvider(provider, known, now, log, token, config); });
+  IntrospectionVerdict verdict = ResolveOpaque(provider, cache, now, log, token, config);
   switch (verdict.kind) {
     case IntrospectionVerdict::Kind::kAllowed:
       provider.Count(Metric::kBearerAccepted);

@@ -10,6 +10,12 @@
 
 namespace coinpay {
 
+// The verdict alone (the caller answers and counts): AuthenticateBearer goes on to check a
+// DPoP binding from the introspection answer's cnf.jkt.
+IntrospectionVerdict ResolveOpaque(ProviderClient& provider, VerifiedTokenCache& cache,
+                                   int64_t now, LogSink& log, std::string_view token,
+                                   const BearerConfig& config);
+
 Action AuthenticateOpaque(ProviderClient& provider, VerifiedTokenCache& cache, int64_t now,
                           LogSink& log, std::string_view token, const BearerConfig& config);
 

@@ -57,6 +57,16 @@ ProviderClient::ProviderClient(std::shared_ptr<const ProviderConfig> config, Htt
       log_(log),
       breaker_(clock, log, config_->issuer) {}
 
+std::string ProviderClient::dpop_nonce() const {
+  std::lock_guard<std::mutex> lock(nonce_mu_);
+  return dpop_nonce_;
+}
+
+void ProviderClient::set_dpop_nonce(std::string_view nonce) {
+  std::lock_guard<std::mutex> lock(nonce_mu_);
+  dpop_nonce_.assign(nonce);
+}
+
 HttpRequest ProviderClient::NewRequest(std::string method, std::string url) const {
   HttpRequest req;
   req.method = std::move(method);

@@ -40,6 +40,10 @@ class ProviderClient {
   // For what each call to the provider makes afresh (a client assertion's iat and jti).
   const Clock& clock() const { return clock_; }
   Random& random() { return random_; }
+  // The provider's latest DPoP-Nonce (RFC 9449 section 8) as this process last saw it; every
+  // proof to the provider carries it. "" until the provider sends one.
+  std::string dpop_nonce() const;
+  void set_dpop_nonce(std::string_view nonce);
 
   // Where this provider's events are counted (slot 1.. of the shared cells; see core/metrics.h).
   // Unset: nothing is counted.
@@ -88,6 +92,8 @@ class ProviderClient {
   CircuitBreaker breaker_;
 
   mutable std::mutex mu_;
+  mutable std::mutex nonce_mu_;
+  std::string dpop_nonce_;
   std::condition_variable fetched_;
   std::shared_ptr<const ProviderMetadata> metadata_;
   int64_t metadata_at_ = 0;

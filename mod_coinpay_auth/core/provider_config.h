@@ -33,6 +33,9 @@ enum class ProviderProfile { kOidc, kOAuth2 };
 enum class AccessTokenType { kAtJwt, kJwt };
 // How revocation authenticates: as at the token endpoint, or with the access token as a bearer.
 enum class RevocationAuth { kClient, kBearer };
+// CoinpayDPoP: whether the module asks for DPoP-bound tokens (RFC 9449) from this provider.
+// kOn: proofs are sent, a Bearer token is still taken; kRequired: token_type must be DPoP.
+enum class ClientDPoP { kOff, kOn, kRequired };
 
 struct ProviderConfig {
   std::string name;  // "" for the default (top-level) provider
@@ -47,6 +50,7 @@ struct ProviderConfig {
   // Extra authorization request parameters, e.g. Coinbase's account / meta[...].
   std::vector<std::pair<std::string, std::string>> auth_params;
   RevocationAuth revocation_auth = RevocationAuth::kClient;
+  ClientDPoP dpop = ClientDPoP::kOff;
   // Absolute URL registered at the provider as a post_logout_redirect_uri. When set and the
   // provider has an end_session_endpoint, logout also ends the provider's session
   // (OpenID Connect RP-Initiated Logout 1.0) and the provider sends the browser here.

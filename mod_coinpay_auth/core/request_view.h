@@ -19,6 +19,9 @@ struct RequestView {
   std::string_view sec_fetch_mode;
   std::string_view sec_fetch_site;  // "same-origin", "cross-site"...; empty from old browsers
   std::string_view authorization;
+  // The DPoP proof header(s), repeated lines joined by ", "; filled only where the location
+  // takes DPoP (CoinpayBearerDPoP allowed or required).
+  std::string_view dpop;
   std::string_view form_body;  // a POST's urlencoded body, read only by handlers that take one
 };
 

@@ -81,6 +81,7 @@ class Reader {
     return true;
   }
   bool Done() const { return in_.empty(); }
+  size_t Remaining() const { return in_.size(); }
 
  private:
   std::string_view in_;
@@ -119,6 +120,13 @@ std::string EncodeSession(const SessionRecord& s) {
   PutInt(out, s.access_expires_at);
   PutInt(out, s.access_issued_at);
   PutInt(out, s.created_at);
+  // Only DPoP sessions carry the key (and whether the token is bound to it), so other records
+  // keep their bytes and records made before DPoP still read. last_seen_at stays last: Touch
+  // rewrites those 8 bytes in place.
+  if (!s.dpop_key.empty()) {
+    PutString(out, s.dpop_key);
+    PutInt(out, s.access_token_dpop ? 1 : 0);
+  }
   PutInt(out, s.last_seen_at);
   return out;
 }
@@ -149,7 +157,22 @@ std::optional<SessionRecord> DecodeSession(std::string_view bytes, SessionParts 
                     ? r.String(s.id_token) && r.String(s.access_token) && r.String(s.refresh_token)
                     : r.Skip() && r.Skip() && r.Skip();
   if (!tokens || !r.Int(s.access_expires_at) || !r.Int(s.access_issued_at) ||
-      !r.Int(s.created_at) || !r.Int(s.last_seen_at) || !r.Done()) {
+      !r.Int(s.created_at)) {
+    return std::nullopt;
+  }
+  if (r.Remaining() != 8) {
+    // A DPoP session: its key (a secret, read only with the tokens) and the bound flag.
+    std::string_view key;
+    int64_t bound = 0;
+    if (!r.View(key) || key.empty() || !r.Int(bound) || (bound != 0 && bound != 1)) {
+      return std::nullopt;
+    }
+    if (parts == SessionParts::kAll) {
+      s.dpop_key.assign(key);
+    }
+    s.access_token_dpop = bound == 1;
+  }
+  if (!r.Int(s.last_seen_at) || !r.Done()) {
     return std::nullopt;
   }
   return s;

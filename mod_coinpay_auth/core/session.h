@@ -46,6 +46,10 @@ struct SessionRecord {
   // when, on this server's clock (0 unknown). Kept across refreshes; a new sign-in replaces them.
   std::string acr;
   int64_t auth_time = 0;
+  // CoinpayDPoP: the session's own DPoP key (a private JWK; never logged, never leaves the
+  // store) and whether the provider bound access_token to it (token_type DPoP).
+  std::string dpop_key;
+  bool access_token_dpop = false;
 };
 
 // How much of a stored record a reader needs. kWithoutTokens: everything but id_token,

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "core/dpop_proof_handler.h"
 #include "core/encoding.h"
 #include "core/identity.h"
 #include "core/log.h"
@@ -200,8 +201,24 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
     site.sessions.Touch(**loaded, now);
   }
   if (loaded->has_value()) {
-    return Action::Allow(IdentityFromSession(std::move((*loaded)->record), accepted.size() > 1,
-                                             options.pass_access_token, now));
+    const bool dpop_session = !(*loaded)->record.dpop_key.empty();
+    const bool dpop_bound = (*loaded)->record.access_token_dpop;
+    Identity id = IdentityFromSession(std::move((*loaded)->record), accepted.size() > 1,
+                                      options.pass_access_token, now);
+    if (dpop_session && !id.access_token.empty()) {
+      id.access_token_type = dpop_bound ? "DPoP" : "Bearer";
+      if (dpop_bound) {
+        // Lives as long as the token it goes with (or the session, for a token without exp).
+        int64_t until = id.access_token_expires_at != 0
+                            ? id.access_token_expires_at
+                            : now + site.session_config.idle_timeout_seconds;
+        auto handle = MakeDPoPHandle(site, (*loaded)->id, until);
+        if (handle) {
+          id.dpop_handle = std::move(*handle);
+        }
+      }
+    }
+    return Action::Allow(std::move(id));
   }
   bool redirect = options.unauthenticated == LocationOptions::Unauthenticated::kLogin ||
                   (options.unauthenticated == LocationOptions::Unauthenticated::kAuto &&

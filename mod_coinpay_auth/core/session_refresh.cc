@@ -69,7 +69,20 @@ void DiscardTokens(Site& site, const TokenResponse& tokens) {
 
 Result<SessionRecord> DoRefresh(Site& site, const std::string& id, const SessionRecord& s,
                                 int64_t now) {
-  auto tokens = RefreshTokens(site.provider, s.refresh_token);
+  // A DPoP session refreshes with a proof by its own key (its refresh token may be bound to it).
+  std::shared_ptr<const SigningKey> dpop_key;
+  ClientProof proof{nullptr, &site.random, now};
+  if (!s.dpop_key.empty()) {
+    auto key = SigningKey::FromPrivateJwk(s.dpop_key);
+    if (!key) {
+      LogAt(site.log, LogLevel::kError, 426,
+            "the session's DPoP key cannot be read; refresh refused: " + key.error().detail);
+      return key.error();
+    }
+    dpop_key = std::move(*key);
+    proof.key = dpop_key.get();
+  }
+  auto tokens = RefreshTokens(site.provider, s.refresh_token, dpop_key ? &proof : nullptr);
   if (!tokens) {
     if (tokens.code() == Errc::kInvalidGrant) {
       site.provider.Count(Metric::kSessionEndedRefreshRefused);
@@ -98,6 +111,7 @@ Result<SessionRecord> DoRefresh(Site& site, const std::string& id, const Session
       r.id_token = tokens->id_token;
     }
     r.access_token = tokens->access_token;
+    r.access_token_dpop = IsDPoPBound(*tokens);
     r.access_expires_at = tokens->expires_in > 0 ? SaturatingAdd(now, tokens->expires_in) : 0;
     r.access_issued_at = now;
     if (!tokens->refresh_token.empty()) {

@@ -35,6 +35,7 @@ Result<ProviderConfig> BuildProviderConfig(const SiteSettings& c, const std::str
   p.name = name;
   p.profile = c.profile.value;
   p.revocation_auth = c.revocation_auth.value;
+  p.dpop = c.dpop.value;
   p.display_name = c.display_name.value;
   p.user_endpoint = c.user_endpoint.value;
   p.subject_pointer = c.subject_pointer.value;
@@ -289,6 +290,18 @@ Result<SiteConfig> BuildSiteConfig(const SiteSettings& server, const ProviderSec
   out.bearer.any_audience = server.bearer_any_audience.value;
   out.bearer.token_type = server.bearer_token_type.value;
   out.bearer.realm = server.bearer_realm.value;
+  for (const std::string& alg : server.bearer_dpop_algs.value) {
+    if (!IsSupportedAlgorithm(alg)) {
+      return Error{Errc::kConfig, "CoinpayBearerDPoPAlgorithms: " + alg +
+                                      " is not an accepted DPoP proof algorithm; use asymmetric "
+                                      "ones: RS256/384/512, PS256/384/512, ES256/384/512, EdDSA"};
+    }
+  }
+  if (server.bearer_dpop_algs.value.empty()) {
+    return Error{Errc::kConfig,
+                 "CoinpayBearerDPoPAlgorithms names no algorithm: list at least one, e.g. ES256"};
+  }
+  out.bearer.dpop_algs = server.bearer_dpop_algs.value;
   for (const ProviderConfig& p : out.providers) {
     if (p.login_enabled) {
       out.bearer.own_client_ids.push_back(p.client_id);

@@ -60,7 +60,30 @@ Result<HttpRequest> FormPost(ProviderClient& provider, const std::string& url, P
   return req;
 }
 
-Result<TokenResponse> CallTokenEndpoint(ProviderClient& provider, Params params) {
+// One call to the token endpoint; with DPoP, a proof carrying the provider's latest nonce.
+Result<HttpResponse> SendTokenRequest(ProviderClient& provider, const std::string& endpoint,
+                                      const Params& params, const ClientProof* dpop) {
+  // A retry after use_dpop_nonce comes here again: a fresh client assertion (new jti) too.
+  auto req = FormPost(provider, endpoint, params);
+  if (!req) {
+    return req.error();
+  }
+  if (dpop != nullptr) {
+    auto proof = MakeDPoPProof(*dpop, "POST", endpoint, provider.dpop_nonce());
+    if (!proof) {
+      return proof.error();
+    }
+    req->headers.emplace_back("DPoP", std::move(*proof));
+  }
+  auto resp = SendThroughBreaker(provider, *req);
+  if (resp && dpop != nullptr && !resp->dpop_nonce.empty()) {
+    provider.set_dpop_nonce(resp->dpop_nonce);
+  }
+  return resp;
+}
+
+Result<TokenResponse> CallTokenEndpoint(ProviderClient& provider, Params params,
+                                        const ClientProof* dpop) {
   if (!provider.config().resource.empty()) {
     params.emplace_back("resource", provider.config().resource);
   }
@@ -68,15 +91,20 @@ Result<TokenResponse> CallTokenEndpoint(ProviderClient& provider, Params params)
   if (!meta) {
     return meta.error();
   }
-  auto req = FormPost(provider, (*meta)->token_endpoint, std::move(params));
-  if (!req) {
-    return req.error();
-  }
-  auto resp = SendThroughBreaker(provider, *req);
+  auto resp = SendTokenRequest(provider, (*meta)->token_endpoint, params, dpop);
   if (!resp) {
     return resp.error();
   }
   auto body = Json::Parse(resp->body);
+  // RFC 9449 section 8: the provider wants a nonce in the proof; it sent one, try once more.
+  if (dpop != nullptr && resp->status == 400 && !resp->dpop_nonce.empty() && body &&
+      body->GetString("error").value_or("") == "use_dpop_nonce") {
+    resp = SendTokenRequest(provider, (*meta)->token_endpoint, params, dpop);
+    if (!resp) {
+      return resp.error();
+    }
+    body = Json::Parse(resp->body);
+  }
   if (resp->status != 200) {
     std::string code =
         body ? SafeErrorCode(body->GetString("error").value_or("")) : "no JSON error";
@@ -99,6 +127,14 @@ Result<TokenResponse> CallTokenEndpoint(ProviderClient& provider, Params params)
   if (!t.token_type.empty() && !IEquals(t.token_type, "Bearer") && !IEquals(t.token_type, "DPoP")) {
     return Error{Errc::kBadJson, "token response has an unknown token_type"};
   }
+  if (dpop == nullptr && IsDPoPBound(t)) {
+    return Error{Errc::kProviderError, "token_type DPoP, but no DPoP proof was sent"};
+  }
+  if (dpop != nullptr && provider.config().dpop == ClientDPoP::kRequired && !IsDPoPBound(t)) {
+    return Error{Errc::kProviderError,
+                 "token_type is not DPoP (CoinpayDPoP required): the provider did not bind the "
+                 "token to the session's key"};
+  }
   return t;
 }
 
@@ -120,17 +156,22 @@ Result<HttpResponse> SendThroughBreaker(ProviderClient& provider, const HttpRequ
   return resp;
 }
 
+bool IsDPoPBound(const TokenResponse& t) { return IEquals(t.token_type, "DPoP"); }
+
 Result<TokenResponse> ExchangeCode(ProviderClient& provider, const std::string& code,
-                                   const std::string& code_verifier) {
-  return CallTokenEndpoint(provider, {{"grant_type", "authorization_code"},
-                                      {"code", code},
-                                      {"redirect_uri", provider.config().redirect_uri},
-                                      {"code_verifier", code_verifier}});
+                                   const std::string& code_verifier, const ClientProof* dpop) {
+  return CallTokenEndpoint(provider,
+                           {{"grant_type", "authorization_code"},
+                            {"code", code},
+                            {"redirect_uri", provider.config().redirect_uri},
+                            {"code_verifier", code_verifier}},
+                           dpop);
 }
 
-Result<TokenResponse> RefreshTokens(ProviderClient& provider, const std::string& refresh_token) {
-  return CallTokenEndpoint(provider,
-                           {{"grant_type", "refresh_token"}, {"refresh_token", refresh_token}});
+Result<TokenResponse> RefreshTokens(ProviderClient& provider, const std::string& refresh_token,
+                                    const ClientProof* dpop) {
+  return CallTokenEndpoint(
+      provider, {{"grant_type", "refresh_token"}, {"refresh_token", refresh_token}}, dpop);
 }
 
 Result<Json> Introspect(ProviderClient& provider, const std::string& token) {

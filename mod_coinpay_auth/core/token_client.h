@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/encoding.h"
+#include "core/dpop_client.h"
 #include "core/json.h"
 #include "core/provider_client.h"
 #include "core/result.h"
@@ -34,11 +35,20 @@ struct PushedAuthorizationResponse {
 // against the provider; any other answer (an OAuth error such as invalid_grant too) for it.
 Result<HttpResponse> SendThroughBreaker(ProviderClient& provider, const HttpRequest& req);
 
+// With `dpop` (CoinpayDPoP on or required) the token calls carry a DPoP proof by the session's
+// key; a `use_dpop_nonce` refusal is retried once with the provider's DPoP-Nonce, which is
+// remembered for the next calls. Under CoinpayDPoP required a token_type other than DPoP is
+// Errc::kProviderError: the provider did not bind the token.
+
 // Exchanges an authorization code (with its PKCE verifier) for tokens.
 Result<TokenResponse> ExchangeCode(ProviderClient& provider, const std::string& code,
-                                   const std::string& code_verifier);
+                                   const std::string& code_verifier,
+                                   const ClientProof* dpop = nullptr);
 // grant_type=refresh_token. Errc::kInvalidGrant when the provider no longer accepts it.
-Result<TokenResponse> RefreshTokens(ProviderClient& provider, const std::string& refresh_token);
+Result<TokenResponse> RefreshTokens(ProviderClient& provider, const std::string& refresh_token,
+                                    const ClientProof* dpop = nullptr);
+// True when a token response bound the access token to the DPoP key (token_type DPoP).
+bool IsDPoPBound(const TokenResponse& t);
 // RFC 7662 introspection of `token`; the provider's JSON answer (check "active").
 Result<Json> Introspect(ProviderClient& provider, const std::string& token);
 // RFC 9126 pushed authorization request: POSTs the authorization `params` to `endpoint` with the

@@ -271,12 +271,16 @@ int Precheck(request_rec* r) {
     if (rc->bearer) {
       LogAt(log, LogLevel::kInfo, 163, "bearer token lacks a required scope or claim (403)");
       const BearerConfig& cfg = BearerConfigOf(r);
+      // A DPoP request is answered in the DPoP scheme (RFC 9449 section 7.1).
+      DPoPMode mode = dir.bearer_dpop.value;
+      const char* authorization = apr_table_get(r->headers_in, "Authorization");
+      bool used_dpop = UsesDPoPScheme(mode, authorization != nullptr ? authorization : "");
       return Respond(r, rule->scope
-                            ? BearerChallenge(cfg, "insufficient_scope",
-                                              "The access token lacks a required scope", 403,
-                                              rule->scope->Joined())
-                            : BearerChallenge(cfg, "insufficient_scope",
-                                              "The access token lacks a required claim", 403));
+                            ? DPoPChallenge(cfg, mode, used_dpop, "insufficient_scope",
+                                            "The access token lacks a required scope", 403,
+                                            rule->scope->Joined())
+                            : DPoPChallenge(cfg, mode, used_dpop, "insufficient_scope",
+                                            "The access token lacks a required claim", 403));
     }
     LogAt(log, LogLevel::kInfo, 164, "signed-in user lacks a required claim or scope (403)");
     return Respond(r, ErrorPage(ErrorKind::kAccessDenied, 403, "Access denied",

@@ -18,6 +18,7 @@
 #include "core/backchannel_logout.h"
 #include "core/bearer_authn.h"
 #include "core/callback_flow.h"
+#include "core/dpop_proof_handler.h"
 #include "core/identity.h"
 #include "core/login_flow.h"
 #include "core/logout_flow.h"
@@ -99,8 +100,16 @@ int CheckBearer(request_rec* r) {
     if (provider == nullptr) {
       return NotConfigured(r, 917);
     }
-    Action a =
-        AuthenticateBearer(*provider, *rt->token_cache, ProcessClock(), log, ViewOf(r), rt->bearer);
+    RequestView view = ViewOf(r);
+    BearerDPoP dpop;
+    if (dir.bearer_dpop.value != DPoPMode::kOff) {
+      // Only here: a location without DPoP reads no DPoP header and touches no store.
+      dpop.mode = dir.bearer_dpop.value;
+      dpop.replay = &rt->sessions->store();
+      view.dpop = DPoPHeaderOf(r);
+    }
+    Action a = AuthenticateBearer(*provider, *rt->token_cache, ProcessClock(), log, view,
+                                  rt->bearer, dpop);
     if (a.kind == Action::Kind::kAllow) {
       ApplyIdentity(r, dir, a.who());
       r->ap_auth_type = const_cast<char*>(kBearerAuthType);
@@ -159,7 +168,7 @@ int ScrubHeaders(request_rec* r) {
   return DECLINED;
 }
 
-enum class Handler { kNone, kLogin, kCallback, kLogout, kBackchannelLogout };
+enum class Handler { kNone, kLogin, kCallback, kLogout, kBackchannelLogout, kDPoPProof };
 Handler HandlerOf(const char* name);
 
 // After authentication and before any content handler (CGI, proxy, files), every request to a
@@ -211,6 +220,9 @@ Handler HandlerOf(const char* name) {
   if (strcmp(name, "coinpay-backchannel-logout") == 0) {
     return Handler::kBackchannelLogout;
   }
+  if (strcmp(name, "coinpay-dpop-proof") == 0) {
+    return Handler::kDPoPProof;
+  }
   return Handler::kNone;
 }
 
@@ -223,7 +235,7 @@ int HandleRequest(request_rec* r) {
     // The provider POSTs logout tokens; everything else is a browser following a link (HEAD
     // arrives as M_GET too), and logout's confirmation page POSTs back to it.
     apr_int64_t methods = AP_METHOD_BIT << M_GET;
-    if (which == Handler::kBackchannelLogout) {
+    if (which == Handler::kBackchannelLogout || which == Handler::kDPoPProof) {
       methods = AP_METHOD_BIT << M_POST;
     } else if (which == Handler::kLogout) {
       methods |= AP_METHOD_BIT << M_POST;
@@ -283,6 +295,22 @@ int HandleRequest(request_rec* r) {
         }
         a = HandleBackchannelLogout(site, *body);
         // Provider-facing JSON, also for errors: written here, not as an error document.
+        r->status = a.status;
+        ap_set_content_type(r, "application/json");
+        for (const auto& [name, value] : a.headers) {
+          apr_table_set(r->headers_out, name.c_str(), value.c_str());
+        }
+        ap_rputs(a.body.c_str(), r);
+        return static_cast<int>(OK);
+      }
+      case Handler::kDPoPProof: {
+        auto body = ReadBody(r, kMaxFormBody);
+        if (!body) {
+          return static_cast<int>(HTTP_REQUEST_ENTITY_TOO_LARGE);
+        }
+        view.form_body = *body;
+        a = HandleDPoPProof(site, view);
+        // JSON for the application, also for refusals: written here, not as an error document.
         r->status = a.status;
         ap_set_content_type(r, "application/json");
         for (const auto& [name, value] : a.headers) {

@@ -131,6 +131,8 @@ RequestView ViewOf(request_rec* r) {
   return v;
 }
 
+std::string_view DPoPHeaderOf(request_rec* r) { return AllOf(r, "DPoP"); }
+
 void WarnIfSignInLooksElsewhere(request_rec* r, const RequestView& view, const ProviderConfig& p) {
   auto warning = SignInOriginMismatch(view.https, view.host, p.redirect_origin);
   if (!warning) {
@@ -154,7 +156,12 @@ int Respond(request_rec* r, const Action& a) {
     apr_table_add(r->err_headers_out, "Set-Cookie", c.c_str());
   }
   for (const auto& [name, value] : a.headers) {
-    apr_table_set(r->err_headers_out, name.c_str(), value.c_str());
+    // Several challenges (Bearer and DPoP where a location takes both) are each their own line.
+    if (name == "WWW-Authenticate") {
+      apr_table_add(r->err_headers_out, name.c_str(), value.c_str());
+    } else {
+      apr_table_set(r->err_headers_out, name.c_str(), value.c_str());
+    }
   }
   if (a.status >= 300 && a.status < 400) {
     apr_table_set(r->headers_out, "Location", a.location.c_str());
@@ -242,6 +249,25 @@ void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id) {
     if (headers) {
       apr_table_set(r->headers_in, "Coinpay-Access-Token", id.access_token.c_str());
       apr_table_set(r->headers_in, "Coinpay-Access-Token-Expires", expires.c_str());
+    }
+    // CoinpayDPoP sessions (docs/dpop.md): the token's type, and for a DPoP-bound token the
+    // handle that gets proofs from SetHandler coinpay-dpop-proof.
+    if (!id.access_token_type.empty()) {
+      if (env) {
+        apr_table_set(r->subprocess_env, "COINPAY_ACCESS_TOKEN_TYPE", id.access_token_type.c_str());
+      }
+      if (headers) {
+        apr_table_set(r->headers_in, "Coinpay-Access-Token-Type", id.access_token_type.c_str());
+      }
+    }
+    if (!id.dpop_handle.empty()) {
+      if (env) {
+        apr_table_set(r->subprocess_env, "COINPAY_ACCESS_TOKEN_DPOP_HANDLE",
+                      id.dpop_handle.c_str());
+      }
+      if (headers) {
+        apr_table_set(r->headers_in, "Coinpay-Access-Token-Dpop-Handle", id.dpop_handle.c_str());
+      }
     }
   }
   for (const auto& [name, value] : id.claims) {

@@ -13,6 +13,8 @@ namespace coinpay::httpd {
 // The request as the core sees it; scheme and host are the original ones when the peer is a
 // CoinpayTrustedProxy (docs/reverse-proxy.md).
 RequestView ViewOf(request_rec* r);
+// Every `DPoP` header line, joined by ", " (core/dpop_proof.h refuses more than one).
+std::string_view DPoPHeaderOf(request_rec* r);
 
 // Logs CPA00310 (once per process and site) when a sign-in request's scheme or host differs
 // from the provider's CoinpayRedirectURI: the classic "state cookie not found" behind a proxy.

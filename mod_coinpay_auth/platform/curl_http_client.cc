@@ -81,18 +81,22 @@ std::string_view Trimmed(std::string_view s) {
   return s;
 }
 
-// Keeps the response headers the caller needs (Cache-Control, the last one sent).
+// Keeps the response headers the caller needs (Cache-Control, DPoP-Nonce; the last one sent).
 size_t ReadHeader(char* data, size_t size, size_t nitems, void* userdata) {
   auto* resp = static_cast<HttpResponse*>(userdata);
   size_t n = size * nitems;
   std::string_view line(data, n);
   if (line.substr(0, 5) == "HTTP/") {
     resp->cache_control.clear();  // a new response begins (the one after a 1xx)
+    resp->dpop_nonce.clear();
     return n;
   }
   size_t colon = line.find(':');
   if (colon != std::string_view::npos && IEqualsAscii(line.substr(0, colon), "Cache-Control")) {
     resp->cache_control = std::string(Trimmed(line.substr(colon + 1)));
+  }
+  if (colon != std::string_view::npos && IEqualsAscii(line.substr(0, colon), "DPoP-Nonce")) {
+    resp->dpop_nonce = std::string(Trimmed(line.substr(colon + 1)));
   }
   return n;
 }

@@ -25,7 +25,8 @@ class OP:
     def __init__(self, clients, port=0, access_token_ttl=None, id_token_ttl=None,
                  refresh_token_ttl=None, auto_consent=False, key_file=None, workdir=None,
                  node="node", quiet=False, issuer=None, conform_id_token_claims=False,
-                 refreshed_access_token_ttl=None, acr_values=None, par=False, require_par=False):
+                 refreshed_access_token_ttl=None, acr_values=None, par=False, require_par=False,
+                 dpop_require_nonce=False, client_credentials=False):
         self.clients = clients
         self.port = port or 0
         self.access_token_ttl = access_token_ttl
@@ -42,6 +43,8 @@ class OP:
         self.acr_values = acr_values
         self.par = par                  # offer PAR (RFC 9126) at /oauth/par
         self.require_par = require_par  # and refuse authorization requests not pushed
+        self.dpop_require_nonce = dpop_require_nonce
+        self.client_credentials = client_credentials
         self._own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="coinpay-op-")
         self.key_file = key_file or os.path.join(self.workdir, "signing-key.json")
@@ -80,6 +83,10 @@ class OP:
             cmd.append("--par")
         if self.require_par:
             cmd.append("--require-par")
+        if self.dpop_require_nonce:
+            cmd.append("--dpop-require-nonce")
+        if self.client_credentials:
+            cmd.append("--client-credentials")
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log,
                                      stdin=subprocess.DEVNULL, cwd=os.path.dirname(OP_JS))

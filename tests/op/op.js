@@ -28,6 +28,11 @@
 //                                            discovery document stays as the other tests expect)
 //   --require-par            [OP_REQUIRE_PAR=1] with --par: refuse authorization requests that
 //                                            were not pushed (require_pushed_authorization_requests)
+//   --dpop-require-nonce     [OP_DPOP_REQUIRE_NONCE=1] DPoP (on by default in oidc-provider 9:
+//                                            a proof binds the token) with a server nonce required
+//                                            in every proof (RFC 9449 section 8: use_dpop_nonce)
+//   --client-credentials     [OP_CLIENT_CREDENTIALS=1] enable the client_credentials grant (for
+//                                            clients that list it in grant_types)
 //   --quiet                                  do not log each request to stderr
 //
 // Client metadata: client_id, client_secret, redirect_uris, post_logout_redirect_uris,
@@ -78,6 +83,8 @@ async function main() {
       'acr-values': { type: 'string' },
       par: { type: 'boolean' },
       'require-par': { type: 'boolean' },
+      'dpop-require-nonce': { type: 'boolean' },
+      'client-credentials': { type: 'boolean' },
       quiet: { type: 'boolean' },
     },
     strict: true,
@@ -99,6 +106,8 @@ async function main() {
   const requirePar = Boolean(values['require-par'] || env.OP_REQUIRE_PAR === '1');
   const conformIdTokenClaims = Boolean(values['conform-id-token-claims'] || env.OP_CONFORM_ID_TOKEN_CLAIMS === '1');
   const acrValues = String(opt('acr-values', 'OP_ACR_VALUES', '')).split(' ').filter(Boolean);
+  const dpopRequireNonce = Boolean(values['dpop-require-nonce'] || env.OP_DPOP_REQUIRE_NONCE === '1');
+  const clientCredentials = Boolean(values['client-credentials'] || env.OP_CLIENT_CREDENTIALS === '1');
 
   // ---- clients ---------------------------------------------------------------------------
   let clients = [];
@@ -189,6 +198,11 @@ async function main() {
       backchannelLogout: { enabled: true },
       // oidc-provider enables PAR by default; here only with --par (see the option).
       pushedAuthorizationRequests: { enabled: par, requirePushedAuthorizationRequests: requirePar },
+      // oidc-provider 9's default (a DPoP proof binds the token), with nonces only on request.
+      dPoP: dpopRequireNonce
+        ? { enabled: true, nonceSecret: crypto.randomBytes(32), requireNonce: () => true }
+        : { enabled: true },
+      clientCredentials: { enabled: clientCredentials },
       resourceIndicators: {
         enabled: true,
         // Requests without `resource` keep the default (opaque access token for userinfo).
@@ -310,6 +324,9 @@ async function main() {
     client_assertions: {},      // route -> requests that authenticated with a client_assertion
     client_auth_errors: {},     // route -> requests refused with invalid_client
     authorize_param_names: [],  // for each authorization request, its query's parameter names
+    token_types: {},            // token_type of successful token answers (Bearer, DPoP) -> count
+    dpop_token_calls: 0,        // token calls that carried a DPoP proof
+    userinfo_errors: 0,         // userinfo answers other than 2xx
   });
   let stats = fresh();
   const control = { refresh_delay_ms: 0 };
@@ -368,6 +385,10 @@ async function main() {
           seen(params.refresh_token);
         }
         const body = ctx.body;
+        if (ctx.get('DPoP')) stats.dpop_token_calls += 1;
+        if (ctx.status < 300 && body && typeof body === 'object' && body.token_type) {
+          stats.token_types[body.token_type] = (stats.token_types[body.token_type] ?? 0) + 1;
+        }
         if (ctx.status < 300 && body && typeof body === 'object' && body.refresh_token) {
           stats.refresh_tokens_issued.push(body.refresh_token);
           seen(body.refresh_token);
@@ -382,7 +403,10 @@ async function main() {
         if (params.token) stats.revoked_tokens.push(params.token);
         break;
       case 'introspection': stats.introspections += 1; break;
-      case 'userinfo': stats.userinfo_calls += 1; break;
+      case 'userinfo':
+        stats.userinfo_calls += 1;
+        if (ctx.status >= 300) stats.userinfo_errors += 1;
+        break;
       case 'end_session': stats.end_session_calls += 1; break;
       case 'jwks': stats.jwks_fetches += 1; break;
       case 'discovery': stats.discovery_fetches += 1; break;

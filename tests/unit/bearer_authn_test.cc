@@ -10,6 +10,7 @@
 #include <string>
 
 #include "claims_json.h"
+#include "core/crypto.h"
 #include "fakes.h"
 #include "test_keys.h"
 
@@ -496,6 +497,190 @@ TEST_F(OpaqueBearerTest, UnreachableDiscoveryIs503NotInvalidToken) {
   Action a = AuthnToken(opaque_);
   EXPECT_EQ(a.status, 503) << HeaderOf(a, "WWW-Authenticate");
   EXPECT_EQ(HeaderOf(a, "WWW-Authenticate").find("invalid_token"), std::string::npos);
+}
+
+// --- DPoP-bound tokens (RFC 9449): CoinpayBearerDPoP off | allowed | required ---------------
+
+class BearerDPoPTest : public OpaqueBearerTest {
+ protected:
+  BearerDPoPTest() {
+    auto jwk = Json::Parse(dpop_key_.PublicJwk());
+    jwk_ = R"({"crv":"P-256","kty":"EC","x":")" + *jwk->GetString("x") + R"(","y":")" +
+           *jwk->GetString("y") + "\"}";
+    jkt_ = testing::B64Url(Sha256(jwk_));  // RFC 7638: these members, this order
+    config_.dpop_algs = {"ES256", "PS256"};
+  }
+  std::string BoundClaims() { return Claims("cnf={\"jkt\":\"" + jkt_ + "\"}"); }
+  std::string Proof(const std::string& token, const std::string& htu = kApiUrl,
+                    const std::string& method = "GET") {
+    std::string claims = R"({"jti":"jti-)" + std::to_string(++jti_) + R"(","htm":")" + method +
+                         R"(","htu":")" + htu + R"(","iat":)" +
+                         std::to_string(t_.clock.NowSeconds()) + R"(,"ath":")" +
+                         testing::B64Url(Sha256(token)) + "\"}";
+    return dpop_key_.SignRaw(R"({"typ":"dpop+jwt","alg":"ES256","jwk":)" + jwk_ + "}", claims);
+  }
+  Action Call(DPoPMode mode, const std::string& authorization, const std::string& proof = "") {
+    RequestView req;
+    req.method = "GET";
+    req.https = true;
+    req.host = "api.example";
+    req.path = "/v1/payments";
+    req.authorization = authorization;
+    req.dpop = proof;
+    return AuthenticateBearer(*t_.provider, cache_, t_.clock, t_.log, req, config_,
+                              BearerDPoP{mode, &t_.store});
+  }
+  static std::vector<std::string> Challenges(const Action& a) {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : a.headers) {
+      if (k == "WWW-Authenticate") {
+        out.push_back(v);
+      }
+    }
+    return out;
+  }
+  static constexpr char kApiUrl[] = "https://api.example/v1/payments";
+  const TestKey& dpop_key_ = TestKey::Ec("dpop-holder");
+  std::string jwk_;
+  std::string jkt_;
+  int jti_ = 0;
+};
+
+TEST_F(BearerDPoPTest, BoundTokenWithAGoodProofIsAllowed) {
+  std::string token = At(key_, BoundClaims());
+  for (DPoPMode mode : {DPoPMode::kAllowed, DPoPMode::kRequired}) {
+    Action a = Call(mode, "DPoP " + token, Proof(token));
+    ASSERT_EQ(a.kind, Action::Kind::kAllow) << HeaderOf(a, "WWW-Authenticate");
+    EXPECT_EQ(a.who().user, "user-42");
+    EXPECT_EQ(a.who().dpop_jkt, jkt_);
+  }
+}
+
+TEST_F(BearerDPoPTest, BoundTokenAsPlainBearerIsRefusedInEveryMode) {
+  std::string token = At(key_, BoundClaims());
+  for (DPoPMode mode : {DPoPMode::kOff, DPoPMode::kAllowed, DPoPMode::kRequired}) {
+    Action a = Call(mode, "Bearer " + token, Proof(token));
+    EXPECT_EQ(a.status, 401);
+    auto c = Challenges(a);
+    ASSERT_FALSE(c.empty());
+    std::string all = c.front() + (c.size() > 1 ? c.back() : "");
+    EXPECT_NE(all.find("invalid_token"), std::string::npos);
+    EXPECT_NE(all.find("A DPoP-bound access token needs its DPoP proof"), std::string::npos);
+  }
+  EXPECT_TRUE(t_.log.HasTag(420));
+}
+
+TEST_F(BearerDPoPTest, CachedBoundTokenStillNeedsAFreshProofEachTime) {
+  std::string token = At(key_, BoundClaims());
+  std::string proof = Proof(token);
+  ASSERT_EQ(Call(DPoPMode::kRequired, "DPoP " + token, proof).kind, Action::Kind::kAllow);
+  EXPECT_EQ(cache_.size(), 1u);
+  EXPECT_EQ(Call(DPoPMode::kRequired, "DPoP " + token).status, 401);         // no proof
+  EXPECT_EQ(Call(DPoPMode::kRequired, "DPoP " + token, proof).status, 401);  // replayed
+  EXPECT_EQ(Call(DPoPMode::kOff, "Bearer " + token).status, 401);            // as Bearer
+  EXPECT_EQ(Call(DPoPMode::kRequired, "DPoP " + token, Proof(token)).kind, Action::Kind::kAllow);
+  EXPECT_TRUE(t_.log.HasTag(424));
+}
+
+TEST_F(BearerDPoPTest, ReplayedProofIsRefusedWithInvalidDPoPProof) {
+  std::string token = At(key_, BoundClaims());
+  std::string proof = Proof(token);
+  ASSERT_EQ(Call(DPoPMode::kRequired, "DPoP " + token, proof).kind, Action::Kind::kAllow);
+  Action a = Call(DPoPMode::kRequired, "DPoP " + token, proof);
+  EXPECT_EQ(a.status, 401);
+  EXPECT_EQ(Challenges(a),
+            std::vector<std::string>{"DPoP realm=\"example-api\", algs=\"ES256 PS256\", "
+                                     "error=\"invalid_dpop_proof\", error_description=\"The DPoP "
+                                     "proof was used before\""});
+  EXPECT_EQ(a.body, "{\"error\":\"invalid_dpop_proof\"}\n");
+}
+
+TEST_F(BearerDPoPTest, ProofForAnotherUrlOrMethodOrWithoutOneIsRefused) {
+  std::string token = At(key_, BoundClaims());
+  for (const std::string& proof :
+       {Proof(token, "https://api.example/v1/refunds"), Proof(token, kApiUrl, "POST"),
+        Proof(At(key_, Claims()), kApiUrl), std::string(), Proof(token) + ", " + Proof(token)}) {
+    Action a = Call(DPoPMode::kRequired, "DPoP " + token, proof);
+    EXPECT_EQ(a.status, 401);
+    ASSERT_EQ(Challenges(a).size(), 1u);
+    EXPECT_NE(Challenges(a)[0].find("error=\"invalid_dpop_proof\""), std::string::npos);
+  }
+  EXPECT_TRUE(t_.log.HasTag(423));
+  ExpectTokenNowhere(Call(DPoPMode::kRequired, "DPoP " + token), token);
+}
+
+TEST_F(BearerDPoPTest, RequiredRefusesUnboundTokensAllowedTakesThem) {
+  std::string token = At(key_, Claims());
+  Action refused = Call(DPoPMode::kRequired, "Bearer " + token);
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_NE(Challenges(refused)[0].find("This API accepts only DPoP-bound access tokens"),
+            std::string::npos);
+  EXPECT_EQ(Challenges(refused)[0].rfind("DPoP ", 0), 0u);
+  EXPECT_EQ(Call(DPoPMode::kAllowed, "Bearer " + token).kind, Action::Kind::kAllow);
+  EXPECT_EQ(Call(DPoPMode::kOff, "Bearer " + token).kind, Action::Kind::kAllow);
+  // An unbound token under the DPoP scheme has nothing to prove its proof against.
+  EXPECT_EQ(Call(DPoPMode::kAllowed, "DPoP " + token, Proof(token)).status, 401);
+}
+
+TEST_F(BearerDPoPTest, AllowedChallengesWithBothSchemes) {
+  Action a = Call(DPoPMode::kAllowed, "");
+  EXPECT_EQ(a.status, 401);
+  EXPECT_EQ(Challenges(a),
+            (std::vector<std::string>{"DPoP realm=\"example-api\", algs=\"ES256 PS256\"",
+                                      "Bearer realm=\"example-api\""}));
+  Action off = Call(DPoPMode::kOff, "");
+  EXPECT_EQ(Challenges(off), std::vector<std::string>{"Bearer realm=\"example-api\""});
+  Action required = Call(DPoPMode::kRequired, "");
+  EXPECT_EQ(Challenges(required),
+            std::vector<std::string>{"DPoP realm=\"example-api\", algs=\"ES256 PS256\""});
+}
+
+TEST_F(BearerDPoPTest, InsufficientScopeIsAnsweredInTheSchemeTheRequestUsed) {
+  Action dpop = DPoPChallenge(config_, DPoPMode::kAllowed, true, "insufficient_scope",
+                              "The access token lacks a required scope", 403, "payments");
+  EXPECT_EQ(dpop.status, 403);
+  EXPECT_EQ(Challenges(dpop),
+            (std::vector<std::string>{
+                "DPoP realm=\"example-api\", algs=\"ES256 PS256\", error=\"insufficient_scope\", "
+                "error_description=\"The access token lacks a required scope\", scope=\"payments\"",
+                "Bearer realm=\"example-api\""}));
+  Action bearer = DPoPChallenge(config_, DPoPMode::kAllowed, false, "insufficient_scope",
+                                "The access token lacks a required scope", 403, "payments");
+  EXPECT_EQ(Challenges(bearer)[1],
+            "Bearer realm=\"example-api\", error=\"insufficient_scope\", error_description=\"The "
+            "access token lacks a required scope\", scope=\"payments\"");
+  EXPECT_TRUE(UsesDPoPScheme(DPoPMode::kRequired, "dpop abc"));
+  EXPECT_FALSE(UsesDPoPScheme(DPoPMode::kOff, "DPoP abc"));
+  EXPECT_FALSE(UsesDPoPScheme(DPoPMode::kAllowed, "Bearer abc"));
+}
+
+TEST_F(BearerDPoPTest, OffModeDoesNotTakeTheDPoPScheme) {
+  std::string token = At(key_, BoundClaims());
+  Action a = Call(DPoPMode::kOff, "DPoP " + token, Proof(token));
+  EXPECT_EQ(a.status, 401);
+  EXPECT_EQ(Challenges(a), std::vector<std::string>{"Bearer realm=\"example-api\""});
+}
+
+TEST_F(BearerDPoPTest, TokenBoundByACertificateIsRefused) {
+  Action a = Call(DPoPMode::kOff, "Bearer " + At(key_, Claims("cnf={\"x5t#S256\":\"abc\"}")));
+  EXPECT_EQ(a.status, 401);
+}
+
+TEST_F(BearerDPoPTest, StoreFailureIs503NotAcceptance) {
+  std::string token = At(key_, BoundClaims());
+  t_.store.set_unavailable(true);
+  EXPECT_EQ(Call(DPoPMode::kRequired, "DPoP " + token, Proof(token)).status, 503);
+}
+
+TEST_F(BearerDPoPTest, IntrospectedBoundTokenNeedsItsProofToo) {
+  ServeDiscoveryWithIntrospection();
+  t_.http.Respond(kIntrospectUrl, 200, Active(",\"cnf\":{\"jkt\":\"" + jkt_ + "\"}"));
+  EXPECT_EQ(Call(DPoPMode::kAllowed, "Bearer " + opaque_).status, 401);
+  Action a = Call(DPoPMode::kAllowed, "DPoP " + opaque_, Proof(opaque_));
+  ASSERT_EQ(a.kind, Action::Kind::kAllow) << HeaderOf(a, "WWW-Authenticate");
+  EXPECT_EQ(a.who().user, "user-7");
+  EXPECT_EQ(Call(DPoPMode::kAllowed, "DPoP " + opaque_).status, 401);
+  EXPECT_EQ(t_.http.CountFor(kIntrospectUrl), 1);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/dpop_proof.h"
 #include "core/sealed_store.h"
 #include "fakes.h"
 #include "redis_server.h"
@@ -457,6 +458,30 @@ class RedisEncryptedSessionStoreTest : public RedisStoreTest {
   std::unique_ptr<RedisStore> redis_;
   std::unique_ptr<SealedStore> sealed_;
 };
+
+// Two nodes (each its own RedisStore under the seal, as each httpd node has) share one Redis:
+// a DPoP proof replayed to the other node is refused there.
+TEST_F(RedisEncryptedSessionStoreTest, ADPoPProofTakenOnOneNodeIsAReplayOnTheOther) {
+  auto other_redis = NewStore();
+  SealedStore other_node(*other_redis, std::string(32, 'k'), random_);
+  CheckedDPoPProof proof{"jti-across-nodes", std::string(43, 'N'), now_};
+  auto first = RememberDPoPProof(*sealed_, proof, now_);
+  ASSERT_TRUE(first.ok()) << first.error().detail;
+  EXPECT_TRUE(*first);
+  auto again = RememberDPoPProof(other_node, proof, now_ + 1);
+  ASSERT_TRUE(again.ok()) << again.error().detail;
+  EXPECT_FALSE(*again);
+  CheckedDPoPProof next{"jti-next", proof.jkt, now_};
+  EXPECT_TRUE(*RememberDPoPProof(other_node, next, now_));
+  // Kept only as long as the proof could be accepted: iat + the window (+1 s).
+  auto keys = ServerKeys();
+  ASSERT_EQ(keys.size(), 2u);
+  for (const std::string& key : keys) {
+    auto ttl = IntegerReply({"TTL", key});
+    EXPECT_GT(ttl, 0);
+    EXPECT_LE(ttl, kDPoPProofWindowSeconds + 1);
+  }
+}
 
 TEST_F(RedisEncryptedSessionStoreTest, CompareAndSetThroughTheSealWorks) {
   const std::string record = "refresh_token=RT-secret;" + BinaryValue(1000, 3);

@@ -2,6 +2,7 @@
 // forked processes at once, and recovery when a process dies holding the lock.
 #include "platform/shm_store.h"
 
+#include "core/dpop_proof.h"
 #include "fakes.h"
 
 #include <gtest/gtest.h>
@@ -501,6 +502,41 @@ TEST_F(ShmSessionStoreTest, ExactlyOneForkedProcessWinsAnAdd) {
     }
     ASSERT_EQ(winners, 1) << "key " << k;
     EXPECT_EQ(GetValue("refresh-lock-" + std::to_string(k)), "owner-" + std::to_string(winner));
+  }
+  ExpectConsistent();
+}
+
+// A DPoP proof replayed to several httpd children at once is taken by one of them only.
+TEST_F(ShmSessionStoreTest, ADPoPProofReplayedToSeveralChildrenIsTakenOnce) {
+  constexpr int kChildren = 6;
+  constexpr int kProofs = 50;
+  MakeStore(kProofs * 2, 32);
+  SharedMapping results(sizeof(uint8_t) * kChildren * kProofs);
+  auto* fresh = static_cast<uint8_t*>(results.base());
+  std::vector<pid_t> pids;
+  for (int c = 0; c < kChildren; ++c) {
+    pids.push_back(RunInChild([this, fresh, c]() -> int {
+      for (int p = 0; p < kProofs; ++p) {
+        CheckedDPoPProof proof{"jti-" + std::to_string(p), std::string(43, 'K'), kNow};
+        auto taken = RememberDPoPProof(*store_, proof, kNow);
+        if (!taken.ok()) {
+          return 10;
+        }
+        fresh[c * kProofs + p] = *taken ? 1 : 0;
+      }
+      return 0;
+    }));
+  }
+  for (pid_t pid : pids) {
+    ASSERT_GT(pid, 0);
+    EXPECT_EQ(WaitForExitCode(pid), 0);
+  }
+  for (int p = 0; p < kProofs; ++p) {
+    int takers = 0;
+    for (int c = 0; c < kChildren; ++c) {
+      takers += fresh[c * kProofs + p];
+    }
+    EXPECT_EQ(takers, 1) << "proof " << p;
   }
   ExpectConsistent();
 }

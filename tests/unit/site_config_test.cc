@@ -459,6 +459,29 @@ TEST(SiteConfig, RefusesBearerWithoutAudience) {
   EXPECT_EQ(Refusal(s, {}, c), "");
 }
 
+TEST(SiteConfig, DPoPProofAlgorithmsMustBeAsymmetricAndSome) {
+  EXPECT_EQ(Build(Good())->bearer.dpop_algs, (std::vector<std::string>{"ES256", "PS256", "EdDSA"}));
+  SiteSettings s = Good();
+  Set(s.bearer_dpop_algs, std::vector<std::string>{"ES256", "HS256"});
+  EXPECT_EQ(Refusal(s),
+            "CoinpayBearerDPoPAlgorithms: HS256 is not an accepted DPoP proof algorithm; use "
+            "asymmetric ones: RS256/384/512, PS256/384/512, ES256/384/512, EdDSA");
+  Set(s.bearer_dpop_algs, std::vector<std::string>{"none"});
+  EXPECT_NE(Refusal(s).find("none is not an accepted"), std::string::npos);
+  Set(s.bearer_dpop_algs, std::vector<std::string>{});
+  EXPECT_EQ(Refusal(s),
+            "CoinpayBearerDPoPAlgorithms names no algorithm: list at least one, e.g. ES256");
+  Set(s.bearer_dpop_algs, std::vector<std::string>{"PS256"});
+  EXPECT_EQ(Build(s)->bearer.dpop_algs, std::vector<std::string>{"PS256"});
+}
+
+TEST(SiteConfig, CoinpayDPoPReachesTheProvider) {
+  EXPECT_EQ(Build(Good())->providers[0].dpop, ClientDPoP::kOff);
+  SiteSettings s = Good();
+  Set(s.dpop, ClientDPoP::kRequired);
+  EXPECT_EQ(Build(s)->providers[0].dpop, ClientDPoP::kRequired);
+}
+
 TEST(SiteConfig, LocationCoversWholePathSegments) {
   EXPECT_TRUE(LocationCovers("/cb", "/cb"));
   EXPECT_TRUE(LocationCovers("/api", "/api/cb"));
