@@ -113,9 +113,10 @@ Action ChooseProvider(Site& site, const RequestView& req, const std::vector<std:
 
 Action AuthenticateSession(Site& site, const RequestView& req, const LocationOptions& options) {
   int64_t now = site.clock.NowSeconds();
-  // The tokens are decoded only where this request may use them (passed on or refreshed).
+  // The record is read in place (Loaded::stored); it is copied only where this request may
+  // refresh it.
   auto loaded = site.sessions.Load(
-      req.cookie, now, NeedsLiveToken(options) ? SessionParts::kAll : SessionParts::kWithoutTokens);
+      req.cookie, now, NeedsLiveToken(options) ? SessionParts::kAll : SessionParts::kTimesOnly);
   if (!loaded) {
     site.provider.CountStoreError();
     LogAt(site.log, LogLevel::kError, 150, "session store unavailable: " + loaded.error().detail);
@@ -131,9 +132,10 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
       options.providers.empty() ? site_only : options.providers;
   ProviderClient* session_provider = nullptr;
   if (loaded->has_value()) {
-    const SessionRecord& r = (*loaded)->record;
-    if (std::find(accepted.begin(), accepted.end(), r.provider) != accepted.end()) {
-      session_provider = site.ProviderNamed(r.provider);
+    const SessionView& r = *(*loaded)->stored->view;  // Load returns only records that decode
+    auto named = std::find(accepted.begin(), accepted.end(), r.provider);
+    if (named != accepted.end()) {
+      session_provider = site.ProviderNamed(*named);
     }
     // The provider a session was made with must still be the one of that name here: a
     // reconfigured issuer or client id does not inherit the old sessions.
@@ -157,6 +159,7 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
       loaded->reset();
     }
   }
+  bool refreshed_now = false;
   if (loaded->has_value() && NeedsLiveToken(options) &&
       NeedsRefresh((*loaded)->record, now, session_provider->config().refresh_before_seconds)) {
     Result<SessionRecord> refreshed = Error{Errc::kCircuitOpen, "provider calls held back"};
@@ -168,6 +171,7 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
     }
     if (refreshed) {
       (*loaded)->record = std::move(*refreshed);  // stored with last_seen_at = now
+      refreshed_now = true;
     } else if (refreshed.code() == Errc::kInvalidGrant) {
       loaded->reset();  // the provider or a logout ended it: sign in again
     } else if (site.session_config.continue_on_refresh_failure &&
@@ -183,8 +187,12 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
     site.sessions.Touch(**loaded, now);
   }
   if (loaded->has_value()) {
-    return Action::Allow(IdentityFromSession(std::move((*loaded)->record), accepted.size() > 1,
-                                             options.pass_access_token, now));
+    bool qualify = accepted.size() > 1;
+    return Action::Allow(refreshed_now
+                             ? IdentityFromSession(std::move((*loaded)->record), qualify,
+                                                   options.pass_access_token, now)
+                             : IdentityFromStoredSession(std::move((*loaded)->stored), qualify,
+                                                         options.pass_access_token, now));
   }
   bool redirect = options.unauthenticated == LocationOptions::Unauthenticated::kLogin ||
                   (options.unauthenticated == LocationOptions::Unauthenticated::kAuto &&

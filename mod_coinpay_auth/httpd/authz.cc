@@ -24,8 +24,8 @@ namespace coinpay::httpd {
 namespace {
 
 struct RequestClaims {
+  std::shared_ptr<const Identity> who;  // kept for the request: its tables may point into it
   std::shared_ptr<const Json> parsed;
-  std::string json;
   bool bearer = false;
 };
 
@@ -42,7 +42,10 @@ const Json* ClaimsOf(request_rec* r) {
     return nullptr;
   }
   if (!rc->parsed) {
-    auto parsed = Json::Parse(rc->json);
+    if (rc->who == nullptr) {
+      return nullptr;
+    }
+    auto parsed = Json::Parse(rc->who->claims_json);
     if (!parsed) {
       return nullptr;
     }
@@ -147,12 +150,10 @@ const authz_provider kClaimProvider = {&CheckRequire, &ParseRequire<false>};
 
 }  // namespace
 
-void RememberClaims(request_rec* r, const Identity& id, bool bearer) {
+void RememberClaims(request_rec* r, std::shared_ptr<const Identity> id, bool bearer) {
   auto* rc = PoolNew<RequestClaims>(r->pool);
-  rc->parsed = id.parsed_claims;
-  if (!rc->parsed) {
-    rc->json = id.claims_json;
-  }
+  rc->parsed = id != nullptr ? id->parsed_claims : nullptr;
+  rc->who = std::move(id);
   rc->bearer = bearer;
   ap_set_module_config(r->request_config, &coinpay_auth_module, rc);
 }

@@ -101,9 +101,9 @@ int CheckBearer(request_rec* r) {
     Action a =
         AuthenticateBearer(*provider, *rt->token_cache, ProcessClock(), log, ViewOf(r), rt->bearer);
     if (a.kind == Action::Kind::kAllow) {
+      RememberClaims(r, a.shared_identity, true);
       ApplyIdentity(r, dir, a.who());
       r->ap_auth_type = const_cast<char*>(kBearerAuthType);
-      RememberClaims(r, a.who(), true);
       return static_cast<int>(OK);
     }
     return Respond(r, a);
@@ -141,8 +141,8 @@ int CheckAuthn(request_rec* r) {
       WarnIfSignInLooksElsewhere(r, view, provider->config());  // a sign-in starts here
     }
     if (a.kind == Action::Kind::kAllow) {
+      RememberClaims(r, a.shared_identity, false);
       ApplyIdentity(r, dir, a.who());
-      RememberClaims(r, a.who(), false);
       return static_cast<int>(OK);
     }
     return Respond(r, a);

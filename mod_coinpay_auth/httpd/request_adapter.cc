@@ -12,6 +12,7 @@
 #include <string>
 #include <utility>
 
+#include "core/identity.h"
 #include "core/pages.h"
 #include "core/proxy_origin.h"
 #include "core/session_cookie.h"
@@ -63,19 +64,19 @@ int DeleteIfIdentity(void* rec, const char* key, const char* /*value*/) {
   return 1;
 }
 
-// `prefix` + the claim's name with every character but letters and digits replaced by
-// `other`: a name no CGI environment or header parser can misread. Written straight into the
-// request pool (once per claim per request, so no std::string in between).
+// A claim's variable or header name (core/identity.h has the rule), written straight into the
+// request pool: once per claim per request where the identity does not carry it made already.
 const char* PoolClaimName(apr_pool_t* pool, std::string_view prefix, std::string_view claim,
                           char other) {
-  auto* out = static_cast<char*>(apr_palloc(pool, prefix.size() + claim.size() + 1));
-  char* p = std::copy(prefix.begin(), prefix.end(), out);
-  for (char c : claim) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    *p++ = ok ? c : other;
-  }
-  *p = '\0';
+  auto* out = static_cast<char*>(apr_palloc(pool, ClaimNameSize(prefix, claim)));
+  AppendClaimName(out, prefix, claim, other);
   return out;
+}
+
+// A view of the identity as a C string: in place where it is one (the identity outlives the
+// request: RememberClaims holds it), else copied into the pool.
+const char* CString(request_rec* r, const Identity& id, std::string_view s) {
+  return id.terminated ? s.data() : apr_pstrmemdup(r->pool, s.data(), s.size());
 }
 
 // Every line of a header joined with ", " (a repeated header means the same as one list).
@@ -204,56 +205,69 @@ void StripModuleCookies(request_rec* r, const SessionConfig& c) {
 
 void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id) {
   const std::string& want = dir.remote_user_claim.value;
-  const std::string* user = &id.user;
+  std::string_view name = id.user;
   if (want != "sub") {
-    user = nullptr;
-    for (const auto& [name, value] : id.claims) {
-      if (name == want) {
-        user = &value;
+    for (const Claim& c : id.claims) {
+      if (c.name == want) {
+        name = c.value;
         break;
       }
     }
   }
-  const std::string& name = user != nullptr ? *user : id.user;
-  r->user = id.qualify_user ? apr_pstrcat(r->pool, name.c_str(), "@", id.provider.c_str(), nullptr)
-                            : apr_pstrmemdup(r->pool, name.data(), name.size());
+  r->user = id.qualify_user
+                ? apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, name.data(), name.size()), "@",
+                              CString(r, id, id.provider), nullptr)
+                : apr_pstrmemdup(r->pool, name.data(), name.size());
   r->ap_auth_type = const_cast<char*>("coinpay");
   PassClaims how = dir.pass_claims_as.value;
   bool env = how == PassClaims::kEnvironment || how == PassClaims::kBoth;
   bool headers = how == PassClaims::kHeaders || how == PassClaims::kBoth;
   // Which provider vouched: always, so an application never has to guess from REMOTE_USER.
   if (!id.provider.empty()) {
+    const char* provider = CString(r, id, id.provider);
+    const char* issuer = CString(r, id, id.issuer);
     if (env) {
-      apr_table_setn(r->subprocess_env, "COINPAY_PROVIDER",
-                     apr_pstrdup(r->pool, id.provider.c_str()));
-      apr_table_setn(r->subprocess_env, "COINPAY_ISSUER", apr_pstrdup(r->pool, id.issuer.c_str()));
+      apr_table_setn(r->subprocess_env, "COINPAY_PROVIDER", provider);
+      apr_table_setn(r->subprocess_env, "COINPAY_ISSUER", issuer);
     }
     if (headers) {
-      apr_table_set(r->headers_in, "Coinpay-Provider", id.provider.c_str());
-      apr_table_set(r->headers_in, "Coinpay-Issuer", id.issuer.c_str());
+      apr_table_setn(r->headers_in, "Coinpay-Provider", provider);
+      apr_table_setn(r->headers_in, "Coinpay-Issuer", issuer);
     }
   }
   if (dir.pass_access_token.value && !id.access_token.empty()) {
-    std::string expires = std::to_string(id.access_token_expires_at);
+    const char* token = CString(r, id, id.access_token);
+    const char* expires = apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                       static_cast<apr_int64_t>(id.access_token_expires_at));
     if (env) {
-      apr_table_set(r->subprocess_env, "COINPAY_ACCESS_TOKEN", id.access_token.c_str());
-      apr_table_set(r->subprocess_env, "COINPAY_ACCESS_TOKEN_EXPIRES", expires.c_str());
+      apr_table_setn(r->subprocess_env, "COINPAY_ACCESS_TOKEN", token);
+      apr_table_setn(r->subprocess_env, "COINPAY_ACCESS_TOKEN_EXPIRES", expires);
     }
     if (headers) {
-      apr_table_set(r->headers_in, "Coinpay-Access-Token", id.access_token.c_str());
-      apr_table_set(r->headers_in, "Coinpay-Access-Token-Expires", expires.c_str());
+      apr_table_setn(r->headers_in, "Coinpay-Access-Token", token);
+      apr_table_setn(r->headers_in, "Coinpay-Access-Token-Expires", expires);
     }
   }
-  for (const auto& [name, value] : id.claims) {
+  // addn / setn: the names and values are already the request's (pool copies, or the identity
+  // RememberClaims holds), so the tables keep pointers instead of copying them again. Headers
+  // are set (ScrubIdentityHeaders removed any client copy; setn replaces a duplicate name).
+  const bool named =
+      id.claim_variables.size() == id.claims.size() && id.claim_headers.size() == id.claims.size();
+  for (size_t i = 0; i < id.claims.size(); ++i) {
+    const Claim& c = id.claims[i];
+    const char* value = CString(r, id, c.value);
     if (env) {
-      // addn with pool copies: no duplicate scan per claim (clients cannot set env variables,
-      // and each claim name appears once).
-      apr_table_addn(r->subprocess_env, PoolClaimName(r->pool, "COINPAY_CLAIM_", name, '_'),
-                     apr_pstrmemdup(r->pool, value.data(), value.size()));
+      // Clients cannot set env variables, and each claim name appears once: no duplicate scan.
+      apr_table_addn(r->subprocess_env,
+                     named ? id.claim_variables[i].data()
+                           : PoolClaimName(r->pool, kClaimVariablePrefix, c.name, '_'),
+                     value);
     }
     if (headers) {
-      apr_table_set(r->headers_in, PoolClaimName(r->pool, "Coinpay-Claim-", name, '-'),
-                    value.c_str());
+      apr_table_setn(r->headers_in,
+                     named ? id.claim_headers[i].data()
+                           : PoolClaimName(r->pool, kClaimHeaderPrefix, c.name, '-'),
+                     value);
     }
   }
 }

@@ -19,7 +19,9 @@ constexpr int64_t kNow = 1'700'000'000;
 
 std::shared_ptr<const Identity> IdentityOf(const std::string& user) {
   auto id = std::make_shared<Identity>();
-  id->user = user;
+  auto name = std::make_shared<const std::string>(user);  // what the identity's view reads
+  id->user = *name;
+  id->storage = name;
   return id;
 }
 
