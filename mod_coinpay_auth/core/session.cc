@@ -225,8 +225,13 @@ bool Sessions::Open(std::string_view id, std::string& key, SharedStore::Entry& e
 
 Result<std::optional<Sessions::Loaded>> Sessions::Load(std::string_view cookie_header, int64_t now,
                                                        SessionParts parts) {
+  return Load(SessionIdsIn(config_, cookie_header), now, parts);
+}
+
+Result<std::optional<Sessions::Loaded>> Sessions::Load(const std::vector<std::string_view>& ids,
+                                                       int64_t now, SessionParts parts) {
   Result<std::optional<Loaded>> out = std::optional<Loaded>();
-  for (std::string_view id : SessionIdsIn(config_, cookie_header)) {
+  for (std::string_view id : ids) {
     std::string key = StoreKey(id);
     auto got = store_.Get(key, now);
     if (!got) {

@@ -124,6 +124,9 @@ class Sessions {
   // Writes nothing (see Touch), so per-location limits still see the stored last_seen_at.
   Result<std::optional<Loaded>> Load(std::string_view cookie_header, int64_t now,
                                      SessionParts parts = SessionParts::kAll);
+  // The same, from the session ids already found in the header (FindModuleCookies).
+  Result<std::optional<Loaded>> Load(const std::vector<std::string_view>& ids, int64_t now,
+                                     SessionParts parts);
   // The live session with this id (already read from a cookie).
   Result<std::optional<Loaded>> LoadById(const std::string& id, int64_t now);
   // Records a use at `now`, at most once a minute. Dropped (not retried) when anything wrote

@@ -12,6 +12,7 @@
 #include "core/login_flow.h"
 #include "core/pages.h"
 #include "core/saturating.h"
+#include "core/session_cookie.h"
 #include "core/session_refresh.h"
 
 namespace coinpay {
@@ -115,8 +116,11 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
   int64_t now = site.clock.NowSeconds();
   // The record is read in place (Loaded::stored); it is copied only where this request may
   // refresh it.
-  auto loaded = site.sessions.Load(
-      req.cookie, now, NeedsLiveToken(options) ? SessionParts::kAll : SessionParts::kTimesOnly);
+  const SessionParts parts =
+      NeedsLiveToken(options) ? SessionParts::kAll : SessionParts::kTimesOnly;
+  auto loaded = req.module_cookies != nullptr
+                    ? site.sessions.Load(req.module_cookies->session_ids, now, parts)
+                    : site.sessions.Load(req.cookie, now, parts);
   if (!loaded) {
     site.provider.CountStoreError();
     LogAt(site.log, LogLevel::kError, 150, "session store unavailable: " + loaded.error().detail);

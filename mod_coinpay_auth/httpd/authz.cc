@@ -18,33 +18,19 @@
 #include "httpd/log_adapter.h"
 #include "httpd/module.h"
 #include "httpd/request_adapter.h"
+#include "httpd/request_record.h"
 #include "httpd/runtime.h"
 
 namespace coinpay::httpd {
 namespace {
 
-struct RequestClaims {
-  std::shared_ptr<const Identity> who;  // kept for the request: its tables may point into it
-  std::shared_ptr<const Json> parsed;
-  bool bearer = false;
-};
-
-// Pool cleanups: Destroy for objects placed in pool memory, Delete for objects from new.
-
-RequestClaims* ClaimsRecord(request_rec* r) {
-  return static_cast<RequestClaims*>(ap_get_module_config(r->request_config, &coinpay_auth_module));
-}
-
 // The request's claims, parsed on first use (session requests keep them as text).
 const Json* ClaimsOf(request_rec* r) {
-  RequestClaims* rc = ClaimsRecord(r);
-  if (rc == nullptr) {
+  RequestRecord* rc = FindRequestRecord(r);
+  if (rc == nullptr || rc->who == nullptr) {
     return nullptr;
   }
   if (!rc->parsed) {
-    if (rc->who == nullptr) {
-      return nullptr;
-    }
     auto parsed = Json::Parse(rc->who->claims_json);
     if (!parsed) {
       return nullptr;
@@ -151,11 +137,10 @@ const authz_provider kClaimProvider = {&CheckRequire, &ParseRequire<false>};
 }  // namespace
 
 void RememberClaims(request_rec* r, std::shared_ptr<const Identity> id, bool bearer) {
-  auto* rc = PoolNew<RequestClaims>(r->pool);
-  rc->parsed = id != nullptr ? id->parsed_claims : nullptr;
-  rc->who = std::move(id);
-  rc->bearer = bearer;
-  ap_set_module_config(r->request_config, &coinpay_auth_module, rc);
+  RequestRecord& rc = RequestRecordOf(r);
+  rc.parsed = id != nullptr ? id->parsed_claims : nullptr;
+  rc.who = std::move(id);
+  rc.bearer = bearer;
 }
 
 void MarkPreflight(request_rec* r) { apr_table_setn(r->notes, kPreflightNote, "1"); }
@@ -191,8 +176,8 @@ void RegisterAuthzProviders(apr_pool_t* p) {
 namespace {
 
 int Precheck(request_rec* r) {
-  RequestClaims* rc = ClaimsRecord(r);
-  if (rc == nullptr) {
+  RequestRecord* rc = FindRequestRecord(r);
+  if (rc == nullptr || rc->who == nullptr) {
     return DECLINED;
   }
   const DirConfig& dir = DirConfigOf(r);

@@ -22,11 +22,13 @@
 #include "core/login_flow.h"
 #include "core/logout_flow.h"
 #include "core/session_authn.h"
+#include "core/session_cookie.h"
 #include "httpd/authz.h"
 #include "httpd/config.h"
 #include "httpd/guard.h"
 #include "httpd/module.h"
 #include "httpd/request_adapter.h"
+#include "httpd/request_record.h"
 #include "httpd/runtime.h"
 #include "httpd/status_handler.h"
 
@@ -136,6 +138,11 @@ int CheckAuthn(request_rec* r) {
     RequestLog log(r);
     Site site = SiteServedBy(*rt, *provider, log);
     RequestView view = ViewOf(r);
+    // The Cookie header is parsed once: the fixups hook strips what is found here.
+    RequestRecord& record = RequestRecordOf(r);
+    record.cookie_header = view.cookie.data();
+    record.cookies = FindModuleCookies(rt->session_config, view.cookie);
+    view.module_cookies = &record.cookies;
     Action a = AuthenticateSession(site, view, options);
     if (a.status >= 300 && a.status < 400) {
       WarnIfSignInLooksElsewhere(r, view, provider->config());  // a sign-in starts here

@@ -17,6 +17,7 @@
 #include "core/proxy_origin.h"
 #include "core/session_cookie.h"
 #include "httpd/module.h"
+#include "httpd/request_record.h"
 #include "httpd/runtime.h"
 
 namespace coinpay::httpd {
@@ -192,7 +193,11 @@ void StripModuleCookies(request_rec* r, const SessionConfig& c) {
   if (header == nullptr) {
     return;
   }
-  auto kept = WithoutModuleCookies(c, header);
+  // The same header the authn hook read: what it found there decides without a second parse.
+  const RequestRecord* seen = FindRequestRecord(r);
+  const ModuleCookies* found =
+      seen != nullptr && seen->cookie_header == header ? &seen->cookies : nullptr;
+  auto kept = WithoutModuleCookies(c, header, found);
   if (!kept) {
     return;
   }
