@@ -202,7 +202,8 @@ std::optional<std::string> ReadBody(request_rec* r, apr_size_t limit) {
 }
 
 Handler HandlerOf(const char* name) {
-  if (name == nullptr) {
+  // Asked twice per request (fixups, handler); most requests' handlers are someone else's.
+  if (name == nullptr || strncmp(name, "coinpay-", 8) != 0) {
     return Handler::kNone;
   }
   if (strcmp(name, "coinpay-login") == 0) {

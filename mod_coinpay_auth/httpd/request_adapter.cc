@@ -6,7 +6,10 @@
 #include <http_log.h>
 #include <http_protocol.h>
 
+#include <strings.h>
+
 #include <algorithm>
+#include <cstring>
 #include <mutex>
 #include <set>
 #include <string>
@@ -50,19 +53,16 @@ bool NormalizedMatch(const char* name, std::string_view prefix, bool whole) {
 }
 
 bool IsIdentityHeader(const char* name) {
+  // Every name below starts with c or r: most headers are out after one comparison.
+  char first = Normalized(name[0]);
+  if (first != 'c' && first != 'r') {
+    return false;
+  }
   return NormalizedMatch(name, "coinpay-claim", false) ||
          NormalizedMatch(name, "coinpay-access-token", false) ||
          NormalizedMatch(name, "coinpay-provider", true) ||
          NormalizedMatch(name, "coinpay-issuer", true) ||
          NormalizedMatch(name, "remote-user", true);
-}
-
-int DeleteIfIdentity(void* rec, const char* key, const char* /*value*/) {
-  auto* names = static_cast<apr_array_header_t*>(rec);
-  if (IsIdentityHeader(key)) {
-    *static_cast<const char**>(apr_array_push(names)) = key;
-  }
-  return 1;
 }
 
 // A claim's variable or header name (core/identity.h has the rule), written straight into the
@@ -115,6 +115,26 @@ void FillOrigin(request_rec* r, RequestView& v) {
   }
 }
 
+// Which of the view's header fields `name` fills, if any.
+std::string_view* RequestViewField(RequestView& v, const char* name) {
+  switch (std::strlen(name)) {
+    case 6:
+      return strcasecmp(name, "Cookie") == 0   ? &v.cookie
+             : strcasecmp(name, "Accept") == 0 ? &v.accept
+                                               : nullptr;
+    case 13:
+      return strcasecmp(name, "Authorization") == 0 ? &v.authorization : nullptr;
+    case 14:
+      return strcasecmp(name, "Sec-Fetch-Mode") == 0   ? &v.sec_fetch_mode
+             : strcasecmp(name, "Sec-Fetch-Site") == 0 ? &v.sec_fetch_site
+                                                       : nullptr;
+    case 16:
+      return strcasecmp(name, "X-Requested-With") == 0 ? &v.x_requested_with : nullptr;
+    default:
+      return nullptr;
+  }
+}
+
 }  // namespace
 
 RequestView ViewOf(request_rec* r) {
@@ -124,12 +144,20 @@ RequestView ViewOf(request_rec* r) {
   v.path = r->parsed_uri.path != nullptr ? r->parsed_uri.path : "";
   v.query = r->args != nullptr ? r->args : "";
   v.unparsed_uri = r->unparsed_uri != nullptr ? r->unparsed_uri : "";
-  v.cookie = Header(r, "Cookie");
-  v.accept = Header(r, "Accept");
-  v.x_requested_with = Header(r, "X-Requested-With");
-  v.sec_fetch_mode = Header(r, "Sec-Fetch-Mode");
-  v.sec_fetch_site = Header(r, "Sec-Fetch-Site");
-  v.authorization = Header(r, "Authorization");
+  // One pass over the request's headers for the six the core reads (each apr_table_get would
+  // hash its name and scan them all); the first of a repeated header counts, as with
+  // apr_table_get.
+  const apr_array_header_t* all = apr_table_elts(r->headers_in);
+  const auto* e = reinterpret_cast<const apr_table_entry_t*>(all->elts);
+  for (int i = 0; i < all->nelts; ++i) {
+    if (e[i].key == nullptr || e[i].val == nullptr) {
+      continue;
+    }
+    std::string_view* field = RequestViewField(v, e[i].key);
+    if (field != nullptr && field->data() == nullptr) {
+      *field = e[i].val;
+    }
+  }
   return v;
 }
 
@@ -181,9 +209,19 @@ int Respond(request_rec* r, const Action& a) {
 }
 
 void ScrubIdentityHeaders(request_rec* r) {
-  apr_array_header_t* names = apr_array_make(r->pool, 2, sizeof(const char*));
-  apr_table_do(DeleteIfIdentity, names, r->headers_in, nullptr);
-  for (int i = 0; i < names->nelts; ++i) {
+  // Runs on every request: the names are collected (and the array made) only when one matches.
+  const apr_array_header_t* all = apr_table_elts(r->headers_in);
+  const auto* e = reinterpret_cast<const apr_table_entry_t*>(all->elts);
+  apr_array_header_t* names = nullptr;
+  for (int i = 0; i < all->nelts; ++i) {
+    if (e[i].key != nullptr && IsIdentityHeader(e[i].key)) {
+      if (names == nullptr) {
+        names = apr_array_make(r->pool, 2, sizeof(const char*));
+      }
+      *static_cast<const char**>(apr_array_push(names)) = e[i].key;
+    }
+  }
+  for (int i = 0; names != nullptr && i < names->nelts; ++i) {
     apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char*));
   }
 }
