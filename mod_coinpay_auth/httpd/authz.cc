@@ -40,6 +40,20 @@ const Json* ClaimsOf(request_rec* r) {
   return rc->parsed.get();
 }
 
+// Whether the request's claims satisfy `rule`, decided once per request and rule.
+bool Satisfies(RequestRecord& rc, const AuthzRule& rule, const Json& claims) {
+  for (size_t i = 0; i < rc.verdict_count; ++i) {
+    if (rc.verdicts[i].rule == &rule) {
+      return rc.verdicts[i].satisfied;
+    }
+  }
+  bool satisfied = rule.SatisfiedBy(claims);
+  if (rc.verdict_count < rc.verdicts.size()) {
+    rc.verdicts[rc.verdict_count++] = {&rule, satisfied};
+  }
+  return satisfied;
+}
+
 bool IsRequireSection(const char* name) {
   return strcasecmp(name, "Require") == 0 || strncasecmp(name, "<Require", 8) == 0;
 }
@@ -127,7 +141,8 @@ authz_status CheckRequire(request_rec* r, const char* /*require_line*/, const vo
     if (claims == nullptr || rule == nullptr) {
       return AUTHZ_DENIED;
     }
-    return (*rule)->SatisfiedBy(*claims) ? AUTHZ_GRANTED : AUTHZ_DENIED;
+    // ClaimsOf found the record.
+    return Satisfies(*FindRequestRecord(r), **rule, *claims) ? AUTHZ_GRANTED : AUTHZ_DENIED;
   });
 }
 
@@ -186,7 +201,7 @@ int Precheck(request_rec* r) {
   }
   const Json* claims = ClaimsOf(r);
   for (const auto& rule : dir.prechecks) {
-    if (claims != nullptr && rule->SatisfiedBy(*claims)) {
+    if (claims != nullptr && Satisfies(*rc, *rule, *claims)) {
       continue;
     }
     RequestLog log(r);

@@ -4,6 +4,8 @@
 
 #include <httpd.h>
 
+#include <array>
+#include <cstddef>
 #include <memory>
 
 #include "core/action.h"
@@ -22,6 +24,14 @@ struct RequestRecord {
   // fixups hook strips that same header without parsing it again.
   const char* cookie_header = nullptr;
   ModuleCookies cookies;
+  // Require coinpay-* rules already decided for this request: the precheck and mod_authz_core
+  // ask about the same rule, and the answer cannot change within a request.
+  struct Verdict {
+    const void* rule = nullptr;
+    bool satisfied = false;
+  };
+  std::array<Verdict, 4> verdicts{};
+  size_t verdict_count = 0;
 };
 
 // This request's record, or nullptr when no hook has made one.
