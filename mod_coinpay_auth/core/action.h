@@ -44,6 +44,9 @@ struct Identity {
   std::vector<std::string_view> claim_headers;
   // Every view above is followed by a NUL byte (usable as a C string in place).
   bool terminated = false;
+  // Where not: the bytes the claims lie in (a stored record's claims, with their length
+  // fields), so the glue can copy them in one piece.
+  std::string_view claims_block;
   std::shared_ptr<const void> storage;  // what the views point into
 };
 

@@ -135,6 +135,43 @@ std::string_view* RequestViewField(RequestView& v, const char* name) {
   }
 }
 
+// The claims of an identity whose strings are not C strings (a stored session's), copied into
+// the request pool at once: the bytes they lie in (Identity::claims_block: names, values and
+// length fields) in one piece, with a NUL written after each value over the length field that
+// followed it, instead of one pool copy per value.
+struct TerminatedCopy {
+  const char* from = nullptr;  // where the copied bytes start in the identity
+  const char* end = nullptr;
+  char* to = nullptr;
+  const char* CString(request_rec* r, const Identity& id, std::string_view s) const {
+    if (id.terminated) {
+      return s.data();
+    }
+    if (to != nullptr && s.data() >= from && s.data() + s.size() <= end) {
+      return to + (s.data() - from);
+    }
+    return apr_pstrmemdup(r->pool, s.data(), s.size());
+  }
+};
+
+TerminatedCopy TerminatedCopyOf(request_rec* r, const Identity& id) {
+  TerminatedCopy copy;
+  if (id.terminated || id.claims_block.empty()) {
+    return copy;  // (a value outside the block is copied alone)
+  }
+  copy.from = id.claims_block.data();
+  copy.end = copy.from + id.claims_block.size();
+  const size_t size = id.claims_block.size();
+  copy.to = static_cast<char*>(apr_palloc(r->pool, size + 1));
+  std::memcpy(copy.to, copy.from, size);
+  for (const Claim& c : id.claims) {
+    if (c.value.data() >= copy.from && c.value.data() + c.value.size() <= copy.end) {
+      copy.to[c.value.data() + c.value.size() - copy.from] = '\0';
+    }
+  }
+  return copy;
+}
+
 }  // namespace
 
 RequestView ViewOf(request_rec* r) {
@@ -296,9 +333,10 @@ void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id) {
   // are set (ScrubIdentityHeaders removed any client copy; setn replaces a duplicate name).
   const bool named =
       id.claim_variables.size() == id.claims.size() && id.claim_headers.size() == id.claims.size();
+  const TerminatedCopy values = TerminatedCopyOf(r, id);
   for (size_t i = 0; i < id.claims.size(); ++i) {
     const Claim& c = id.claims[i];
-    const char* value = CString(r, id, c.value);
+    const char* value = values.CString(r, id, c.value);
     if (env) {
       // Clients cannot set env variables, and each claim name appears once: no duplicate scan.
       apr_table_addn(r->subprocess_env,

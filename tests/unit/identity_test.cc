@@ -120,6 +120,12 @@ TEST(IdentityFromStoredSession, IsTheSameIdentityReadInPlace) {
       EXPECT_GE(in_place->user.data(), begin);
       EXPECT_LE(in_place->user.data() + in_place->user.size(), end) << "not read in place";
       EXPECT_FALSE(in_place->terminated) << "stored strings are not NUL-terminated";
+      // The glue copies the claims in one piece: every claim lies in claims_block.
+      for (const Claim& c : in_place->claims) {
+        EXPECT_GE(c.name.data(), in_place->claims_block.data());
+        EXPECT_LE(c.value.data() + c.value.size(),
+                  in_place->claims_block.data() + in_place->claims_block.size());
+      }
     }
   }
 }
