@@ -13,6 +13,7 @@
 #include "core/bearer_authn.h"
 #include "core/log.h"
 #include "core/pages.h"
+#include "core/parsed_claims_cache.h"
 #include "httpd/config.h"
 #include "httpd/guard.h"
 #include "httpd/log_adapter.h"
@@ -24,6 +25,9 @@
 namespace coinpay::httpd {
 namespace {
 
+// Sessions whose parsed claims each process keeps (a few KiB each).
+constexpr size_t kParsedClaimsKept = 1024;
+
 // The request's claims, parsed on first use (session requests keep them as text).
 const Json* ClaimsOf(request_rec* r) {
   RequestRecord* rc = FindRequestRecord(r);
@@ -31,11 +35,9 @@ const Json* ClaimsOf(request_rec* r) {
     return nullptr;
   }
   if (!rc->parsed) {
-    auto parsed = Json::Parse(rc->who->claims_json);
-    if (!parsed) {
-      return nullptr;
-    }
-    rc->parsed = std::make_shared<const Json>(std::move(*parsed));
+    // A session's claims are the same text on each of its requests: parsed once per process.
+    static auto* cache = new ParsedClaimsCache(kParsedClaimsKept);
+    rc->parsed = cache->Parsed(rc->who->claims_json);
   }
   return rc->parsed.get();
 }
