@@ -747,7 +747,8 @@ def measure_once(h, key, headers, args, label=None):
 MARK_PATH = "/pub/no-such-file"  # a 404: httpd calls ap_send_error_response only for it
 
 
-def callgrind_run(args, workdir, port, op, requests_per, tokens, redis_port=None):
+def callgrind_run(args, workdir, port, op, requests_per, tokens, keys=("a", "b", "d"),
+                  redis_port=None):
     """httpd -X (one process, coinpay module only) under callgrind. Callgrind dumps (and zeroes)
     its counters each time ap_send_error_response is entered, i.e. on each marker request (a
     404; the measured requests are all 200). Per scenario: warm up, marker, `requests_per`
@@ -781,6 +782,7 @@ def callgrind_run(args, workdir, port, op, requests_per, tokens, redis_port=None
                 ("d", {"Authorization": f"Bearer {tokens['access_token']}"})]
         if redis_port:
             plan = [("r", {"Cookie": f"coinpay_session={cookie}"})]
+        plan = [(k, hdrs) for k, hdrs in plan if k in keys or k == "r"]
         for key, hdrs in plan:
             path = SCENARIOS["b" if key == "r" else key][1]
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
@@ -1106,6 +1108,9 @@ def main():
     ap.add_argument("--fill-workers", type=int, default=3)
     ap.add_argument("--cg-requests", type=int, default=200,
                     help="requests per scenario under callgrind (0 = skip callgrind)")
+    ap.add_argument("--callgrind-only", default="", metavar="a,b,d",
+                    help="only the callgrind part, for these scenarios (no wrk, Redis or fill "
+                         "runs; writes only their callgrind-*.txt, not latest.*)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
 
@@ -1161,6 +1166,13 @@ def main():
         make_world_readable(tls_dir)
         jwks = JwksServer(requests.get(op.url("/.well-known/jwks.json"), timeout=5).text,
                           cert, key)
+        if args.callgrind_only:
+            keys = [k.strip() for k in args.callgrind_only.split(",") if k.strip()]
+            cg = callgrind_run(args, workdir, port, op, args.cg_requests or 200, tokens, keys)
+            for k, c in cg.items():
+                log(f"callgrind {k}: {c['total_per_req']:,.0f} Ir/request total, "
+                    f"{c['module_per_req']:,.0f} in the module's hooks")
+            return 0
 
         def start(capacity=None, store=None):
             srv = make_httpd(port, op.issuer, os.path.join(workdir, "httpd"), jwks.url, cert,

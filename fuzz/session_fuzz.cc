@@ -24,6 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       __builtin_trap();
     }
   }
+  // The in-place reader accepts exactly what the copying one does.
+  if (ViewSession(bytes).has_value() != record.has_value()) {
+    __builtin_trap();
+  }
   // As Sessions finds it: keyed by the id's hash, named by the session cookie.
   fuzz::FuzzSite s;
   const std::string id(43, 'A');
@@ -31,7 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto loaded = s.sessions->Load("coinpay_session=" + id, fuzz::kNow);
   if (loaded && loaded->has_value()) {
     s.sessions->Touch(**loaded, fuzz::kNow + 120);
-    (void)s.sessions->Update(id, [](SessionRecord& r) { r.access_token = "new"; }, fuzz::kNow);
+    (void)s.sessions->Update(
+        id, [](SessionRecord& r) { r.access_token = "new"; }, fuzz::kNow);
   }
   return 0;
 }

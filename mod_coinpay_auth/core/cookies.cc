@@ -29,20 +29,8 @@ void AppendAttrs(std::string& out, const CookieAttrs& a) {
 
 std::vector<std::pair<std::string_view, std::string_view>> ParseCookieHeader(std::string_view h) {
   std::vector<std::pair<std::string_view, std::string_view>> out;
-  while (!h.empty()) {
-    size_t semi = h.find(';');
-    std::string_view part = TrimSpaces(h.substr(0, semi));
-    h = semi == std::string_view::npos ? std::string_view{} : h.substr(semi + 1);
-    size_t eq = part.find('=');
-    if (eq == std::string_view::npos || eq == 0) {
-      continue;
-    }
-    std::string_view value = TrimSpaces(part.substr(eq + 1));
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
-      value = value.substr(1, value.size() - 2);
-    }
-    out.emplace_back(TrimSpaces(part.substr(0, eq)), value);
-  }
+  ForEachCookie(
+      h, [&](std::string_view name, std::string_view value) { out.emplace_back(name, value); });
   return out;
 }
 

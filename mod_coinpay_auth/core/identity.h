@@ -27,13 +27,30 @@ std::string ConfiguredProviderName(std::string_view displayed_name);
 // values flattened to text with control characters replaced by spaces.
 std::vector<std::pair<std::string, std::string>> ClaimsForApplication(const Json& claims);
 
-// A verified access token's (or introspection answer's) claims, from provider `p`: the user is
-// `sub`, or `client_id` for a token a client holds for itself.
-std::shared_ptr<Identity> IdentityFromTokenClaims(const ProviderConfig& p, const Json& claims);
+// A claim's name as the application's environment and headers see it: `prefix` and the name
+// with every character but letters and digits replaced by `other`, so no CGI environment or
+// header parser can misread it. ClaimNameSize: the bytes AppendClaimName writes, NUL included.
+inline constexpr std::string_view kClaimVariablePrefix = "COINPAY_CLAIM_";
+inline constexpr std::string_view kClaimHeaderPrefix = "Coinpay-Claim-";
+size_t ClaimNameSize(std::string_view prefix, std::string_view claim);
+char* AppendClaimName(char* out, std::string_view prefix, std::string_view claim, char other);
+std::string ClaimVariableName(std::string_view claim);  // COINPAY_CLAIM_email
+std::string ClaimHeaderName(std::string_view claim);    // Coinpay-Claim-email
 
-// A live session's record (consumed). `qualify_user` where several providers are accepted;
-// the access token only where the location passes it on, and never once expired.
-Identity IdentityFromSession(SessionRecord&& s, bool qualify_user, bool pass_access_token,
-                             int64_t now);
+// A verified access token's (or introspection answer's) claims, from provider `p`: the user is
+// `sub`, or `client_id` for a token a client holds for itself. Made once per token (it is
+// cached), so it also carries the claims' variable and header names.
+std::shared_ptr<const Identity> IdentityFromTokenClaims(const ProviderConfig& p,
+                                                        const Json& claims);
+
+// A live session: `qualify_user` where several providers are accepted; the access token only
+// where the location passes it on, and never once expired.
+// From the record as stored, read in place (the request path: nothing is copied).
+std::shared_ptr<Identity> IdentityFromStoredSession(std::shared_ptr<const StoredSession> s,
+                                                          bool qualify_user, bool pass_access_token,
+                                                          int64_t now);
+// From a record in memory (consumed): one just refreshed.
+std::shared_ptr<Identity> IdentityFromSession(SessionRecord&& s, bool qualify_user,
+                                                    bool pass_access_token, int64_t now);
 
 }  // namespace coinpay

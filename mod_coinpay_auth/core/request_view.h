@@ -6,6 +6,8 @@
 
 namespace coinpay {
 
+struct ModuleCookies;  // core/session_cookie.h
+
 struct RequestView {
   std::string_view method;  // "GET"
   bool https = false;
@@ -14,6 +16,8 @@ struct RequestView {
   std::string_view query;         // raw query string, without '?'
   std::string_view unparsed_uri;  // path?query as received: the return URL for a login redirect
   std::string_view cookie;        // Cookie header
+  // The module's cookies in `cookie`, when the glue has found them already (nullptr: not yet).
+  const ModuleCookies* module_cookies = nullptr;
   std::string_view accept;
   std::string_view x_requested_with;
   std::string_view sec_fetch_mode;

@@ -16,6 +16,7 @@ namespace {
 constexpr char kRecordVersion = 0x03;
 constexpr char kRecordVersionWithoutAuthn = 0x02;
 constexpr size_t kSessionIdBytes = 32;
+constexpr int64_t kMaxClaims = 4096;
 // The idle timer is written back at most this often, so a busy session costs no store writes.
 constexpr int64_t kTouchIntervalSeconds = 60;
 
@@ -43,10 +44,7 @@ class Reader {
     if (in_.size() < 8) {
       return false;
     }
-    uint64_t u = 0;
-    for (int i = 7; i >= 0; --i) {
-      u = (u << 8) | static_cast<uint8_t>(in_[static_cast<size_t>(i)]);
-    }
+    uint64_t u = RecordU32(in_.data()) | (uint64_t{RecordU32(in_.data() + 4)} << 32);
     v = static_cast<int64_t>(u);
     in_.remove_prefix(8);
     return true;
@@ -55,10 +53,7 @@ class Reader {
     if (in_.size() < 4) {
       return false;
     }
-    uint32_t n = 0;
-    for (int i = 3; i >= 0; --i) {
-      n = (n << 8) | static_cast<uint8_t>(in_[static_cast<size_t>(i)]);
-    }
+    uint32_t n = RecordU32(in_.data());
     in_.remove_prefix(4);
     if (in_.size() < n) {
       return false;
@@ -67,17 +62,18 @@ class Reader {
     in_.remove_prefix(n);
     return true;
   }
-  // Steps over a string without copying it (the tokens, when they are not wanted).
-  bool Skip() {
-    std::string_view ignored;
-    return View(ignored);
-  }
-  bool String(std::string& s) {
-    std::string_view v;
-    if (!View(v)) {
+  bool Claims(int64_t& count, std::string_view& block) {
+    if (!Int(count) || count < 0 || count > kMaxClaims) {
       return false;
     }
-    s.assign(v);
+    const std::string_view pairs = in_;
+    std::string_view ignored;
+    for (int64_t i = 0; i < 2 * count; ++i) {
+      if (!View(ignored)) {
+        return false;
+      }
+    }
+    block = pairs.substr(0, pairs.size() - in_.size());
     return true;
   }
   bool Done() const { return in_.empty(); }
@@ -95,86 +91,139 @@ constexpr int kUpdateAttempts = 4;
 
 }  // namespace
 
+namespace {
+
+// The record's fields in their stored order, walked by EncodeSession and ViewSession alike:
+// a new field is one line here and one in SessionRecord / SessionView (plus a version rule
+// for the records already stored). last_seen_at stays last: a touch rewrites it in place.
+// Version 3's acr/auth_time and a DPoP session's key are read by the visitor's own rule
+// (Authn, DPoP): older and non-DPoP records keep their bytes.
+template <typename Record, typename Visitor>
+bool RecordFields(Record& s, Visitor& v) {
+  return v(s.scope) && v(s.provider) && v(s.issuer) && v(s.client_id) && v(s.sub) && v(s.user) &&
+         v.Claims(s) && v(s.claims_json) && v.Authn(s) && v(s.id_token) && v(s.access_token) &&
+         v(s.refresh_token) && v(s.access_expires_at) && v(s.access_issued_at) && v(s.created_at) &&
+         v.DPoP(s) && v(s.last_seen_at);
+}
+
+struct Writer {
+  std::string& out;
+  bool operator()(std::string_view s) {
+    PutString(out, s);
+    return true;
+  }
+  bool operator()(int64_t v) {
+    PutInt(out, v);
+    return true;
+  }
+  bool Claims(const SessionRecord& s) {
+    PutInt(out, static_cast<int64_t>(s.claims.size()));
+    for (const auto& [name, value] : s.claims) {
+      PutString(out, name);
+      PutString(out, value);
+    }
+    return true;
+  }
+  bool Authn(const SessionRecord& s) {
+    PutString(out, s.acr);
+    PutInt(out, s.auth_time);
+    return true;
+  }
+  // Only DPoP sessions carry the key and whether the token is bound to it.
+  bool DPoP(const SessionRecord& s) {
+    if (!s.dpop_key.empty()) {
+      PutString(out, s.dpop_key);
+      PutInt(out, s.access_token_dpop ? 1 : 0);
+    }
+    return true;
+  }
+};
+
+struct ViewReader {
+  Reader r;
+  bool has_authn = true;  // false for a version 2 record
+  bool operator()(std::string_view& s) { return r.View(s); }
+  bool operator()(int64_t& v) { return r.Int(v); }
+  bool Claims(SessionView& s) { return r.Claims(s.claim_count, s.claims); }
+  bool Authn(SessionView& s) { return !has_authn || (r.View(s.acr) && r.Int(s.auth_time)); }
+  // More than last_seen_at left: a DPoP session's key and bound flag.
+  bool DPoP(SessionView& s) {
+    if (r.Remaining() == 8) {
+      return true;
+    }
+    int64_t bound = 0;
+    if (!r.View(s.dpop_key) || s.dpop_key.empty() || !r.Int(bound) || (bound != 0 && bound != 1)) {
+      return false;
+    }
+    s.access_token_dpop = bound == 1;
+    return true;
+  }
+};
+
+}  // namespace
+
 std::string EncodeSession(const SessionRecord& s) {
   std::string out;
   out.reserve(256 + s.claims_json.size() + s.id_token.size() + s.access_token.size() +
               s.refresh_token.size());
   out += kRecordVersion;
-  PutString(out, s.scope);
-  PutString(out, s.provider);
-  PutString(out, s.issuer);
-  PutString(out, s.client_id);
-  PutString(out, s.sub);
-  PutString(out, s.user);
-  PutInt(out, static_cast<int64_t>(s.claims.size()));
-  for (const auto& [name, value] : s.claims) {
-    PutString(out, name);
-    PutString(out, value);
-  }
-  PutString(out, s.claims_json);
-  PutString(out, s.acr);
-  PutInt(out, s.auth_time);
-  PutString(out, s.id_token);
-  PutString(out, s.access_token);
-  PutString(out, s.refresh_token);
-  PutInt(out, s.access_expires_at);
-  PutInt(out, s.access_issued_at);
-  PutInt(out, s.created_at);
-  // Only DPoP sessions carry the key (and whether the token is bound to it), so other records
-  // keep their bytes and records made before DPoP still read. last_seen_at stays last: Touch
-  // rewrites those 8 bytes in place.
-  if (!s.dpop_key.empty()) {
-    PutString(out, s.dpop_key);
-    PutInt(out, s.access_token_dpop ? 1 : 0);
-  }
-  PutInt(out, s.last_seen_at);
+  Writer w{out};
+  RecordFields(s, w);
   return out;
 }
 
-std::optional<SessionRecord> DecodeSession(std::string_view bytes, SessionParts parts) {
+std::optional<SessionView> ViewSession(std::string_view bytes) {
   if (bytes.empty() || (bytes[0] != kRecordVersion && bytes[0] != kRecordVersionWithoutAuthn)) {
     return std::nullopt;
   }
-  const bool has_authn = bytes[0] == kRecordVersion;
-  Reader r(bytes.substr(1));
+  SessionView v;
+  ViewReader reader{Reader(bytes.substr(1)), bytes[0] == kRecordVersion};
+  if (!RecordFields(v, reader) || !reader.r.Done()) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+namespace {
+// The owned copy of a view: what `parts` asks for.
+void FillRecord(const SessionView& v, SessionParts parts, SessionRecord& s) {
+  s.access_expires_at = v.access_expires_at;
+  s.access_issued_at = v.access_issued_at;
+  s.created_at = v.created_at;
+  s.last_seen_at = v.last_seen_at;
+  if (parts == SessionParts::kTimesOnly) {
+    return;
+  }
+  s.scope = v.scope;
+  s.provider = v.provider;
+  s.issuer = v.issuer;
+  s.client_id = v.client_id;
+  s.sub = v.sub;
+  s.user = v.user;
+  s.claims.reserve(static_cast<size_t>(v.claim_count));
+  ForEachClaim(v, [&](std::string_view name, std::string_view value) {
+    s.claims.emplace_back(name, value);
+  });
+  s.claims_json = v.claims_json;
+  s.acr = v.acr;
+  s.auth_time = v.auth_time;
+  s.access_token_dpop = v.access_token_dpop;
+  if (parts == SessionParts::kAll) {
+    s.id_token = v.id_token;
+    s.access_token = v.access_token;
+    s.refresh_token = v.refresh_token;
+    s.dpop_key = v.dpop_key;
+  }
+}
+}  // namespace
+
+std::optional<SessionRecord> DecodeSession(std::string_view bytes, SessionParts parts) {
+  auto v = ViewSession(bytes);
+  if (!v) {
+    return std::nullopt;
+  }
   SessionRecord s;
-  int64_t n = 0;
-  if (!r.String(s.scope) || !r.String(s.provider) || !r.String(s.issuer) ||
-      !r.String(s.client_id) || !r.String(s.sub) || !r.String(s.user) || !r.Int(n) || n < 0 ||
-      n > 4096) {
-    return std::nullopt;
-  }
-  s.claims.resize(static_cast<size_t>(n));
-  for (auto& [name, value] : s.claims) {
-    if (!r.String(name) || !r.String(value)) {
-      return std::nullopt;
-    }
-  }
-  if (!r.String(s.claims_json) || (has_authn && (!r.String(s.acr) || !r.Int(s.auth_time)))) {
-    return std::nullopt;
-  }
-  bool tokens = parts == SessionParts::kAll
-                    ? r.String(s.id_token) && r.String(s.access_token) && r.String(s.refresh_token)
-                    : r.Skip() && r.Skip() && r.Skip();
-  if (!tokens || !r.Int(s.access_expires_at) || !r.Int(s.access_issued_at) ||
-      !r.Int(s.created_at)) {
-    return std::nullopt;
-  }
-  if (r.Remaining() != 8) {
-    // A DPoP session: its key (a secret, read only with the tokens) and the bound flag.
-    std::string_view key;
-    int64_t bound = 0;
-    if (!r.View(key) || key.empty() || !r.Int(bound) || (bound != 0 && bound != 1)) {
-      return std::nullopt;
-    }
-    if (parts == SessionParts::kAll) {
-      s.dpop_key.assign(key);
-    }
-    s.access_token_dpop = bound == 1;
-  }
-  if (!r.Int(s.last_seen_at) || !r.Done()) {
-    return std::nullopt;
-  }
+  FillRecord(*v, parts, s);
   return s;
 }
 
@@ -187,49 +236,63 @@ int64_t Sessions::StoreExpiry(const SessionRecord& r, int64_t now) const {
                   SaturatingAdd(now, config_.idle_timeout_seconds));
 }
 
-std::optional<Sessions::Loaded> Sessions::Open(std::string_view id, SharedStore::Entry& entry,
-                                               int64_t now, SessionParts parts) {
-  auto record = DecodeSession(entry.value, parts);
-  if (!record || record->scope != config_.scope) {
-    return std::nullopt;  // another site's session (or not ours at all): leave it alone
+bool Sessions::Open(std::string_view id, std::string& key, SharedStore::Entry& entry, int64_t now,
+                    SessionParts parts, std::optional<Loaded>& out) {
+  auto stored = std::make_shared<const StoredSession>(std::move(entry.value));
+  const std::optional<SessionView>& view = stored->view;
+  if (!view || view->scope != config_.scope) {
+    return false;  // another site's session (or not ours at all): leave it alone
   }
-  if (now >= SaturatingAdd(record->created_at, config_.max_age_seconds) ||
-      now >= SaturatingAdd(record->last_seen_at, config_.idle_timeout_seconds)) {
-    (void)store_.Erase(StoreKey(id));
-    return std::nullopt;
+  if (now >= SaturatingAdd(view->created_at, config_.max_age_seconds) ||
+      now >= SaturatingAdd(view->last_seen_at, config_.idle_timeout_seconds)) {
+    (void)store_.Erase(key);
+    return false;
   }
-  Loaded loaded{std::string(id), std::move(*record), entry.version, parts, {}};
-  if (parts != SessionParts::kAll) {
-    loaded.stored = std::move(entry.value);
-  }
-  return loaded;
+  // Built in place: a Loaded is large, and this runs on every signed-in request.
+  Loaded& loaded = out.emplace();
+  loaded.id.assign(id);
+  loaded.key = std::move(key);
+  FillRecord(*view, parts, loaded.record);
+  loaded.version = entry.version;
+  loaded.parts = parts;
+  loaded.stored = std::move(stored);
+  return true;
 }
 
 Result<std::optional<Sessions::Loaded>> Sessions::Load(std::string_view cookie_header, int64_t now,
                                                        SessionParts parts) {
-  for (std::string_view id : SessionIdsIn(config_, cookie_header)) {
-    auto got = store_.Get(StoreKey(id), now);
+  return Load(SessionIdsIn(config_, cookie_header), now, parts);
+}
+
+Result<std::optional<Sessions::Loaded>> Sessions::Load(const std::vector<std::string_view>& ids,
+                                                       int64_t now, SessionParts parts) {
+  Result<std::optional<Loaded>> out = std::optional<Loaded>();
+  for (std::string_view id : ids) {
+    std::string key = StoreKey(id);
+    auto got = store_.Get(key, now);
     if (!got) {
-      return got.error();
+      out = got.error();
+      return out;
     }
-    if (got->has_value()) {
-      if (auto loaded = Open(id, **got, now, parts)) {
-        return loaded;
-      }
+    if (got->has_value() && Open(id, key, **got, now, parts, *out)) {
+      return out;
     }
   }
-  return std::optional<Loaded>();
+  return out;
 }
 
 Result<std::optional<Sessions::Loaded>> Sessions::LoadById(const std::string& id, int64_t now) {
-  auto got = store_.Get(StoreKey(id), now);
+  Result<std::optional<Loaded>> out = std::optional<Loaded>();
+  std::string key = StoreKey(id);
+  auto got = store_.Get(key, now);
   if (!got) {
-    return got.error();
+    out = got.error();
+    return out;
   }
-  if (!got->has_value()) {
-    return std::optional<Loaded>();
+  if (got->has_value()) {
+    Open(id, key, **got, now, SessionParts::kAll, *out);
   }
-  return Open(id, **got, now);
+  return out;
 }
 
 void Sessions::Touch(const Loaded& loaded, int64_t now) {
@@ -245,17 +308,17 @@ void Sessions::Touch(const Loaded& loaded, int64_t now) {
     touched.last_seen_at = now;
     bytes = EncodeSession(touched);
   } else {
-    // The record was read without its tokens: write back the stored bytes, tokens included,
-    // with only last_seen_at (always the encoding's last field) changed.
-    bytes = loaded.stored;
-    if (bytes.size() < 8) {
+    // The record was not copied whole: write back the stored bytes, tokens included, with
+    // only last_seen_at (always the encoding's last field) changed.
+    if (loaded.stored == nullptr || loaded.stored->bytes.size() < 8) {
       return;
     }
+    bytes = loaded.stored->bytes;
     bytes.resize(bytes.size() - 8);
     PutInt(bytes, now);
   }
-  (void)store_.PutIfVersion(StoreKey(loaded.id), bytes, StoreExpiry(touched_times, now),
-                            loaded.version, now);
+  (void)store_.PutIfVersion(loaded.key, bytes, StoreExpiry(touched_times, now), loaded.version,
+                            now);
 }
 
 Result<bool> Sessions::Update(const std::string& id,
@@ -266,8 +329,9 @@ Result<bool> Sessions::Update(const std::string& id,
     if (!got) {
       return got.error();
     }
-    std::optional<Loaded> current = got->has_value() ? Open(id, **got, now) : std::nullopt;
-    if (!current) {
+    std::optional<Loaded> current;
+    std::string read_key = key;
+    if (!got->has_value() || !Open(id, read_key, **got, now, SessionParts::kAll, current)) {
       return false;
     }
     change(current->record);

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,14 +53,72 @@ struct SessionRecord {
   bool access_token_dpop = false;
 };
 
-// How much of a stored record a reader needs. kWithoutTokens: everything but id_token,
-// access_token and refresh_token (left empty, though still checked to be well formed), which
-// is all a request needs unless the location passes the access token on or refreshes it.
-enum class SessionParts { kAll, kWithoutTokens };
+// A stored record read in place: views into the bytes it was decoded from, nothing copied.
+// Claims stay encoded (`claims`, `claim_count` pairs): ForEachClaim walks them.
+struct SessionView {
+  std::string_view scope, provider, issuer, client_id, sub, user;
+  int64_t claim_count = 0;
+  std::string_view claims;  // the encoded name/value pairs
+  std::string_view claims_json;
+  std::string_view id_token, access_token, refresh_token;
+  int64_t access_expires_at = 0;
+  int64_t access_issued_at = 0;
+  int64_t created_at = 0;
+  int64_t last_seen_at = 0;
+  std::string_view acr;  // as in SessionRecord
+  int64_t auth_time = 0;
+  std::string_view dpop_key;  // a secret: copied into a record only with the tokens
+  bool access_token_dpop = false;
+};
+
+// How much of a stored record a reader needs copied into Loaded::record. kWithoutTokens:
+// everything but id_token, access_token and refresh_token (left empty, though still checked
+// to be well formed). kTimesOnly: only created_at and last_seen_at (the request path reads
+// everything else in place, through Loaded::stored->view).
+enum class SessionParts { kAll, kWithoutTokens, kTimesOnly };
 
 std::string EncodeSession(const SessionRecord& s);
 std::optional<SessionRecord> DecodeSession(std::string_view bytes,
                                            SessionParts parts = SessionParts::kAll);
+// The same checks as DecodeSession (a record either decodes both ways or neither), no copies.
+std::optional<SessionView> ViewSession(std::string_view bytes);
+// The record's length fields: 4 bytes, little endian.
+inline uint32_t RecordU32(const char* p) {
+  return uint32_t{static_cast<unsigned char>(p[0])} |
+         (uint32_t{static_cast<unsigned char>(p[1])} << 8) |
+         (uint32_t{static_cast<unsigned char>(p[2])} << 16) |
+         (uint32_t{static_cast<unsigned char>(p[3])} << 24);
+}
+// The next length-prefixed string of an encoded record ("" once `in` runs short).
+inline std::string_view TakeRecordString(std::string_view& in) {
+  if (in.size() < 4 || in.size() - 4 < RecordU32(in.data())) {
+    in = {};
+    return {};
+  }
+  std::string_view s = in.substr(4, RecordU32(in.data()));
+  in.remove_prefix(4 + s.size());
+  return s;
+}
+// Calls fn(name, value) for each of a view's claims, in stored order.
+template <typename Fn>
+void ForEachClaim(const SessionView& v, Fn&& fn) {
+  std::string_view in = v.claims;  // checked by ViewSession: claim_count pairs, nothing else
+  for (int64_t i = 0; i < v.claim_count; ++i) {
+    std::string_view name = TakeRecordString(in);
+    std::string_view value = TakeRecordString(in);
+    fn(name, value);
+  }
+}
+
+// The bytes of one stored record and a view of them, made once per read and shared (never
+// moved, so the view stays valid wherever the pointer goes: Loaded copies, an Identity).
+struct StoredSession {
+  explicit StoredSession(std::string b) : bytes(std::move(b)), view(ViewSession(bytes)) {}
+  StoredSession(const StoredSession&) = delete;
+  StoredSession& operator=(const StoredSession&) = delete;
+  const std::string bytes;
+  const std::optional<SessionView> view;  // nullopt: not a record
+};
 
 class Sessions {
  public:
@@ -67,15 +126,19 @@ class Sessions {
 
   struct Loaded {
     std::string id;
+    std::string key;  // the store key made from id, computed once per read
     SessionRecord record;
-    uint64_t version = 0;                     // the store version `record` was read at
-    SessionParts parts = SessionParts::kAll;  // kWithoutTokens: record's tokens are empty
-    std::string stored;  // the bytes read, when parts is kWithoutTokens (Touch writes them back)
+    uint64_t version = 0;                         // the store version `record` was read at
+    SessionParts parts = SessionParts::kAll;      // what of the record was copied into `record`
+    std::shared_ptr<const StoredSession> stored;  // the bytes read, and a view of them
   };
   // The live session of this site named by any session cookie in the header; nullopt if none.
   // Writes nothing (see Touch), so per-location limits still see the stored last_seen_at.
   Result<std::optional<Loaded>> Load(std::string_view cookie_header, int64_t now,
                                      SessionParts parts = SessionParts::kAll);
+  // The same, from the session ids already found in the header (FindModuleCookies).
+  Result<std::optional<Loaded>> Load(const std::vector<std::string_view>& ids, int64_t now,
+                                     SessionParts parts);
   // The live session with this id (already read from a cookie).
   Result<std::optional<Loaded>> LoadById(const std::string& id, int64_t now);
   // Records a use at `now`, at most once a minute. Dropped (not retried) when anything wrote
@@ -100,9 +163,10 @@ class Sessions {
 
  private:
   int64_t StoreExpiry(const SessionRecord& r, int64_t now) const;
-  // Decodes a stored value into a live session of this site (erasing it if it expired).
-  std::optional<Loaded> Open(std::string_view id, SharedStore::Entry& entry, int64_t now,
-                             SessionParts parts = SessionParts::kAll);
+  // Decodes a stored value into `out` when it is a live session of this site (erasing it if it
+  // expired); `key` (the store key) is moved into it then.
+  bool Open(std::string_view id, std::string& key, SharedStore::Entry& entry, int64_t now,
+            SessionParts parts, std::optional<Loaded>& out);
   Result<int> DestroyIndexed(const std::string& index_key, int64_t now);
   SharedStore& store_;
   const SessionConfig& config_;

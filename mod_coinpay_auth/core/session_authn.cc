@@ -13,6 +13,7 @@
 #include "core/login_flow.h"
 #include "core/pages.h"
 #include "core/saturating.h"
+#include "core/session_cookie.h"
 #include "core/session_refresh.h"
 
 namespace coinpay {
@@ -115,9 +116,13 @@ Action ChooseProvider(Site& site, const RequestView& req, const std::vector<std:
 
 Action AuthenticateSession(Site& site, const RequestView& req, const LocationOptions& options) {
   int64_t now = site.clock.NowSeconds();
-  // The tokens are decoded only where this request may use them (passed on or refreshed).
-  auto loaded = site.sessions.Load(
-      req.cookie, now, NeedsLiveToken(options) ? SessionParts::kAll : SessionParts::kWithoutTokens);
+  // The record is read in place (Loaded::stored); it is copied only where this request may
+  // refresh it.
+  const SessionParts parts =
+      NeedsLiveToken(options) ? SessionParts::kAll : SessionParts::kTimesOnly;
+  auto loaded = req.module_cookies != nullptr
+                    ? site.sessions.Load(req.module_cookies->session_ids, now, parts)
+                    : site.sessions.Load(req.cookie, now, parts);
   if (!loaded) {
     site.provider.CountStoreError();
     LogAt(site.log, LogLevel::kError, 150, "session store unavailable: " + loaded.error().detail);
@@ -133,9 +138,10 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
       options.providers.empty() ? site_only : options.providers;
   ProviderClient* session_provider = nullptr;
   if (loaded->has_value()) {
-    const SessionRecord& r = (*loaded)->record;
-    if (std::find(accepted.begin(), accepted.end(), r.provider) != accepted.end()) {
-      session_provider = site.ProviderNamed(r.provider);
+    const SessionView& r = *(*loaded)->stored->view;  // Load returns only records that decode
+    auto named = std::find(accepted.begin(), accepted.end(), r.provider);
+    if (named != accepted.end()) {
+      session_provider = site.ProviderNamed(*named);
     }
     // The provider a session was made with must still be the one of that name here: a
     // reconfigured issuer or client id does not inherit the old sessions.
@@ -163,8 +169,8 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
   // elsewhere, but here the user signs in again at its provider (core/step_up.h).
   ProviderClient* step_up_provider = nullptr;
   if (loaded->has_value() && options.step_up.Active()) {
-    const SessionRecord& r = (*loaded)->record;
-    StepUpShortfall shortfall = ShortfallOf(options.step_up, r.acr, r.auth_time, now);
+    const SessionView& v = *(*loaded)->stored->view;  // read in place, as every field here
+    StepUpShortfall shortfall = ShortfallOf(options.step_up, v.acr, v.auth_time, now);
     if (shortfall.Any()) {
       LogAt(
           site.log, LogLevel::kDebug, 440,
@@ -175,6 +181,7 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
       loaded->reset();
     }
   }
+  bool refreshed_now = false;
   if (loaded->has_value() && NeedsLiveToken(options) &&
       NeedsRefresh((*loaded)->record, now, session_provider->config().refresh_before_seconds)) {
     Result<SessionRecord> refreshed = Error{Errc::kCircuitOpen, "provider calls held back"};
@@ -186,6 +193,7 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
     }
     if (refreshed) {
       (*loaded)->record = std::move(*refreshed);  // stored with last_seen_at = now
+      refreshed_now = true;
     } else if (refreshed.code() == Errc::kInvalidGrant) {
       loaded->reset();  // the provider or a logout ended it: sign in again
     } else if (site.session_config.continue_on_refresh_failure &&
@@ -201,21 +209,20 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
     site.sessions.Touch(**loaded, now);
   }
   if (loaded->has_value()) {
-    const bool dpop_session = !(*loaded)->record.dpop_key.empty();
-    const bool dpop_bound = (*loaded)->record.access_token_dpop;
-    Identity id = IdentityFromSession(std::move((*loaded)->record), accepted.size() > 1,
-                                      options.pass_access_token, now);
-    if (dpop_session && !id.access_token.empty()) {
-      id.access_token_type = dpop_bound ? "DPoP" : "Bearer";
-      if (dpop_bound) {
-        // Lives as long as the token it goes with (or the session, for a token without exp).
-        int64_t until = id.access_token_expires_at != 0
-                            ? id.access_token_expires_at
-                            : now + site.session_config.idle_timeout_seconds;
-        auto handle = MakeDPoPHandle(site, (*loaded)->id, until);
-        if (handle) {
-          id.dpop_handle = std::move(*handle);
-        }
+    bool qualify = accepted.size() > 1;
+    std::shared_ptr<Identity> id =
+        refreshed_now ? IdentityFromSession(std::move((*loaded)->record), qualify,
+                                            options.pass_access_token, now)
+                      : IdentityFromStoredSession(std::move((*loaded)->stored), qualify,
+                                                  options.pass_access_token, now);
+    if (id->access_token_type == "DPoP") {
+      // Lives as long as the token it goes with (or the session, for a token without exp).
+      int64_t until = id->access_token_expires_at != 0
+                          ? id->access_token_expires_at
+                          : now + site.session_config.idle_timeout_seconds;
+      auto handle = MakeDPoPHandle(site, (*loaded)->id, until);
+      if (handle) {
+        id->dpop_handle = std::move(*handle);
       }
     }
     return Action::Allow(std::move(id));

@@ -23,15 +23,25 @@ std::string DeleteSessionCookie(const SessionConfig& c, bool https) {
   return DeleteCookieValue(c.cookie_name, ModuleCookieAttrs(c, https));
 }
 
-std::vector<std::string_view> SessionIdsIn(const SessionConfig& c, std::string_view header) {
-  std::vector<std::string_view> ids;
-  for (const auto& [name, value] : ParseCookieHeader(header)) {
-    if (name == c.cookie_name && value.size() == kSessionIdChars &&
-        IsBase64Url(value)) {
-      ids.push_back(value);
+ModuleCookies FindModuleCookies(const SessionConfig& c, std::string_view header) {
+  ModuleCookies found;
+  ForEachCookie(header, [&](std::string_view name, std::string_view value) {
+    if (name == c.cookie_name) {
+      found.any_module = true;
+      if (value.size() == kSessionIdChars && IsBase64Url(value)) {
+        found.session_ids.push_back(value);
+      }
+    } else if (IsLoginCookie(c, name)) {
+      found.any_module = true;
+    } else {
+      found.any_other = true;
     }
-  }
-  return ids;
+  });
+  return found;
+}
+
+std::vector<std::string_view> SessionIdsIn(const SessionConfig& c, std::string_view header) {
+  return FindModuleCookies(c, header).session_ids;
 }
 
 std::string LoginCookieName(const SessionConfig& c, std::string_view state) {
@@ -42,19 +52,26 @@ bool IsLoginCookie(const SessionConfig& c, std::string_view name) {
   return name.substr(0, c.login_cookie_prefix.size()) == c.login_cookie_prefix;
 }
 
-std::optional<std::string> WithoutModuleCookies(const SessionConfig& c, std::string_view header) {
+std::optional<std::string> WithoutModuleCookies(const SessionConfig& c, std::string_view header,
+                                                const ModuleCookies* found) {
+  if (found != nullptr && !found->any_module) {
+    return std::nullopt;
+  }
+  if (found != nullptr && !found->any_other) {
+    return std::string();
+  }
   std::string kept;
   bool dropped = false;
-  for (const auto& [name, value] : ParseCookieHeader(header)) {
+  ForEachCookie(header, [&](std::string_view name, std::string_view value) {
     if (name == c.cookie_name || IsLoginCookie(c, name)) {
       dropped = true;
-      continue;
+      return;
     }
     if (!kept.empty()) {
       kept += "; ";
     }
     kept.append(name).append("=").append(value);
-  }
+  });
   if (!dropped) {
     return std::nullopt;
   }

@@ -1,6 +1,7 @@
 // A sharded map; when a shard is full, expired entries go first, then an arbitrary one.
 #include "core/token_cache.h"
 
+#include <algorithm>
 #include <functional>
 
 namespace coinpay {
@@ -10,7 +11,12 @@ VerifiedTokenCache::VerifiedTokenCache(size_t capacity)
       introspection_(IntrospectionCache::Options{.capacity = capacity}) {}
 
 size_t VerifiedTokenCache::HashOf(std::string_view token) {
-  return std::hash<std::string_view>{}(token);
+  // Its last kHashedChars only (a JWT's signature: different for every token) and its length:
+  // the lookup still compares the whole token, and only verified tokens are ever inserted, so
+  // nobody can fill a bucket with tokens that share this hash.
+  return std::hash<std::string_view>{}(
+             token.substr(token.size() - std::min(token.size(), kHashedChars))) ^
+         token.size();
 }
 
 size_t VerifiedTokenCache::ShardIndexOf(std::string_view token) {

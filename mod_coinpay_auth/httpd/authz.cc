@@ -14,42 +14,47 @@
 #include "core/bearer_authn.h"
 #include "core/log.h"
 #include "core/pages.h"
+#include "core/parsed_claims_cache.h"
 #include "httpd/config.h"
 #include "httpd/guard.h"
 #include "httpd/log_adapter.h"
 #include "httpd/module.h"
 #include "httpd/request_adapter.h"
+#include "httpd/request_record.h"
 #include "httpd/runtime.h"
 
 namespace coinpay::httpd {
 namespace {
 
-struct RequestClaims {
-  std::shared_ptr<const Json> parsed;
-  std::string json;
-  bool bearer = false;
-};
-
-// Pool cleanups: Destroy for objects placed in pool memory, Delete for objects from new.
-
-RequestClaims* ClaimsRecord(request_rec* r) {
-  return static_cast<RequestClaims*>(ap_get_module_config(r->request_config, &coinpay_auth_module));
-}
+// Sessions whose parsed claims each process keeps (a few KiB each).
+constexpr size_t kParsedClaimsKept = 1024;
 
 // The request's claims, parsed on first use (session requests keep them as text).
 const Json* ClaimsOf(request_rec* r) {
-  RequestClaims* rc = ClaimsRecord(r);
-  if (rc == nullptr) {
+  RequestRecord* rc = FindRequestRecord(r);
+  if (rc == nullptr || rc->who == nullptr) {
     return nullptr;
   }
   if (!rc->parsed) {
-    auto parsed = Json::Parse(rc->json);
-    if (!parsed) {
-      return nullptr;
-    }
-    rc->parsed = std::make_shared<const Json>(std::move(*parsed));
+    // A session's claims are the same text on each of its requests: parsed once per process.
+    static auto* cache = new ParsedClaimsCache(kParsedClaimsKept);
+    rc->parsed = cache->Parsed(rc->who->claims_json);
   }
   return rc->parsed.get();
+}
+
+// Whether the request's claims satisfy `rule`, decided once per request and rule.
+bool Satisfies(RequestRecord& rc, const AuthzRule& rule, const Json& claims) {
+  for (size_t i = 0; i < rc.verdict_count; ++i) {
+    if (rc.verdicts[i].rule == &rule) {
+      return rc.verdicts[i].satisfied;
+    }
+  }
+  bool satisfied = rule.SatisfiedBy(claims);
+  if (rc.verdict_count < rc.verdicts.size()) {
+    rc.verdicts[rc.verdict_count++] = {&rule, satisfied};
+  }
+  return satisfied;
 }
 
 bool IsRequireSection(const char* name) {
@@ -147,7 +152,8 @@ authz_status CheckRequire(request_rec* r, const char* /*require_line*/, const vo
     if (claims == nullptr || rule == nullptr) {
       return AUTHZ_DENIED;
     }
-    return (*rule)->SatisfiedBy(*claims) ? AUTHZ_GRANTED : AUTHZ_DENIED;
+    // ClaimsOf found the record.
+    return Satisfies(*FindRequestRecord(r), **rule, *claims) ? AUTHZ_GRANTED : AUTHZ_DENIED;
   });
 }
 
@@ -157,14 +163,11 @@ const authz_provider kAcrProvider = {&CheckRequire, &ParseRequire<RuleKind::kAcr
 
 }  // namespace
 
-void RememberClaims(request_rec* r, const Identity& id, bool bearer) {
-  auto* rc = PoolNew<RequestClaims>(r->pool);
-  rc->parsed = id.parsed_claims;
-  if (!rc->parsed) {
-    rc->json = id.claims_json;
-  }
-  rc->bearer = bearer;
-  ap_set_module_config(r->request_config, &coinpay_auth_module, rc);
+void RememberClaims(request_rec* r, std::shared_ptr<const Identity> id, bool bearer) {
+  RequestRecord& rc = RequestRecordOf(r);
+  rc.parsed = id != nullptr ? id->parsed_claims : nullptr;
+  rc.who = std::move(id);
+  rc.bearer = bearer;
 }
 
 void MarkPreflight(request_rec* r) { apr_table_setn(r->notes, kPreflightNote, "1"); }
@@ -249,8 +252,8 @@ int PrecheckStepUp(request_rec* r, const DirConfig& dir, const Json* claims) {
 }
 
 int Precheck(request_rec* r) {
-  RequestClaims* rc = ClaimsRecord(r);
-  if (rc == nullptr) {
+  RequestRecord* rc = FindRequestRecord(r);
+  if (rc == nullptr || rc->who == nullptr) {
     return DECLINED;
   }
   const DirConfig& dir = DirConfigOf(r);
@@ -264,7 +267,7 @@ int Precheck(request_rec* r) {
   }
   const Json* claims = ClaimsOf(r);
   for (const auto& rule : dir.prechecks) {
-    if (claims != nullptr && rule->SatisfiedBy(*claims)) {
+    if (claims != nullptr && Satisfies(*rc, *rule, *claims)) {
       continue;
     }
     RequestLog log(r);

@@ -27,8 +27,9 @@ struct AuthzRule {
   }
 };
 
-// Called by the authn hooks once the request is authenticated.
-void RememberClaims(request_rec* r, const Identity& id, bool bearer);
+// Called by the authn hooks once the request is authenticated, before ApplyIdentity: keeps the
+// identity (and what its views point into) alive as long as the request.
+void RememberClaims(request_rec* r, std::shared_ptr<const Identity> id, bool bearer);
 
 // A CORS preflight let through without a token: the Require coinpay-* lines grant it.
 void MarkPreflight(request_rec* r);

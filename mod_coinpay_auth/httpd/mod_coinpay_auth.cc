@@ -23,12 +23,14 @@
 #include "core/login_flow.h"
 #include "core/logout_flow.h"
 #include "core/session_authn.h"
+#include "core/session_cookie.h"
 #include "httpd/authz.h"
 #include "httpd/config.h"
 #include "httpd/guard.h"
 #include "httpd/jwks_handler.h"
 #include "httpd/module.h"
 #include "httpd/request_adapter.h"
+#include "httpd/request_record.h"
 #include "httpd/runtime.h"
 #include "httpd/status_handler.h"
 
@@ -111,9 +113,9 @@ int CheckBearer(request_rec* r) {
     Action a = AuthenticateBearer(*provider, *rt->token_cache, ProcessClock(), log, view,
                                   rt->bearer, dpop);
     if (a.kind == Action::Kind::kAllow) {
+      RememberClaims(r, a.shared_identity, true);
       ApplyIdentity(r, dir, a.who());
       r->ap_auth_type = const_cast<char*>(kBearerAuthType);
-      RememberClaims(r, a.who(), true);
       return static_cast<int>(OK);
     }
     return Respond(r, a);
@@ -146,13 +148,18 @@ int CheckAuthn(request_rec* r) {
     RequestLog log(r);
     Site site = SiteServedBy(*rt, *provider, log);
     RequestView view = ViewOf(r);
+    // The Cookie header is parsed once: the fixups hook strips what is found here.
+    RequestRecord& record = RequestRecordOf(r);
+    record.cookie_header = view.cookie.data();
+    record.cookies = FindModuleCookies(rt->session_config, view.cookie);
+    view.module_cookies = &record.cookies;
     Action a = AuthenticateSession(site, view, options);
     if (a.status >= 300 && a.status < 400) {
       WarnIfSignInLooksElsewhere(r, view, provider->config());  // a sign-in starts here
     }
     if (a.kind == Action::Kind::kAllow) {
+      RememberClaims(r, a.shared_identity, false);
       ApplyIdentity(r, dir, a.who());
-      RememberClaims(r, a.who(), false);
       return static_cast<int>(OK);
     }
     return Respond(r, a);
@@ -205,7 +212,8 @@ std::optional<std::string> ReadBody(request_rec* r, apr_size_t limit) {
 }
 
 Handler HandlerOf(const char* name) {
-  if (name == nullptr) {
+  // Asked twice per request (fixups, handler); most requests' handlers are someone else's.
+  if (name == nullptr || strncmp(name, "coinpay-", 8) != 0) {
     return Handler::kNone;
   }
   if (strcmp(name, "coinpay-login") == 0) {

@@ -6,16 +6,21 @@
 #include <http_log.h>
 #include <http_protocol.h>
 
+#include <strings.h>
+
 #include <algorithm>
+#include <cstring>
 #include <mutex>
 #include <set>
 #include <string>
 #include <utility>
 
+#include "core/identity.h"
 #include "core/pages.h"
 #include "core/proxy_origin.h"
 #include "core/session_cookie.h"
 #include "httpd/module.h"
+#include "httpd/request_record.h"
 #include "httpd/runtime.h"
 
 namespace coinpay::httpd {
@@ -48,6 +53,11 @@ bool NormalizedMatch(const char* name, std::string_view prefix, bool whole) {
 }
 
 bool IsIdentityHeader(const char* name) {
+  // Every name below starts with c or r: most headers are out after one comparison.
+  char first = Normalized(name[0]);
+  if (first != 'c' && first != 'r') {
+    return false;
+  }
   return NormalizedMatch(name, "coinpay-claim", false) ||
          NormalizedMatch(name, "coinpay-access-token", false) ||
          NormalizedMatch(name, "coinpay-provider", true) ||
@@ -55,27 +65,19 @@ bool IsIdentityHeader(const char* name) {
          NormalizedMatch(name, "remote-user", true);
 }
 
-int DeleteIfIdentity(void* rec, const char* key, const char* /*value*/) {
-  auto* names = static_cast<apr_array_header_t*>(rec);
-  if (IsIdentityHeader(key)) {
-    *static_cast<const char**>(apr_array_push(names)) = key;
-  }
-  return 1;
-}
-
-// `prefix` + the claim's name with every character but letters and digits replaced by
-// `other`: a name no CGI environment or header parser can misread. Written straight into the
-// request pool (once per claim per request, so no std::string in between).
+// A claim's variable or header name (core/identity.h has the rule), written straight into the
+// request pool: once per claim per request where the identity does not carry it made already.
 const char* PoolClaimName(apr_pool_t* pool, std::string_view prefix, std::string_view claim,
                           char other) {
-  auto* out = static_cast<char*>(apr_palloc(pool, prefix.size() + claim.size() + 1));
-  char* p = std::copy(prefix.begin(), prefix.end(), out);
-  for (char c : claim) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    *p++ = ok ? c : other;
-  }
-  *p = '\0';
+  auto* out = static_cast<char*>(apr_palloc(pool, ClaimNameSize(prefix, claim)));
+  AppendClaimName(out, prefix, claim, other);
   return out;
+}
+
+// A view of the identity as a C string: in place where it is one (the identity outlives the
+// request: RememberClaims holds it), else copied into the pool.
+const char* CString(request_rec* r, const Identity& id, std::string_view s) {
+  return id.terminated ? s.data() : apr_pstrmemdup(r->pool, s.data(), s.size());
 }
 
 // Every line of a header joined with ", " (a repeated header means the same as one list).
@@ -113,6 +115,63 @@ void FillOrigin(request_rec* r, RequestView& v) {
   }
 }
 
+// Which of the view's header fields `name` fills, if any.
+std::string_view* RequestViewField(RequestView& v, const char* name) {
+  switch (std::strlen(name)) {
+    case 6:
+      return strcasecmp(name, "Cookie") == 0   ? &v.cookie
+             : strcasecmp(name, "Accept") == 0 ? &v.accept
+                                               : nullptr;
+    case 13:
+      return strcasecmp(name, "Authorization") == 0 ? &v.authorization : nullptr;
+    case 14:
+      return strcasecmp(name, "Sec-Fetch-Mode") == 0   ? &v.sec_fetch_mode
+             : strcasecmp(name, "Sec-Fetch-Site") == 0 ? &v.sec_fetch_site
+                                                       : nullptr;
+    case 16:
+      return strcasecmp(name, "X-Requested-With") == 0 ? &v.x_requested_with : nullptr;
+    default:
+      return nullptr;
+  }
+}
+
+// The claims of an identity whose strings are not C strings (a stored session's), copied into
+// the request pool at once: the bytes they lie in (Identity::claims_block: names, values and
+// length fields) in one piece, with a NUL written after each value over the length field that
+// followed it, instead of one pool copy per value.
+struct TerminatedCopy {
+  const char* from = nullptr;  // where the copied bytes start in the identity
+  const char* end = nullptr;
+  char* to = nullptr;
+  const char* CString(request_rec* r, const Identity& id, std::string_view s) const {
+    if (id.terminated) {
+      return s.data();
+    }
+    if (to != nullptr && s.data() >= from && s.data() + s.size() <= end) {
+      return to + (s.data() - from);
+    }
+    return apr_pstrmemdup(r->pool, s.data(), s.size());
+  }
+};
+
+TerminatedCopy TerminatedCopyOf(request_rec* r, const Identity& id) {
+  TerminatedCopy copy;
+  if (id.terminated || id.claims_block.empty()) {
+    return copy;  // (a value outside the block is copied alone)
+  }
+  copy.from = id.claims_block.data();
+  copy.end = copy.from + id.claims_block.size();
+  const size_t size = id.claims_block.size();
+  copy.to = static_cast<char*>(apr_palloc(r->pool, size + 1));
+  std::memcpy(copy.to, copy.from, size);
+  for (const Claim& c : id.claims) {
+    if (c.value.data() >= copy.from && c.value.data() + c.value.size() <= copy.end) {
+      copy.to[c.value.data() + c.value.size() - copy.from] = '\0';
+    }
+  }
+  return copy;
+}
+
 }  // namespace
 
 RequestView ViewOf(request_rec* r) {
@@ -122,12 +181,20 @@ RequestView ViewOf(request_rec* r) {
   v.path = r->parsed_uri.path != nullptr ? r->parsed_uri.path : "";
   v.query = r->args != nullptr ? r->args : "";
   v.unparsed_uri = r->unparsed_uri != nullptr ? r->unparsed_uri : "";
-  v.cookie = Header(r, "Cookie");
-  v.accept = Header(r, "Accept");
-  v.x_requested_with = Header(r, "X-Requested-With");
-  v.sec_fetch_mode = Header(r, "Sec-Fetch-Mode");
-  v.sec_fetch_site = Header(r, "Sec-Fetch-Site");
-  v.authorization = Header(r, "Authorization");
+  // One pass over the request's headers for the six the core reads (each apr_table_get would
+  // hash its name and scan them all); the first of a repeated header counts, as with
+  // apr_table_get.
+  const apr_array_header_t* all = apr_table_elts(r->headers_in);
+  const auto* e = reinterpret_cast<const apr_table_entry_t*>(all->elts);
+  for (int i = 0; i < all->nelts; ++i) {
+    if (e[i].key == nullptr || e[i].val == nullptr) {
+      continue;
+    }
+    std::string_view* field = RequestViewField(v, e[i].key);
+    if (field != nullptr && field->data() == nullptr) {
+      *field = e[i].val;
+    }
+  }
   return v;
 }
 
@@ -186,9 +253,19 @@ int Respond(request_rec* r, const Action& a) {
 }
 
 void ScrubIdentityHeaders(request_rec* r) {
-  apr_array_header_t* names = apr_array_make(r->pool, 2, sizeof(const char*));
-  apr_table_do(DeleteIfIdentity, names, r->headers_in, nullptr);
-  for (int i = 0; i < names->nelts; ++i) {
+  // Runs on every request: the names are collected (and the array made) only when one matches.
+  const apr_array_header_t* all = apr_table_elts(r->headers_in);
+  const auto* e = reinterpret_cast<const apr_table_entry_t*>(all->elts);
+  apr_array_header_t* names = nullptr;
+  for (int i = 0; i < all->nelts; ++i) {
+    if (e[i].key != nullptr && IsIdentityHeader(e[i].key)) {
+      if (names == nullptr) {
+        names = apr_array_make(r->pool, 2, sizeof(const char*));
+      }
+      *static_cast<const char**>(apr_array_push(names)) = e[i].key;
+    }
+  }
+  for (int i = 0; names != nullptr && i < names->nelts; ++i) {
     apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char*));
   }
 }
@@ -198,7 +275,11 @@ void StripModuleCookies(request_rec* r, const SessionConfig& c) {
   if (header == nullptr) {
     return;
   }
-  auto kept = WithoutModuleCookies(c, header);
+  // The same header the authn hook read: what it found there decides without a second parse.
+  const RequestRecord* seen = FindRequestRecord(r);
+  const ModuleCookies* found =
+      seen != nullptr && seen->cookie_header == header ? &seen->cookies : nullptr;
+  auto kept = WithoutModuleCookies(c, header, found);
   if (!kept) {
     return;
   }
@@ -211,53 +292,57 @@ void StripModuleCookies(request_rec* r, const SessionConfig& c) {
 
 void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id) {
   const std::string& want = dir.remote_user_claim.value;
-  const std::string* user = &id.user;
+  std::string_view name = id.user;
   if (want != "sub") {
-    user = nullptr;
-    for (const auto& [name, value] : id.claims) {
-      if (name == want) {
-        user = &value;
+    for (const Claim& c : id.claims) {
+      if (c.name == want) {
+        name = c.value;
         break;
       }
     }
   }
-  const std::string& name = user != nullptr ? *user : id.user;
-  r->user = id.qualify_user ? apr_pstrcat(r->pool, name.c_str(), "@", id.provider.c_str(), nullptr)
-                            : apr_pstrmemdup(r->pool, name.data(), name.size());
+  r->user = id.qualify_user
+                ? apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, name.data(), name.size()), "@",
+                              CString(r, id, id.provider), nullptr)
+                : apr_pstrmemdup(r->pool, name.data(), name.size());
   r->ap_auth_type = const_cast<char*>("coinpay");
   PassClaims how = dir.pass_claims_as.value;
   bool env = how == PassClaims::kEnvironment || how == PassClaims::kBoth;
   bool headers = how == PassClaims::kHeaders || how == PassClaims::kBoth;
   // Which provider vouched: always, so an application never has to guess from REMOTE_USER.
   if (!id.provider.empty()) {
+    const char* provider = CString(r, id, id.provider);
+    const char* issuer = CString(r, id, id.issuer);
     if (env) {
-      apr_table_setn(r->subprocess_env, "COINPAY_PROVIDER",
-                     apr_pstrdup(r->pool, id.provider.c_str()));
-      apr_table_setn(r->subprocess_env, "COINPAY_ISSUER", apr_pstrdup(r->pool, id.issuer.c_str()));
+      apr_table_setn(r->subprocess_env, "COINPAY_PROVIDER", provider);
+      apr_table_setn(r->subprocess_env, "COINPAY_ISSUER", issuer);
     }
     if (headers) {
-      apr_table_set(r->headers_in, "Coinpay-Provider", id.provider.c_str());
-      apr_table_set(r->headers_in, "Coinpay-Issuer", id.issuer.c_str());
+      apr_table_setn(r->headers_in, "Coinpay-Provider", provider);
+      apr_table_setn(r->headers_in, "Coinpay-Issuer", issuer);
     }
   }
   if (dir.pass_access_token.value && !id.access_token.empty()) {
-    std::string expires = std::to_string(id.access_token_expires_at);
+    const char* token = CString(r, id, id.access_token);
+    const char* expires = apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                       static_cast<apr_int64_t>(id.access_token_expires_at));
     if (env) {
-      apr_table_set(r->subprocess_env, "COINPAY_ACCESS_TOKEN", id.access_token.c_str());
-      apr_table_set(r->subprocess_env, "COINPAY_ACCESS_TOKEN_EXPIRES", expires.c_str());
+      apr_table_setn(r->subprocess_env, "COINPAY_ACCESS_TOKEN", token);
+      apr_table_setn(r->subprocess_env, "COINPAY_ACCESS_TOKEN_EXPIRES", expires);
     }
     if (headers) {
-      apr_table_set(r->headers_in, "Coinpay-Access-Token", id.access_token.c_str());
-      apr_table_set(r->headers_in, "Coinpay-Access-Token-Expires", expires.c_str());
+      apr_table_setn(r->headers_in, "Coinpay-Access-Token", token);
+      apr_table_setn(r->headers_in, "Coinpay-Access-Token-Expires", expires);
     }
     // CoinpayDPoP sessions (docs/dpop.md): the token's type, and for a DPoP-bound token the
     // handle that gets proofs from SetHandler coinpay-dpop-proof.
     if (!id.access_token_type.empty()) {
+      const char* type = id.access_token_type.data();  // static text ("DPoP" / "Bearer")
       if (env) {
-        apr_table_set(r->subprocess_env, "COINPAY_ACCESS_TOKEN_TYPE", id.access_token_type.c_str());
+        apr_table_setn(r->subprocess_env, "COINPAY_ACCESS_TOKEN_TYPE", type);
       }
       if (headers) {
-        apr_table_set(r->headers_in, "Coinpay-Access-Token-Type", id.access_token_type.c_str());
+        apr_table_setn(r->headers_in, "Coinpay-Access-Token-Type", type);
       }
     }
     if (!id.dpop_handle.empty()) {
@@ -270,16 +355,27 @@ void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id) {
       }
     }
   }
-  for (const auto& [name, value] : id.claims) {
+  // addn / setn: the names and values are already the request's (pool copies, or the identity
+  // RememberClaims holds), so the tables keep pointers instead of copying them again. Headers
+  // are set (ScrubIdentityHeaders removed any client copy; setn replaces a duplicate name).
+  const bool named =
+      id.claim_variables.size() == id.claims.size() && id.claim_headers.size() == id.claims.size();
+  const TerminatedCopy values = TerminatedCopyOf(r, id);
+  for (size_t i = 0; i < id.claims.size(); ++i) {
+    const Claim& c = id.claims[i];
+    const char* value = values.CString(r, id, c.value);
     if (env) {
-      // addn with pool copies: no duplicate scan per claim (clients cannot set env variables,
-      // and each claim name appears once).
-      apr_table_addn(r->subprocess_env, PoolClaimName(r->pool, "COINPAY_CLAIM_", name, '_'),
-                     apr_pstrmemdup(r->pool, value.data(), value.size()));
+      // Clients cannot set env variables, and each claim name appears once: no duplicate scan.
+      apr_table_addn(r->subprocess_env,
+                     named ? id.claim_variables[i].data()
+                           : PoolClaimName(r->pool, kClaimVariablePrefix, c.name, '_'),
+                     value);
     }
     if (headers) {
-      apr_table_set(r->headers_in, PoolClaimName(r->pool, "Coinpay-Claim-", name, '-'),
-                    value.c_str());
+      apr_table_setn(r->headers_in,
+                     named ? id.claim_headers[i].data()
+                           : PoolClaimName(r->pool, kClaimHeaderPrefix, c.name, '-'),
+                     value);
     }
   }
 }

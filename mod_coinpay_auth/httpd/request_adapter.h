@@ -32,7 +32,8 @@ void ScrubIdentityHeaders(request_rec* r);
 // application sees, so a backend cannot replay the session (rules: core/session_cookie.h).
 void StripModuleCookies(request_rec* r, const SessionConfig& c);
 
-// Sets REMOTE_USER and the claims as the location asks.
+// Sets REMOTE_USER and the claims as the location asks. The tables may point into `id`: call
+// RememberClaims first, which keeps the identity alive as long as the request.
 void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id);
 
 }  // namespace coinpay::httpd

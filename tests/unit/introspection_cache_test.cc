@@ -26,7 +26,9 @@ Answer RefusedUntil(int64_t until) {
 
 Answer AllowedUntil(const std::string& user, int64_t until) {
   auto id = std::make_shared<Identity>();
-  id->user = user;
+  auto name = std::make_shared<const std::string>(user);  // what the identity's view reads
+  id->user = *name;
+  id->storage = name;
   return Answer{IntrospectionVerdict::Allowed(std::move(id)), until};
 }
 

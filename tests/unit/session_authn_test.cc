@@ -60,11 +60,11 @@ TEST_F(SessionAuthnTest, ValidSessionIsAllowedWithItsClaims) {
   std::string cookie = NewSession();
   Action a = Authn(Browser(cookie));
   ASSERT_EQ(a.kind, Action::Kind::kAllow);
-  EXPECT_EQ(a.identity.user, "user-42");
-  ASSERT_EQ(a.identity.claims.size(), 1u);
-  EXPECT_EQ(a.identity.claims[0].second, "alice@example.com");
-  EXPECT_NE(a.identity.claims_json.find("alice@example.com"), std::string::npos);
-  EXPECT_TRUE(a.identity.access_token.empty()) << "the token is passed only where asked for";
+  EXPECT_EQ(a.who().user, "user-42");
+  ASSERT_EQ(a.who().claims.size(), 1u);
+  EXPECT_EQ(a.who().claims[0].value, "alice@example.com");
+  EXPECT_NE(a.who().claims_json.find("alice@example.com"), std::string::npos);
+  EXPECT_TRUE(a.who().access_token.empty()) << "the token is passed only where asked for";
   EXPECT_TRUE(a.set_cookies.empty());
 }
 
@@ -196,9 +196,9 @@ TEST_F(SessionRefreshAuthnTest, StaticPageWithExpiredTokenIsAllowedWithoutAsking
   t_.http.Fail(TestSite::kTokenUrl);
   Action a = At(cookie, StaticPage());
   ASSERT_EQ(a.kind, Action::Kind::kAllow);
-  EXPECT_EQ(a.identity.user, "user-42");
-  EXPECT_TRUE(a.identity.access_token.empty()) << "an expired token passed on as if valid";
-  EXPECT_EQ(a.identity.access_token_expires_at, 0);
+  EXPECT_EQ(a.who().user, "user-42");
+  EXPECT_TRUE(a.who().access_token.empty()) << "an expired token passed on as if valid";
+  EXPECT_EQ(a.who().access_token_expires_at, 0);
   EXPECT_TRUE(t_.http.requests().empty());
 }
 
@@ -219,8 +219,8 @@ TEST_F(SessionRefreshAuthnTest, TokenPassingLocationRefreshesAndPassesTheNewToke
   t_.http.Respond(TestSite::kTokenUrl, 200, TokenJson("AT-new", "RT-new"));
   Action a = At(cookie, PassesToken());
   ASSERT_EQ(a.kind, Action::Kind::kAllow);
-  EXPECT_EQ(a.identity.access_token, "AT-new");
-  EXPECT_EQ(a.identity.access_token_expires_at, t_.clock.NowSeconds() + 600);
+  EXPECT_EQ(a.who().access_token, "AT-new");
+  EXPECT_EQ(a.who().access_token_expires_at, t_.clock.NowSeconds() + 600);
   EXPECT_EQ(TokenCalls(), 1);
 }
 
@@ -231,10 +231,10 @@ TEST_F(SessionRefreshAuthnTest, RefreshAlwaysRefreshesWithoutPassingTheToken) {
   always.refresh = LocationOptions::Refresh::kAlways;
   Action a = At(cookie, always);
   ASSERT_EQ(a.kind, Action::Kind::kAllow);
-  EXPECT_TRUE(a.identity.access_token.empty());
+  EXPECT_TRUE(a.who().access_token.empty());
   EXPECT_EQ(TokenCalls(), 1);
   // Stored: the token-passing location now finds it fresh.
-  EXPECT_EQ(At(cookie, PassesToken()).identity.access_token, "AT-new");
+  EXPECT_EQ(At(cookie, PassesToken()).who().access_token, "AT-new");
   EXPECT_EQ(TokenCalls(), 1);
 }
 
@@ -246,7 +246,7 @@ TEST_F(SessionRefreshAuthnTest, ExpiredTokenThatCannotBeRefreshedIsNotPassedOn) 
   ASSERT_TRUE(id.ok());
   Action a = At("coinpay_session=" + *id, PassesToken());
   ASSERT_EQ(a.kind, Action::Kind::kAllow);
-  EXPECT_TRUE(a.identity.access_token.empty());
+  EXPECT_TRUE(a.who().access_token.empty());
 }
 
 TEST_F(SessionRefreshAuthnTest, AfterFiveFailuresTheNextRequestGets503WithoutAnHttpCall) {
@@ -279,7 +279,7 @@ TEST_F(SessionRefreshAuthnTest, WhileOpenAStillValidTokenGoesOnWhenConfigured) {
   ASSERT_TRUE(id.ok());
   Action a = At("coinpay_session=" + *id, PassesToken());
   ASSERT_EQ(a.kind, Action::Kind::kAllow);
-  EXPECT_EQ(a.identity.access_token, "AT-still-valid");
+  EXPECT_EQ(a.who().access_token, "AT-still-valid");
   // An expired one does not.
   EXPECT_EQ(At(ExpiredTokenSession("expired"), PassesToken()).status, 503);
   EXPECT_EQ(TokenCalls(), 5);
@@ -291,7 +291,7 @@ TEST_F(SessionRefreshAuthnTest, AfterTheCoolDownOneProbeGoesAndItsSuccessCloses)
   t_.http.Respond(TestSite::kTokenUrl, 200, TokenJson("AT-new", "RT-new"));
   Action probe = At(ExpiredTokenSession("probe"), PassesToken());
   ASSERT_EQ(probe.kind, Action::Kind::kAllow);
-  EXPECT_EQ(probe.identity.access_token, "AT-new");
+  EXPECT_EQ(probe.who().access_token, "AT-new");
   EXPECT_EQ(TokenCalls(), 6);
   EXPECT_TRUE(t_.log.HasTag(191));
   EXPECT_EQ(At(ExpiredTokenSession("after"), PassesToken()).kind, Action::Kind::kAllow);

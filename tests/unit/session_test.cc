@@ -96,6 +96,56 @@ TEST(SessionCodec, WithoutTokensReadsTheSameRecordButItsTokens) {
   EXPECT_FALSE(DecodeSession(bytes + "x", SessionParts::kWithoutTokens).has_value());
 }
 
+// The request path reads a record in place: the same fields as DecodeSession, and a record
+// damaged anywhere is no record either way.
+TEST(SessionCodec, AViewReadsTheSameFieldsInPlace) {
+  std::string bytes = EncodeSession(SampleRecord());
+  auto v = ViewSession(bytes);
+  ASSERT_TRUE(v.has_value());
+  SessionRecord r = SampleRecord();
+  EXPECT_EQ(v->scope, r.scope);
+  EXPECT_EQ(v->provider, r.provider);
+  EXPECT_EQ(v->issuer, r.issuer);
+  EXPECT_EQ(v->client_id, r.client_id);
+  EXPECT_EQ(v->sub, r.sub);
+  EXPECT_EQ(v->user, r.user);
+  std::vector<std::pair<std::string, std::string>> claims;
+  ForEachClaim(
+      *v, [&](std::string_view name, std::string_view value) { claims.emplace_back(name, value); });
+  EXPECT_EQ(claims, r.claims);
+  EXPECT_EQ(v->claim_count, 2);
+  EXPECT_EQ(v->claims_json, r.claims_json);
+  EXPECT_EQ(v->id_token, r.id_token);
+  EXPECT_EQ(v->access_token, r.access_token);
+  EXPECT_EQ(v->refresh_token, r.refresh_token);
+  EXPECT_EQ(v->access_expires_at, r.access_expires_at);
+  EXPECT_EQ(v->access_issued_at, r.access_issued_at);
+  EXPECT_EQ(v->created_at, r.created_at);
+  EXPECT_EQ(v->last_seen_at, r.last_seen_at);
+  EXPECT_EQ(v->acr, r.acr);
+  EXPECT_EQ(v->auth_time, r.auth_time);
+  EXPECT_GE(v->user.data(), bytes.data());
+  EXPECT_LT(v->user.data(), bytes.data() + bytes.size()) << "copied, not read in place";
+  for (size_t len = 0; len < bytes.size(); ++len) {
+    EXPECT_FALSE(ViewSession(bytes.substr(0, len)).has_value()) << "length " << len;
+  }
+  EXPECT_FALSE(ViewSession(bytes + "x").has_value());
+  std::string other = bytes;
+  other[0] = '\x04';  // a version this module does not know
+  EXPECT_FALSE(ViewSession(other).has_value());
+}
+
+TEST(SessionCodec, TimesOnlyCopiesNothingButTheTimes) {
+  auto times = DecodeSession(EncodeSession(SampleRecord()), SessionParts::kTimesOnly);
+  ASSERT_TRUE(times.has_value());
+  EXPECT_EQ(times->created_at, SampleRecord().created_at);
+  EXPECT_EQ(times->last_seen_at, SampleRecord().last_seen_at);
+  EXPECT_EQ(times->access_expires_at, SampleRecord().access_expires_at);
+  EXPECT_TRUE(times->user.empty());
+  EXPECT_TRUE(times->claims.empty());
+  EXPECT_TRUE(times->access_token.empty());
+}
+
 TEST(SessionCodec, RefusesAbsurdClaimCount) {
   std::string out = "\x01";
   for (int i = 0; i < 3; ++i) {
@@ -249,15 +299,22 @@ TEST_F(SessionsTest, TouchesTheStoreAtMostOncePerMinute) {
 
 // A request that reads a session without its tokens and touches it must not lose them: the
 // stored record afterwards is the full one with only last_seen_at moved, as with a full read.
-TEST_F(SessionsTest, TouchAfterAReadWithoutTokensKeepsTheTokens) {
+class SessionsPartialReadTest : public SessionsTest,
+                                public ::testing::WithParamInterface<SessionParts> {};
+
+TEST_P(SessionsPartialReadTest, TouchAfterAPartialReadKeepsTheWholeRecord) {
   auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
   ASSERT_TRUE(id.ok());
   clock_.Advance(120);
   int64_t now = clock_.NowSeconds();
-  auto partial = sessions_.Load(CookieFor(*id), now, SessionParts::kWithoutTokens);
+  auto partial = sessions_.Load(CookieFor(*id), now, GetParam());
   ASSERT_TRUE(partial.ok() && partial->has_value());
   EXPECT_TRUE((*partial)->record.access_token.empty());
-  EXPECT_EQ((*partial)->record.user, SampleRecord().user);
+  EXPECT_EQ((*partial)->record.user,
+            GetParam() == SessionParts::kTimesOnly ? "" : SampleRecord().user);
+  ASSERT_NE((*partial)->stored, nullptr);
+  ASSERT_TRUE((*partial)->stored->view.has_value());
+  EXPECT_EQ((*partial)->stored->view->user, SampleRecord().user) << "readable in place";
   int puts = store_.puts();
   sessions_.Touch(**partial, now);
   EXPECT_EQ(store_.puts(), puts + 1);
@@ -275,6 +332,9 @@ TEST_F(SessionsTest, TouchAfterAReadWithoutTokensKeepsTheTokens) {
     return (*v)->value;
   }());
 }
+
+INSTANTIATE_TEST_SUITE_P(WithoutTokensOrTimesOnly, SessionsPartialReadTest,
+                         ::testing::Values(SessionParts::kWithoutTokens, SessionParts::kTimesOnly));
 
 TEST_F(SessionsTest, StoreExpiryNeverOutlivesTheAbsoluteMaxAge) {
   int64_t start = clock_.NowSeconds();

@@ -19,7 +19,9 @@ constexpr int64_t kNow = 1'700'000'000;
 
 std::shared_ptr<const Identity> IdentityOf(const std::string& user) {
   auto id = std::make_shared<Identity>();
-  id->user = user;
+  auto name = std::make_shared<const std::string>(user);  // what the identity's view reads
+  id->user = *name;
+  id->storage = name;
   return id;
 }
 
@@ -80,6 +82,23 @@ TEST(VerifiedTokenCache, DifferentTokensDoNotCollide) {
   EXPECT_EQ(cache.Find("eyJhbGciOiJSUzI1NiJ9.payload-1.si", kNow), nullptr);
   EXPECT_EQ(cache.Find("eyJhbGciOiJSUzI1NiJ9.payload-1.sig ", kNow), nullptr);
   EXPECT_EQ(cache.Find("", kNow), nullptr);
+}
+
+// The hash reads only a token's end (its signature): a token whose signature was lifted onto
+// another payload hashes alike, and is still no hit, because the lookup compares whole tokens.
+TEST(VerifiedTokenCache, TokensSharingTheirSignatureAreStillToldApart) {
+  VerifiedTokenCache cache(100);
+  const std::string signature(200, 's');
+  const std::string a = "header.payload-a." + signature;
+  const std::string b = "header.payload-b." + signature;
+  cache.Insert(a, IdentityOf("alice"), kNow + 600, kNow);
+  EXPECT_EQ(cache.Find(b, kNow), nullptr) << "a lifted signature matched";
+  cache.Insert(b, IdentityOf("bob"), kNow + 600, kNow);
+  ASSERT_NE(cache.Find(a, kNow), nullptr);
+  ASSERT_NE(cache.Find(b, kNow), nullptr);
+  EXPECT_EQ(cache.Find(a, kNow)->user, "alice");
+  EXPECT_EQ(cache.Find(b, kNow)->user, "bob");
+  EXPECT_EQ(cache.Find("header.payload-c." + signature, kNow), nullptr);
 }
 
 TEST(VerifiedTokenCache, ReinsertingATokenReplacesItsEntry) {

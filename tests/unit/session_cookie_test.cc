@@ -1,0 +1,58 @@
+// The module's cookies in a request's Cookie header: found once, then stripped with what was
+// found (the authn hook finds them, the fixups hook strips them) exactly as a fresh parse would.
+#include "core/session_cookie.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace coinpay {
+namespace {
+
+const std::string kId(43, 'A');
+const std::string kOtherId =
+    std::string(42, 'B') + "A";  // canonical: the last character carries 4 bits
+
+TEST(FindModuleCookies, FindsEverySessionIdShapedValueInOrder) {
+  SessionConfig c;
+  ModuleCookies found = FindModuleCookies(
+      c, "a=1; coinpay_session=" + kId + "; coinpay_session=short; coinpay_session=" + kOtherId);
+  ASSERT_EQ(found.session_ids.size(), 2u);
+  EXPECT_EQ(found.session_ids[0], kId);
+  EXPECT_EQ(found.session_ids[1], kOtherId);
+  EXPECT_TRUE(found.any_module);
+  EXPECT_TRUE(found.any_other);
+  EXPECT_EQ(SessionIdsIn(c, "coinpay_session=" + kId), std::vector<std::string_view>{kId});
+}
+
+TEST(FindModuleCookies, TellsModuleCookiesFromOthers) {
+  SessionConfig c;
+  ModuleCookies none = FindModuleCookies(c, "a=1; b=2");
+  EXPECT_FALSE(none.any_module);
+  EXPECT_TRUE(none.any_other);
+  ModuleCookies login_only = FindModuleCookies(c, "coinpay_login_abc=x");
+  EXPECT_TRUE(login_only.any_module);
+  EXPECT_FALSE(login_only.any_other);
+  EXPECT_TRUE(login_only.session_ids.empty());
+  ModuleCookies empty = FindModuleCookies(c, "");
+  EXPECT_FALSE(empty.any_module || empty.any_other);
+}
+
+// Stripping with what FindModuleCookies found gives what a fresh parse of the header gives.
+TEST(WithoutModuleCookies, WithWhatWasFoundIsTheSameAsAFreshParse) {
+  SessionConfig c;
+  for (const std::string& header : std::vector<std::string>{
+           "a=1; b=2", "coinpay_session=" + kId, "coinpay_login_xyz=s; coinpay_session=x",
+           "a=1; coinpay_session=" + kId + "; b=\"2\"", "coinpay_login_q=1;  c = 3 ;junk", "",
+           "coinpay_session=" + kId + "; junk-without-equals"}) {
+    ModuleCookies found = FindModuleCookies(c, header);
+    EXPECT_EQ(WithoutModuleCookies(c, header, &found), WithoutModuleCookies(c, header)) << header;
+  }
+  EXPECT_EQ(WithoutModuleCookies(c, "a=1; b=2"), std::nullopt);
+  EXPECT_EQ(WithoutModuleCookies(c, "coinpay_session=" + kId), std::string());
+  EXPECT_EQ(WithoutModuleCookies(c, "a=1; coinpay_session=" + kId + "; b=2"), "a=1; b=2");
+}
+
+}  // namespace
+}  // namespace coinpay
