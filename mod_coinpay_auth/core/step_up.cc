@@ -171,7 +171,7 @@ bool AcrRule::SatisfiedBy(const Json& claims) const {
 
 std::optional<Action> BearerStepUpChallenge(const BearerConfig& config, const AcrRule* acr,
                                             int64_t max_auth_age, const Json& claims, int64_t now,
-                                            int64_t leeway) {
+                                            int64_t leeway, DPoPMode dpop_mode, bool used_dpop) {
   bool acr_short = acr != nullptr && !acr->SatisfiedBy(claims);
   bool age_short = false;
   if (max_auth_age > 0) {
@@ -185,7 +185,8 @@ std::optional<Action> BearerStepUpChallenge(const BearerConfig& config, const Ac
                                 ? "A different and more recent authentication is required"
                             : acr_short ? "A different authentication level is required"
                                         : "More recent authentication is required";
-  Action a = BearerChallenge(config, "insufficient_user_authentication", description);
+  Action a = DPoPChallenge(config, dpop_mode, used_dpop, "insufficient_user_authentication",
+                           description);
   // RFC 9470 section 3: what a new token needs, so the client can ask for it.
   std::string extra;
   if (acr != nullptr) {
@@ -195,7 +196,8 @@ std::optional<Action> BearerStepUpChallenge(const BearerConfig& config, const Ac
     extra += ", max_age=\"" + std::to_string(max_auth_age) + "\"";
   }
   for (auto& [name, value] : a.headers) {
-    if (name == "WWW-Authenticate") {
+    if (name == "WWW-Authenticate" &&
+        value.find("insufficient_user_authentication") != std::string::npos) {
       value += extra;
     }
   }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/action.h"
+#include "core/dpop_proof.h"
 #include "core/encoding.h"
 #include "core/json.h"
 #include "core/result.h"
@@ -103,8 +104,11 @@ bool IsPlainAcrValue(std::string_view value);
 // demanded) and `max_auth_age` (0: none; auth_time on the provider's clock, `leeway` for the
 // clock difference); else 401 with `WWW-Authenticate: Bearer error=
 // "insufficient_user_authentication"` naming what a new token needs (acr_values, max_age).
+// Under CoinpayBearerDPoP (`dpop_mode`) the challenges are DPoP's (RFC 9449 section 7.1), the
+// error in the scheme the request used (`used_dpop`).
 std::optional<Action> BearerStepUpChallenge(const BearerConfig& config, const AcrRule* acr,
                                             int64_t max_auth_age, const Json& claims, int64_t now,
-                                            int64_t leeway);
+                                            int64_t leeway, DPoPMode dpop_mode = DPoPMode::kOff,
+                                            bool used_dpop = false);
 
 }  // namespace coinpay

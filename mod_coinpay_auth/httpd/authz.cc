@@ -240,7 +240,11 @@ int PrecheckStepUp(request_rec* r, const DirConfig& dir, const Json* claims) {
       break;
     }
   }
-  auto challenge = BearerStepUpChallenge(BearerConfigOf(r), acr, max_age, seen, now, leeway);
+  const DPoPMode mode = dir.bearer_dpop.value;
+  const char* authorization = apr_table_get(r->headers_in, "Authorization");
+  auto challenge =
+      BearerStepUpChallenge(BearerConfigOf(r), acr, max_age, seen, now, leeway, mode,
+                            UsesDPoPScheme(mode, authorization != nullptr ? authorization : ""));
   if (!challenge) {
     return DECLINED;
   }

@@ -244,6 +244,27 @@ TEST(BearerStepUp, WeakTokenGets401WithTheAcrValuesItNeeds) {
   EXPECT_EQ(HeaderOf(*a, "Cache-Control"), "no-store");
 }
 
+TEST(BearerStepUp, ADPoPRequestGetsTheStepUpChallengeInTheDPoPScheme) {
+  BearerConfig config;
+  auto rule = AcrRule::Parse(kStrong);
+  Json claims = *Json::Parse(R"({"acr":"urn:coinpay:acr:basic","auth_time":1000})");
+  auto a = BearerStepUpChallenge(config, &*rule, 0, claims, 1001, 0, DPoPMode::kRequired,
+                                 /*used_dpop=*/true);
+  ASSERT_TRUE(a.has_value());
+  EXPECT_EQ(a->status, 401);
+  int challenges = 0;
+  for (const auto& [name, value] : a->headers) {
+    if (name != "WWW-Authenticate") {
+      continue;
+    }
+    ++challenges;
+    EXPECT_EQ(value.rfind("DPoP realm=\"api\"", 0), 0u) << value;
+    EXPECT_NE(value.find("error=\"insufficient_user_authentication\""), std::string::npos);
+    EXPECT_NE(value.find("acr_values=\"urn:coinpay:acr:strong\""), std::string::npos) << value;
+  }
+  EXPECT_EQ(challenges, 1) << "required: no Bearer challenge";
+}
+
 TEST(BearerStepUp, OldOrUndatedTokenGets401WithMaxAge) {
   BearerConfig config;
   Json old = *Json::Parse(R"({"acr":"x","auth_time":1000})");
