@@ -24,6 +24,7 @@ kinds["AcrValues"] = "one or more acr values (e.g. urn:coinpay:acr:strong)"
 kinds["PrivateKeyFiles"] = "file [kid [alg]]"
 kinds["PushedAuthorization"] = "auto | on | off"
 kinds["BearerDPoP"] = "off | allowed | required"
+kinds["SecurityProfile"] = "default | fapi2"
 kinds["ClientDPoP"] = "off | on | required"
 out = []
 for scope, title in (("SERVER", "Server and virtual host"), ("DIR", "Location")):

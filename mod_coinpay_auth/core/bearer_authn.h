@@ -29,6 +29,9 @@ struct BearerConfig {
   std::string realm = "api";
   // Algorithms a DPoP proof may use (CoinpayBearerDPoPAlgorithms; asymmetric only).
   std::vector<std::string> dpop_algs = {"ES256", "PS256"};
+  // CoinpaySecurityProfile fapi2: every bearer location takes only DPoP-bound tokens with their
+  // proofs, whatever its CoinpayBearerDPoP (core/security_profile.h EffectiveBearerDPoP).
+  bool sender_constrained_only = false;
 };
 
 // What a location asks of DPoP (CoinpayBearerDPoP), and where proofs' jti are remembered (the

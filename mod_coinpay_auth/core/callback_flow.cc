@@ -217,10 +217,15 @@ Action HandleCallback(Site& site, const RequestView& req) {
   std::string clear_login = DeleteCookieValue(cookie_name, ModuleCookieAttrs(c, req.https));
 
   // RFC 9207: when the provider names itself, it must be our issuer (mix-up defence).
+  // CoinpaySecurityProfile fapi2 requires the provider to name itself.
   auto iss_it = q.find("iss");
-  if (iss_it != q.end() && iss_it->second != p.issuer) {
+  if ((iss_it == q.end() && p.require_iss_response) ||
+      (iss_it != q.end() && iss_it->second != p.issuer)) {
     site.provider.Count(Metric::kSigninFailedIssuer);
-    LogAt(site.log, LogLevel::kWarn, 125, "callback names another issuer; refused");
+    LogAt(site.log, LogLevel::kWarn, 125,
+          iss_it == q.end()
+              ? "callback without iss (required by CoinpaySecurityProfile fapi2); refused"
+              : "callback names another issuer; refused");
     Action a = SignInAgainPage(400, "The sign-in response came from an unexpected provider.");
     a.set_cookies.push_back(clear_login);
     return a;

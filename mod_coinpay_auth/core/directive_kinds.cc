@@ -179,6 +179,11 @@ const char* Profile::Parse(const char* arg, Type& out) {
                            "takes oidc (OpenID Connect) or oauth2 (plain OAuth 2.0)");
 }
 
+const char* SecurityProfile::Parse(const char* arg, Type& out) {
+  return ParseChoice<Type>(arg, {{"default", Type::kDefault}, {"fapi2", Type::kFapi2}}, out,
+                           "takes default or fapi2 (FAPI 2.0 Security Profile)");
+}
+
 const char* RevocationAuth::Parse(const char* arg, Type& out) {
   return ParseChoice<Type>(arg, {{"client", Type::kClient}, {"bearer", Type::kBearer}}, out,
                            "takes client or bearer");

@@ -75,6 +75,10 @@ struct Profile {
   using Type = ProviderProfile;
   static const char* Parse(const char* arg, Type& out);
 };
+struct SecurityProfile {
+  using Type = coinpay::SecurityProfile;
+  static const char* Parse(const char* arg, Type& out);
+};
 struct RevocationAuth {
   using Type = coinpay::RevocationAuth;
   static const char* Parse(const char* arg, Type& out);

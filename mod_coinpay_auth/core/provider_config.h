@@ -28,6 +28,8 @@ enum class UserinfoMode { kAuto, kOn, kOff };
 // oidc: OpenID Connect (an ID token proves who signed in). oauth2: plain OAuth 2.0 (Coinbase):
 // no ID token; a user endpoint called with the access token says who it is.
 enum class ProviderProfile { kOidc, kOAuth2 };
+// CoinpaySecurityProfile: default, or fapi2 (FAPI 2.0 Security Profile; core/security_profile.h).
+enum class SecurityProfile { kDefault, kFapi2 };
 // What an access token's JOSE `typ` must say: at+jwt (RFC 9068) or, for providers that issue
 // plain JWT access tokens, JWT (then ID and logout tokens are told apart by their claims).
 enum class AccessTokenType { kAtJwt, kJwt };
@@ -68,6 +70,10 @@ struct ProviderConfig {
   // published by SetHandler coinpay-jwks (so a new key can be announced before it signs).
   std::vector<std::shared_ptr<const SigningKey>> signing_keys;
   ParMode par = ParMode::kAuto;  // CoinpayPushedAuthorization
+  SecurityProfile security_profile = SecurityProfile::kDefault;
+  // RFC 9207: the callback must carry `iss` (fapi2); without it a missing iss is accepted and
+  // only a wrong one refused.
+  bool require_iss_response = false;
   // RFC 8707 resource indicator: the API the access token is for (its aud), e.g. the Paylent API.
   std::string resource;
   UserinfoMode userinfo = UserinfoMode::kAuto;

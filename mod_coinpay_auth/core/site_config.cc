@@ -9,6 +9,7 @@
 #include "core/identity.h"
 #include "core/jose.h"
 #include "core/redirect_guard.h"
+#include "core/security_profile.h"
 
 namespace coinpay {
 namespace {
@@ -75,6 +76,9 @@ Result<ProviderConfig> BuildProviderConfig(const SiteSettings& c, const std::str
     }
   }
   p.signing_algs = list;
+  if (auto st = ApplySecurityProfile(c, p); !st) {
+    return st.error();
+  }
   if (auto st = FinalizeProviderConfig(p); !st) {
     return st.error();
   }
@@ -302,6 +306,9 @@ Result<SiteConfig> BuildSiteConfig(const SiteSettings& server, const ProviderSec
                  "CoinpayBearerDPoPAlgorithms names no algorithm: list at least one, e.g. ES256"};
   }
   out.bearer.dpop_algs = server.bearer_dpop_algs.value;
+  if (auto st = ApplyBearerSecurityProfile(server, out.bearer); !st) {
+    return st.error();
+  }
   for (const ProviderConfig& p : out.providers) {
     if (p.login_enabled) {
       out.bearer.own_client_ids.push_back(p.client_id);

@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/pages.h"
 #include "core/parsed_claims_cache.h"
+#include "core/security_profile.h"
 #include "httpd/config.h"
 #include "httpd/guard.h"
 #include "httpd/log_adapter.h"
@@ -240,7 +241,7 @@ int PrecheckStepUp(request_rec* r, const DirConfig& dir, const Json* claims) {
       break;
     }
   }
-  const DPoPMode mode = dir.bearer_dpop.value;
+  const DPoPMode mode = EffectiveBearerDPoP(BearerConfigOf(r), dir.bearer_dpop.value);
   const char* authorization = apr_table_get(r->headers_in, "Authorization");
   auto challenge =
       BearerStepUpChallenge(BearerConfigOf(r), acr, max_age, seen, now, leeway, mode,
@@ -279,7 +280,7 @@ int Precheck(request_rec* r) {
       LogAt(log, LogLevel::kInfo, 163, "bearer token lacks a required scope or claim (403)");
       const BearerConfig& cfg = BearerConfigOf(r);
       // A DPoP request is answered in the DPoP scheme (RFC 9449 section 7.1).
-      DPoPMode mode = dir.bearer_dpop.value;
+      DPoPMode mode = EffectiveBearerDPoP(cfg, dir.bearer_dpop.value);
       const char* authorization = apr_table_get(r->headers_in, "Authorization");
       bool used_dpop = UsesDPoPScheme(mode, authorization != nullptr ? authorization : "");
       return Respond(r, rule->scope

@@ -22,6 +22,7 @@
 #include "core/identity.h"
 #include "core/login_flow.h"
 #include "core/logout_flow.h"
+#include "core/security_profile.h"
 #include "core/session_authn.h"
 #include "core/session_cookie.h"
 #include "httpd/authz.h"
@@ -104,9 +105,10 @@ int CheckBearer(request_rec* r) {
     }
     RequestView view = ViewOf(r);
     BearerDPoP dpop;
-    if (dir.bearer_dpop.value != DPoPMode::kOff) {
+    const DPoPMode mode = EffectiveBearerDPoP(rt->bearer, dir.bearer_dpop.value);
+    if (mode != DPoPMode::kOff) {
       // Only here: a location without DPoP reads no DPoP header and touches no store.
-      dpop.mode = dir.bearer_dpop.value;
+      dpop.mode = mode;
       dpop.replay = &rt->sessions->store();
       view.dpop = DPoPHeaderOf(r);
     }

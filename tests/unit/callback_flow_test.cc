@@ -271,6 +271,22 @@ TEST_F(CallbackFlowTest, IssuerParameterOfAnotherProviderIs400) {
             302);
 }
 
+TEST_F(CallbackFlowTest, WithoutIssWhereTheProfileRequiresItIs400AndNoCodeIsSpent) {
+  t_.provider_config->require_iss_response = true;  // CoinpaySecurityProfile fapi2
+  StartLogin();
+  TokenEndpointReturns(key_.SignJwt(Claims()));
+  Action a = Callback("code=c&state=" + state_, login_cookie_);
+  EXPECT_EQ(a.status, 400);
+  EXPECT_TRUE(DeletesLoginCookie(a));
+  EXPECT_EQ(t_.http.CountFor(TestSite::kTokenUrl), 0);
+}
+
+TEST_F(CallbackFlowTest, WithoutIssIsAcceptedWhereNoProfileRequiresIt) {
+  StartLogin();
+  TokenEndpointReturns(key_.SignJwt(Claims()));
+  EXPECT_EQ(Callback("code=c&state=" + state_, login_cookie_).status, 302);
+}
+
 TEST_F(CallbackFlowTest, InvalidGrantIs400) {
   StartLogin();
   t_.http.Respond(TestSite::kTokenUrl, 400, R"({"error":"invalid_grant"})");
