@@ -55,6 +55,8 @@ constexpr std::array<int8_t, 256> MakeUrlTable() {
 }
 constexpr auto kUrlTable = MakeUrlTable();
 
+}  // namespace
+
 int HexValue(char c) {
   if (c >= '0' && c <= '9') {
     return c - '0';
@@ -67,8 +69,6 @@ int HexValue(char c) {
   }
   return -1;
 }
-
-}  // namespace
 
 std::string Base64UrlEncode(std::string_view bytes) { return EncodeWith(bytes, kB64Url, false); }
 std::string Base64Encode(std::string_view bytes) { return EncodeWith(bytes, kB64, true); }

@@ -20,6 +20,8 @@ std::string Base64Encode(std::string_view bytes);  // standard alphabet, padded
 std::string UrlEncode(std::string_view s);
 // Decodes %XX and (for forms) '+' as space; nullopt on a malformed escape.
 std::optional<std::string> UrlDecode(std::string_view s, bool plus_is_space = true);
+// A hexadecimal digit's value, or -1 for any other character (either case).
+int HexValue(char c);
 
 using Params = std::vector<std::pair<std::string, std::string>>;
 // Parses "a=1&b=2"; nullopt when an escape is malformed.

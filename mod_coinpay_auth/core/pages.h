@@ -50,9 +50,6 @@ struct ErrorPages {
   bool Empty() const;
 };
 
-// Operator files larger than this are refused (a page, not a site).
-inline constexpr size_t kMaxErrorPageBytes = size_t{64} * 1024;
-
 // A complete response: status, the built-in page, Cache-Control: no-store, and the page's text
 // (Action::error_page) so the glue can serve the operator's page instead.
 Action ErrorPage(ErrorKind kind, int status, std::string_view title, std::string_view message,

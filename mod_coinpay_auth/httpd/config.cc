@@ -12,7 +12,7 @@
 #include "httpd/guard.h"
 #include "httpd/module.h"
 #include "platform/error_page_files.h"
-#include "platform/private_key_files.h"
+#include "platform/small_file.h"
 
 namespace coinpay::httpd {
 namespace {
@@ -125,7 +125,8 @@ const char* SetErrorPage(cmd_parms* cmd, void* dir, const char* kind, const char
 }
 
 // A private key file with an optional kid and alg (CoinpayPrivateKeyFile), read now like
-// SetFile; the key's text is wiped once parsed.
+// SetFile (as root, before httpd drops privileges, so the file can stay readable by root
+// alone); the key's text is wiped once parsed.
 template <typename Cfg, typename K, Field<K> Cfg::*M>
 const char* SetPrivateKey(cmd_parms* cmd, void* dir, const char* file, const char* kid,
                           const char* alg) {
@@ -133,7 +134,7 @@ const char* SetPrivateKey(cmd_parms* cmd, void* dir, const char* file, const cha
   if (path == nullptr) {
     return Report(cmd, "takes a PEM private key file, then optionally a key id and an alg");
   }
-  auto text = ReadPrivateKeyFile(path);
+  auto text = ReadSmallFile(path, "a PEM private key file", "it is not a PEM private key");
   if (!text) {
     return Report(cmd, text.error().detail.c_str());
   }

@@ -124,6 +124,18 @@ int CheckBearer(request_rec* r) {
   });
 }
 
+// A JSON answer written as it is, errors too (never replaced by an error document): for the
+// provider (back-channel logout) and the application (DPoP proofs).
+int RespondJson(request_rec* r, const Action& a) {
+  r->status = a.status;
+  ap_set_content_type(r, "application/json");
+  for (const auto& [name, value] : a.headers) {
+    apr_table_set(r->headers_out, name.c_str(), value.c_str());
+  }
+  ap_rputs(a.body.c_str(), r);
+  return static_cast<int>(OK);
+}
+
 int CheckAuthn(request_rec* r) {
   const char* type = ap_auth_type(r);
   if (type == nullptr) {
@@ -303,15 +315,8 @@ int HandleRequest(request_rec* r) {
         if (!body) {
           return static_cast<int>(HTTP_REQUEST_ENTITY_TOO_LARGE);
         }
-        a = HandleBackchannelLogout(site, *body);
-        // Provider-facing JSON, also for errors: written here, not as an error document.
-        r->status = a.status;
-        ap_set_content_type(r, "application/json");
-        for (const auto& [name, value] : a.headers) {
-          apr_table_set(r->headers_out, name.c_str(), value.c_str());
-        }
-        ap_rputs(a.body.c_str(), r);
-        return static_cast<int>(OK);
+        // Provider-facing JSON, also for errors.
+        return RespondJson(r, HandleBackchannelLogout(site, *body));
       }
       case Handler::kDPoPProof: {
         auto body = ReadBody(r, kMaxFormBody);
@@ -319,15 +324,8 @@ int HandleRequest(request_rec* r) {
           return static_cast<int>(HTTP_REQUEST_ENTITY_TOO_LARGE);
         }
         view.form_body = *body;
-        a = HandleDPoPProof(site, view);
-        // JSON for the application, also for refusals: written here, not as an error document.
-        r->status = a.status;
-        ap_set_content_type(r, "application/json");
-        for (const auto& [name, value] : a.headers) {
-          apr_table_set(r->headers_out, name.c_str(), value.c_str());
-        }
-        ap_rputs(a.body.c_str(), r);
-        return static_cast<int>(OK);
+        // JSON for the application, also for refusals.
+        return RespondJson(r, HandleDPoPProof(site, view));
       }
       case Handler::kNone:
         return static_cast<int>(DECLINED);

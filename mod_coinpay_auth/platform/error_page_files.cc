@@ -1,44 +1,20 @@
 // Operator page files: one small regular file each, read whole once at startup.
 #include "platform/error_page_files.h"
 
-#include <sys/stat.h>
-
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-
 #include "core/pages.h"
+#include "platform/small_file.h"
 
 namespace coinpay {
 namespace {
 
 Result<std::string> ReadPage(const std::string& path) {
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) {
-    return Error{Errc::kConfig, "cannot read " + path + " (" + std::strerror(errno) +
-                                    "): name an HTML file readable when httpd starts (a "
-                                    "relative name is under ServerRoot)"};
+  auto text = ReadSmallFile(path, "an HTML file",
+                            "an error page must be one small file (link its images and styles "
+                            "instead of inlining them)");
+  if (!text) {
+    return text;
   }
-  if (!S_ISREG(st.st_mode)) {
-    return Error{Errc::kConfig, path + " is not a regular file: name an HTML file"};
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Error{Errc::kConfig, "cannot read " + path + " (" + std::strerror(errno) +
-                                    "): make it readable by the user that starts httpd"};
-  }
-  std::string text(kMaxErrorPageBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) {
-    return Error{Errc::kConfig, "cannot read " + path + " (read error)"};
-  }
-  text.resize(static_cast<size_t>(in.gcount()));
-  if (text.size() > kMaxErrorPageBytes) {
-    return Error{Errc::kConfig, path +
-                                    " is larger than 64 KiB: an error page must be one small "
-                                    "file (link its images and styles instead of inlining them)"};
-  }
-  if (text.empty()) {
+  if (text->empty()) {
     return Error{Errc::kConfig, path + " is empty: write the page into it, or remove the line"};
   }
   return text;

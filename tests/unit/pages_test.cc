@@ -10,6 +10,7 @@
 #include <string>
 
 #include "platform/error_page_files.h"
+#include "platform/small_file.h"
 
 namespace coinpay {
 namespace {
@@ -171,16 +172,16 @@ TEST_F(ErrorPageFilesTest, DirectoryIsRefused) {
 }
 
 TEST_F(ErrorPageFilesTest, FileOver64KiBIsRefusedAndOneOf64KiBIsRead) {
-  std::string big = Write("big.html", std::string(kMaxErrorPageBytes + 1, 'x'));
+  std::string big = Write("big.html", std::string(kMaxSmallFileBytes + 1, 'x'));
   auto text = ReadErrorTemplate(big);
   ASSERT_FALSE(text);
   EXPECT_EQ(text.error().detail, big +
                                      " is larger than 64 KiB: an error page must be one small "
                                      "file (link its images and styles instead of inlining them)");
-  std::string fits = Write("fits.html", std::string(kMaxErrorPageBytes, 'x'));
+  std::string fits = Write("fits.html", std::string(kMaxSmallFileBytes, 'x'));
   auto ok = ReadErrorTemplate(fits);
   ASSERT_TRUE(ok) << ok.error().detail;
-  EXPECT_EQ(ok->size(), kMaxErrorPageBytes);
+  EXPECT_EQ(ok->size(), kMaxSmallFileBytes);
 }
 
 TEST_F(ErrorPageFilesTest, EmptyFileIsRefused) {
