@@ -7,6 +7,7 @@
 #include "core/crypto.h"
 #include "core/saturating.h"
 #include "core/session_cookie.h"
+#include "core/session_key_cache.h"
 
 namespace coinpay {
 namespace {
@@ -84,6 +85,15 @@ class Reader {
 };
 
 std::string StoreKey(std::string_view id) { return Sha256(id); }
+
+// Ids whose store key this process already made (core/session_key_cache.h): one per signed-in
+// browser recently seen, ~330 KiB when full, made on the first session request of a process.
+constexpr size_t kSessionKeysKept = 4096;
+SessionKeyCache& ProcessSessionKeys() {
+  static OsRandom random;
+  static auto* keys = new SessionKeyCache(kSessionKeysKept, random);
+  return *keys;
+}
 
 // A concurrent touch can make an update's write miss; touches are at most one a minute per
 // session, so a few tries always suffice unless the store misbehaves.
@@ -267,14 +277,22 @@ Result<std::optional<Sessions::Loaded>> Sessions::Load(std::string_view cookie_h
 Result<std::optional<Sessions::Loaded>> Sessions::Load(const std::vector<std::string_view>& ids,
                                                        int64_t now, SessionParts parts) {
   Result<std::optional<Loaded>> out = std::optional<Loaded>();
+  SessionKeyCache& keys = ProcessSessionKeys();
   for (std::string_view id : ids) {
-    std::string key = StoreKey(id);
+    std::string key;
+    const bool known = keys.Find(id, key);
+    if (!known) {
+      key = StoreKey(id);
+    }
     auto got = store_.Get(key, now);
     if (!got) {
       out = got.error();
       return out;
     }
     if (got->has_value() && Open(id, key, **got, now, parts, *out)) {
+      if (!known) {
+        keys.Remember(id, (*out)->key);  // only ids of live sessions take a slot
+      }
       return out;
     }
   }

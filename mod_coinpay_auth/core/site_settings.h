@@ -55,4 +55,16 @@ inline bool SetsNothing(const LocationSettings& s) {
   return !any;
 }
 
+// True when `add` sets every row `base` sets: merged over `base`, each row is `add`'s own (a
+// row neither sets holds its default on both sides), so the glue's merge can share `add`.
+inline bool SetsEveryRowOf(const LocationSettings& add, const LocationSettings& base) {
+  bool all = true;
+#define COINPAY_SERVER(Name, field, Kind, def, help)
+#define COINPAY_DIR(Name, field, Kind, def, help) all = all && (add.field.set || !base.field.set);
+#include "core/directives.def"
+#undef COINPAY_SERVER
+#undef COINPAY_DIR
+  return all;
+}
+
 }  // namespace coinpay

@@ -307,6 +307,19 @@ bool IsEmptySection(const DirConfig& c) {
          c.prechecks.empty();
 }
 
+// The merge would give `add` unchanged: it sets every row `base` sets, and MergeAuthz keeps
+// its authorization (its own Require lines replace the parent's, or neither side has any).
+bool MergeKeepsAdd(const DirConfig& base, const DirConfig& add) {
+  if (!SetsEveryRowOf(add, base)) {
+    return false;
+  }
+  if (!add.has_require && add.merging == AuthMerging::kUnset) {
+    return !base.has_require && base.prechecks.empty() && add.prechecks.empty();
+  }
+  return add.merging == AuthMerging::kOff || add.merging == AuthMerging::kUnset ||
+         !(base.has_require || add.has_require);
+}
+
 DirConfig* MergedDirConfig(apr_pool_t* p, void* base_v, void* add_v) {
   auto* base = static_cast<DirConfig*>(base_v);
   auto* add = static_cast<DirConfig*>(add_v);
@@ -316,7 +329,7 @@ DirConfig* MergedDirConfig(apr_pool_t* p, void* base_v, void* add_v) {
   if (IsEmptySection(*add)) {
     return base;
   }
-  if (IsEmptySection(*base)) {
+  if (IsEmptySection(*base) || MergeKeepsAdd(*base, *add)) {
     return add;
   }
   auto* out = PoolNew<DirConfig>(p, *add);  // a copy, not fresh defaults parsed again

@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "core/crypto.h"
 #include "core/encoding.h"
 #include "fakes.h"
 
@@ -357,6 +358,22 @@ TEST_F(SessionsTest, DestroyRemovesTheSession) {
   ASSERT_TRUE(loaded.ok());
   EXPECT_FALSE(loaded->has_value());
   EXPECT_TRUE(RecordKeys().empty());
+}
+
+// The process keeps a returning id's store key (core/session_key_cache.h); a session ended
+// after that is still gone, and the key is the one a fresh hash gives.
+TEST_F(SessionsTest, ASessionEndedAfterItsIdWasSeenStaysEnded) {
+  auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  ASSERT_TRUE(id.ok());
+  for (int i = 0; i < 2; ++i) {
+    auto loaded = sessions_.Load(CookieFor(*id), clock_.NowSeconds());
+    ASSERT_TRUE(loaded.ok() && loaded->has_value());
+    EXPECT_EQ((*loaded)->key, Sha256(*id));
+  }
+  ASSERT_TRUE(sessions_.Destroy(*id).ok());
+  auto again = sessions_.Load(CookieFor(*id), clock_.NowSeconds());
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->has_value());
 }
 
 TEST_F(SessionsTest, CorruptRecordIsTreatedAsNoSession) {

@@ -558,6 +558,24 @@ TEST(SiteConfig, ASectionThatSetsAnyRowIsNotMergedAwayAsEmpty) {
 #undef COINPAY_DIR
 }
 
+// A section that sets every row its parent sets is shared by the merge, not copied: any row
+// only the parent sets must stop that.
+TEST(SiteConfig, ASectionIsSharedOverItsParentOnlyWhenItSetsEveryRowTheParentSets) {
+  EXPECT_TRUE(SetsEveryRowOf(LocationSettings{}, LocationSettings{}));
+#define COINPAY_SERVER(Name, field, Kind, def, help)
+#define COINPAY_DIR(Name, field, Kind, def, help)                      \
+  {                                                                    \
+    LocationSettings parent;                                           \
+    parent.field.set = true;                                           \
+    EXPECT_FALSE(SetsEveryRowOf(LocationSettings{}, parent)) << #Name; \
+    EXPECT_TRUE(SetsEveryRowOf(parent, LocationSettings{})) << #Name;  \
+    EXPECT_TRUE(SetsEveryRowOf(parent, parent)) << #Name;              \
+  }
+#include "core/directives.def"
+#undef COINPAY_SERVER
+#undef COINPAY_DIR
+}
+
 TEST(SiteConfig, ProviderSectionNamesArePlainAndNotDefault) {
   for (const char* good : {"coinbase", "network-coin_2", "a"}) {
     EXPECT_TRUE(CheckProviderSectionName(good, {})) << good;

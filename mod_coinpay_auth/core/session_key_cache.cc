@@ -1,0 +1,56 @@
+#include "core/session_key_cache.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/crypto.h"
+
+namespace coinpay {
+
+SessionKeyCache::SessionKeyCache(size_t slots, Random& random)
+    : random_(random), slot_count_(std::max<size_t>(slots, 1)), slots_(new Slot[slot_count_]) {}
+
+bool SessionKeyCache::SlotOf(std::string_view id, size_t& index) {
+  // Keyed on first use, not at construction: the module builds its objects before httpd forks,
+  // and each child should draw its own key.
+  if (!keyed_.load(std::memory_order_acquire)) {
+    std::lock_guard<std::mutex> lock(key_mu_);
+    if (!keyed_.load(std::memory_order_relaxed)) {
+      usable_ = random_.Fill(hash_key_.data(), hash_key_.size());
+      keyed_.store(true, std::memory_order_release);
+    }
+  }
+  if (!usable_ || id.empty() || id.size() > kMaxIdSize) {
+    return false;
+  }
+  index = SipHash24(hash_key_, id) % slot_count_;
+  return true;
+}
+
+bool SessionKeyCache::Find(std::string_view id, std::string& key) {
+  size_t index = 0;
+  if (!SlotOf(id, index)) {
+    return false;
+  }
+  const Slot& slot = slots_[index];
+  std::lock_guard<std::mutex> lock(stripes_[index % kStripes]);
+  if (slot.id_size == 0 || !ConstantTimeEquals(std::string_view(slot.id, slot.id_size), id)) {
+    return false;
+  }
+  key.assign(slot.key, kKeySize);
+  return true;
+}
+
+void SessionKeyCache::Remember(std::string_view id, std::string_view key) {
+  size_t index = 0;
+  if (key.size() != kKeySize || !SlotOf(id, index)) {
+    return;
+  }
+  Slot& slot = slots_[index];
+  std::lock_guard<std::mutex> lock(stripes_[index % kStripes]);
+  std::memcpy(slot.id, id.data(), id.size());
+  std::memcpy(slot.key, key.data(), kKeySize);
+  slot.id_size = static_cast<uint8_t>(id.size());
+}
+
+}  // namespace coinpay

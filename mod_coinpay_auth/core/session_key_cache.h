@@ -1,0 +1,62 @@
+// Session id -> its store key (SHA-256 of the id), kept per process so a returning browser's id
+// is hashed once per process rather than on every request. The mapping is a pure function of
+// the id, so an entry never goes stale (a logged-out id still finds nothing in the store); the
+// ids stay in this process, which reads them from every request anyway, and never reach the
+// shared store. Bounded: one entry per slot, a newer id takes the slot. The slot is chosen by
+// SipHash under a random key drawn in this process on first use, so nobody can aim ids at a
+// slot; the id found there is compared in constant time. Callers remember only ids that named
+// a live session, so unknown ids cannot push the signed-in users' entries out.
+//
+//   SessionKeyCache cache(4096, random);
+//   std::string key;
+//   if (!cache.Find(id, key)) { key = Sha256(id); /* ... and once the session opened: */
+//                               cache.Remember(id, key); }
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "core/effects.h"
+#include "core/siphash.h"
+
+namespace coinpay {
+
+class SessionKeyCache {
+ public:
+  static constexpr size_t kMaxIdSize = 48;  // longer ids are hashed every time
+  static constexpr size_t kKeySize = 32;
+
+  SessionKeyCache(size_t slots, Random& random);
+  SessionKeyCache(const SessionKeyCache&) = delete;
+  SessionKeyCache& operator=(const SessionKeyCache&) = delete;
+
+  // true, with `key` set, when `id`'s store key is kept.
+  bool Find(std::string_view id, std::string& key);
+  // Keeps `key` (kKeySize bytes) as `id`'s store key, in place of whatever held its slot.
+  void Remember(std::string_view id, std::string_view key);
+
+ private:
+  struct Slot {
+    uint8_t id_size = 0;  // 0: empty
+    char id[kMaxIdSize];
+    char key[kKeySize];
+  };
+  static constexpr size_t kStripes = 16;
+  bool SlotOf(std::string_view id, size_t& index);
+
+  Random& random_;
+  std::mutex key_mu_;
+  std::atomic<bool> keyed_{false};  // hash_key_ and usable_ are set (read without key_mu_ then)
+  bool usable_ = false;             // false when the generator failed: nothing is kept
+  SipHashKey hash_key_{};
+  size_t slot_count_;
+  std::unique_ptr<Slot[]> slots_;
+  std::mutex stripes_[kStripes];
+};
+
+}  // namespace coinpay
