@@ -16,14 +16,17 @@ const std::string kOtherId =
 
 TEST(FindModuleCookies, FindsEverySessionIdShapedValueInOrder) {
   SessionConfig c;
-  ModuleCookies found = FindModuleCookies(
-      c, "a=1; coinpay_session=" + kId + "; coinpay_session=short; coinpay_session=" + kOtherId);
+  // The header outlives what is found in it: the ids are views into it.
+  const std::string header =
+      "a=1; coinpay_session=" + kId + "; coinpay_session=short; coinpay_session=" + kOtherId;
+  ModuleCookies found = FindModuleCookies(c, header);
   ASSERT_EQ(found.session_ids.size(), 2u);
   EXPECT_EQ(found.session_ids[0], kId);
   EXPECT_EQ(found.session_ids[1], kOtherId);
   EXPECT_TRUE(found.any_module);
   EXPECT_TRUE(found.any_other);
-  EXPECT_EQ(SessionIdsIn(c, "coinpay_session=" + kId), std::vector<std::string_view>{kId});
+  const std::string one = "coinpay_session=" + kId;
+  EXPECT_EQ(SessionIdsIn(c, one), std::vector<std::string_view>{kId});
 }
 
 TEST(FindModuleCookies, TellsModuleCookiesFromOthers) {
