@@ -8,7 +8,8 @@ size_t Cost(std::string_view key, const SharedStore::Entry& e) {
 }
 }  // namespace
 
-CachedStore::CachedStore(SharedStore& inner, Limits limits) : inner_(inner), limits_(limits) {}
+CachedStore::CachedStore(SharedStore& inner, Limits limits)
+    : ValueStoreDecorator(inner), limits_(limits) {}
 
 CachedStore::Stats CachedStore::stats() const {
   std::lock_guard<std::mutex> lock(mu_);

@@ -31,7 +31,7 @@
 
 namespace coinpay {
 
-class CachedStore final : public SharedStore {
+class CachedStore final : public ValueStoreDecorator {
  public:
   struct Limits {
     size_t max_entries = 2048;
@@ -55,26 +55,7 @@ class CachedStore final : public SharedStore {
                             uint64_t version, int64_t now) override;
   Status Erase(std::string_view key) override;
 
-  // Markers and sets are never cached.
-  Result<bool> Add(std::string_view key, std::string_view value, int64_t expires_at,
-                   int64_t now) override {
-    return inner_.Add(key, value, expires_at, now);
-  }
-  Status EraseIfEquals(std::string_view key, std::string_view expected) override {
-    return inner_.EraseIfEquals(key, expected);
-  }
-  Result<bool> Exists(std::string_view key, int64_t now) override {
-    return inner_.Exists(key, now);
-  }
-  Status SetAdd(std::string_view key, std::string_view member, int64_t expires_at) override {
-    return inner_.SetAdd(key, member, expires_at);
-  }
-  Result<std::vector<std::string>> SetMembers(std::string_view key, int64_t now) override {
-    return inner_.SetMembers(key, now);
-  }
-  Status SetRemove(std::string_view key, const std::vector<std::string>& members) override {
-    return inner_.SetRemove(key, members);
-  }
+  // Markers and sets pass through (ValueStoreDecorator): they are never cached.
 
   Stats stats() const;
   size_t size() const;  // entries held now
@@ -94,7 +75,6 @@ class CachedStore final : public SharedStore {
   void Forget(std::string_view key);
   void EraseLocked(List::iterator it);
 
-  SharedStore& inner_;
   const Limits limits_;
   mutable std::mutex mu_;
   List lru_;

@@ -9,7 +9,7 @@ std::string Aad(std::string_view key) { return "mod_coinpay_auth/session/" + std
 }  // namespace
 
 SealedStore::SealedStore(SharedStore& inner, std::string key32, Random& random)
-    : inner_(inner), key_(std::move(key32)), random_(random) {}
+    : ValueStoreDecorator(inner), key_(std::move(key32)), random_(random) {}
 
 SealedStore::~SealedStore() { SecureWipe(key_); }
 

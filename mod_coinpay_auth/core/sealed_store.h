@@ -13,7 +13,7 @@
 
 namespace coinpay {
 
-class SealedStore final : public SharedStore {
+class SealedStore final : public ValueStoreDecorator {
  public:
   SealedStore(SharedStore& inner, std::string key32, Random& random);
   ~SealedStore() override;
@@ -34,32 +34,13 @@ class SealedStore final : public SharedStore {
   Result<bool> PutIfVersion(std::string_view key, std::string_view value, int64_t expires_at,
                             uint64_t version, int64_t now) override;
   Status Erase(std::string_view key) override { return inner_.Erase(key); }
-  Result<bool> Add(std::string_view key, std::string_view value, int64_t expires_at,
-                   int64_t now) override {
-    return inner_.Add(key, value, expires_at, now);
-  }
-  Status EraseIfEquals(std::string_view key, std::string_view expected) override {
-    return inner_.EraseIfEquals(key, expected);
-  }
-  Result<bool> Exists(std::string_view key, int64_t now) override {
-    return inner_.Exists(key, now);
-  }
-  Status SetAdd(std::string_view key, std::string_view member, int64_t expires_at) override {
-    return inner_.SetAdd(key, member, expires_at);
-  }
-  Result<std::vector<std::string>> SetMembers(std::string_view key, int64_t now) override {
-    return inner_.SetMembers(key, now);
-  }
-  Status SetRemove(std::string_view key, const std::vector<std::string>& members) override {
-    return inner_.SetRemove(key, members);
-  }
+  // Markers and sets pass through unsealed (ValueStoreDecorator).
 
  private:
   Result<std::string> Seal(std::string_view key, std::string_view value);
   // Replaces a read entry's sealed value by its plaintext; an entry that does not open goes.
   void Open(std::string_view key, std::optional<Entry>& entry);
 
-  SharedStore& inner_;
   std::string key_;
   Random& random_;
   std::atomic<uint64_t> opened_{0};

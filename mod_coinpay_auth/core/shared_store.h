@@ -90,4 +90,35 @@ class SharedStore {
   virtual Status SetRemove(std::string_view key, const std::vector<std::string>& members) = 0;
 };
 
+// The base of a store that wraps another and changes only how session values are kept (sealed,
+// cached): refresh locks, replay markers and index sets pass through as they are, because their
+// owners compare them and they are random tokens and hashes, never a session.
+class ValueStoreDecorator : public SharedStore {
+ public:
+  explicit ValueStoreDecorator(SharedStore& inner) : inner_(inner) {}
+
+  Result<bool> Add(std::string_view key, std::string_view value, int64_t expires_at,
+                   int64_t now) override {
+    return inner_.Add(key, value, expires_at, now);
+  }
+  Status EraseIfEquals(std::string_view key, std::string_view expected) override {
+    return inner_.EraseIfEquals(key, expected);
+  }
+  Result<bool> Exists(std::string_view key, int64_t now) override {
+    return inner_.Exists(key, now);
+  }
+  Status SetAdd(std::string_view key, std::string_view member, int64_t expires_at) override {
+    return inner_.SetAdd(key, member, expires_at);
+  }
+  Result<std::vector<std::string>> SetMembers(std::string_view key, int64_t now) override {
+    return inner_.SetMembers(key, now);
+  }
+  Status SetRemove(std::string_view key, const std::vector<std::string>& members) override {
+    return inner_.SetRemove(key, members);
+  }
+
+ protected:
+  SharedStore& inner_;
+};
+
 }  // namespace coinpay
