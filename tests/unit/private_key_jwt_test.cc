@@ -13,6 +13,7 @@
 #include "core/site_config.h"
 #include "core/token_client.h"
 #include "fakes.h"
+#include "site_settings_util.h"
 #include "test_keys.h"
 
 namespace coinpay {
@@ -20,14 +21,6 @@ namespace {
 
 using testing::TestKey;
 using testing::TestSite;
-
-std::shared_ptr<const SigningKey> KeyOf(const TestKey& k, std::string_view kid) {
-  auto key = SigningKey::FromPem(k.PrivatePem(), kid);
-  if (!key) {
-    throw std::runtime_error(key.error().detail);
-  }
-  return *key;
-}
 
 std::map<std::string, std::string> Form(const std::string& body) {
   std::map<std::string, std::string> out;
@@ -216,12 +209,6 @@ TEST_F(PrivateKeyJwtCallsTest, NoKeyMaterialInErrorsOrLogs) {
 }
 
 // --- configuration ----------------------------------------------------------------------------
-
-template <typename K>
-void Set(Field<K>& f, typename K::Type value) {
-  f.value = std::move(value);
-  f.set = true;
-}
 
 SiteSettings KeySite() {
   SiteSettings s;

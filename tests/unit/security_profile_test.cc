@@ -7,27 +7,13 @@
 #include "core/jose.h"
 #include "core/security_profile.h"
 #include "core/site_config.h"
+#include "site_settings_util.h"
 #include "test_keys.h"
 
 namespace coinpay {
 namespace {
 
 using testing::TestKey;
-
-template <typename K>
-void Set(Field<K>& f, typename K::Type value) {
-  f.value = std::move(value);
-  f.set = true;
-}
-
-std::shared_ptr<const SigningKey> KeyOf(const TestKey& k, std::string_view kid,
-                                        std::string_view alg = {}) {
-  auto key = SigningKey::FromPem(k.PrivatePem(), kid, alg);
-  if (!key) {
-    throw std::runtime_error(key.error().detail);
-  }
-  return *key;
-}
 
 // A site that says only fapi2 and names an EC key: everything else comes from the profile.
 SiteSettings Fapi2Site() {

@@ -11,18 +11,13 @@
 #include "core/cookie_sealer.h"
 #include "core/directive_kinds.h"
 #include "core/site_settings.h"
+#include "site_settings_util.h"
 
 namespace coinpay {
 namespace {
 
 constexpr char kSecret[] = "client-secret-value-1";
 constexpr char kPassphrase[] = "a-long-random-passphrase-0123456789";
-
-template <typename K>
-void Set(Field<K>& f, typename K::Type value) {
-  f.value = std::move(value);
-  f.set = true;
-}
 
 // A complete site: one OpenID Connect provider signing users in.
 SiteSettings Good() {
