@@ -16,6 +16,9 @@
 #include <vector>
 
 #include "core/backchannel_logout.h"
+#ifdef COINPAY_BENCH_HELPERS
+#include "core/bench_replicate.h"
+#endif
 #include "core/bearer_authn.h"
 #include "core/callback_flow.h"
 #include "core/dpop_proof_handler.h"
@@ -189,7 +192,17 @@ int ScrubHeaders(request_rec* r) {
   return DECLINED;
 }
 
-enum class Handler { kNone, kLogin, kCallback, kLogout, kBackchannelLogout, kDPoPProof };
+// kBenchReplicate exists only in a bench build (-DCOINPAY_BENCH_HELPERS=ON,
+// core/bench_replicate.h).
+enum class Handler {
+  kNone,
+  kLogin,
+  kCallback,
+  kLogout,
+  kBackchannelLogout,
+  kDPoPProof,
+  kBenchReplicate
+};
 Handler HandlerOf(const char* name);
 
 // After authentication and before any content handler (CGI, proxy, files), every request to a
@@ -245,6 +258,11 @@ Handler HandlerOf(const char* name) {
   if (strcmp(name, "coinpay-dpop-proof") == 0) {
     return Handler::kDPoPProof;
   }
+#ifdef COINPAY_BENCH_HELPERS
+  if (strcmp(name, "coinpay-bench-replicate") == 0) {
+    return Handler::kBenchReplicate;
+  }
+#endif
   return Handler::kNone;
 }
 
@@ -257,7 +275,8 @@ int HandleRequest(request_rec* r) {
     // The provider POSTs logout tokens; everything else is a browser following a link (HEAD
     // arrives as M_GET too), and logout's confirmation page POSTs back to it.
     apr_int64_t methods = AP_METHOD_BIT << M_GET;
-    if (which == Handler::kBackchannelLogout || which == Handler::kDPoPProof) {
+    if (which == Handler::kBackchannelLogout || which == Handler::kDPoPProof ||
+        which == Handler::kBenchReplicate) {
       methods = AP_METHOD_BIT << M_POST;
     } else if (which == Handler::kLogout) {
       methods |= AP_METHOD_BIT << M_POST;
@@ -326,6 +345,18 @@ int HandleRequest(request_rec* r) {
         view.form_body = *body;
         // JSON for the application, also for refusals.
         return RespondJson(r, HandleDPoPProof(site, view));
+      }
+      case Handler::kBenchReplicate: {
+#ifdef COINPAY_BENCH_HELPERS
+        auto body = ReadBody(r, kMaxFormBody);
+        if (!body) {
+          return static_cast<int>(HTTP_REQUEST_ENTITY_TOO_LARGE);
+        }
+        view.form_body = *body;
+        return RespondJson(r, HandleBenchReplicate(site, view));
+#else
+        return static_cast<int>(DECLINED);  // HandlerOf never answers it in a normal build
+#endif
       }
       case Handler::kNone:
         return static_cast<int>(DECLINED);

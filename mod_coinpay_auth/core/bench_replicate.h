@@ -1,0 +1,45 @@
+// Bench only (bench/README.md, "Sessions at scale"): fills the session store to 100k live
+// sessions in seconds instead of 100k real sign-ins. A user signs in for real; the bench POSTs
+// `count=N` with that session's cookie to SetHandler coinpay-bench-replicate, and N more
+// sessions are stored, each under a fresh random id, through Sessions::Create: the function the
+// login callback stores a new session with, so each copy is written exactly as a sign-in writes
+// it (record, store expiry, and with back-channel logout the sub index entry and a sid index
+// entry of its own, as a sign-in from a new browser brings a new provider sid).
+//
+// The handler exists only in a module built with -DCOINPAY_BENCH_HELPERS=ON; in a normal build
+// nothing calls this code, so it is not linked into the module at all.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/action.h"
+#include "core/request_view.h"
+#include "core/result.h"
+#include "core/session.h"
+#include "core/site.h"
+
+namespace coinpay {
+
+// The most copies one request makes (the store's lock is taken per copy, so a request that
+// writes this many keeps a worker thread about a second on a slow machine, no longer).
+inline constexpr int kMaxBenchReplicas = 10000;
+
+struct Replicated {
+  int written = 0;
+  std::string last_id;  // the session id of the last copy (a cookie value), "" when none
+};
+
+// Stores `count` new sessions of `sessions`' site holding `source` (a record as read from the
+// store, tokens included), each created at `now` under its own fresh id. With the site's
+// sessions indexed, each copy also gets a fresh random provider sid. Stops at the first
+// failure (returned; the copies made before it stay).
+Result<Replicated> ReplicateSession(Sessions& sessions, const SessionRecord& source, int count,
+                                    int64_t now, Random& random);
+
+// SetHandler coinpay-bench-replicate (POST, body `count=N`, 1 <= N <= kMaxBenchReplicas, with
+// the cookie of a live session of this site): 200 {"written":N,"session":"<last copy's id>"};
+// 400 for a malformed body or count, 403 without a live session, 503 when the store fails.
+Action HandleBenchReplicate(Site& site, const RequestView& req);
+
+}  // namespace coinpay
