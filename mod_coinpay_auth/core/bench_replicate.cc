@@ -63,6 +63,9 @@ Result<Replicated> ReplicateSession(Sessions& sessions, const SessionRecord& sou
     if (!id) {
       return id.error();
     }
+    if (out.written == 0) {
+      out.first_id = *id;
+    }
     out.last_id = std::move(*id);
     ++out.written;
   }
@@ -95,7 +98,8 @@ Action HandleBenchReplicate(Site& site, const RequestView& req) {
         "bench replicate: stored " + std::to_string(made->written) + " copies of a session");
   Json answer = Json::Object();
   answer.Set("written", Json::Integer(made->written));
-  answer.Set("session", Json::String(made->last_id));
+  answer.Set("first", Json::String(made->first_id));
+  answer.Set("last", Json::String(made->last_id));
   return JsonAnswer(200, answer.Dump());
 }
 

@@ -27,7 +27,10 @@ inline constexpr int kMaxBenchReplicas = 10000;
 
 struct Replicated {
   int written = 0;
-  std::string last_id;  // the session id of the last copy (a cookie value), "" when none
+  // The session ids (cookie values) of the first and the last copy, "" when none: the bench
+  // checks that such a session opens a protected page, after the runs as before them.
+  std::string first_id;
+  std::string last_id;
 };
 
 // Stores `count` new sessions of `sessions`' site holding `source` (a record as read from the
@@ -38,7 +41,8 @@ Result<Replicated> ReplicateSession(Sessions& sessions, const SessionRecord& sou
                                     int64_t now, Random& random);
 
 // SetHandler coinpay-bench-replicate (POST, body `count=N`, 1 <= N <= kMaxBenchReplicas, with
-// the cookie of a live session of this site): 200 {"written":N,"session":"<last copy's id>"};
+// the cookie of a live session of this site): 200 {"written":N,"first":"<id>","last":"<id>"}
+// (the first and last copy's session ids);
 // 400 for a malformed body or count, 403 without a live session, 503 when the store fails.
 Action HandleBenchReplicate(Site& site, const RequestView& req);
 

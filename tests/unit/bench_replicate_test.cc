@@ -87,6 +87,7 @@ TEST_F(BenchReplicateTest, ACopyOpensAsASessionOfTheSameUserUnderItsOwnId) {
   auto made = ReplicateSession(*t_.sessions, Stored(source), 3, t_.clock.NowSeconds(), t_.random);
   ASSERT_TRUE(made.ok());
   ASSERT_NE(made->last_id, source);
+  ASSERT_NE(made->first_id, made->last_id);
   EXPECT_EQ(made->last_id.size(), source.size());
 
   SessionRecord copy = Stored(made->last_id);
@@ -144,9 +145,13 @@ TEST_F(BenchReplicateTest, HandlerWritesTheCopiesAndNamesOneThatOpens) {
   auto answer = Json::Parse(a.body);
   ASSERT_TRUE(answer.ok());
   EXPECT_EQ(answer->GetInt("written"), 7);
-  auto id = answer->GetString("session");
-  ASSERT_TRUE(id.has_value());
-  EXPECT_EQ(Stored(*id).sub, "alice");
+  auto first = answer->GetString("first");
+  auto last = answer->GetString("last");
+  ASSERT_TRUE(first.has_value() && last.has_value());
+  EXPECT_NE(*first, *last);
+  EXPECT_NE(*first, source);
+  EXPECT_EQ(Stored(*first).sub, "alice");
+  EXPECT_EQ(Stored(*last).sub, "alice");
   EXPECT_EQ(RecordValues().size(), 8u);
   EXPECT_TRUE(t_.log.HasTag(460));
 }
