@@ -12,8 +12,11 @@ Run with bench/run.sh (see bench/README.md). One run:
      `resource` = the API audience);
   3. runs wrk against (a) unprotected, (b) coinpay session, (c) mod_auth_openidc session,
      (d) coinpay bearer JWT, (e) mod_auth_openidc oauth20 bearer JWT;
-  4. restarts httpd with room for more sessions, signs in N more times through each module
-     (N = 1k, 10k by default), signs in the measured user last, and runs (b) and (c) again;
+  4. restarts httpd with room for more sessions and fills it to N sessions per module (N = 1k,
+     10k, 100k by default): mod_coinpay_auth with a few real sign-ins, then copies of those
+     sessions made by the module itself (the bench build's SetHandler coinpay-bench-replicate,
+     core/bench_replicate.h); mod_auth_openidc with real sign-ins within the time budget;
+     signs in the measured user last, and runs (b) and (c) again;
   5. runs httpd -X under callgrind for (a), (b), (d), and (r) = (b) with sessions in Redis:
      instructions per request, total and inside mod_coinpay_auth's hooks, and the module's
      costliest functions (from the dump's call graph); for (r) also Redis's commands per
@@ -54,7 +57,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
-from harness import OP, Httpd, coinpay_directives, free_port, login, module_path  # noqa: E402
+from harness import OP, Httpd, coinpay_directives, free_port, login  # noqa: E402
 from harness.util import make_world_readable, port_accepts, wait_until  # noqa: E402
 
 APACHE = os.environ.get("APACHE_BIN", "/usr/sbin/apache2")
@@ -69,6 +72,11 @@ AUDIENCE = "https://api.bench.example"
 SCOPE = "read:documents"
 FILE = "1k.html"
 STATUS_PATH = "/coinpay-status"  # the module's metrics page (docs/metrics.md): store gauges
+# The bench build's session replicator (-DCOINPAY_BENCH_HELPERS=ON, core/bench_replicate.h).
+REPLICATE_PATH = "/coinpay-bench-replicate"
+REPLICATE_SYMBOL = "HandleBenchReplicate"  # in the bench build's .so only (nm)
+REPLICATE_CHUNK = 10000  # the most copies one request makes (kMaxBenchReplicas)
+BENCH_BUILD = os.path.join(REPO, "build-bench")
 MEMORY_GOAL_SESSIONS, MEMORY_GOAL_BYTES = 100000, 512 << 20
 MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "authz_host", "mime", "alias",
            "dir", "headers", "env", "setenvif"]
@@ -215,6 +223,10 @@ def locations(issuer, with_openidc, status=True):
     SetHandler coinpay-status
     Require all granted
 </Location>
+<Location {REPLICATE_PATH}>
+    SetHandler coinpay-bench-replicate
+    Require all granted
+</Location>
 """
     if with_openidc:
         out += f"""
@@ -254,15 +266,29 @@ OIDCOAuthRemoteUserClaim sub
 """
 
 
+def coinpay_store_directives(n):
+    """The shared-memory store of a server filled to n sessions: the one place its size is set
+    (the memory goal is measured on the 100k level's store, so it is this config's cost).
+    A coinpay sign-in takes one entry here (no back-channel logout, so no sub/sid index
+    entries); 10 % + 1000 spare keeps the LRU from evicting (the fill checks evictions = 0)."""
+    return {"CoinpaySessionCapacity": max(10000, n + n // 10 + 1000)}
+
+
+def openidc_cache_capacity(n):
+    """OIDCCacheShmMax for n sessions: mod_auth_openidc takes more than one entry per sign-in
+    (with 1.1n+1000 slots it evicted live sessions at n = 10k)."""
+    return max(10000, 3 * n + 1000)
+
+
 def make_httpd(port, issuer, root, jwks_url, ca_path, capacity=None, with_openidc=True,
                pool=POOL, store=None, status=True):
-    """capacity: (CoinpaySessionCapacity, OIDCCacheShmMax), None = 10000 each (the defaults).
+    """capacity: (coinpay store directives {name: value}, OIDCCacheShmMax), None = the defaults.
     store: a CoinpaySessionStore value (redis://...), None = shared memory."""
     extra = f"CoinpayBearerAudience {AUDIENCE}"
     if store:
         extra += f"\nCoinpaySessionStore {store}"
     if capacity:
-        extra += f"\nCoinpaySessionCapacity {capacity[0]}"
+        extra += "".join(f"\n{k} {v}" for k, v in capacity[0].items())
     coinpay = coinpay_directives(issuer, RP_ID, RP_SECRET,
                                  f"http://127.0.0.1:{port}/api/auth/callback/coinpay",
                                  passphrase=PASSPHRASE, scope="openid email profile", extra=extra)
@@ -405,11 +431,11 @@ class _Browser:
 
 def _fill_worker(base, which, prefix, count, deadline):
     """Signs in `count` distinct users, each in a fresh browser (new OP session, login form):
-    every login makes one new live session. Returns how many succeeded."""
+    every login makes one new live session. Returns (how many succeeded, their cookies in order)."""
     cookie = "coinpay_session" if which == "coinpay" else "mod_auth_openidc_session"
     start = (base + "/api/auth/login/coinpay?return_to=/app/" + FILE if which == "coinpay"
              else base + "/mao/" + FILE)
-    done, first = 0, None
+    done, cookies = 0, []
     b = _Browser()
     try:
         for i in range(count):
@@ -424,7 +450,7 @@ def _fill_worker(base, which, prefix, count, deadline):
                 if (u.hostname, u.port) == (rp.hostname, rp.port) and \
                         cookie in b.jars.get((rp.hostname, rp.port), {}):
                     done += 1
-                    first = first or b.jars[(rp.hostname, rp.port)][cookie]
+                    cookies.append(b.jars[(rp.hostname, rp.port)][cookie])
                     break
                 if r.status not in (301, 302, 303, 307):
                     raise RuntimeError(f"fill {which}: {method} {url} answered {r.status}")
@@ -439,7 +465,7 @@ def _fill_worker(base, which, prefix, count, deadline):
                 raise RuntimeError(f"fill {which}: too many redirects")
     finally:
         b.close()
-    return done, first
+    return done, cookies
 
 
 class Filler:
@@ -463,7 +489,8 @@ class Filler:
             futs = [ex.submit(_fill_worker, self.base, self.which, f"{prefix}-{i}", per[i],
                               deadline) for i in range(self.workers)]
             got = [f.result() for f in futs]
-        self.oldest = [c for _, c in got if c]
+        self.oldest = [c[0] for _, c in got if c]  # each worker's first
+        self.cookies = [x for _, c in got for x in c]
         took = time.monotonic() - t0
         op1 = _proc_jiffies(OP_PID[0])[0] if OP_PID[0] else 0
         self.cpu = {"op_s": (op1 - op0) / tck, "httpd_s": ((_httpd_jiffies(h) - h0) / tck
@@ -482,6 +509,88 @@ class Filler:
                              allow_redirects=False, timeout=10)
             ok += r.status_code == 200
         return ok, len(self.oldest)
+
+
+def replicate(h, cookies, count):
+    """Fills the coinpay store up with `count` copies of the real sessions `cookies` (in turn,
+    REPLICATE_CHUNK per request) through the bench build's SetHandler coinpay-bench-replicate:
+    the module stores each copy with the function its login callback stores a session with.
+    Returns {written, seconds, requests, samples}: samples = session ids of the first and last
+    copy of the first request, checked here to open the protected file and again after the runs."""
+    out = {"written": 0, "seconds": 0.0, "requests": 0, "samples": []}
+    if count <= 0 or not cookies:
+        return out
+    s = requests.Session()
+    t0 = time.monotonic()
+    while out["written"] < count:
+        n = min(REPLICATE_CHUNK, count - out["written"])
+        c = cookies[out["requests"] % len(cookies)]
+        r = s.post(h.url(REPLICATE_PATH), data={"count": str(n)},
+                   headers={"Cookie": f"coinpay_session={c}"}, timeout=300)
+        if r.status_code != 200:
+            raise RuntimeError(f"{REPLICATE_PATH} answered {r.status_code}: {r.text[:200]}")
+        answer = r.json()
+        if answer.get("written") != n:
+            raise RuntimeError(f"{REPLICATE_PATH} wrote {answer.get('written')} of {n}")
+        if not out["samples"]:
+            out["samples"] = [answer["first"], answer["last"]]
+        out["written"] += n
+        out["requests"] += 1
+    out["seconds"] = time.monotonic() - t0
+    for sid in out["samples"]:
+        r = requests.get(h.url(SCENARIOS["b"][1]), headers={"Cookie": f"coinpay_session={sid}"},
+                         allow_redirects=False, timeout=10)
+        if r.status_code != 200:
+            raise RuntimeError(f"a replicated session does not open {SCENARIOS['b'][1]}: "
+                               f"{r.status_code}")
+    return out
+
+
+# ---- the module measured ---------------------------------------------------------------------
+def has_replicator(so):
+    """Whether this module file has the bench-only replicator (nm: RelWithDebInfo keeps the
+    symbol table, hidden symbols included)."""
+    nm = subprocess.run(["nm", "-C", so], capture_output=True, text=True)
+    if nm.returncode != 0:
+        raise RuntimeError(f"nm {so}: {nm.stderr.strip()[:200]}")
+    return f"coinpay::{REPLICATE_SYMBOL}(" in nm.stdout
+
+
+def bench_module(args):
+    """The module every coinpay row measures: --module, or build-bench/mod_coinpay_auth.so
+    configured like build/ (its CMakeCache: build type, compiler, launcher, sanitizers) plus
+    -DCOINPAY_BENCH_HELPERS=ON, and (re)built now (ccache makes that quick)."""
+    if args.module:
+        so = os.path.abspath(args.module)
+    else:
+        flags = {"CMAKE_BUILD_TYPE": "RelWithDebInfo"}
+        if shutil.which("ccache"):
+            flags["CMAKE_CXX_COMPILER_LAUNCHER"] = "ccache"
+        cache = os.path.join(REPO, "build", "CMakeCache.txt")
+        if os.path.exists(cache):
+            with open(cache) as f:
+                for line in f:
+                    m = re.match(r"^(CMAKE_BUILD_TYPE|CMAKE_CXX_COMPILER|"
+                                 r"CMAKE_CXX_COMPILER_LAUNCHER|COINPAY_SANITIZE):[A-Z]+=(.*)$",
+                                 line.rstrip("\n"))
+                    if m and m.group(2):
+                        flags[m.group(1)] = m.group(2)
+        flags.update({"COINPAY_BENCH_HELPERS": "ON", "COINPAY_BUILD_TESTS": "OFF",
+                      "COINPAY_BUILD_BENCH": "OFF"})
+        log(f"building the bench module in {BENCH_BUILD} (-DCOINPAY_BENCH_HELPERS=ON)")
+        for cmd in (["cmake", "-S", REPO, "-B", BENCH_BUILD]
+                    + [f"-D{k}={v}" for k, v in flags.items()],
+                    ["cmake", "--build", BENCH_BUILD, "--target", "mod_coinpay_auth", "-j2"]):
+            p = subprocess.run(cmd, capture_output=True, text=True)
+            if p.returncode != 0:
+                sys.exit(f"bench: {' '.join(cmd)} failed:\n{(p.stdout + p.stderr)[-3000:]}")
+        so = os.path.join(BENCH_BUILD, "mod_coinpay_auth.so")
+    if not os.path.exists(so):
+        sys.exit(f"bench: module not found: {so}")
+    if not has_replicator(so):
+        sys.exit(f"bench: {so} has no {REPLICATE_SYMBOL}: build it with "
+                 "-DCOINPAY_BENCH_HELPERS=ON (bench/README.md)")
+    return so
 
 
 # ---- memory per session --------------------------------------------------------------------
@@ -572,6 +681,70 @@ def redis_session_records(port):
         else:
             out.append((t, 0))
     return out
+
+
+def level_memory(f):
+    """What the store of one fill level holds, from its status page after the measured user
+    signed in: region bytes, value bytes (capacity, used: gauges of the block-pool store; None
+    where this build does not export them), entries, users, bytes per user."""
+    g = f.get("gauges", {})
+    users = f["signins"]
+    out = {"users": users, "entries": g.get("coinpay_auth_store_entries"),
+           "region": g.get("coinpay_auth_store_size_bytes"),
+           "value_capacity": g.get("coinpay_auth_store_value_bytes_capacity"),
+           "value_used": g.get("coinpay_auth_store_value_bytes_used"),
+           "config": f.get("config", {})}
+    out["region_per_user"] = out["region"] / users if out["region"] is not None else None
+    out["used_per_user"] = out["value_used"] / users if out["value_used"] is not None else None
+    return out
+
+
+def memory_goal(mem):
+    """The '100k sessions <= 512 MiB' goal line: measured on the store of the 100k fill level
+    (its region as configured for 100k users by coinpay_store_directives), else projected from
+    the main run's slot size."""
+    goal = f"{MEMORY_GOAL_SESSIONS:,} sessions in shared memory <= {MEMORY_GOAL_BYTES >> 20} MiB"
+    f = mem.get("fill", {}).get(MEMORY_GOAL_SESSIONS)
+    if f and f.get("gauges", {}).get("coinpay_auth_store_size_bytes") is not None:
+        m = level_memory(f)
+        cfg = ", ".join(f"{k} {v}" for k, v in m["config"].items())
+        used = (f", values using {m['value_used'] / 2**20:,.0f} MiB" if m["value_used"] is not None
+                else ", value bytes not exported by this build")
+        short = ("" if m["users"] > MEMORY_GOAL_SESSIONS
+                 else f" (only {m['users']:,} users were live)")
+        return (f"{goal}: {m['region'] / 2**20:,.0f} MiB region measured at the "
+                f"{MEMORY_GOAL_SESSIONS:,} fill ({cfg}; {m['users']:,} users{used}){short} -> "
+                f"{'met' if m['region'] <= MEMORY_GOAL_BYTES else 'NOT met'}")
+    shm, per = mem.get("shm"), mem.get("entries_per_signin")
+    if shm and per:
+        slot = shm["coinpay_auth_store_size_bytes"] / max(1, shm["coinpay_auth_store_capacity_entries"])
+        proj = MEMORY_GOAL_SESSIONS * per["value"] * slot
+        return (f"{goal}: {proj / 2**20:,.0f} MiB projected from the main run's slot size "
+                f"(no {MEMORY_GOAL_SESSIONS:,} fill level in this run) -> "
+                f"{'met' if proj <= MEMORY_GOAL_BYTES else 'NOT met'}")
+    return f"{goal}: not measured"
+
+
+def fill_memory_rows(mem):
+    """The 'memory at each fill level' table of latest.md."""
+    lines = []
+    for n, f in sorted(mem.get("fill", {}).items()):
+        if not f.get("gauges"):
+            continue
+        m = level_memory(f)
+        cfg = ", ".join(f"{k} {v}" for k, v in m["config"].items())
+        if m["value_used"] is not None:
+            used = (f"{m['value_used'] / 2**20:,.1f} of {m['value_capacity'] / 2**20:,.1f} MiB"
+                    if m["value_capacity"] is not None else f"{m['value_used'] / 2**20:,.1f} MiB")
+            used_per = f"{m['used_per_user']:,.0f} B"
+        else:
+            used, used_per = "not exported by this build", "-"
+        region = f"{m['region'] / 2**20:,.1f} MiB" if m["region"] is not None else "-"
+        region_per = f"{m['region_per_user']:,.0f} B" if m["region_per_user"] is not None else "-"
+        entries = f"{m['entries']:,.0f}" if m["entries"] is not None else "-"
+        lines.append(f"| {n:,} | {cfg} | {m['users']:,} | {entries} | {region} | {used} | "
+                     f"{region_per} | {used_per} |")
+    return lines
 
 
 def memory_rows(mem):
@@ -1007,6 +1180,16 @@ def write_report(res, meta, cg, args):
     if mem_lines:
         lines += ["", "## Memory per live session (shared-memory store)", "",
                   "| what | value | how |", "|---|---:|---|"] + mem_lines
+    fill_mem = fill_memory_rows(meta.get("memory", {}))
+    if fill_mem:
+        lines += ["", "## Memory at each fill level (shared-memory store, as configured for it)",
+                  "", "Read from the status page after the measured user signed in: region = "
+                  "`coinpay_auth_store_size_bytes` (allocated whole at startup), value bytes = "
+                  "`coinpay_auth_store_value_bytes_used` of `..._capacity` (block-pool store "
+                  "only), users = sessions signed in or copied plus the measured user.", "",
+                  "| fill | store config | users | entries | region | value bytes used | "
+                  "region / user | used / user |", "|---:|---|---:|---:|---:|---:|---:|---:|"
+                  ] + fill_mem
     if cg:
         lines += ["", "## Instructions per request (callgrind, httpd -X, "
                   f"{args.cg_requests} keep-alive requests after 20 warm-up requests)", "",
@@ -1101,11 +1284,17 @@ def main():
     ap.add_argument("--duration", type=int, default=8, help="seconds per wrk run (default 8)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--connections", type=int, default=32)
-    ap.add_argument("--fill", default="1000,10000",
+    ap.add_argument("--fill", default="1000,10000,100000",
                     help="extra live sessions to pre-fill, comma-separated ('' = none)")
     ap.add_argument("--fill-budget", type=float, default=180,
                     help="seconds all pre-fill logins together may take (default 180)")
     ap.add_argument("--fill-workers", type=int, default=3)
+    ap.add_argument("--fill-real", type=int, default=200,
+                    help="coinpay sessions per fill level made by real sign-ins; the rest are "
+                         "copies of them (default 200)")
+    ap.add_argument("--module", default="",
+                    help="the module to measure (must be a -DCOINPAY_BENCH_HELPERS=ON build); "
+                         "default: build build-bench/ now")
     ap.add_argument("--cg-requests", type=int, default=200,
                     help="requests per scenario under callgrind (0 = skip callgrind)")
     ap.add_argument("--callgrind-only", default="", metavar="a,b,d",
@@ -1115,17 +1304,20 @@ def main():
     args = ap.parse_args()
 
     t_start = time.monotonic()
-    if not os.path.exists(module_path()):
-        sys.exit(f"bench: module not built: {module_path()} (cmake --build build)")
-    for tool in ("wrk", APACHE):
+    for tool in ("wrk", APACHE, "nm", "cmake"):
         if not shutil.which(tool):
             sys.exit(f"bench: {tool} not found (scripts/install-deps.sh)")
     with_openidc = os.path.exists(OPENIDC_SO)
     workdir = tempfile.mkdtemp(prefix="coinpay-bench-")
     os.chmod(workdir, 0o755)
-    # A private copy of the module: a rebuild during the run cannot change what is measured.
+    # The bench build (its replicator fills the store), and a private copy of it: a rebuild
+    # during the run cannot change what is measured. Every coinpay row, callgrind included,
+    # loads this copy.
+    module_src = bench_module(args)
+    normal = os.path.join(REPO, "build", "mod_coinpay_auth.so")
+    normal_clean = None if not os.path.exists(normal) else not has_replicator(normal)
     so = os.path.join(workdir, "mod_coinpay_auth.so")
-    shutil.copy2(module_path(), so)
+    shutil.copy2(module_src, so)
     os.environ["COINPAY_MODULE"] = so
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
 
@@ -1145,12 +1337,13 @@ def main():
     os.makedirs(tls_dir)
     h = jwks = None
     results, notes, cg, mem = [], [], {}, {}
-    fill_rates = []
+    fill_rates, fill_copies = [], []
     meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "cpus": os.cpu_count(),
             "httpd": version_of([APACHE, "-v"], r"Apache/(\S+)"),
             "openidc": version_of(["dpkg-query", "-W", "-f=${Version}",
                                    "libapache2-mod-auth-openidc"], r"(\S+)"),
-            "module": module_path()}
+            "module": module_src,
+            "normal_build_without_replicator": normal_clean}
     try:
         op.start()
         OP_PID[0] = op.proc.pid
@@ -1254,42 +1447,41 @@ def main():
             notes.append("redis-server not installed: the Redis-store row was skipped")
 
         # ---- 2. sessions at scale -------------------------------------------------------
+        # coinpay: --fill-real real sign-ins, then copies of those sessions made by the module
+        # (coinpay-bench-replicate) up to n; mod_auth_openidc: real sign-ins up to n within its
+        # share of the budget (the sign-ins it still has to do, across levels).
         levels = [int(x) for x in args.fill.split(",") if x.strip()]
         budget_left = args.fill_budget
-        per_signin = 2 if with_openidc else 1  # sign-ins per filled session (each module)
-        signins_left = sum(levels) * per_signin
+        mao_left = sum(levels)
         for n in levels:
-            # The same slot count for both, enough that nothing is evicted: a coinpay sign-in
-            # takes a session entry plus a sub index entry (and a sid one when the provider
-            # sends sid); mod_auth_openidc's shm cache takes more than one entry per sign-in too
-            # (with 1.1n+1000 slots it dropped live entries at n = 10k).
-            capacity = (max(10000, 3 * n + 1000),) * 2
-            if budget_left <= 0:
-                notes.append(f"fill {n}: skipped, the pre-fill time budget was used up")
-                continue
+            capacity = (coinpay_store_directives(n), openidc_cache_capacity(n))
             h = start(capacity)
             fcp = Filler(base, "coinpay", args.fill_workers)
-            # Each module's fill gets the budget's share of the sign-ins still to do, so a
-            # large level that cannot finish leaves both modules with comparable fills.
-            # A small level's share is a few seconds: give each fill at least 10 s + 1 s per 100
-            # sessions (coinpay at most half of what is left when mod_auth_openidc follows).
-            floor = 10 + n / 100
-            done_cp, t_cp = fcp.fill(n, max(budget_left * n / signins_left,
-                                            min(floor, budget_left / per_signin)), h)
-            signins_left -= n
+            real = min(n, args.fill_real)
+            done_real, t_real = fcp.fill(real, 60 + real / 10, h)
+            rep = replicate(h, fcp.cookies, n - done_real)
+            fcp.oldest += rep["samples"]
+            done_cp, t_cp = done_real + rep["written"], t_real + rep["seconds"]
             budget_left -= t_cp
-            done_mao, t_mao = (0, 0.0)
-            if with_openidc:
+            done_mao, t_mao, fmao = 0, 0.0, None
+            if with_openidc and budget_left > 0:
                 fmao = Filler(base, "openidc", args.fill_workers)
-                done_mao, t_mao = fmao.fill(done_cp, max(budget_left * n / signins_left,
+                floor = 10 + n / 100
+                done_mao, t_mao = fmao.fill(done_cp, max(budget_left * n / mao_left,
                                                          min(floor, budget_left), 1), h)
-                signins_left -= n
                 budget_left -= t_mao
-            log(f"fill {n}: {done_cp} coinpay logins in {t_cp:.0f}s, {done_mao} mod_auth_openidc "
-                f"logins in {t_mao:.0f}s")
-            for name, f_, d_, t_ in (("coinpay", fcp, done_cp, t_cp),
-                                     ("mod_auth_openidc", fmao if with_openidc else None,
-                                      done_mao, t_mao)):
+            elif with_openidc:
+                notes.append(f"fill {n}: mod_auth_openidc's fill skipped, the fill budget was "
+                             "used up")
+            mao_left -= n
+            log(f"fill {n}: coinpay {done_real} sign-ins in {t_real:.1f}s + {rep['written']} "
+                f"copies in {rep['seconds']:.1f}s ({rep['requests']} requests); "
+                f"{done_mao} mod_auth_openidc sign-ins in {t_mao:.0f}s")
+            fill_copies.append({"level": n, "real": done_real, "real_s": t_real,
+                                "copies": rep["written"], "copies_s": rep["seconds"],
+                                "requests": rep["requests"]})
+            for name, f_, d_, t_ in (("coinpay", fcp, done_real, t_real),
+                                     ("mod_auth_openidc", fmao, done_mao, t_mao)):
                 if f_ is None or not t_:
                     continue
                 c = f_.cpu
@@ -1308,29 +1500,38 @@ def main():
             gf = store_gauges(base)
             mem.setdefault("fill", {})[n] = {
                 "signins": done_cp + 1, "entries": gf.get("coinpay_auth_store_entries"),
-                "evictions": gf.get("coinpay_auth_store_evictions_total")}
+                "evictions": gf.get("coinpay_auth_store_evictions_total"),
+                "gauges": gf, "config": capacity[0]}
             r = measure(h, "b", [f"Cookie: coinpay_session={cp_cookie}"], args,
-                        label=f"(b) coinpay session, +{done_cp} sessions")
+                        label=f"(b) coinpay session, +{done_cp} sessions "
+                              f"({done_real} signed in, {rep['written']} copies)")
             r["fill"] = done_cp
             r["level"] = n
             results.append(r)
             if with_openidc:
                 mao_cookie = openidc_login(base, "bench-user")
+                short = "" if done_mao >= n else f", fill stopped at its budget ({n:,} asked)"
                 r = measure(h, "c", [f"Cookie: mod_auth_openidc_session={mao_cookie}"], args,
-                            label=f"(c) mod_auth_openidc session, +{done_mao} sessions")
+                            label=f"(c) mod_auth_openidc session, +{done_mao} sessions "
+                                  f"(real sign-ins{short})")
                 r["fill"] = done_mao
                 r["level"] = n
                 results.append(r)
             if done_cp < n:
-                notes.append(f"fill {n}: only {done_cp} sessions could be signed in within the "
-                             "time budget; the row says how many were live")
+                notes.append(f"fill {n}: only {done_cp} coinpay sessions were made; the row says "
+                             "how many were live")
             live_cp = fcp.oldest_still_valid(h, SCENARIOS["b"][1])
-            live_mao = fmao.oldest_still_valid(h, SCENARIOS["c"][1]) if with_openidc else (0, 0)
-            notes.append(f"fill {n}: CoinpaySessionCapacity {capacity[0]}, OIDCCacheShmMax "
-                         f"{capacity[1]}; {done_cp} + {done_mao} distinct users "
-                         f"signed in in {t_cp:.0f} s + {t_mao:.0f} s; after the runs the oldest "
-                         f"filled sessions still open the file: coinpay {live_cp[0]}/{live_cp[1]}"
-                         f", mod_auth_openidc {live_mao[0]}/{live_mao[1]}")
+            live_mao = fmao.oldest_still_valid(h, SCENARIOS["c"][1]) if fmao else (0, 0)
+            notes.append(f"fill {n}: {', '.join(f'{k} {v}' for k, v in capacity[0].items())}, "
+                         f"OIDCCacheShmMax {capacity[1]}; coinpay: {done_real} distinct users "
+                         f"signed in in {t_real:.1f} s, then {rep['written']} copies of their "
+                         f"sessions in {rep['seconds']:.1f} s ({rep['requests']} requests to "
+                         f"{REPLICATE_PATH}); mod_auth_openidc: {done_mao} distinct users signed "
+                         f"in in {t_mao:.0f} s; after the runs the oldest filled sessions (each "
+                         f"worker's first sign-in, the first and last copy of the first "
+                         f"replicate request) still open the file: coinpay "
+                         f"{live_cp[0]}/{live_cp[1]}, mod_auth_openidc "
+                         f"{live_mao[0]}/{live_mao[1]}")
             problems = log_problems(h)
             if problems:
                 notes.append(f"error log with fill {n}: {len(problems)} line(s) at warn or above, "
@@ -1410,22 +1611,27 @@ def main():
         notes.append(f"fill {n}: `coinpay_auth_store_entries` {f['entries']:.0f} for {f['signins']} "
                      f"sign-ins ({f['entries'] / f['signins']:.2f} per sign-in), evictions "
                      f"{f['evictions']:.0f}")
-    shm, per = mem.get("shm"), mem.get("entries_per_signin")
-    if shm and per:
-        slot = shm["coinpay_auth_store_size_bytes"] / max(1, shm["coinpay_auth_store_capacity_entries"])
-        proj = MEMORY_GOAL_SESSIONS * per["value"] * slot
-        goals.append(f"{MEMORY_GOAL_SESSIONS:,} sessions in shared memory <= "
-                     f"{MEMORY_GOAL_BYTES >> 20} MiB: {proj / 2**20:,.0f} MiB as configured "
-                     f"(CoinpaySessionEntrySize {shm['coinpay_auth_store_entry_size_bytes']:.0f}) -> "
-                     f"{'met' if proj <= MEMORY_GOAL_BYTES else 'NOT met'}")
+    goals.append(memory_goal(mem))
     meta["memory"] = mem
     meta["fill_rates"] = fill_rates
+    meta["fill_copies"] = fill_copies
+    for fc in fill_copies:
+        if fc["copies"]:
+            notes.append(f"fill {fc['level']}, coinpay copies: {fc['copies']} in "
+                         f"{fc['copies_s']:.1f} s ({fc['copies'] / max(fc['copies_s'], 1e-3):,.0f}"
+                         f"/s, {fc['requests']} requests to {REPLICATE_PATH}) after "
+                         f"{fc['real']} real sign-ins in {fc['real_s']:.1f} s")
+    if normal_clean is not None:
+        notes.append("the replicator is only in the bench build: build/mod_coinpay_auth.so "
+                     + ("has no " if normal_clean else "**HAS** ") + f"{REPLICATE_SYMBOL} (nm)")
     if fill_rates:
-        for name in ("coinpay", "mod_auth_openidc"):
+        # coinpay's fill levels are copies beyond --fill-real: only mod_auth_openidc's are
+        # made of sign-ins alone.
+        for name in ("mod_auth_openidc",):
             rs = [fr for fr in fill_rates if fr["module"] == name]
             if rs:
                 rate = sum(fr["signins"] for fr in rs) / max(sum(fr["seconds"] for fr in rs), 1e-3)
-                notes.append(f"fill rate, {name}: {rate:.0f} sign-ins/s over the run: "
+                notes.append(f"fill rate, {name}: {rate:.0f} real sign-ins/s over the run: "
                              f"{MEMORY_GOAL_SESSIONS:,} sessions would take "
                              f"{MEMORY_GOAL_SESSIONS / rate:.0f} s of sign-ins")
     for fr in fill_rates:
