@@ -553,7 +553,7 @@ def has_replicator(so):
     nm = subprocess.run(["nm", "-C", so], capture_output=True, text=True)
     if nm.returncode != 0:
         raise RuntimeError(f"nm {so}: {nm.stderr.strip()[:200]}")
-    return f"coinpay::{REPLICATE_SYMBOL}(" in nm.stdout
+    return f"coinpay::{REPLICATE_SYMBOL}" in nm.stdout
 
 
 def bench_module(args):
