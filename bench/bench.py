@@ -558,8 +558,9 @@ def has_replicator(so):
 
 def bench_module(args):
     """The module every coinpay row measures: --module, or build-bench/mod_coinpay_auth.so
-    configured like build/ (its CMakeCache: build type, compiler, launcher, sanitizers) plus
-    -DCOINPAY_BENCH_HELPERS=ON, and (re)built now (ccache makes that quick)."""
+    configured like build/ (its CMakeCache: build type, compiler, launcher; never sanitizers,
+    which would measure ASan) plus -DCOINPAY_BENCH_HELPERS=ON, and (re)built now (ccache makes
+    that quick)."""
     if args.module:
         so = os.path.abspath(args.module)
     else:
@@ -571,11 +572,12 @@ def bench_module(args):
             with open(cache) as f:
                 for line in f:
                     m = re.match(r"^(CMAKE_BUILD_TYPE|CMAKE_CXX_COMPILER|"
-                                 r"CMAKE_CXX_COMPILER_LAUNCHER|COINPAY_SANITIZE):[A-Z]+=(.*)$",
+                                 r"CMAKE_CXX_COMPILER_LAUNCHER):[A-Z]+=(.*)$",
                                  line.rstrip("\n"))
                     if m and m.group(2):
                         flags[m.group(1)] = m.group(2)
-        flags.update({"COINPAY_BENCH_HELPERS": "ON", "COINPAY_BUILD_TESTS": "OFF",
+        flags.update({"COINPAY_BENCH_HELPERS": "ON", "COINPAY_SANITIZE": "OFF",
+                      "COINPAY_BUILD_TESTS": "OFF",
                       "COINPAY_BUILD_BENCH": "OFF"})
         log(f"building the bench module in {BENCH_BUILD} (-DCOINPAY_BENCH_HELPERS=ON)")
         for cmd in (["cmake", "-S", REPO, "-B", BENCH_BUILD]
@@ -1304,7 +1306,7 @@ def main():
     args = ap.parse_args()
 
     t_start = time.monotonic()
-    for tool in ("wrk", APACHE, "nm", "cmake"):
+    for tool in ("wrk", APACHE, "nm") + (() if args.module else ("cmake",)):
         if not shutil.which(tool):
             sys.exit(f"bench: {tool} not found (scripts/install-deps.sh)")
     with_openidc = os.path.exists(OPENIDC_SO)
