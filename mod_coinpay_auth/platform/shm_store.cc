@@ -509,10 +509,31 @@ void ShmStore::DropForRoomLocked(uint32_t victim) {
 }
 
 void ShmStore::EnsureFreeBlocksLocked(uint32_t blocks, uint32_t keep) {
-  // `keep` was just touched, so it is the tail only when it is the last live entry, and the
-  // pool always holds one largest entry.
+  // Among the kRoomScan least recently used: an expired entry first, else the least recently
+  // used one that holds blocks. An entry in its slot only (an index, a marker) frees nothing
+  // for the pool, so it is dropped only when none of those holds blocks; the window keeps the
+  // lock's hold short. `keep` was just touched, so it is the tail only when it is the last live
+  // entry, and the pool always holds one largest entry.
+  constexpr int kRoomScan = 8;
   while (header_->free_blocks < blocks) {
-    uint32_t victim = header_->lru_tail;
+    uint32_t victim = kNil;
+    uint32_t i = header_->lru_tail;
+    for (int seen = 0; i != kNil && seen < kRoomScan; ++seen, i = SlotAt(i)->lru_prev) {
+      const Slot* s = SlotAt(i);
+      if (i == keep) {
+        continue;
+      }
+      if (s->expires_at <= header_->latest_now) {
+        victim = i;
+        break;
+      }
+      if (victim == kNil && BlocksFor(s->value_len) > 0) {
+        victim = i;
+      }
+    }
+    if (victim == kNil) {
+      victim = header_->lru_tail;
+    }
     if (victim == kNil || victim == keep) {
       break;
     }

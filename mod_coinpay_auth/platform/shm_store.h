@@ -100,7 +100,8 @@ class ShmStore final : public SharedStore {
 
   // Keys are 1..kMaxKeyBytes bytes (kBadInput otherwise). When every slot is in use, a new key
   // takes the least recently used slot; when the pool has too few free blocks for the value,
-  // least recently used entries are dropped until it has enough.
+  // least recently used entries are dropped until it has enough (among the 8 oldest, expired
+  // ones first, then ones holding blocks: an entry kept in its slot frees nothing).
   Status Put(std::string_view key, std::string_view value, int64_t expires_at) override;
   Result<std::optional<Entry>> Get(std::string_view key, int64_t now) override;
   // Versions come from one counter per region, so a key erased and written again never shows a
@@ -152,7 +153,8 @@ class ShmStore final : public SharedStore {
   // stay adjacent for the next value of the same size.
   void FreeChainLocked(Slot* s);
   uint32_t TakeChainLocked(uint32_t blocks);
-  // Drops least recently used entries other than `keep` until `blocks` blocks are free.
+  // Drops entries other than `keep`, least recently used first (expired ones and ones holding
+  // blocks preferred among the few oldest), until `blocks` blocks are free.
   void EnsureFreeBlocksLocked(uint32_t blocks, uint32_t keep);
   void DropForRoomLocked(uint32_t victim);
   // Marks each block of `s`'s chain; false (and nothing left marked) when the chain is out of

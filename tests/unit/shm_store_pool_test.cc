@@ -194,6 +194,31 @@ TEST_F(ShmPoolTest, AnExpiredEntryDroppedForRoomIsCountedAsExpiredNotEvicted) {
   ExpectConsistent();
 }
 
+TEST_F(ShmPoolTest, AnIndexEntryThatHoldsNoBlocksIsNotEvictedToMakeRoomInThePool) {
+  MakeStore(64, 2048, 4 * kBlock);
+  ASSERT_TRUE(store_->Put("sub-index", "one member", kLater).ok());  // oldest, in its slot
+  ASSERT_TRUE(store_->Put("record", Bytes(2000, 1), kLater).ok());   // 4 blocks: pool full
+  ASSERT_TRUE(store_->Put("next", Bytes(1000, 2), kLater).ok());
+  EXPECT_EQ(Stats().evictions, 1u);
+  EXPECT_EQ(GetValue("record"), std::nullopt);
+  EXPECT_EQ(GetValue("sub-index"), "one member") << "dropping it would free no block";
+  EXPECT_EQ(GetValue("next"), Bytes(1000, 2));
+  ExpectConsistent();
+}
+
+TEST_F(ShmPoolTest, AnExpiredEntryGoesBeforeAnOlderLiveOneWhenThePoolIsFull) {
+  MakeStore(64, 2048, 4 * kBlock);
+  ASSERT_TRUE(store_->Put("live", Bytes(1000, 1), kLater).ok());      // 2 blocks, oldest
+  ASSERT_TRUE(store_->Put("stale", Bytes(1000, 2), kNow + 10).ok());  // 2 blocks
+  ASSERT_TRUE(store_->Get("other", kNow + 20).ok());                  // time passes
+  ASSERT_TRUE(store_->Put("fresh", Bytes(1000, 3), kLater).ok());
+  EXPECT_EQ(Stats().evictions, 0u);
+  EXPECT_EQ(Stats().expired_reclaims, 1u);
+  auto live = store_->Get("live", kNow + 20);
+  EXPECT_EQ(coinpay::testing::ValueOf(live), Bytes(1000, 1));
+  ExpectConsistent();
+}
+
 TEST_F(ShmPoolTest, AValueLargerThanTheEntrySizeIsRefusedAndEvictsNothing) {
   MakeStore(16, 2048, 8 * kBlock);
   ASSERT_TRUE(store_->Put("a", Bytes(2048, 1), kLater).ok());
