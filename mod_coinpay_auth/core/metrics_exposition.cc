@@ -118,6 +118,14 @@ void AddGauges(Builder& b, const StatusReport& report) {
         s.entry_size_bytes);
   gauge("coinpay_auth_store_size_bytes",
         "Shared memory the store holds (allocated whole at startup).", s.size_bytes);
+  gauge("coinpay_auth_store_value_bytes_capacity",
+        "Bytes of the shared-memory store's value pool (CoinpaySessionValueMemory): the session "
+        "records and indexes too large to stay in their entry.",
+        s.value_bytes_capacity);
+  gauge("coinpay_auth_store_value_bytes_used",
+        "Bytes of the value pool holding values, in whole 512-byte blocks; when it nears the "
+        "capacity, least recently used entries are evicted to make room.",
+        s.value_bytes_used);
   gauge("coinpay_auth_store_evictions_total",
         "Live entries pushed out of the full shared-memory store (least recently used first).",
         s.evictions, "counter");

@@ -33,6 +33,8 @@ struct StatusReport {
     uint64_t capacity = 0;
     uint64_t entry_size_bytes = 0;
     uint64_t size_bytes = 0;
+    uint64_t value_bytes_capacity = 0;  // the pool of value blocks, and the part holding values
+    uint64_t value_bytes_used = 0;
     uint64_t evictions = 0;
     uint64_t expired_reclaims = 0;
   };

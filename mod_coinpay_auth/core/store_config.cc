@@ -2,6 +2,7 @@
 #include "core/store_config.h"
 
 #include <cstdlib>
+#include <string>
 
 namespace coinpay {
 
@@ -48,12 +49,42 @@ Result<RedisOptions> ParseRedisUrl(std::string_view url) {
   return o;
 }
 
+namespace {
+// 2^20 MiB: the pool's block indices stay within 31 bits.
+constexpr int64_t kMaxValueMemoryMiB = int64_t{1} << 20;
+
+// CoinpaySessionValueMemory, when given, must hold one largest entry: else the first record of
+// that size could never be stored whatever was evicted.
+Result<StoreConfig> CheckValueMemory(const SiteSettings& main, StoreConfig out) {
+  const int64_t mib = main.session_value_memory.value;
+  if (mib == 0) {
+    return out;  // derived from the capacity by the store, always room for one entry
+  }
+  if (mib > kMaxValueMemoryMiB) {
+    return Error{Errc::kConfig, "CoinpaySessionValueMemory " + std::to_string(mib) +
+                                    " MiB is more than the store can address: give at most " +
+                                    std::to_string(kMaxValueMemoryMiB) + " MiB"};
+  }
+  out.value_bytes = static_cast<size_t>(mib) << 20;
+  if (out.value_bytes < out.entry_size) {
+    const size_t need = (out.entry_size + (size_t{1} << 20) - 1) >> 20;
+    return Error{Errc::kConfig,
+                 "CoinpaySessionValueMemory " + std::to_string(mib) +
+                     " MiB cannot hold one entry of CoinpaySessionEntrySize " +
+                     std::to_string(out.entry_size) +
+                     " bytes: raise CoinpaySessionValueMemory to " + std::to_string(need) +
+                     " or more (about 3 KiB per signed-in user), or lower CoinpaySessionEntrySize"};
+  }
+  return out;
+}
+}  // namespace
+
 Result<StoreConfig> BuildStoreConfig(const SiteSettings& main, bool has_passphrase) {
   StoreConfig out;
   out.capacity = static_cast<size_t>(main.session_capacity.value);
   out.entry_size = static_cast<size_t>(main.session_entry_size.value);
   if (main.session_store.value == "shm") {
-    return out;
+    return CheckValueMemory(main, out);
   }
   auto redis = ParseRedisUrl(main.session_store.value);
   if (!redis) {
@@ -61,9 +92,10 @@ Result<StoreConfig> BuildStoreConfig(const SiteSettings& main, bool has_passphra
                                     " (write shm, or redis://[:password@]host:port/db)"};
   }
   if (!has_passphrase) {
-    return Error{Errc::kConfig,
-                 "CoinpaySessionStore redis:// needs CoinpayCryptoPassphrase (it encrypts sessions "
-                 "at rest): set a long random secret, e.g. the output of `openssl rand -base64 32`"};
+    return Error{
+        Errc::kConfig,
+        "CoinpaySessionStore redis:// needs CoinpayCryptoPassphrase (it encrypts sessions "
+        "at rest): set a long random secret, e.g. the output of `openssl rand -base64 32`"};
   }
   out.redis = true;
   out.redis_options = std::move(*redis);

@@ -28,7 +28,10 @@ struct StoreConfig {
   bool redis = false;  // else shared memory
   RedisOptions redis_options;
   size_t capacity = 0;    // shared memory: entries
-  size_t entry_size = 0;  // shared memory: bytes per entry
+  size_t entry_size = 0;  // shared memory: the largest value one entry may hold
+  // Shared memory: bytes of the pool that holds the values (CoinpaySessionValueMemory); 0 when
+  // not given, and the store derives it from the capacity (platform/shm_store.h PoolBytes).
+  size_t value_bytes = 0;
 };
 
 // The main server's store settings, or the message naming CoinpaySessionStore and the fix.

@@ -112,7 +112,9 @@ StatusReport GatherStatus(int64_t now) {
       report.store.entries = stats->live_entries;
       report.store.capacity = stats->capacity;
       report.store.entry_size_bytes = stats->entry_size;
-      report.store.size_bytes = ShmStore::RegionSize(stats->capacity, stats->entry_size);
+      report.store.size_bytes = stats->region_bytes;
+      report.store.value_bytes_capacity = stats->value_bytes_capacity;
+      report.store.value_bytes_used = stats->value_bytes_used;
       report.store.evictions = stats->evictions;
       report.store.expired_reclaims = stats->expired_reclaims;
     } else {

@@ -100,14 +100,19 @@ Status OpenSharedStore(server_rec* main) {
   }
   size_t capacity = config->capacity;
   size_t entry = config->entry_size;
-  size_t size = ShmStore::RegionSize(capacity, entry);
+  size_t pool = ShmStore::PoolBytes(capacity, entry, config->value_bytes);
+  size_t size = ShmStore::RegionSize(capacity, entry, pool);
   if (size == 0) {
     return Error{Errc::kConfig,
-                 "CoinpaySessionCapacity / CoinpaySessionEntrySize are out of "
-                 "range (at most 16777216 sessions of at most 16 MiB)"};
+                 "CoinpaySessionCapacity / CoinpaySessionEntrySize / CoinpaySessionValueMemory "
+                 "are out of range (at most 16777216 entries of at most 16 MiB each)"};
   }
-  // The layout depends on both sizes, not only on their product.
-  const uint64_t shape = (static_cast<uint64_t>(capacity) << 32) ^ entry;
+  // The layout depends on all three sizes, not only on the region's: a graceful restart with
+  // any of them changed makes a new region.
+  uint64_t shape = capacity;
+  for (uint64_t part : {static_cast<uint64_t>(entry), static_cast<uint64_t>(pool)}) {
+    shape = (shape ^ (shape >> 29)) * 0x9e3779b97f4a7c15ULL ^ part;
+  }
   Process& proc = TheProcess();
   if (const RetainedRegion* kept = RetainedRegionOf(kRetainedKey, size, shape)) {
     auto store = ShmStore::Attach(kept->base, kept->size);
@@ -121,16 +126,17 @@ Status OpenSharedStore(server_rec* main) {
   if (!region) {
     return region.error();
   }
-  auto store = ShmStore::Create(region->base, region->size, capacity, entry);
+  auto store = ShmStore::Create(region->base, region->size, capacity, entry, pool);
   if (!store) {
     return store.error();
   }
   proc.shm = std::move(*store);
   proc.store = proc.shm.get();
   ap_log_error(APLOG_MARK, APLOG_INFO, 0, main,
-               "CPA00901: session store: %" APR_SIZE_T_FMT " sessions of up to %" APR_SIZE_T_FMT
-               " bytes in %" APR_SIZE_T_FMT " bytes of shared memory",
-               capacity, entry, size);
+               "CPA00901: session store: %" APR_SIZE_T_FMT " entries of up to %" APR_SIZE_T_FMT
+               " bytes sharing %" APR_SIZE_T_FMT " bytes for values, in %" APR_SIZE_T_FMT
+               " bytes of shared memory",
+               capacity, entry, pool, size);
   return OkStatus();
 }
 
@@ -184,27 +190,28 @@ int CheckConfig(apr_pool_t* /*pconf*/, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp
     }
   }
   const ServerConfig& main = ServerConfigOf(s);
-  if (auto store = BuildStoreConfig(main, AnyPassphrase(s)); !store) {
+  auto store = BuildStoreConfig(main, AnyPassphrase(s));
+  if (!store) {
     ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
                  "CPA00916: mod_coinpay_auth: %s", store.error().detail.c_str());
-    rc = HTTP_INTERNAL_SERVER_ERROR;
+    return HTTP_INTERNAL_SERVER_ERROR;
   }
-  size_t region = ShmStore::RegionSize(static_cast<size_t>(main.session_capacity.value),
-                                       static_cast<size_t>(main.session_entry_size.value));
-  if (region != 0 && main.session_store.value == "shm" && any &&
+  const size_t pool = ShmStore::PoolBytes(store->capacity, store->entry_size, store->value_bytes);
+  const size_t region = ShmStore::RegionSize(store->capacity, store->entry_size, pool);
+  if (region != 0 && !store->redis && any &&
       ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST) {
     // `apachectl -t` says what the session store will take before anyone starts it.
     ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_NOTICE, 0, nullptr,
                  "CPA00918: mod_coinpay_auth: the session store will allocate %" APR_SIZE_T_FMT
-                 " MiB of shared memory (%" APR_INT64_T_FMT " entries of %" APR_INT64_T_FMT
-                 " bytes; each signed-in user takes 2 to 3)",
-                 region >> 20, static_cast<apr_int64_t>(main.session_capacity.value),
-                 static_cast<apr_int64_t>(main.session_entry_size.value));
+                 " MiB of shared memory (%" APR_SIZE_T_FMT " entries of up to %" APR_SIZE_T_FMT
+                 " bytes each, sharing %" APR_SIZE_T_FMT
+                 " MiB for values; a signed-in user takes 2 to 3 entries and about 3 KiB)",
+                 region >> 20, store->capacity, store->entry_size, pool >> 20);
   }
   if (region == 0) {
     ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr,
-                 "CPA00903: mod_coinpay_auth: CoinpaySessionCapacity x CoinpaySessionEntrySize "
-                 "is out of range (at most 16777216 sessions of at most 16 MiB each)");
+                 "CPA00903: mod_coinpay_auth: CoinpaySessionCapacity / CoinpaySessionEntrySize "
+                 "are out of range (at most 16777216 entries of at most 16 MiB each)");
     rc = HTTP_INTERNAL_SERVER_ERROR;
   }
   return rc;

@@ -1,5 +1,8 @@
 // The shared-memory session table: slots addressed by index, bucket chains for lookup, a doubly
-// linked LRU list and a free list, all inside one region guarded by a robust pthread mutex.
+// linked LRU list and a free list, and a pool of value blocks chained by index, all inside one
+// region guarded by a robust pthread mutex.
+//
+// Region: Header | buckets | slots (256 bytes each) | block links (4 bytes a block) | blocks.
 #include "platform/shm_store.h"
 
 #include <apr_shm.h>
@@ -19,9 +22,15 @@ namespace {
 // "CPASHM01" read as little-endian bytes; a region without it was never initialised by Create.
 constexpr uint64_t kMagic = 0x31304d4853415043ULL;
 // Bump whenever Header or Slot changes: Attach must not read a table laid out differently.
-constexpr uint32_t kLayoutVersion = 2;
+constexpr uint32_t kLayoutVersion = 3;
 constexpr uint32_t kNil = 0xffffffffU;
+// Block links: the end of a chain or of the free list. Block indices are below it, so the top
+// bit is free to mark a block while RebuildLocked or Verify counts it.
+constexpr uint32_t kNoBlock = 0x7fffffffU;
+constexpr uint32_t kBlockMark = 0x80000000U;
+constexpr size_t kMaxBlocks = kNoBlock - 1;
 constexpr size_t kBlockAlign = 64;  // keeps the mutex, buckets and slots on their own cache lines
+constexpr size_t kSlotBytes = 256;  // sizeof(Slot), checked where Slot is complete
 
 enum SlotState : uint32_t {
   kFree = 0,
@@ -45,6 +54,18 @@ size_t BucketCountFor(size_t capacity) {
 // only observer of a dead writer's stores is a process that takes the mutex after it.
 inline void StateBarrier() { std::atomic_signal_fence(std::memory_order_seq_cst); }
 
+// Multiplies into 128 bits and folds: every input bit reaches many output bits in one step.
+inline uint64_t FoldedMultiply(uint64_t a, uint64_t b) {
+  unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
+
+inline uint64_t LoadWord(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, sizeof(w));
+  return w;
+}
+
 uint64_t SplitMix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -62,9 +83,15 @@ struct ShmStore::Header {
   uint32_t capacity;
   uint32_t entry_size;
   uint32_t bucket_count;
-  uint32_t slot_stride;
+  uint32_t slot_size;
+  uint32_t inline_size;
+  uint32_t block_size;
+  uint32_t block_count;
+  uint32_t reserved;
   uint64_t buckets_offset;
   uint64_t slots_offset;
+  uint64_t block_links_offset;
+  uint64_t blocks_offset;
   uint64_t mutex_size;
   // Random per region, so chosen keys cannot pile up in one bucket chain.
   uint64_t hash_seed;
@@ -74,6 +101,8 @@ struct ShmStore::Header {
   uint32_t lru_tail;  // least recently used: the next eviction
   uint32_t free_head;
   uint32_t live;
+  uint32_t free_block_head;
+  uint32_t free_blocks;
   uint64_t use_clock;  // stamps slots on use, so recovery can rebuild the LRU order
   int64_t latest_now;  // the latest `now` seen by Get: tells an expired reclaim from an eviction
   uint64_t evictions;
@@ -89,14 +118,41 @@ struct ShmStore::Slot {
   uint32_t chain_next;  // next slot in the same bucket, or free-list successor when kFree
   uint32_t lru_prev;
   uint32_t lru_next;
+  uint32_t first_block;  // the value's chain when value_len > kInlineBytes, else kNoBlock
+  uint32_t reserved;
   uint64_t hash;
   int64_t expires_at;
   uint64_t last_used;
   uint64_t version;
   char key[kMaxKeyBytes];
-  // entry_size value bytes follow.
-  unsigned char* value() { return reinterpret_cast<unsigned char*>(this + 1); }
+  unsigned char inline_value[kInlineBytes];
 };
+namespace {
+// Blocks a value of `len` bytes takes: none when it fits its slot.
+inline uint32_t BlocksFor(size_t len) {
+  return len <= ShmStore::kInlineBytes
+             ? 0
+             : static_cast<uint32_t>((len + ShmStore::kBlockBytes - 1) / ShmStore::kBlockBytes);
+}
+
+struct Layout {
+  size_t buckets;  // offsets from the region's base
+  size_t slots;
+  size_t block_links;
+  size_t blocks;
+  size_t total;
+};
+
+Layout LayoutFor(size_t header_size, size_t capacity, size_t block_count) {
+  Layout l{};
+  l.buckets = AlignUp(header_size, kBlockAlign);
+  l.slots = l.buckets + AlignUp(BucketCountFor(capacity) * sizeof(uint32_t), kBlockAlign);
+  l.block_links = l.slots + capacity * kSlotBytes;
+  l.blocks = l.block_links + AlignUp(block_count * sizeof(uint32_t), kBlockAlign);
+  l.total = l.blocks + block_count * ShmStore::kBlockBytes;
+  return l;
+}
+}  // namespace
 
 // Takes the region mutex; when its previous owner died holding it, marks it consistent and
 // rebuilds the table from the slots, which is the only state a dead writer cannot leave torn.
@@ -154,36 +210,53 @@ Result<ShmRegion> ShmRegion::Create(apr_pool_t* pool, size_t size) {
   return ShmRegion(apr_shm_baseaddr_get(shm), apr_shm_size_get(shm));
 }
 
-size_t ShmStore::RegionSize(size_t capacity, size_t entry_size) {
-  if (capacity == 0 || capacity > kMaxCapacity || entry_size == 0 || entry_size > kMaxEntryBytes) {
-    return 0;
+size_t ShmStore::PoolBytes(size_t capacity, size_t entry_size, size_t value_bytes) {
+  size_t want = value_bytes;
+  if (want == 0) {
+    want = std::max(std::min(capacity, kMaxCapacity) * kDefaultValueBytesPerEntry,
+                    std::min(entry_size, kMaxEntryBytes));
   }
-  // Bounds above keep this well inside 64 bits: 2^24 slots of at most 16 MiB + 128 bytes.
-  size_t header = AlignUp(sizeof(Header), kBlockAlign);
-  size_t buckets = AlignUp(BucketCountFor(capacity) * sizeof(uint32_t), kBlockAlign);
-  size_t stride = AlignUp(sizeof(Slot) + entry_size, alignof(Slot));
-  return header + buckets + capacity * stride;
+  return AlignUp(std::min(want, kMaxValueBytes), kBlockBytes);
 }
 
-ShmStore::ShmStore(void* base, size_t capacity, size_t entry_size)
+size_t ShmStore::RegionSize(size_t capacity, size_t entry_size, size_t value_bytes) {
+  if (capacity == 0 || capacity > kMaxCapacity || entry_size == 0 || entry_size > kMaxEntryBytes ||
+      value_bytes > kMaxValueBytes) {
+    return 0;
+  }
+  size_t blocks = PoolBytes(capacity, entry_size, value_bytes) / kBlockBytes;
+  if (blocks > kMaxBlocks || blocks < std::max<size_t>(1, BlocksFor(entry_size))) {
+    return 0;
+  }
+  // Bounds above keep this well inside 64 bits: 2^24 slots of 256 bytes and 2^40 pool bytes.
+  return LayoutFor(sizeof(Header), capacity, blocks).total;
+}
+
+ShmStore::ShmStore(void* base, size_t capacity, size_t entry_size, size_t block_count)
     : header_(static_cast<Header*>(base)),
-      buckets_(reinterpret_cast<uint32_t*>(static_cast<unsigned char*>(base) +
-                                           AlignUp(sizeof(Header), kBlockAlign))),
-      slots_(static_cast<unsigned char*>(base) + AlignUp(sizeof(Header), kBlockAlign) +
-             AlignUp(BucketCountFor(capacity) * sizeof(uint32_t), kBlockAlign)),
       capacity_(capacity),
       entry_size_(entry_size),
-      slot_stride_(AlignUp(sizeof(Slot) + entry_size, alignof(Slot))) {}
+      block_count_(block_count) {
+  static_assert(sizeof(Slot) == kSlotBytes, "a slot is four cache lines");
+  auto* bytes = static_cast<unsigned char*>(base);
+  Layout l = LayoutFor(sizeof(Header), capacity, block_count);
+  buckets_ = reinterpret_cast<uint32_t*>(bytes + l.buckets);
+  slots_ = bytes + l.slots;
+  block_links_ = reinterpret_cast<uint32_t*>(bytes + l.block_links);
+  blocks_ = bytes + l.blocks;
+}
 
 Result<std::unique_ptr<ShmStore>> ShmStore::Create(void* base, size_t size, size_t capacity,
-                                                   size_t entry_size) {
+                                                   size_t entry_size, size_t value_bytes) {
   using R = Result<std::unique_ptr<ShmStore>>;
-  size_t need = RegionSize(capacity, entry_size);
+  size_t need = RegionSize(capacity, entry_size, value_bytes);
   if (need == 0) {
     return R(Errc::kConfig, "session store geometry out of bounds: capacity " +
                                 std::to_string(capacity) + " (1.." + std::to_string(kMaxCapacity) +
                                 "), entry size " + std::to_string(entry_size) + " (1.." +
-                                std::to_string(kMaxEntryBytes) + ")");
+                                std::to_string(kMaxEntryBytes) + "), value pool of " +
+                                std::to_string(value_bytes) +
+                                " bytes (at least one entry, at most 2^40)");
   }
   if (base == nullptr || reinterpret_cast<uintptr_t>(base) % alignof(Header) != 0) {
     return R(Errc::kConfig, "session store region is null or misaligned");
@@ -193,7 +266,8 @@ Result<std::unique_ptr<ShmStore>> ShmStore::Create(void* base, size_t size, size
                                 " bytes is smaller than the " + std::to_string(need) + " needed");
   }
 
-  std::unique_ptr<ShmStore> store(new ShmStore(base, capacity, entry_size));
+  size_t blocks = PoolBytes(capacity, entry_size, value_bytes) / kBlockBytes;
+  std::unique_ptr<ShmStore> store(new ShmStore(base, capacity, entry_size, blocks));
   Header* h = store->header_;
   // Clear the magic first: a process attaching while we initialise must be refused.
   h->magic = 0;
@@ -205,10 +279,15 @@ Result<std::unique_ptr<ShmStore>> ShmStore::Create(void* base, size_t size, size
   h->capacity = static_cast<uint32_t>(capacity);
   h->entry_size = static_cast<uint32_t>(entry_size);
   h->bucket_count = static_cast<uint32_t>(BucketCountFor(capacity));
-  h->slot_stride = static_cast<uint32_t>(store->slot_stride_);
-  h->buckets_offset =
-      reinterpret_cast<unsigned char*>(store->buckets_) - static_cast<unsigned char*>(base);
-  h->slots_offset = store->slots_ - static_cast<unsigned char*>(base);
+  h->slot_size = sizeof(Slot);
+  h->inline_size = kInlineBytes;
+  h->block_size = kBlockBytes;
+  h->block_count = static_cast<uint32_t>(blocks);
+  Layout l = LayoutFor(sizeof(Header), capacity, blocks);
+  h->buckets_offset = l.buckets;
+  h->slots_offset = l.slots;
+  h->block_links_offset = l.block_links;
+  h->blocks_offset = l.blocks;
   h->mutex_size = sizeof(pthread_mutex_t);
   std::random_device rd;
   h->hash_seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
@@ -228,10 +307,12 @@ Result<std::unique_ptr<ShmStore>> ShmStore::Create(void* base, size_t size, size
              "session store mutex init failed: " + std::string(std::strerror(rc)));
   }
 
-  // An empty table: RebuildLocked turns all-free slots into buckets, free list and LRU.
+  // An empty table: RebuildLocked turns all-free slots into buckets, free list and LRU, and
+  // unowned blocks into the pool's free list.
   for (size_t i = 0; i < capacity; ++i) {
     std::memset(static_cast<void*>(store->SlotAt(static_cast<uint32_t>(i))), 0, sizeof(Slot));
   }
+  std::memset(static_cast<void*>(store->block_links_), 0, blocks * sizeof(uint32_t));
   store->RebuildLocked();
   StateBarrier();
   h->magic = kMagic;
@@ -256,24 +337,30 @@ Result<std::unique_ptr<ShmStore>> ShmStore::Attach(void* base, size_t size) {
   }
   size_t capacity = h->capacity;
   size_t entry_size = h->entry_size;
-  size_t need = RegionSize(capacity, entry_size);
+  size_t blocks = h->block_count;
+  size_t need = RegionSize(capacity, entry_size, blocks * kBlockBytes);
   if (need == 0 || h->region_size != need || need > size) {
     return R(Errc::kConfig, "session store region geometry (capacity " + std::to_string(capacity) +
-                                ", entry size " + std::to_string(entry_size) +
-                                ") does not fit its " + std::to_string(size) + " bytes");
+                                ", entry size " + std::to_string(entry_size) + ", " +
+                                std::to_string(blocks) + " value blocks) does not fit its " +
+                                std::to_string(size) + " bytes");
   }
-  std::unique_ptr<ShmStore> store(new ShmStore(base, capacity, entry_size));
-  if (h->bucket_count != BucketCountFor(capacity) || h->slot_stride != store->slot_stride_ ||
-      h->buckets_offset != static_cast<uint64_t>(reinterpret_cast<unsigned char*>(store->buckets_) -
-                                                 static_cast<unsigned char*>(base)) ||
-      h->slots_offset != static_cast<uint64_t>(store->slots_ - static_cast<unsigned char*>(base))) {
+  Layout l = LayoutFor(sizeof(Header), capacity, blocks);
+  if (h->bucket_count != BucketCountFor(capacity) || h->slot_size != sizeof(Slot) ||
+      h->inline_size != kInlineBytes || h->block_size != kBlockBytes ||
+      h->buckets_offset != l.buckets || h->slots_offset != l.slots ||
+      h->block_links_offset != l.block_links || h->blocks_offset != l.blocks) {
     return R(Errc::kConfig, "session store region header is inconsistent");
   }
-  return R(std::move(store));
+  return R(std::unique_ptr<ShmStore>(new ShmStore(base, capacity, entry_size, blocks)));
 }
 
 ShmStore::Slot* ShmStore::SlotAt(uint32_t index) const {
-  return reinterpret_cast<Slot*>(slots_ + static_cast<size_t>(index) * slot_stride_);
+  return reinterpret_cast<Slot*>(slots_ + static_cast<size_t>(index) * sizeof(Slot));
+}
+
+unsigned char* ShmStore::BlockAt(uint32_t block) const {
+  return blocks_ + static_cast<size_t>(block) * kBlockBytes;
 }
 
 uint32_t ShmStore::BucketOf(uint64_t hash) const {
@@ -281,11 +368,26 @@ uint32_t ShmStore::BucketOf(uint64_t hash) const {
 }
 
 uint64_t ShmStore::HashKey(std::string_view key) const {
-  // FNV-1a over the bytes, seeded, then a full-avalanche finish so the low bits (the bucket)
-  // depend on every byte.
-  uint64_t h = 0xcbf29ce484222325ULL ^ header_->hash_seed;
-  for (unsigned char c : key) {
-    h = (h ^ c) * 0x100000001b3ULL;
+  // Eight bytes a step (keys are 32-byte digests, at most 64 bytes): each word is folded into a
+  // state that starts from the region's random seed and the length, then a full-avalanche
+  // finish so the low bits (the bucket) depend on every byte. Without the seed a chooser of
+  // keys cannot aim them at one bucket chain.
+  constexpr uint64_t kMul = 0x9e3779b97f4a7c15ULL;
+  const char* p = key.data();
+  size_t n = key.size();
+  uint64_t h = header_->hash_seed ^ (n * 0xff51afd7ed558ccdULL);
+  if (n >= 8) {
+    for (; n > 8; p += 8, n -= 8) {
+      h = FoldedMultiply(h ^ LoadWord(p), kMul);
+    }
+    // The last word may overlap the one before: the length in the seed tells keys apart.
+    h = FoldedMultiply(h ^ LoadWord(p + n - 8), kMul);
+  } else {
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; ++i) {
+      w |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+    }
+    h = FoldedMultiply(h ^ w, kMul);
   }
   return SplitMix64(h);
 }
@@ -359,22 +461,89 @@ void ShmStore::FreeSlotLocked(uint32_t index) {
   StateBarrier();
   UnlinkFromBucketLocked(index);
   UnlinkFromLruLocked(index);
+  FreeChainLocked(s);
   s->key_len = 0;
-  s->value_len = 0;
   s->chain_next = header_->free_head;
   header_->free_head = index;
   header_->live--;
 }
 
+void ShmStore::FreeChainLocked(Slot* s) {
+  uint32_t n = BlocksFor(s->value_len);
+  s->value_len = 0;
+  uint32_t first = s->first_block;
+  s->first_block = kNoBlock;
+  if (n == 0) {
+    return;
+  }
+  // The chain joins the free list whole and in order; only its last link changes.
+  uint32_t last = first;
+  for (uint32_t i = 1; i < n; ++i) {
+    last = block_links_[last];
+  }
+  block_links_[last] = header_->free_block_head;
+  header_->free_block_head = first;
+  header_->free_blocks += n;
+}
+
+uint32_t ShmStore::TakeChainLocked(uint32_t blocks) {
+  // The first `blocks` of the free list are already linked in order: cut after the last.
+  uint32_t first = header_->free_block_head;
+  uint32_t last = first;
+  for (uint32_t i = 1; i < blocks; ++i) {
+    last = block_links_[last];
+  }
+  header_->free_block_head = block_links_[last];
+  block_links_[last] = kNoBlock;
+  header_->free_blocks -= blocks;
+  return first;
+}
+
+void ShmStore::DropForRoomLocked(uint32_t victim) {
+  if (SlotAt(victim)->expires_at <= header_->latest_now) {
+    header_->expired_reclaims++;
+  } else {
+    header_->evictions++;
+  }
+  FreeSlotLocked(victim);
+}
+
+void ShmStore::EnsureFreeBlocksLocked(uint32_t blocks, uint32_t keep) {
+  // Among the kRoomScan least recently used: an expired entry first, else the least recently
+  // used one that holds blocks. An entry in its slot only (an index, a marker) frees nothing
+  // for the pool, so it is dropped only when none of those holds blocks; the window keeps the
+  // lock's hold short. `keep` was just touched, so it is the tail only when it is the last live
+  // entry, and the pool always holds one largest entry.
+  constexpr int kRoomScan = 8;
+  while (header_->free_blocks < blocks) {
+    uint32_t victim = kNil;
+    uint32_t i = header_->lru_tail;
+    for (int seen = 0; i != kNil && seen < kRoomScan; ++seen, i = SlotAt(i)->lru_prev) {
+      const Slot* s = SlotAt(i);
+      if (i == keep) {
+        continue;
+      }
+      if (s->expires_at <= header_->latest_now) {
+        victim = i;
+        break;
+      }
+      if (victim == kNil && BlocksFor(s->value_len) > 0) {
+        victim = i;
+      }
+    }
+    if (victim == kNil) {
+      victim = header_->lru_tail;
+    }
+    if (victim == kNil || victim == keep) {
+      break;
+    }
+    DropForRoomLocked(victim);
+  }
+}
+
 uint32_t ShmStore::TakeSlotLocked() {
   if (header_->free_head == kNil) {
-    uint32_t victim = header_->lru_tail;
-    if (SlotAt(victim)->expires_at <= header_->latest_now) {
-      header_->expired_reclaims++;
-    } else {
-      header_->evictions++;
-    }
-    FreeSlotLocked(victim);
+    DropForRoomLocked(header_->lru_tail);
   }
   uint32_t index = header_->free_head;
   header_->free_head = SlotAt(index)->chain_next;
@@ -382,9 +551,45 @@ uint32_t ShmStore::TakeSlotLocked() {
   return index;
 }
 
+void ShmStore::ClearBlockMarksLocked() {
+  for (size_t b = 0; b < block_count_; ++b) {
+    block_links_[b] &= ~kBlockMark;
+  }
+}
+
+bool ShmStore::MarkChainLocked(const Slot* s) {
+  uint32_t n = BlocksFor(s->value_len);
+  if (n == 0) {
+    return s->first_block == kNoBlock;
+  }
+  uint32_t b = s->first_block;
+  uint32_t marked = 0;
+  bool ok = true;
+  for (; marked < n; ++marked) {
+    if (b >= block_count_ || (block_links_[b] & kBlockMark) != 0) {
+      ok = false;  // out of range, or a block seen before: cyclic or shared
+      break;
+    }
+    block_links_[b] |= kBlockMark;
+    b = block_links_[b] & ~kBlockMark;
+  }
+  ok = ok && b == kNoBlock;  // neither shorter nor longer than the value
+  if (!ok) {
+    // Unmark what this chain marked: the same `marked` steps from its start.
+    b = s->first_block;
+    for (uint32_t i = 0; i < marked; ++i) {
+      block_links_[b] &= ~kBlockMark;
+      b = block_links_[b];
+    }
+  }
+  return ok;
+}
+
 // Runs with the recovered mutex held, so it allocates nothing (a std::bad_alloc here would leave
 // every process waiting on the lock): the LRU list is rebuilt in place, then sorted by the
-// slots' last_used stamps with a bottom-up merge sort on the list itself, O(n log n).
+// slots' last_used stamps with a bottom-up merge sort on the list itself, O(n log n). The
+// pool's free list is every block no kept slot's chain holds; a slot whose chain is torn (out of
+// range, cyclic, shared with a slot kept before it, of the wrong length) is dropped.
 void ShmStore::RebuildLocked() {
   Header* h = header_;
   for (uint32_t b = 0; b < h->bucket_count; ++b) {
@@ -394,6 +599,8 @@ void ShmStore::RebuildLocked() {
   h->lru_tail = kNil;
   h->free_head = kNil;
   h->live = 0;
+  // Marks left by a process that died while counting blocks mean nothing now.
+  ClearBlockMarksLocked();
 
   // Live slots are first chained through lru_next in scan order (only lru_next until sorted).
   uint32_t list = kNil;
@@ -408,7 +615,8 @@ void ShmStore::RebuildLocked() {
     std::string_view key(s->key, keep ? s->key_len : 0);
     if (keep) {
       s->hash = HashKey(key);
-      keep = FindLocked(key, s->hash) == kNil;  // a duplicate cannot happen; never trust one
+      // A duplicate cannot happen; never trust one. The chain is checked last: it marks blocks.
+      keep = FindLocked(key, s->hash) == kNil && MarkChainLocked(s);
     }
     s->lru_prev = kNil;
     s->lru_next = kNil;
@@ -425,8 +633,23 @@ void ShmStore::RebuildLocked() {
       s->state = kFree;
       s->key_len = 0;
       s->value_len = 0;
+      s->first_block = kNoBlock;
       s->chain_next = h->free_head;
       h->free_head = i;
+    }
+  }
+
+  // Blocks: the marked ones are held by kept chains; the rest, backwards so the free list runs
+  // in ascending order and hands out adjacent blocks.
+  h->free_block_head = kNoBlock;
+  h->free_blocks = 0;
+  for (size_t b = block_count_; b-- > 0;) {
+    if ((block_links_[b] & kBlockMark) != 0) {
+      block_links_[b] &= ~kBlockMark;
+    } else {
+      block_links_[b] = h->free_block_head;
+      h->free_block_head = static_cast<uint32_t>(b);
+      h->free_blocks++;
     }
   }
 
@@ -495,32 +718,95 @@ Status ShmStore::CheckSizes(std::string_view key, std::string_view value) const 
   return OkStatus();
 }
 
+// Everything between kWriting and kLive may be cut short by the writer's death: recovery then
+// drops the slot and gives every block no live chain holds back to the pool.
 void ShmStore::WriteLocked(uint32_t index, bool is_new, std::string_view key, uint64_t hash,
                            std::string_view value, int64_t expires_at) {
   Slot* s = SlotAt(index);
   s->state = kWriting;
   StateBarrier();
-  if (mid_write_hook_) {
-    mid_write_hook_();
-  }
   if (is_new) {
     s->key_len = static_cast<uint32_t>(key.size());
     std::memcpy(s->key, key.data(), key.size());
     s->hash = hash;
+    s->value_len = 0;
+    s->first_block = kNoBlock;
     uint32_t b = BucketOf(hash);
     s->chain_next = buckets_[b];
     buckets_[b] = index;
     PushLruFrontLocked(index);
   }
-  if (!value.empty()) {
-    std::memcpy(s->value(), value.data(), value.size());
+  // Most recently used before making room, so it is never the entry dropped for room.
+  TouchLocked(index);
+  FreeChainLocked(s);
+  uint32_t blocks = BlocksFor(value.size());
+  if (blocks == 0) {
+    if (mid_write_hook_) {
+      mid_write_hook_();
+    }
+    if (!value.empty()) {
+      std::memcpy(s->inline_value, value.data(), value.size());
+    }
+  } else {
+    EnsureFreeBlocksLocked(blocks, index);
+    uint32_t b = TakeChainLocked(blocks);
+    s->first_block = b;
+    for (uint32_t i = 0; i < blocks; ++i) {
+      if (i == blocks / 2 && mid_write_hook_) {
+        mid_write_hook_();
+      }
+      size_t at = static_cast<size_t>(i) * kBlockBytes;
+      std::memcpy(BlockAt(b), value.data() + at, std::min(kBlockBytes, value.size() - at));
+      b = block_links_[b];
+    }
   }
   s->value_len = static_cast<uint32_t>(value.size());
   s->expires_at = expires_at;
   s->version = ++header_->version_clock;
-  TouchLocked(index);
   StateBarrier();
   s->state = kLive;
+}
+
+void ShmStore::AppendValueLocked(const Slot* s, std::string& out) const {
+  size_t left = s->value_len;
+  if (left <= kInlineBytes) {
+    out.append(reinterpret_cast<const char*>(s->inline_value), left);
+    return;
+  }
+  // Adjacent blocks (the usual case: chains are taken from and returned to the free list
+  // whole) are copied in one step.
+  uint32_t b = s->first_block;
+  while (left > 0) {
+    uint32_t run_start = b;
+    size_t run = std::min(kBlockBytes, left);
+    left -= run;
+    b = block_links_[b];
+    while (left > 0 && b == run_start + run / kBlockBytes) {
+      size_t n = std::min(kBlockBytes, left);
+      run += n;
+      left -= n;
+      b = block_links_[b];
+    }
+    out.append(reinterpret_cast<const char*>(BlockAt(run_start)), run);
+  }
+}
+
+bool ShmStore::ValueEqualsLocked(const Slot* s, std::string_view expected) const {
+  if (s->value_len != expected.size()) {
+    return false;
+  }
+  if (expected.size() <= kInlineBytes) {
+    return expected.empty() || std::memcmp(s->inline_value, expected.data(), expected.size()) == 0;
+  }
+  uint32_t b = s->first_block;
+  for (size_t at = 0; at < expected.size(); at += kBlockBytes) {
+    if (std::memcmp(BlockAt(b), expected.data() + at,
+                    std::min(kBlockBytes, expected.size() - at)) != 0) {
+      return false;
+    }
+    b = block_links_[b];
+  }
+  return true;
 }
 
 Status ShmStore::Put(std::string_view key, std::string_view value, int64_t expires_at) {
@@ -585,9 +871,7 @@ Status ShmStore::ChangeSlotIfPresent(std::string_view key, Change&& change) {
 
 Status ShmStore::EraseIfEquals(std::string_view key, std::string_view expected) {
   return ChangeSlotIfPresent(key, [&](uint32_t index, uint64_t /*hash*/) {
-    Slot* s = SlotAt(index);
-    if (s->value_len == expected.size() &&
-        (expected.empty() || std::memcmp(s->value(), expected.data(), expected.size()) == 0)) {
+    if (ValueEqualsLocked(SlotAt(index), expected)) {
       FreeSlotLocked(index);
     }
   });
@@ -639,7 +923,7 @@ Result<std::optional<SharedStore::Entry>> ShmStore::Get(std::string_view key, in
     }
     Slot* s = SlotAt(index);
     TouchLocked(index);
-    out.value.assign(reinterpret_cast<const char*>(s->value()), s->value_len);
+    AppendValueLocked(s, out.value);
     out.version = s->version;
   }
   last_len = out.value.size();
@@ -707,8 +991,9 @@ Status ShmStore::SetAdd(std::string_view key, std::string_view member, int64_t e
   int64_t keep_until = expires_at;
   if (index != kNil && SlotAt(index)->expires_at > header_->latest_now) {
     const Slot* s = SlotAt(index);
-    members = SplitMembers(
-        std::string_view(reinterpret_cast<const char*>(SlotAt(index)->value()), s->value_len));
+    std::string bytes;
+    AppendValueLocked(s, bytes);
+    members = SplitMembers(bytes);
     keep_until = std::max(keep_until, s->expires_at);
   }
   bool present = std::find(members.begin(), members.end(), member) != members.end();
@@ -746,9 +1031,10 @@ Result<std::vector<std::string>> ShmStore::SetMembers(std::string_view key, int6
 Status ShmStore::SetRemove(std::string_view key, const std::vector<std::string>& members) {
   return ChangeSlotIfPresent(key, [&](uint32_t index, uint64_t hash) {
     Slot* s = SlotAt(index);
+    std::string bytes;
+    AppendValueLocked(s, bytes);
     std::vector<std::string> kept;
-    for (auto& m :
-         SplitMembers(std::string_view(reinterpret_cast<const char*>(s->value()), s->value_len))) {
+    for (auto& m : SplitMembers(bytes)) {
       if (std::find(members.begin(), members.end(), m) == members.end()) {
         kept.push_back(std::move(m));
       }
@@ -774,6 +1060,9 @@ Result<ShmStore::Stats> ShmStore::GetStats() {
   Stats st;
   st.capacity = capacity_;
   st.entry_size = entry_size_;
+  st.region_bytes = header_->region_size;
+  st.value_bytes_capacity = block_count_ * kBlockBytes;
+  st.value_bytes_used = (block_count_ - header_->free_blocks) * kBlockBytes;
   st.live_entries = header_->live;
   st.evictions = header_->evictions;
   st.expired_reclaims = header_->expired_reclaims;
@@ -789,7 +1078,7 @@ Status ShmStore::Verify() {
   return VerifyLocked();
 }
 
-Status ShmStore::VerifyLocked() const {
+Status ShmStore::VerifyLocked() {
   auto broken = [](const std::string& what) {
     return Status(Errc::kStoreUnavailable, "session store table inconsistent: " + what);
   };
@@ -845,6 +1134,42 @@ Status ShmStore::VerifyLocked() const {
   }
   if (count != h->live) {
     return broken("bucket chains hold a different number of slots than the live count");
+  }
+  Status blocks = VerifyBlocksLocked();
+  ClearBlockMarksLocked();  // whatever VerifyBlocksLocked found
+  return blocks;
+}
+
+// Every block in exactly one place: one live slot's chain, as long as its value needs, or the
+// free list, as long as the header counts.
+Status ShmStore::VerifyBlocksLocked() {
+  auto broken = [](const std::string& what) {
+    return Status(Errc::kStoreUnavailable, "session store pool inconsistent: " + what);
+  };
+  const Header* h = header_;
+  if (h->free_blocks > block_count_) {
+    return broken("more free blocks than blocks");
+  }
+  size_t used = 0;
+  for (uint32_t i = h->lru_head; i != kNil; i = SlotAt(i)->lru_next) {
+    const Slot* s = SlotAt(i);
+    if (!MarkChainLocked(s)) {
+      return broken("slot " + std::to_string(i) +
+                    "'s chain is out of range, cyclic, shared or of the wrong length");
+    }
+    used += BlocksFor(s->value_len);
+  }
+  size_t free = 0;
+  for (uint32_t b = h->free_block_head; b != kNoBlock; b = block_links_[b] & ~kBlockMark) {
+    if (b >= block_count_ || (block_links_[b] & kBlockMark) != 0 || ++free > h->free_blocks) {
+      return broken("free list out of range, cyclic, holding a used block or too long");
+    }
+    block_links_[b] |= kBlockMark;
+  }
+  if (free != h->free_blocks || used + free != block_count_) {
+    return broken(std::to_string(used) + " blocks used and " + std::to_string(free) +
+                  " free (header: " + std::to_string(h->free_blocks) + ") of " +
+                  std::to_string(block_count_));
   }
   return OkStatus();
 }

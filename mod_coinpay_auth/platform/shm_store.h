@@ -1,8 +1,11 @@
 // The default SharedStore: a fixed-size hash table with LRU eviction in one shared memory region,
-// used by every httpd child at once and kept across `apachectl graceful`.
+// used by every httpd child at once and kept across `apachectl graceful`. Small values live in
+// their slot; larger ones in a chain of blocks from a pool in the same region, so memory follows
+// the values' real sizes and the entry size is only a limit.
 //
-//   auto region = ShmRegion::Create(s->process->pool, ShmStore::RegionSize(10000, 4096));
-//   auto store = ShmStore::Create(region->base(), region->size(), 10000, 4096);
+//   size_t size = ShmStore::RegionSize(10000, 8192, 16 << 20);  // 16 MiB of value blocks
+//   auto region = ShmRegion::Create(s->process->pool, size);
+//   auto store = ShmStore::Create(region->base(), region->size(), 10000, 8192, 16 << 20);
 //   ... after a graceful restart, with the same region:
 //   auto store = ShmStore::Attach(region->base(), region->size());
 #pragma once
@@ -49,24 +52,45 @@ class ShmStore final : public SharedStore {
   // Bounds that keep every index and size within 32 bits.
   static constexpr size_t kMaxCapacity = size_t{1} << 24;
   static constexpr size_t kMaxEntryBytes = size_t{16} << 20;
+  // Values up to kInlineBytes stay in their slot; larger ones take ceil(size / kBlockBytes)
+  // blocks. Sizes from the real values: a set index (a sid or sub naming its sessions' 32-byte
+  // keys, 33 bytes a member), a replay marker or a refresh lock is under 128 bytes, so one slot
+  // (with its 64-byte key and metadata) is 256 bytes, four cache lines, and needs no block; a
+  // session record with typical CoinPay tokens is 2-3 KB, so 512-byte blocks waste about 10 % of
+  // it on average and Get copies it in 5-6 steps (one, when the chain's blocks are adjacent).
+  static constexpr size_t kInlineBytes = 128;
+  static constexpr size_t kBlockBytes = 512;
+  // Value bytes per entry when the pool's size is not given: a signed-in user takes 2-3 entries
+  // of which one is a 2-3 KB record, so 1 KiB per entry keeps about as many users as the table
+  // has room for.
+  static constexpr size_t kDefaultValueBytesPerEntry = 1024;
+  // Block indices stay below 2^31 (the top bit marks blocks while they are counted).
+  static constexpr size_t kMaxValueBytes = size_t{1} << 40;
 
   struct Stats {
     size_t capacity = 0;
     size_t entry_size = 0;
+    size_t region_bytes = 0;          // the whole region: header, table and value pool
+    size_t value_bytes_capacity = 0;  // the pool of value blocks
+    size_t value_bytes_used = 0;    // blocks holding values (a slot's own value bytes not counted)
     size_t live_entries = 0;        // slots holding a value (some may have expired, unseen yet)
     uint64_t evictions = 0;         // live entries pushed out to make room
     uint64_t expired_reclaims = 0;  // expired entries dropped on Get or reused by Put
     uint64_t lock_recoveries = 0;   // deaths while holding the lock, each followed by a rebuild
   };
 
-  // Bytes a region needs for `capacity` entries of up to `entry_size` value bytes each;
-  // 0 when the geometry is out of bounds.
-  static size_t RegionSize(size_t capacity, size_t entry_size);
+  // The value pool's bytes: `value_bytes` rounded up to whole blocks, or when it is 0 the
+  // default, max(capacity x kDefaultValueBytesPerEntry, one largest entry).
+  static size_t PoolBytes(size_t capacity, size_t entry_size, size_t value_bytes);
+  // Bytes a region needs for `capacity` entries of up to `entry_size` value bytes each, sharing a
+  // pool of PoolBytes(...) value bytes; 0 when the geometry is out of bounds or the pool cannot
+  // hold one largest entry.
+  static size_t RegionSize(size_t capacity, size_t entry_size, size_t value_bytes = 0);
 
-  // Initialises the region (header, mutex, empty table), discarding whatever it held.
-  // `base` must be 8-byte aligned and `size` at least RegionSize(capacity, entry_size).
+  // Initialises the region (header, mutex, empty table), discarding whatever it held. `base`
+  // must be 8-byte aligned and `size` at least RegionSize(capacity, entry_size, value_bytes).
   static Result<std::unique_ptr<ShmStore>> Create(void* base, size_t size, size_t capacity,
-                                                  size_t entry_size);
+                                                  size_t entry_size, size_t value_bytes = 0);
   // Uses a region initialised earlier by Create (in this or another process); kConfig when the
   // region does not carry a table of this version and of a geometry that fits `size`.
   static Result<std::unique_ptr<ShmStore>> Attach(void* base, size_t size);
@@ -75,7 +99,9 @@ class ShmStore final : public SharedStore {
   ShmStore& operator=(const ShmStore&) = delete;
 
   // Keys are 1..kMaxKeyBytes bytes (kBadInput otherwise). When every slot is in use, a new key
-  // takes the least recently used slot.
+  // takes the least recently used slot; when the pool has too few free blocks for the value,
+  // least recently used entries are dropped until it has enough (among the 8 oldest, expired
+  // ones first, then ones holding blocks: an entry kept in its slot frees nothing).
   Status Put(std::string_view key, std::string_view value, int64_t expires_at) override;
   Result<std::optional<Entry>> Get(std::string_view key, int64_t now) override;
   // Versions come from one counter per region, so a key erased and written again never shows a
@@ -97,15 +123,17 @@ class ShmStore final : public SharedStore {
   Status SetRemove(std::string_view key, const std::vector<std::string>& members) override;
 
   Result<Stats> GetStats();
-  // Walks every link of the table and checks its invariants; kStoreUnavailable names the first
-  // one broken. For tests and diagnostics; O(capacity) under the lock.
+  // Walks every link of the table and the pool and checks their invariants (every block in
+  // exactly one live chain of the right length or on the free list); kStoreUnavailable names
+  // the first one broken. For tests and diagnostics; O(capacity + blocks) under the lock.
   Status Verify();
 
   size_t capacity() const { return capacity_; }
   size_t entry_size() const { return entry_size_; }
 
   // Test hooks. LockForTesting takes the lock and returns without releasing it, so a test
-  // process can die holding it. The mid-write hook runs inside Put while a slot is half written.
+  // process can die holding it. The mid-write hook runs inside Put while a slot is half written:
+  // for a value in blocks, after its chain is taken from the pool and half of it copied.
   Status LockForTesting();
   void SetMidWriteHookForTesting(std::function<void()> hook) { mid_write_hook_ = std::move(hook); }
 
@@ -114,9 +142,24 @@ class ShmStore final : public SharedStore {
   struct Slot;
   class Lock;
 
-  ShmStore(void* base, size_t capacity, size_t entry_size);
+  ShmStore(void* base, size_t capacity, size_t entry_size, size_t block_count);
 
   Slot* SlotAt(uint32_t index) const;
+  unsigned char* BlockAt(uint32_t block) const;
+  // The value of a live slot: appended to `out`, or compared with `expected`.
+  void AppendValueLocked(const Slot* s, std::string& out) const;
+  bool ValueEqualsLocked(const Slot* s, std::string_view expected) const;
+  // The pool: chains leave and join the free list whole, in order, so a freed chain's blocks
+  // stay adjacent for the next value of the same size.
+  void FreeChainLocked(Slot* s);
+  uint32_t TakeChainLocked(uint32_t blocks);
+  // Drops entries other than `keep`, least recently used first (expired ones and ones holding
+  // blocks preferred among the few oldest), until `blocks` blocks are free.
+  void EnsureFreeBlocksLocked(uint32_t blocks, uint32_t keep);
+  void DropForRoomLocked(uint32_t victim);
+  // Marks each block of `s`'s chain; false (and nothing left marked) when the chain is out of
+  // range, cyclic, shares a marked block or is not as long as the value needs.
+  bool MarkChainLocked(const Slot* s);
   uint32_t BucketOf(uint64_t hash) const;
   uint64_t HashKey(std::string_view key) const;
   uint32_t FindLocked(std::string_view key, uint64_t hash) const;
@@ -136,14 +179,18 @@ class ShmStore final : public SharedStore {
   void WriteLocked(uint32_t index, bool is_new, std::string_view key, uint64_t hash,
                    std::string_view value, int64_t expires_at);
   void RebuildLocked();
-  Status VerifyLocked() const;
+  Status VerifyLocked();
+  Status VerifyBlocksLocked();
+  void ClearBlockMarksLocked();
 
   Header* header_;
   uint32_t* buckets_;
   unsigned char* slots_;
+  uint32_t* block_links_;  // per block: the next block of its chain or of the free list
+  unsigned char* blocks_;
   size_t capacity_;
   size_t entry_size_;
-  size_t slot_stride_;
+  size_t block_count_;
   std::function<void()> mid_write_hook_;
 };
 

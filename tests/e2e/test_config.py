@@ -99,3 +99,19 @@ def test_apachectl_t_refuses_redis_sessions_without_a_passphrase(tmp_path):
                           tmp_path, locations=api)
     assert rc != 0, out
     assert "CPA00916" in out and "needs CoinpayCryptoPassphrase" in out, out
+
+
+def test_apachectl_t_reports_the_session_stores_memory_with_its_value_pool(tmp_path):
+    rc, out = _configtest(lambda p: _conf(p) + "\nCoinpaySessionCapacity 300000", tmp_path)
+    assert rc == 0, out
+    # 300000 entries (100k signed-in users) with the default pool of 1 KiB an entry.
+    assert "CPA00918" in out and "sharing 292 MiB for values" in out, out
+    mib = int(out.split("will allocate ")[1].split(" MiB")[0])
+    assert mib <= 512, out
+
+
+def test_apachectl_t_refuses_a_value_pool_smaller_than_one_largest_entry(tmp_path):
+    rc, out = _configtest(lambda p: _conf(p) + "\nCoinpaySessionEntrySize 4194304"
+                          "\nCoinpaySessionValueMemory 2", tmp_path)
+    assert rc != 0, out
+    assert "CPA00916" in out and "raise CoinpaySessionValueMemory to 4 or more" in out, out

@@ -201,6 +201,21 @@ def test_text_format_follows_prometheus_conventions(m_httpd):
     assert samples[("coinpay_auth_store_capacity_entries", frozenset())] > 0
 
 
+def test_store_gauges_report_the_value_pool_and_what_sessions_use_of_it(m_httpd):
+    samples, _ = parse_text(scrape(m_httpd).text)
+    before = samples[("coinpay_auth_store_value_bytes_used", frozenset())]
+    signed_in(m_httpd, "pool-check")
+    samples, _ = parse_text(scrape(m_httpd).text)
+    capacity = samples[("coinpay_auth_store_value_bytes_capacity", frozenset())]
+    used = samples[("coinpay_auth_store_value_bytes_used", frozenset())]
+    region = samples[("coinpay_auth_store_size_bytes", frozenset())]
+    entries = samples[("coinpay_auth_store_capacity_entries", frozenset())]
+    assert capacity == entries * 1024  # the default pool
+    assert capacity < region < capacity + entries * 512
+    # A session record with its tokens takes whole 512-byte blocks of the pool.
+    assert used > before and (used - before) % 512 == 0
+
+
 @pytest.mark.sanitize
 def test_json_format_parses_and_agrees_with_the_text(m_httpd):
     signed_in(m_httpd, "json-check")  # something non-zero to compare

@@ -91,3 +91,17 @@ def test_op_restart_with_same_key_keeps_sessions_and_logins_working(op, httpd_po
     assert whoami(s, h)[1]["REMOTE_USER"] == "frank"
     s2 = signed_in(h, "grace")
     assert whoami(s2, h)[1]["REMOTE_USER"] == "grace"
+
+
+def test_graceful_restart_with_another_value_pool_starts_an_empty_store(op, httpd_port, new_httpd):
+    """The pool's size is part of the region's layout: a changed one cannot be attached."""
+    h = new_httpd(op.issuer, port=httpd_port, extra_conf="CoinpaySessionValueMemory 16").start()
+    s = signed_in(h, "alice")
+    h.write()
+    h.graceful()
+    assert whoami(s, h)[1]["REMOTE_USER"] == "alice", "same size: the region is kept"
+    h.extra_conf = "CoinpaySessionValueMemory 32"
+    h.write()
+    h.graceful()
+    r, _ = whoami(s, h)
+    assert r.status_code == 302, (r.status_code, r.text[:200])  # signed out: sign in again

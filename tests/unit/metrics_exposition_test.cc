@@ -32,6 +32,8 @@ StatusReport OneProvider() {
   r.store.capacity = 100;
   r.store.entry_size_bytes = 4096;
   r.store.size_bytes = 500000;
+  r.store.value_bytes_capacity = 262144;
+  r.store.value_bytes_used = 3072;
   r.store.evictions = 1;
   r.store.expired_reclaims = 4;
   return r;
@@ -100,6 +102,14 @@ TEST(MetricsExposition, GaugesShowTheCircuitAndTheStore) {
             std::vector<std::string>{"coinpay_auth_store_capacity_entries 100"});
   EXPECT_EQ(Lines(text, "coinpay_auth_store_evictions_total "),
             std::vector<std::string>{"coinpay_auth_store_evictions_total 1"});
+  EXPECT_EQ(Lines(text, "coinpay_auth_store_size_bytes "),
+            std::vector<std::string>{"coinpay_auth_store_size_bytes 500000"});
+  EXPECT_EQ(Lines(text, "coinpay_auth_store_value_bytes_capacity "),
+            std::vector<std::string>{"coinpay_auth_store_value_bytes_capacity 262144"});
+  EXPECT_EQ(Lines(text, "coinpay_auth_store_value_bytes_used "),
+            std::vector<std::string>{"coinpay_auth_store_value_bytes_used 3072"});
+  EXPECT_EQ(Lines(text, "# TYPE coinpay_auth_store_value_bytes_used"),
+            std::vector<std::string>{"# TYPE coinpay_auth_store_value_bytes_used gauge"});
   r.now = 1030;  // the cool-down is over: no child refuses calls any more
   text = RenderPrometheus(BuildFamilies(r));
   EXPECT_EQ(Lines(text, "coinpay_auth_circuit_open{"),

@@ -4,6 +4,7 @@
 
 #include "core/dpop_proof.h"
 #include "fakes.h"
+#include "shm_mapping.h"
 
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -27,30 +28,9 @@ namespace {
 constexpr int64_t kNow = 1'700'000'000;
 constexpr int64_t kLater = kNow + 3600;
 
-// A MAP_SHARED anonymous mapping, as apr_shm gives httpd: forked children see the same bytes.
-class SharedMapping {
- public:
-  explicit SharedMapping(size_t size) : size_(size) {
-    base_ = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (base_ == MAP_FAILED) {
-      base_ = nullptr;
-    }
-  }
-  ~SharedMapping() {
-    if (base_ != nullptr) {
-      munmap(base_, size_);
-    }
-  }
-  SharedMapping(const SharedMapping&) = delete;
-  SharedMapping& operator=(const SharedMapping&) = delete;
-
-  void* base() const { return base_; }
-  size_t size() const { return size_; }
-
- private:
-  void* base_;
-  size_t size_;
-};
+using coinpay::testing::RunInChild;
+using coinpay::testing::SharedMapping;
+using coinpay::testing::WaitForExitCode;
 
 class ShmSessionStoreTest : public ::testing::Test {
  protected:
@@ -103,23 +83,6 @@ class ShmSessionStoreTest : public ::testing::Test {
   std::unique_ptr<SharedMapping> mapping_;
   std::unique_ptr<ShmStore> store_;
 };
-
-// Runs `body` in a child process; the child's exit code is body's return value.
-pid_t RunInChild(const std::function<int()>& body) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    _exit(body());
-  }
-  return pid;
-}
-
-int WaitForExitCode(pid_t pid) {
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
-    return -1;
-  }
-  return WEXITSTATUS(status);
-}
 
 TEST(ShmStore, RegionSizeRejectsOutOfBoundsGeometry) {
   EXPECT_EQ(ShmStore::RegionSize(0, 100), 0u);

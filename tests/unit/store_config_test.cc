@@ -15,6 +15,47 @@ TEST(StoreConfig, SharedMemoryByDefaultWithTheRowsSizes) {
   EXPECT_FALSE(store->redis);
   EXPECT_EQ(store->capacity, 10000u);
   EXPECT_EQ(store->entry_size, 8192u);
+  EXPECT_EQ(store->value_bytes, 0u) << "the store derives the pool from the capacity";
+}
+
+TEST(StoreConfig, ValueMemoryIsReadInMiB) {
+  SiteSettings s;
+  s.session_value_memory.value = 300;
+  auto store = BuildStoreConfig(s, true);
+  ASSERT_TRUE(store) << store.error().detail;
+  EXPECT_EQ(store->value_bytes, size_t{300} << 20);
+}
+
+TEST(StoreConfig, RefusesAValuePoolSmallerThanOneLargestEntryNamingTheFix) {
+  SiteSettings s;
+  s.session_entry_size.value = 4 << 20;  // 4 MiB records
+  s.session_value_memory.value = 3;
+  auto store = BuildStoreConfig(s, true);
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().detail,
+            "CoinpaySessionValueMemory 3 MiB cannot hold one entry of CoinpaySessionEntrySize "
+            "4194304 bytes: raise CoinpaySessionValueMemory to 4 or more (about 3 KiB per "
+            "signed-in user), or lower CoinpaySessionEntrySize");
+  s.session_value_memory.value = 4;
+  EXPECT_TRUE(BuildStoreConfig(s, true)) << "exactly one largest entry fits";
+}
+
+TEST(StoreConfig, RefusesAValuePoolTheStoreCannotAddress) {
+  SiteSettings s;
+  s.session_value_memory.value = (int64_t{1} << 20) + 1;
+  auto store = BuildStoreConfig(s, true);
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().detail,
+            "CoinpaySessionValueMemory 1048577 MiB is more than the store can address: give at "
+            "most 1048576 MiB");
+}
+
+TEST(StoreConfig, ValueMemoryIsNotCheckedForRedis) {
+  SiteSettings s;
+  s.session_store.value = "redis://127.0.0.1:6379/0";
+  s.session_entry_size.value = 4 << 20;
+  s.session_value_memory.value = 1;
+  EXPECT_TRUE(BuildStoreConfig(s, true)) << "Redis keeps values in its own memory";
 }
 
 TEST(StoreConfig, RedisNeedsAPassphraseToSealSessionsAtRest) {
