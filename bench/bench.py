@@ -271,7 +271,10 @@ def coinpay_store_directives(n):
     (the memory goal is measured on the 100k level's store, so it is this config's cost).
     A coinpay sign-in takes one entry here (no back-channel logout, so no sub/sid index
     entries); 10 % + 1000 spare keeps the LRU from evicting (the fill checks evictions = 0)."""
-    return {"CoinpaySessionCapacity": max(10000, n + n // 10 + 1000)}
+    capacity = max(10000, n + n // 10 + 1000)
+    # The value pool as docs/sessions.md sizes it: 3 KiB (six 512-byte blocks) per session record.
+    return {"CoinpaySessionCapacity": capacity,
+            "CoinpaySessionValueMemory": -(-capacity * 3 // 1024)}
 
 
 def openidc_cache_capacity(n):
@@ -704,7 +707,7 @@ def level_memory(f):
 def memory_goal(mem):
     """The '100k sessions <= 512 MiB' goal line: measured on the store of the 100k fill level
     (its region as configured for 100k users by coinpay_store_directives), else projected from
-    the main run's slot size."""
+    the main run's bytes per user."""
     goal = f"{MEMORY_GOAL_SESSIONS:,} sessions in shared memory <= {MEMORY_GOAL_BYTES >> 20} MiB"
     f = mem.get("fill", {}).get(MEMORY_GOAL_SESSIONS)
     if f and f.get("gauges", {}).get("coinpay_auth_store_size_bytes") is not None:
@@ -719,9 +722,16 @@ def memory_goal(mem):
                 f"{'met' if m['region'] <= MEMORY_GOAL_BYTES else 'NOT met'}")
     shm, per = mem.get("shm"), mem.get("entries_per_signin")
     if shm and per:
-        slot = shm["coinpay_auth_store_size_bytes"] / max(1, shm["coinpay_auth_store_capacity_entries"])
-        proj = MEMORY_GOAL_SESSIONS * per["value"] * slot
-        return (f"{goal}: {proj / 2**20:,.0f} MiB projected from the main run's slot size "
+        value_cap = shm.get("coinpay_auth_store_value_bytes_capacity")
+        blocks = mem.get("value_bytes_per_signin")
+        if value_cap is not None and blocks is not None:
+            slot = ((shm["coinpay_auth_store_size_bytes"] - value_cap)
+                    / max(1, shm["coinpay_auth_store_capacity_entries"]))
+            proj = MEMORY_GOAL_SESSIONS * (per["value"] * slot + blocks)
+        else:
+            proj = (MEMORY_GOAL_SESSIONS * per["value"] * shm["coinpay_auth_store_size_bytes"]
+                    / max(1, shm["coinpay_auth_store_capacity_entries"]))
+        return (f"{goal}: {proj / 2**20:,.0f} MiB projected from the main run's bytes per user "
                 f"(no {MEMORY_GOAL_SESSIONS:,} fill level in this run) -> "
                 f"{'met' if proj <= MEMORY_GOAL_BYTES else 'NOT met'}")
     return f"{goal}: not measured"
@@ -750,41 +760,40 @@ def fill_memory_rows(mem):
 
 
 def memory_rows(mem):
-    """The 'memory per live session' lines of latest.md from what the run read."""
+    """The 'memory per live session' lines of latest.md from what the run read. The store keeps
+    each entry in a fixed slot (key, metadata, a small value) and larger values in blocks of a
+    shared pool (docs/sessions.md), so a user costs its entries' slots plus its values' blocks."""
     lines = []
     shm = mem.get("shm")
     rec = mem.get("record_bytes")
-    if shm:
-        slot = shm["coinpay_auth_store_size_bytes"] / max(1, shm["coinpay_auth_store_capacity_entries"])
-        per_signin = mem.get("entries_per_signin")
-        lines.append(f"| shm slot (CoinpaySessionEntrySize {shm['coinpay_auth_store_entry_size_bytes']:.0f}"
-                     f" + key and header) | {slot:,.0f} B | `coinpay_auth_store_size_bytes` / "
+    per_signin = mem.get("entries_per_signin")
+    if rec:
+        lines.append(f"| session record (typical, this OP's tokens) | {rec['plain']:,} B | "
+                     f"{rec['how']} |")
+    if shm and per_signin:
+        lines.append(f"| entries per signed-in user | {per_signin['value']:.2f} | "
+                     f"{per_signin['how']} |")
+    value_cap = shm.get("coinpay_auth_store_value_bytes_capacity") if shm else None
+    if shm and value_cap is not None:
+        slot = ((shm["coinpay_auth_store_size_bytes"] - value_cap)
+                / max(1, shm["coinpay_auth_store_capacity_entries"]))
+        lines.append(f"| entry slot (key, metadata, values up to 128 B; table share included) | "
+                     f"{slot:,.0f} B | (`coinpay_auth_store_size_bytes` - "
+                     "`coinpay_auth_store_value_bytes_capacity`) / "
                      "`coinpay_auth_store_capacity_entries` |")
-        if per_signin:
-            lines.append(f"| entries per signed-in user | {per_signin['value']:.2f} | "
-                         f"{per_signin['how']} |")
-        if rec:
-            lines.append(f"| session record (typical, this OP's tokens) | {rec['plain']:,} B | "
-                         f"{rec['how']} |")
-            lines.append(f"| slot use by the record | {100.0 * rec['plain'] / shm['coinpay_auth_store_entry_size_bytes']:.0f}% "
-                         "| record bytes / CoinpaySessionEntrySize |")
-        if per_signin:
-            proj = MEMORY_GOAL_SESSIONS * per_signin["value"] * slot
-            met = "met" if proj <= MEMORY_GOAL_BYTES else "NOT met"
-            lines.append(f"| **{MEMORY_GOAL_SESSIONS:,} sessions, as configured** | "
-                         f"**{proj / 2**20:,.0f} MiB** | {MEMORY_GOAL_SESSIONS:,} x "
-                         f"{per_signin['value']:.2f} entries x {slot:,.0f} B; goal <= "
-                         f"{MEMORY_GOAL_BYTES >> 20} MiB: {met} |")
-            header = slot - shm["coinpay_auth_store_entry_size_bytes"]
-            fits = MEMORY_GOAL_BYTES / (MEMORY_GOAL_SESSIONS * per_signin["value"]) - header
-            lines.append(f"| largest CoinpaySessionEntrySize that meets the goal | {fits:,.0f} B"
-                         f" | {MEMORY_GOAL_BYTES >> 20} MiB / ({MEMORY_GOAL_SESSIONS:,} x "
-                         f"{per_signin['value']:.2f} entries) - {header:,.0f} B slot header |")
-            if rec:
-                used = MEMORY_GOAL_SESSIONS * per_signin["value"] * (rec["plain"] + header)
-                lines.append(f"| {MEMORY_GOAL_SESSIONS:,} sessions, bytes the records fill | "
-                             f"{used / 2**20:,.0f} MiB | if every entry held only this record's "
-                             "bytes plus its header: the floor a tighter layout could reach |")
+        blocks = mem.get("value_bytes_per_signin")
+        if blocks is not None:
+            lines.append(f"| pool bytes per signed-in user (512-byte blocks) | {blocks:,.0f} B | "
+                         "`coinpay_auth_store_value_bytes_used` before and after one sign-in |")
+            if per_signin:
+                per_user = per_signin["value"] * slot + blocks
+                lines.append(f"| **bytes per signed-in user** | **{per_user:,.0f} B** | entries x "
+                             "slot + pool bytes; the 100k fill level below measures the whole "
+                             "region |")
+    elif shm:
+        slot = shm["coinpay_auth_store_size_bytes"] / max(1, shm["coinpay_auth_store_capacity_entries"])
+        lines.append(f"| shm slot (fixed-size entries of this build) | {slot:,.0f} B | "
+                     "`coinpay_auth_store_size_bytes` / `coinpay_auth_store_capacity_entries` |")
     if rec and rec.get("redis_keys"):
         lines.append(f"| Redis keys after one sign-in | {rec['redis_keys']} | TYPE/STRLEN/SCARD "
                      "of every key |")
@@ -1388,6 +1397,9 @@ def main():
         mem["entries_per_signin"] = {
             "value": g1["coinpay_auth_store_entries"] - g0["coinpay_auth_store_entries"],
             "how": "`coinpay_auth_store_entries` before and after one sign-in"}
+        if "coinpay_auth_store_value_bytes_used" in g1:
+            mem["value_bytes_per_signin"] = (g1["coinpay_auth_store_value_bytes_used"]
+                                             - g0["coinpay_auth_store_value_bytes_used"])
         mao_cookie = openidc_login(base, "bench-user") if with_openidc else None
         bearer = [f"Authorization: Bearer {token}"]
         # One request each first: JWKS fetches and caches are warm before wrk starts.
