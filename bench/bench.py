@@ -1595,9 +1595,24 @@ def main():
                          + ("" if valid else " (a run involved is INVALID)"))
         else:
             goals.append(f"{text}: not measured")
-    goal("(b) >= 0.95 x (a)", "b", "a", 0.95)
+    # The goals of issue 14 (a protected request that costs almost nothing).
+    goal("(b) >= 0.97 x (a)", "b", "a", 0.97)
     goal("(b) >= 1.5 x (c)", "b", "c", 1.5)
-    goal("(d) >= 0.9 x (a)", "d", "a", 0.9)
+    goal("(d) >= 0.97 x (a)", "d", "a", 0.97)
+    ra = next((r for r in results if r.get("base_of") == "redis"), None)
+    rb = next((r for r in results if r.get("level") == "redis"), None)
+    if ra and rb and ra["rps"] > 0:
+        val = rb["rps"] / ra["rps"]
+        goals.append(f"(b) Redis store >= 0.80 x its server's (a): {val:.2f} -> "
+                     f"{'met' if val >= 0.80 else 'NOT met'}"
+                     + ("" if ra.get("ok") and rb.get("ok") else " (a run involved is INVALID)"))
+    else:
+        goals.append("(b) Redis store >= 0.80 x its server's (a): not measured")
+    for key, budget in (("b", 8000), ("d", 6000)):
+        if key in cg:
+            ir = cg[key]["module_per_req"]
+            goals.append(f"module instructions per {CG_LABELS[key]} request <= {budget:,}: "
+                         f"{ir:,.0f} -> {'met' if ir <= budget else 'NOT met'}")
     # Sessions at scale: the fill rows' ratios against the smallest fill level's.
     fills = [r for r in results if r.get("key") == "b" and "level" in r
              and isinstance(r["level"], int)]
