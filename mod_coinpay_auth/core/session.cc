@@ -246,9 +246,9 @@ int64_t Sessions::StoreExpiry(const SessionRecord& r, int64_t now) const {
                   SaturatingAdd(now, config_.idle_timeout_seconds));
 }
 
-bool Sessions::Open(std::string_view id, std::string& key, SharedStore::Entry& entry, int64_t now,
+bool Sessions::Open(std::string_view id, std::string& key,
+                    std::shared_ptr<const StoredSession> stored, uint64_t version, int64_t now,
                     SessionParts parts, std::optional<Loaded>& out) {
-  auto stored = std::make_shared<const StoredSession>(std::move(entry.value));
   const std::optional<SessionView>& view = stored->view;
   if (!view || view->scope != config_.scope) {
     return false;  // another site's session (or not ours at all): leave it alone
@@ -263,7 +263,7 @@ bool Sessions::Open(std::string_view id, std::string& key, SharedStore::Entry& e
   loaded.id.assign(id);
   loaded.key = std::move(key);
   FillRecord(*view, parts, loaded.record);
-  loaded.version = entry.version;
+  loaded.version = version;
   loaded.parts = parts;
   loaded.stored = std::move(stored);
   return true;
@@ -280,7 +280,8 @@ Result<std::optional<Sessions::Loaded>> Sessions::Load(const std::vector<std::st
   SessionKeyCache& keys = ProcessSessionKeys();
   for (std::string_view id : ids) {
     std::string key;
-    const bool known = keys.Find(id, key);
+    std::shared_ptr<const StoredSession> seen;  // what this process read for `id` last
+    const bool known = keys.Find(id, key, &seen);
     if (!known) {
       key = StoreKey(id);
     }
@@ -289,9 +290,19 @@ Result<std::optional<Sessions::Loaded>> Sessions::Load(const std::vector<std::st
       out = got.error();
       return out;
     }
-    if (got->has_value() && Open(id, key, **got, now, parts, *out)) {
-      if (!known) {
-        keys.Remember(id, (*out)->key);  // only ids of live sessions take a slot
+    if (!got->has_value()) {
+      continue;
+    }
+    // The same bytes as last time decode to the same record: reuse it (and the identity made
+    // from it). Any write (touch, refresh, claims update) changes the bytes; a logout leaves
+    // none.
+    const uint64_t version = (*got)->version;
+    const bool same = seen != nullptr && seen->bytes == (*got)->value;
+    std::shared_ptr<const StoredSession> stored =
+        same ? std::move(seen) : std::make_shared<const StoredSession>(std::move((*got)->value));
+    if (Open(id, key, stored, version, now, parts, *out)) {
+      if (!same) {
+        keys.Remember(id, (*out)->key, std::move(stored));  // only live sessions take a slot
       }
       return out;
     }
@@ -308,7 +319,8 @@ Result<std::optional<Sessions::Loaded>> Sessions::LoadById(const std::string& id
     return out;
   }
   if (got->has_value()) {
-    Open(id, key, **got, now, SessionParts::kAll, *out);
+    Open(id, key, std::make_shared<const StoredSession>(std::move((*got)->value)), (*got)->version,
+         now, SessionParts::kAll, *out);
   }
   return out;
 }
@@ -349,7 +361,9 @@ Result<bool> Sessions::Update(const std::string& id,
     }
     std::optional<Loaded> current;
     std::string read_key = key;
-    if (!got->has_value() || !Open(id, read_key, **got, now, SessionParts::kAll, current)) {
+    if (!got->has_value() ||
+        !Open(id, read_key, std::make_shared<const StoredSession>(std::move((*got)->value)),
+              (*got)->version, now, SessionParts::kAll, current)) {
       return false;
     }
     change(current->record);

@@ -12,9 +12,11 @@
 //   another site's Sessions it is no session.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -110,14 +112,24 @@ void ForEachClaim(const SessionView& v, Fn&& fn) {
   }
 }
 
+struct Identity;  // core/action.h
+
 // The bytes of one stored record and a view of them, made once per read and shared (never
 // moved, so the view stays valid wherever the pointer goes: Loaded copies, an Identity).
+// A process keeps the last one it read for each recent session id (core/session_key_cache.h):
+// a request that reads the same bytes again reuses it, view and identity included, instead
+// of decoding them again.
 struct StoredSession {
   explicit StoredSession(std::string b) : bytes(std::move(b)), view(ViewSession(bytes)) {}
   StoredSession(const StoredSession&) = delete;
   StoredSession& operator=(const StoredSession&) = delete;
   const std::string bytes;
   const std::optional<SessionView> view;  // nullopt: not a record
+  // The identity the application sees, made from exactly these bytes by the first request
+  // that needs it (core/identity.h SharedIdentityOf; [qualify_user]); it owns its strings,
+  // so it does not keep this record alive.
+  mutable std::mutex identity_mu;
+  mutable std::array<std::shared_ptr<const Identity>, 2> identity;
 };
 
 class Sessions {
@@ -163,10 +175,10 @@ class Sessions {
 
  private:
   int64_t StoreExpiry(const SessionRecord& r, int64_t now) const;
-  // Decodes a stored value into `out` when it is a live session of this site (erasing it if it
-  // expired); `key` (the store key) is moved into it then.
-  bool Open(std::string_view id, std::string& key, SharedStore::Entry& entry, int64_t now,
-            SessionParts parts, std::optional<Loaded>& out);
+  // Fills `out` from a stored value (decoded once, in `stored`) when it is a live session of
+  // this site (erasing it if it expired); `key` (the store key) is moved into it then.
+  bool Open(std::string_view id, std::string& key, std::shared_ptr<const StoredSession> stored,
+            uint64_t version, int64_t now, SessionParts parts, std::optional<Loaded>& out);
   Result<int> DestroyIndexed(const std::string& index_key, int64_t now);
   SharedStore& store_;
   const SessionConfig& config_;

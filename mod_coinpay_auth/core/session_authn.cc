@@ -208,6 +208,10 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
   } else if (loaded->has_value()) {
     site.sessions.Touch(**loaded, now);
   }
+  if (loaded->has_value() && !options.pass_access_token && !refreshed_now) {
+    // The common case: nothing per request but the lookup (the record's identity is shared).
+    return Action::Allow(SharedIdentityOf(*(*loaded)->stored, accepted.size() > 1));
+  }
   if (loaded->has_value()) {
     bool qualify = accepted.size() > 1;
     std::shared_ptr<Identity> id =

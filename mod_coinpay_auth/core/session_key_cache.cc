@@ -27,7 +27,8 @@ bool SessionKeyCache::SlotOf(std::string_view id, size_t& index) {
   return true;
 }
 
-bool SessionKeyCache::Find(std::string_view id, std::string& key) {
+bool SessionKeyCache::Find(std::string_view id, std::string& key,
+                           std::shared_ptr<const StoredSession>* seen) {
   size_t index = 0;
   if (!SlotOf(id, index)) {
     return false;
@@ -38,19 +39,27 @@ bool SessionKeyCache::Find(std::string_view id, std::string& key) {
     return false;
   }
   key.assign(slot.key, kKeySize);
+  if (seen != nullptr) {
+    *seen = slot.seen;
+  }
   return true;
 }
 
-void SessionKeyCache::Remember(std::string_view id, std::string_view key) {
+void SessionKeyCache::Remember(std::string_view id, std::string_view key,
+                               std::shared_ptr<const StoredSession> seen) {
   size_t index = 0;
   if (key.size() != kKeySize || !SlotOf(id, index)) {
     return;
   }
   Slot& slot = slots_[index];
-  std::lock_guard<std::mutex> lock(stripes_[index % kStripes]);
-  std::memcpy(slot.id, id.data(), id.size());
-  std::memcpy(slot.key, key.data(), kKeySize);
-  slot.id_size = static_cast<uint8_t>(id.size());
+  {
+    std::lock_guard<std::mutex> lock(stripes_[index % kStripes]);
+    std::memcpy(slot.id, id.data(), id.size());
+    std::memcpy(slot.key, key.data(), kKeySize);
+    slot.id_size = static_cast<uint8_t>(id.size());
+    slot.seen.swap(seen);
+  }
+  // `seen` now holds the record the slot dropped: released here, outside the lock.
 }
 
 }  // namespace coinpay

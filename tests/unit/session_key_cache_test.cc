@@ -66,6 +66,24 @@ TEST(SessionKeyCache, AnIdNeverAnswersForAnotherInItsSlot) {
   EXPECT_EQ(key, Sha256(kIdB));
 }
 
+TEST(SessionKeyCache, AnIdsLastReadRecordComesBackOnlyForThatId) {
+  testing::FakeRandom random;
+  SessionKeyCache cache(1, random);  // every id shares the one slot
+  auto record = std::make_shared<const StoredSession>("record of A");
+  cache.Remember(kIdA, Sha256(kIdA), record);
+  std::string key;
+  std::shared_ptr<const StoredSession> seen;
+  ASSERT_TRUE(cache.Find(kIdA, key, &seen));
+  EXPECT_EQ(seen, record);
+  seen = nullptr;
+  EXPECT_FALSE(cache.Find(kIdB, key, &seen));
+  EXPECT_EQ(seen, nullptr);
+  cache.Remember(kIdB, Sha256(kIdB));  // the newer id takes the slot, without a record
+  ASSERT_TRUE(cache.Find(kIdB, key, &seen));
+  EXPECT_EQ(seen, nullptr);
+  EXPECT_EQ(record.use_count(), 1) << "the slot let go of A's record";
+}
+
 TEST(SessionKeyCache, OverlongAndEmptyIdsAreNotKept) {
   testing::FakeRandom random;
   SessionKeyCache cache(64, random);
