@@ -53,16 +53,19 @@ bool NormalizedMatch(const char* name, std::string_view prefix, bool whole) {
 }
 
 bool IsIdentityHeader(const char* name) {
-  // Every name below starts with c or r: most headers are out after one comparison.
+  // Every name below starts with c or r: most headers are out after one comparison, and the
+  // common "coinpay-" is compared once (Cookie, Connection, Cache-Control stop there).
   char first = Normalized(name[0]);
-  if (first != 'c' && first != 'r') {
+  if (first == 'r') {
+    return NormalizedMatch(name, "remote-user", true);
+  }
+  constexpr std::string_view kCoinpay = "coinpay-";
+  if (first != 'c' || !NormalizedMatch(name, kCoinpay, false)) {
     return false;
   }
-  return NormalizedMatch(name, "coinpay-claim", false) ||
-         NormalizedMatch(name, "coinpay-access-token", false) ||
-         NormalizedMatch(name, "coinpay-provider", true) ||
-         NormalizedMatch(name, "coinpay-issuer", true) ||
-         NormalizedMatch(name, "remote-user", true);
+  const char* rest = name + kCoinpay.size();
+  return NormalizedMatch(rest, "claim", false) || NormalizedMatch(rest, "access-token", false) ||
+         NormalizedMatch(rest, "provider", true) || NormalizedMatch(rest, "issuer", true);
 }
 
 // A claim's variable or header name (core/identity.h has the rule), written straight into the
