@@ -304,7 +304,8 @@ int HandleRequest(request_rec* r) {
           for (const auto& [name, value] : a.headers) {
             apr_table_set(r->headers_out, name.c_str(), value.c_str());
           }
-          ap_set_content_type(r, apr_pstrdup(r->pool, a.content_type.c_str()));
+          ap_set_content_type(
+              r, apr_pstrmemdup(r->pool, a.content_type.data(), a.content_type.size()));
           if (!r->header_only) {
             ap_rputs(a.body.c_str(), r);
           }

@@ -250,7 +250,7 @@ int Respond(request_rec* r, const Action& a) {
     // Else httpd labels every error response iso-8859-1, over the pages' <meta charset="utf-8">.
     apr_table_setn(r->subprocess_env, "suppress-error-charset", "1");
     ap_custom_response(r, a.status, body.c_str());
-    r->content_type = apr_pstrdup(r->pool, a.content_type.c_str());
+    r->content_type = apr_pstrmemdup(r->pool, a.content_type.data(), a.content_type.size());
   }
   return a.status;
 }
