@@ -271,10 +271,10 @@ bool Sessions::Open(std::string_view id, std::string& key,
 
 Result<std::optional<Sessions::Loaded>> Sessions::Load(std::string_view cookie_header, int64_t now,
                                                        SessionParts parts) {
-  return Load(SessionIdsIn(config_, cookie_header), now, parts);
+  return Load(FindModuleCookies(config_, cookie_header).session_ids.span(), now, parts);
 }
 
-Result<std::optional<Sessions::Loaded>> Sessions::Load(const std::vector<std::string_view>& ids,
+Result<std::optional<Sessions::Loaded>> Sessions::Load(std::span<const std::string_view> ids,
                                                        int64_t now, SessionParts parts) {
   Result<std::optional<Loaded>> out = std::optional<Loaded>();
   SessionKeyCache& keys = ProcessSessionKeys();

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -149,7 +150,7 @@ class Sessions {
   Result<std::optional<Loaded>> Load(std::string_view cookie_header, int64_t now,
                                      SessionParts parts = SessionParts::kAll);
   // The same, from the session ids already found in the header (FindModuleCookies).
-  Result<std::optional<Loaded>> Load(const std::vector<std::string_view>& ids, int64_t now,
+  Result<std::optional<Loaded>> Load(std::span<const std::string_view> ids, int64_t now,
                                      SessionParts parts);
   // The live session with this id (already read from a cookie).
   Result<std::optional<Loaded>> LoadById(const std::string& id, int64_t now);

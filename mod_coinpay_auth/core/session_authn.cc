@@ -121,7 +121,7 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
   const SessionParts parts =
       NeedsLiveToken(options) ? SessionParts::kAll : SessionParts::kTimesOnly;
   auto loaded = req.module_cookies != nullptr
-                    ? site.sessions.Load(req.module_cookies->session_ids, now, parts)
+                    ? site.sessions.Load(req.module_cookies->session_ids.span(), now, parts)
                     : site.sessions.Load(req.cookie, now, parts);
   if (!loaded) {
     site.provider.CountStoreError();

@@ -247,6 +247,19 @@ TEST_F(SessionsTest, FindsTheLiveSessionAmongSeveralCookies) {
   EXPECT_EQ((*loaded)->id, *id);
 }
 
+TEST_F(SessionsTest, FindsTheLiveSessionBehindThreeUnknownWellFormedIds) {
+  auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  ASSERT_TRUE(id.ok());
+  std::string header;
+  for (char ch : {'C', 'D', 'E'}) {
+    header += CookieFor(std::string(42, ch) + "A") + "; ";
+  }
+  header += CookieFor(*id);
+  auto loaded = sessions_.Load(header, clock_.NowSeconds());
+  ASSERT_TRUE(loaded.ok() && loaded->has_value());
+  EXPECT_EQ((*loaded)->id, *id);
+}
+
 TEST_F(SessionsTest, ExpiresAfterIdleTimeout) {
   auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
   ASSERT_TRUE(id.ok());
