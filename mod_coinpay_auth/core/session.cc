@@ -246,7 +246,7 @@ int64_t Sessions::StoreExpiry(const SessionRecord& r, int64_t now) const {
                   SaturatingAdd(now, config_.idle_timeout_seconds));
 }
 
-bool Sessions::Open(std::string_view id, std::string& key,
+bool Sessions::Open(std::string_view id, std::string_view key,
                     std::shared_ptr<const StoredSession> stored, uint64_t version, int64_t now,
                     SessionParts parts, std::optional<Loaded>& out) {
   const std::optional<SessionView>& view = stored->view;
@@ -258,10 +258,13 @@ bool Sessions::Open(std::string_view id, std::string& key,
     (void)store_.Erase(key);
     return false;
   }
+  if (id.size() > ShortBytes::kCapacity || key.size() > ShortBytes::kCapacity) {
+    return false;  // no session has such an id (they are 43 characters)
+  }
   // Built in place: a Loaded is large, and this runs on every signed-in request.
   Loaded& loaded = out.emplace();
-  loaded.id.assign(id);
-  loaded.key = std::move(key);
+  loaded.id.Assign(id);
+  loaded.key.Assign(key);
   FillRecord(*view, parts, loaded.record);
   loaded.version = version;
   loaded.parts = parts;
@@ -279,11 +282,11 @@ Result<std::optional<Sessions::Loaded>> Sessions::Load(std::span<const std::stri
   Result<std::optional<Loaded>> out = std::optional<Loaded>();
   SessionKeyCache& keys = ProcessSessionKeys();
   for (std::string_view id : ids) {
-    std::string key;
+    ShortBytes key;
     std::shared_ptr<const StoredSession> seen;  // what this process read for `id` last
     const bool known = keys.Find(id, key, &seen);
     if (!known) {
-      key = StoreKey(id);
+      key.Assign(StoreKey(id));
     }
     auto got = store_.Get(key, now);
     if (!got) {
@@ -310,7 +313,7 @@ Result<std::optional<Sessions::Loaded>> Sessions::Load(std::span<const std::stri
   return out;
 }
 
-Result<std::optional<Sessions::Loaded>> Sessions::LoadById(const std::string& id, int64_t now) {
+Result<std::optional<Sessions::Loaded>> Sessions::LoadById(std::string_view id, int64_t now) {
   Result<std::optional<Loaded>> out = std::optional<Loaded>();
   std::string key = StoreKey(id);
   auto got = store_.Get(key, now);
@@ -351,7 +354,7 @@ void Sessions::Touch(const Loaded& loaded, int64_t now) {
                             now);
 }
 
-Result<bool> Sessions::Update(const std::string& id,
+Result<bool> Sessions::Update(std::string_view id,
                               const std::function<void(SessionRecord&)>& change, int64_t now) {
   const std::string key = StoreKey(id);
   for (int attempt = 0; attempt < kUpdateAttempts; ++attempt) {
@@ -360,9 +363,8 @@ Result<bool> Sessions::Update(const std::string& id,
       return got.error();
     }
     std::optional<Loaded> current;
-    std::string read_key = key;
     if (!got->has_value() ||
-        !Open(id, read_key, std::make_shared<const StoredSession>(std::move((*got)->value)),
+        !Open(id, key, std::make_shared<const StoredSession>(std::move((*got)->value)),
               (*got)->version, now, SessionParts::kAll, current)) {
       return false;
     }
@@ -448,6 +450,6 @@ Result<std::string> Sessions::Create(SessionRecord record, int64_t now, std::str
   return *id;
 }
 
-Status Sessions::Destroy(const std::string& id) { return store_.Erase(StoreKey(id)); }
+Status Sessions::Destroy(std::string_view id) { return store_.Erase(StoreKey(id)); }
 
 }  // namespace coinpay

@@ -12,6 +12,7 @@
 //   another site's Sessions it is no session.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -133,13 +134,37 @@ struct StoredSession {
   mutable std::array<std::shared_ptr<const Identity>, 2> identity;
 };
 
+// A session id or store key held inline (ids are 43 characters, keys 32 bytes), so loading a
+// session allocates nothing for them on the request path.
+class ShortBytes {
+ public:
+  static constexpr size_t kCapacity = 64;
+  // false (and unchanged) when `s` is longer than kCapacity.
+  bool Assign(std::string_view s) {
+    if (s.size() > kCapacity) {
+      return false;
+    }
+    std::copy(s.begin(), s.end(), bytes_.begin());
+    size_ = s.size();
+    return true;
+  }
+  std::string_view view() const { return {bytes_.data(), size_}; }
+  operator std::string_view() const { return view(); }  // NOLINT(google-explicit-constructor)
+  std::string str() const { return std::string(view()); }
+  bool operator==(std::string_view other) const { return view() == other; }
+
+ private:
+  std::array<char, kCapacity> bytes_{};
+  size_t size_ = 0;
+};
+
 class Sessions {
  public:
   Sessions(SharedStore& store, const SessionConfig& config, Random& random);
 
   struct Loaded {
-    std::string id;
-    std::string key;  // the store key made from id, computed once per read
+    ShortBytes id;
+    ShortBytes key;  // the store key made from id, computed once per read
     SessionRecord record;
     uint64_t version = 0;                         // the store version `record` was read at
     SessionParts parts = SessionParts::kAll;      // what of the record was copied into `record`
@@ -153,13 +178,13 @@ class Sessions {
   Result<std::optional<Loaded>> Load(std::span<const std::string_view> ids, int64_t now,
                                      SessionParts parts);
   // The live session with this id (already read from a cookie).
-  Result<std::optional<Loaded>> LoadById(const std::string& id, int64_t now);
+  Result<std::optional<Loaded>> LoadById(std::string_view id, int64_t now);
   // Records a use at `now`, at most once a minute. Dropped (not retried) when anything wrote
   // the session since `loaded` was read: that write is newer than ours.
   void Touch(const Loaded& loaded, int64_t now);
   // Applies `change` to the stored record and writes it over the version it read, re-reading
   // when a touch got there first. false, with nothing written, once the session is gone.
-  Result<bool> Update(const std::string& id, const std::function<void(SessionRecord&)>& change,
+  Result<bool> Update(std::string_view id, const std::function<void(SessionRecord&)>& change,
                       int64_t now);
   // Stores a new session of this site under a fresh random id and returns the id. With
   // back-channel logout configured it is also indexed by its provider `sid` (when given) and by
@@ -169,7 +194,7 @@ class Sessions {
   Result<int> DestroyBySid(const ProviderConfig& p, std::string_view sid, int64_t now);
   Result<int> DestroyBySub(const ProviderConfig& p, std::string_view sub, int64_t now);
   // Ends the session whatever its version; nothing written afterwards can recreate it.
-  Status Destroy(const std::string& id);
+  Status Destroy(std::string_view id);
 
   const SessionConfig& config() const { return config_; }
   SharedStore& store() { return store_; }
@@ -178,7 +203,7 @@ class Sessions {
   int64_t StoreExpiry(const SessionRecord& r, int64_t now) const;
   // Fills `out` from a stored value (decoded once, in `stored`) when it is a live session of
   // this site (erasing it if it expired); `key` (the store key) is moved into it then.
-  bool Open(std::string_view id, std::string& key, std::shared_ptr<const StoredSession> stored,
+  bool Open(std::string_view id, std::string_view key, std::shared_ptr<const StoredSession> stored,
             uint64_t version, int64_t now, SessionParts parts, std::optional<Loaded>& out);
   Result<int> DestroyIndexed(const std::string& index_key, int64_t now);
   SharedStore& store_;

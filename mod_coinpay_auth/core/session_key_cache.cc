@@ -27,7 +27,7 @@ bool SessionKeyCache::SlotOf(std::string_view id, size_t& index) {
   return true;
 }
 
-bool SessionKeyCache::Find(std::string_view id, std::string& key,
+bool SessionKeyCache::Find(std::string_view id, ShortBytes& key,
                            std::shared_ptr<const StoredSession>* seen) {
   size_t index = 0;
   if (!SlotOf(id, index)) {
@@ -38,7 +38,7 @@ bool SessionKeyCache::Find(std::string_view id, std::string& key,
   if (slot.id_size == 0 || !ConstantTimeEquals(std::string_view(slot.id, slot.id_size), id)) {
     return false;
   }
-  key.assign(slot.key, kKeySize);
+  key.Assign(std::string_view(slot.key, kKeySize));
   if (seen != nullptr) {
     *seen = slot.seen;
   }

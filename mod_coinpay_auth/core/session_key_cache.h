@@ -13,9 +13,9 @@
 // Memory: one record (a few KiB with its tokens and identity) per slot at most.
 //
 //   SessionKeyCache cache(4096, random);
-//   std::string key;
+//   ShortBytes key;
 //   std::shared_ptr<const StoredSession> seen;
-//   if (!cache.Find(id, key, &seen)) { key = Sha256(id); }
+//   if (!cache.Find(id, key, &seen)) { key.Assign(Sha256(id)); }
 //   /* ... and once the session opened from bytes other than seen's: */
 //   cache.Remember(id, key, stored);
 #pragma once
@@ -45,7 +45,7 @@ class SessionKeyCache {
 
   // true, with `key` set, when `id`'s store key is kept; `seen` (when given) gets the record
   // last remembered with it (nullptr: none).
-  bool Find(std::string_view id, std::string& key,
+  bool Find(std::string_view id, ShortBytes& key,
             std::shared_ptr<const StoredSession>* seen = nullptr);
   // Keeps `key` (kKeySize bytes) as `id`'s store key, and `seen` as the record last read under
   // it, in place of whatever held its slot.

@@ -45,7 +45,7 @@ const std::string kIdB = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB";
 TEST(SessionKeyCache, ARememberedIdGivesBackItsStoreKey) {
   testing::FakeRandom random;
   SessionKeyCache cache(64, random);
-  std::string key;
+  ShortBytes key;
   EXPECT_FALSE(cache.Find(kIdA, key));
   cache.Remember(kIdA, Sha256(kIdA));
   ASSERT_TRUE(cache.Find(kIdA, key));
@@ -56,7 +56,7 @@ TEST(SessionKeyCache, AnIdNeverAnswersForAnotherInItsSlot) {
   testing::FakeRandom random;
   SessionKeyCache cache(1, random);  // every id shares the one slot
   cache.Remember(kIdA, Sha256(kIdA));
-  std::string key;
+  ShortBytes key;
   EXPECT_FALSE(cache.Find(kIdB, key));
   EXPECT_FALSE(cache.Find(kIdA.substr(0, 42), key)) << "a prefix is another id";
   EXPECT_FALSE(cache.Find(kIdA + "A", key));
@@ -71,7 +71,7 @@ TEST(SessionKeyCache, AnIdsLastReadRecordComesBackOnlyForThatId) {
   SessionKeyCache cache(1, random);  // every id shares the one slot
   auto record = std::make_shared<const StoredSession>("record of A");
   cache.Remember(kIdA, Sha256(kIdA), record);
-  std::string key;
+  ShortBytes key;
   std::shared_ptr<const StoredSession> seen;
   ASSERT_TRUE(cache.Find(kIdA, key, &seen));
   EXPECT_EQ(seen, record);
@@ -90,7 +90,7 @@ TEST(SessionKeyCache, OverlongAndEmptyIdsAreNotKept) {
   const std::string long_id(SessionKeyCache::kMaxIdSize + 1, 'x');
   cache.Remember(long_id, Sha256(long_id));
   cache.Remember("", Sha256(""));
-  std::string key;
+  ShortBytes key;
   EXPECT_FALSE(cache.Find(long_id, key));
   EXPECT_FALSE(cache.Find("", key));
 }
@@ -99,7 +99,7 @@ TEST(SessionKeyCache, AKeyOfTheWrongSizeIsNotKept) {
   testing::FakeRandom random;
   SessionKeyCache cache(64, random);
   cache.Remember(kIdA, "short");
-  std::string key;
+  ShortBytes key;
   EXPECT_FALSE(cache.Find(kIdA, key));
 }
 
@@ -107,7 +107,7 @@ TEST(SessionKeyCache, DrawsItsSlotKeyOnFirstUseNotBeforeAndOnlyOnce) {
   testing::FakeRandom random;
   SessionKeyCache cache(64, random);
   EXPECT_EQ(random.calls(), 0) << "a cache built before httpd forks has no key yet";
-  std::string key;
+  ShortBytes key;
   cache.Find(kIdA, key);
   EXPECT_EQ(random.calls(), 1);
   cache.Remember(kIdA, Sha256(kIdA));
@@ -120,7 +120,7 @@ TEST(SessionKeyCache, KeepsNothingWhenTheGeneratorFails) {
   random.set_fail(true);
   SessionKeyCache cache(64, random);
   cache.Remember(kIdA, Sha256(kIdA));
-  std::string key;
+  ShortBytes key;
   EXPECT_FALSE(cache.Find(kIdA, key));
 }
 
@@ -139,7 +139,7 @@ TEST(SessionKeyCache, ThreadsOnlyEverSeeTheKeyOfTheIdTheyAskFor) {
   std::vector<int> wrong(4, 0);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
-      std::string key;
+      ShortBytes key;
       for (int round = 0; round < 2000; ++round) {
         const size_t i = (round * 7 + t) % ids.size();
         if (cache.Find(ids[i], key)) {

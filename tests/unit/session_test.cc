@@ -260,6 +260,16 @@ TEST_F(SessionsTest, FindsTheLiveSessionBehindThreeUnknownWellFormedIds) {
   EXPECT_EQ((*loaded)->id, *id);
 }
 
+TEST_F(SessionsTest, AnOverlongIdNamesNoSession) {
+  ShortBytes b;
+  EXPECT_TRUE(b.Assign(std::string(ShortBytes::kCapacity, 'x')));
+  EXPECT_FALSE(b.Assign(std::string(ShortBytes::kCapacity + 1, 'y')));
+  EXPECT_EQ(b, std::string(ShortBytes::kCapacity, 'x')) << "a refused assignment changes nothing";
+  auto loaded = sessions_.LoadById(std::string(200, 'A'), clock_.NowSeconds());
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_FALSE(loaded->has_value());
+}
+
 TEST_F(SessionsTest, ExpiresAfterIdleTimeout) {
   auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
   ASSERT_TRUE(id.ok());
