@@ -117,7 +117,9 @@ bool IsBase64Url(std::string_view text) {
   if ((seen & 0x80) != 0) {
     return false;
   }
-  auto last = static_cast<uint32_t>(kUrlTable[static_cast<uint8_t>(text.back())]);
+  // Non-negative here (every byte is in the alphabet).
+  auto last =
+      static_cast<uint32_t>(static_cast<uint8_t>(kUrlTable[static_cast<uint8_t>(text.back())]));
   // As Base64UrlDecode: the bits past the last whole byte must be zero (2 or 4 of them).
   size_t rest_bits = (text.size() * 6) % 8;
   return rest_bits == 0 || (last & ((1u << rest_bits) - 1)) == 0;
