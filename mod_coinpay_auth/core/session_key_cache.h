@@ -10,7 +10,8 @@
 // StoredSession): a request whose store read returns the same bytes reuses its decoded view and
 // identity. Records are only ever compared with what the store returns for the same key, so a
 // kept record is never served for another id, nor once the stored one changed or went away.
-// Memory: one record (a few KiB with its tokens and identity) per slot at most.
+// Memory: the kept records are bounded by a budget (kDefaultRecordBudget, counted as twice each
+// record's size, for the identity made from it); past it, ids are remembered without one.
 //
 //   SessionKeyCache cache(4096, random);
 //   ShortBytes key;
@@ -39,7 +40,9 @@ class SessionKeyCache {
   static constexpr size_t kMaxIdSize = 48;  // longer ids are hashed every time
   static constexpr size_t kKeySize = 32;
 
-  SessionKeyCache(size_t slots, Random& random);
+  static constexpr size_t kDefaultRecordBudget = size_t{4} << 20;  // per process
+
+  SessionKeyCache(size_t slots, Random& random, size_t record_budget = kDefaultRecordBudget);
   SessionKeyCache(const SessionKeyCache&) = delete;
   SessionKeyCache& operator=(const SessionKeyCache&) = delete;
 
@@ -48,7 +51,7 @@ class SessionKeyCache {
   bool Find(std::string_view id, ShortBytes& key,
             std::shared_ptr<const StoredSession>* seen = nullptr);
   // Keeps `key` (kKeySize bytes) as `id`'s store key, and `seen` as the record last read under
-  // it, in place of whatever held its slot.
+  // it (unless that would pass the budget), in place of whatever held its slot.
   void Remember(std::string_view id, std::string_view key,
                 std::shared_ptr<const StoredSession> seen = nullptr);
 
@@ -61,6 +64,11 @@ class SessionKeyCache {
   };
   static constexpr size_t kStripes = 16;
   bool SlotOf(std::string_view id, size_t& index);
+  // What a kept record counts against the budget: its bytes, and as much again for the
+  // identity made from it.
+  static size_t CostOf(const std::shared_ptr<const StoredSession>& s) {
+    return s != nullptr ? 2 * s->bytes.size() + 256 : 0;
+  }
 
   Random& random_;
   std::mutex key_mu_;
@@ -69,6 +77,8 @@ class SessionKeyCache {
   SipHashKey hash_key_{};
   size_t slot_count_;
   std::unique_ptr<Slot[]> slots_;
+  const size_t record_budget_;
+  std::atomic<size_t> record_cost_{0};  // CostOf every kept record (a race may pass it by one)
   std::mutex stripes_[kStripes];
 };
 

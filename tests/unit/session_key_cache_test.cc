@@ -84,6 +84,39 @@ TEST(SessionKeyCache, AnIdsLastReadRecordComesBackOnlyForThatId) {
   EXPECT_EQ(record.use_count(), 1) << "the slot let go of A's record";
 }
 
+TEST(SessionKeyCache, KeepsRecordsOnlyWithinItsBudget) {
+  testing::FakeRandom random;
+  const std::string bytes(1000, 'r');
+  // Room for two records; 4096 slots, so these three ids have slots of their own.
+  SessionKeyCache cache(4096, random, 2 * (2 * bytes.size() + 256));
+  const std::string id_c(43, 'C');
+  auto a = std::make_shared<const StoredSession>(bytes);
+  auto b = std::make_shared<const StoredSession>(bytes);
+  auto c = std::make_shared<const StoredSession>(bytes);
+  cache.Remember(kIdA, Sha256(kIdA), a);
+  cache.Remember(kIdB, Sha256(kIdB), b);
+  cache.Remember(id_c, Sha256(id_c), c);
+  ShortBytes key;
+  std::shared_ptr<const StoredSession> seen;
+  ASSERT_TRUE(cache.Find(kIdA, key, &seen));
+  EXPECT_EQ(seen, a);
+  ASSERT_TRUE(cache.Find(kIdB, key, &seen));
+  EXPECT_EQ(seen, b);
+  ASSERT_TRUE(cache.Find(id_c, key, &seen)) << "past the budget the key is still kept";
+  EXPECT_EQ(key, Sha256(id_c));
+  EXPECT_EQ(seen, nullptr);
+  // A's slot lets go of its record: there is room for C's again.
+  cache.Remember(kIdA, Sha256(kIdA), nullptr);
+  cache.Remember(id_c, Sha256(id_c), c);
+  ASSERT_TRUE(cache.Find(id_c, key, &seen));
+  EXPECT_EQ(seen, c);
+  // Replacing a slot's record with its own newer one counts the old one out first.
+  auto b2 = std::make_shared<const StoredSession>(bytes);
+  cache.Remember(kIdB, Sha256(kIdB), b2);
+  ASSERT_TRUE(cache.Find(kIdB, key, &seen));
+  EXPECT_EQ(seen, b2);
+}
+
 TEST(SessionKeyCache, OverlongAndEmptyIdsAreNotKept) {
   testing::FakeRandom random;
   SessionKeyCache cache(64, random);
