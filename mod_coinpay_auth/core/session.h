@@ -202,7 +202,7 @@ class Sessions {
  private:
   int64_t StoreExpiry(const SessionRecord& r, int64_t now) const;
   // Fills `out` from a stored value (decoded once, in `stored`) when it is a live session of
-  // this site (erasing it if it expired); `key` (the store key) is moved into it then.
+  // this site (erasing it if it expired); `id` and `key` (the store key) are copied into it.
   bool Open(std::string_view id, std::string_view key, std::shared_ptr<const StoredSession> stored,
             uint64_t version, int64_t now, SessionParts parts, std::optional<Loaded>& out);
   Result<int> DestroyIndexed(const std::string& index_key, int64_t now);
