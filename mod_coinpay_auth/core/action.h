@@ -65,7 +65,9 @@ struct Action {
   std::string location;                                      // for 3xx
   std::vector<std::string> set_cookies;                      // Set-Cookie values
   std::vector<std::pair<std::string, std::string>> headers;  // e.g. WWW-Authenticate
-  std::string content_type = "text/html; charset=utf-8";
+  // Static text (a literal: NUL-terminated, never freed), so an Action, made on every request,
+  // allocates nothing for it.
+  std::string_view content_type = "text/html; charset=utf-8";
   std::string body;
   // Who a kAllow speaks for: shared (a cached token's identity is not copied per request).
   std::shared_ptr<const Identity> shared_identity;

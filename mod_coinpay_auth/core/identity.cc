@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 #include <iterator>
+#include <mutex>
 
 #include "core/dpop_proof.h"
 
@@ -165,8 +166,8 @@ void FillFromSession(Identity& id, const Session& s, bool qualify_user, bool pas
 }  // namespace
 
 std::shared_ptr<Identity> IdentityFromStoredSession(std::shared_ptr<const StoredSession> s,
-                                                          bool qualify_user, bool pass_access_token,
-                                                          int64_t now) {
+                                                    bool qualify_user, bool pass_access_token,
+                                                    int64_t now) {
   auto id = std::make_shared<Identity>();
   if (s == nullptr || !s->view) {
     return id;
@@ -182,8 +183,70 @@ std::shared_ptr<Identity> IdentityFromStoredSession(std::shared_ptr<const Stored
   return id;
 }
 
+namespace {
+// What a stored session's shared identity points into: its own copies, made once per record
+// read, so the identity does not keep the record (which keeps the identity) alive.
+struct SessionStrings {
+  std::string user;
+  std::string provider;
+  std::string issuer;
+  std::vector<std::pair<std::string, std::string>> claims;
+  std::vector<std::string> variables;
+  std::vector<std::string> headers;
+  std::string claims_json;
+};
+
+std::shared_ptr<const Identity> MakeSharedIdentity(const SessionView& v, bool qualify_user) {
+  auto strings = std::make_shared<SessionStrings>();
+  strings->user = v.user;
+  strings->provider = ProviderView(v.provider);
+  strings->issuer = v.issuer;
+  strings->claims_json = v.claims_json;
+  strings->claims.reserve(static_cast<size_t>(v.claim_count));
+  strings->variables.reserve(static_cast<size_t>(v.claim_count));
+  strings->headers.reserve(static_cast<size_t>(v.claim_count));
+  ForEachClaim(v, [&](std::string_view name, std::string_view value) {
+    strings->claims.emplace_back(name, value);
+    strings->variables.push_back(ClaimVariableName(name));
+    strings->headers.push_back(ClaimHeaderName(name));
+  });
+  auto id = std::make_shared<Identity>();
+  id->user = strings->user;
+  id->provider = strings->provider;
+  id->issuer = strings->issuer;
+  id->qualify_user = qualify_user;
+  id->claims_json = strings->claims_json;
+  id->claims = ClaimViews(strings->claims);
+  id->claim_variables.assign(strings->variables.begin(), strings->variables.end());
+  id->claim_headers.assign(strings->headers.begin(), strings->headers.end());
+  id->terminated = true;  // every view is a whole std::string
+  id->storage = std::move(strings);
+  return id;
+}
+}  // namespace
+
+std::shared_ptr<const Identity> SharedIdentityOf(const StoredSession& s, bool qualify_user) {
+  if (!s.view) {
+    return std::make_shared<const Identity>();
+  }
+  std::shared_ptr<const Identity>& kept = s.identity[qualify_user ? 1 : 0];
+  {
+    std::lock_guard<std::mutex> lock(s.identity_mu);
+    if (kept != nullptr) {
+      return kept;
+    }
+  }
+  // Made outside the lock; two requests racing here make equal identities, the first is kept.
+  std::shared_ptr<const Identity> made = MakeSharedIdentity(*s.view, qualify_user);
+  std::lock_guard<std::mutex> lock(s.identity_mu);
+  if (kept == nullptr) {
+    kept = std::move(made);
+  }
+  return kept;
+}
+
 std::shared_ptr<Identity> IdentityFromSession(SessionRecord&& s, bool qualify_user,
-                                                    bool pass_access_token, int64_t now) {
+                                              bool pass_access_token, int64_t now) {
   auto record = std::make_shared<const SessionRecord>(std::move(s));
   auto id = std::make_shared<Identity>();
   FillFromSession(*id, *record, qualify_user, pass_access_token, now);

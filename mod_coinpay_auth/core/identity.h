@@ -47,10 +47,13 @@ std::shared_ptr<const Identity> IdentityFromTokenClaims(const ProviderConfig& p,
 // where the location passes it on, and never once expired.
 // From the record as stored, read in place (the request path: nothing is copied).
 std::shared_ptr<Identity> IdentityFromStoredSession(std::shared_ptr<const StoredSession> s,
-                                                          bool qualify_user, bool pass_access_token,
-                                                          int64_t now);
+                                                    bool qualify_user, bool pass_access_token,
+                                                    int64_t now);
+// Without the access token: the identity made from these bytes, made on first use and shared
+// by every request that reads the same record (claim variable and header names included).
+std::shared_ptr<const Identity> SharedIdentityOf(const StoredSession& s, bool qualify_user);
 // From a record in memory (consumed): one just refreshed.
 std::shared_ptr<Identity> IdentityFromSession(SessionRecord&& s, bool qualify_user,
-                                                    bool pass_access_token, int64_t now);
+                                              bool pass_access_token, int64_t now);
 
 }  // namespace coinpay

@@ -65,7 +65,7 @@ bool TokenMatches(std::string_view form_body, const std::string& expected) {
 using LoadedSession = Result<std::optional<Sessions::Loaded>>;
 
 std::string SessionIdOf(const LoadedSession& loaded) {
-  return loaded && loaded->has_value() ? (*loaded)->id : std::string();
+  return loaded && loaded->has_value() ? (*loaded)->id.str() : std::string();
 }
 
 Action SignOut(Site& site, const RequestView& req, const LoadedSession& loaded) {

@@ -246,9 +246,9 @@ int64_t Sessions::StoreExpiry(const SessionRecord& r, int64_t now) const {
                   SaturatingAdd(now, config_.idle_timeout_seconds));
 }
 
-bool Sessions::Open(std::string_view id, std::string& key, SharedStore::Entry& entry, int64_t now,
+bool Sessions::Open(std::string_view id, std::string_view key,
+                    std::shared_ptr<const StoredSession> stored, uint64_t version, int64_t now,
                     SessionParts parts, std::optional<Loaded>& out) {
-  auto stored = std::make_shared<const StoredSession>(std::move(entry.value));
   const std::optional<SessionView>& view = stored->view;
   if (!view || view->scope != config_.scope) {
     return false;  // another site's session (or not ours at all): leave it alone
@@ -258,12 +258,15 @@ bool Sessions::Open(std::string_view id, std::string& key, SharedStore::Entry& e
     (void)store_.Erase(key);
     return false;
   }
+  if (id.size() > ShortBytes::kCapacity || key.size() > ShortBytes::kCapacity) {
+    return false;  // no session has such an id (they are 43 characters)
+  }
   // Built in place: a Loaded is large, and this runs on every signed-in request.
   Loaded& loaded = out.emplace();
-  loaded.id.assign(id);
-  loaded.key = std::move(key);
+  loaded.id.Assign(id);
+  loaded.key.Assign(key);
   FillRecord(*view, parts, loaded.record);
-  loaded.version = entry.version;
+  loaded.version = version;
   loaded.parts = parts;
   loaded.stored = std::move(stored);
   return true;
@@ -271,27 +274,38 @@ bool Sessions::Open(std::string_view id, std::string& key, SharedStore::Entry& e
 
 Result<std::optional<Sessions::Loaded>> Sessions::Load(std::string_view cookie_header, int64_t now,
                                                        SessionParts parts) {
-  return Load(SessionIdsIn(config_, cookie_header), now, parts);
+  return Load(FindModuleCookies(config_, cookie_header).session_ids.span(), now, parts);
 }
 
-Result<std::optional<Sessions::Loaded>> Sessions::Load(const std::vector<std::string_view>& ids,
+Result<std::optional<Sessions::Loaded>> Sessions::Load(std::span<const std::string_view> ids,
                                                        int64_t now, SessionParts parts) {
   Result<std::optional<Loaded>> out = std::optional<Loaded>();
   SessionKeyCache& keys = ProcessSessionKeys();
   for (std::string_view id : ids) {
-    std::string key;
-    const bool known = keys.Find(id, key);
+    ShortBytes key;
+    std::shared_ptr<const StoredSession> seen;  // what this process read for `id` last
+    const bool known = keys.Find(id, key, &seen);
     if (!known) {
-      key = StoreKey(id);
+      key.Assign(StoreKey(id));
     }
     auto got = store_.Get(key, now);
     if (!got) {
       out = got.error();
       return out;
     }
-    if (got->has_value() && Open(id, key, **got, now, parts, *out)) {
-      if (!known) {
-        keys.Remember(id, (*out)->key);  // only ids of live sessions take a slot
+    if (!got->has_value()) {
+      continue;
+    }
+    // The same bytes as last time decode to the same record: reuse it (and the identity made
+    // from it). Any write (touch, refresh, claims update) changes the bytes; a logout leaves
+    // none.
+    const uint64_t version = (*got)->version;
+    const bool same = seen != nullptr && seen->bytes == (*got)->value;
+    std::shared_ptr<const StoredSession> stored =
+        same ? std::move(seen) : std::make_shared<const StoredSession>(std::move((*got)->value));
+    if (Open(id, key, stored, version, now, parts, *out)) {
+      if (!same) {
+        keys.Remember(id, (*out)->key, std::move(stored));  // only live sessions take a slot
       }
       return out;
     }
@@ -299,7 +313,7 @@ Result<std::optional<Sessions::Loaded>> Sessions::Load(const std::vector<std::st
   return out;
 }
 
-Result<std::optional<Sessions::Loaded>> Sessions::LoadById(const std::string& id, int64_t now) {
+Result<std::optional<Sessions::Loaded>> Sessions::LoadById(std::string_view id, int64_t now) {
   Result<std::optional<Loaded>> out = std::optional<Loaded>();
   std::string key = StoreKey(id);
   auto got = store_.Get(key, now);
@@ -308,7 +322,8 @@ Result<std::optional<Sessions::Loaded>> Sessions::LoadById(const std::string& id
     return out;
   }
   if (got->has_value()) {
-    Open(id, key, **got, now, SessionParts::kAll, *out);
+    Open(id, key, std::make_shared<const StoredSession>(std::move((*got)->value)), (*got)->version,
+         now, SessionParts::kAll, *out);
   }
   return out;
 }
@@ -339,7 +354,7 @@ void Sessions::Touch(const Loaded& loaded, int64_t now) {
                             now);
 }
 
-Result<bool> Sessions::Update(const std::string& id,
+Result<bool> Sessions::Update(std::string_view id,
                               const std::function<void(SessionRecord&)>& change, int64_t now) {
   const std::string key = StoreKey(id);
   for (int attempt = 0; attempt < kUpdateAttempts; ++attempt) {
@@ -348,8 +363,9 @@ Result<bool> Sessions::Update(const std::string& id,
       return got.error();
     }
     std::optional<Loaded> current;
-    std::string read_key = key;
-    if (!got->has_value() || !Open(id, read_key, **got, now, SessionParts::kAll, current)) {
+    if (!got->has_value() ||
+        !Open(id, key, std::make_shared<const StoredSession>(std::move((*got)->value)),
+              (*got)->version, now, SessionParts::kAll, current)) {
       return false;
     }
     change(current->record);
@@ -434,6 +450,6 @@ Result<std::string> Sessions::Create(SessionRecord record, int64_t now, std::str
   return *id;
 }
 
-Status Sessions::Destroy(const std::string& id) { return store_.Erase(StoreKey(id)); }
+Status Sessions::Destroy(std::string_view id) { return store_.Erase(StoreKey(id)); }
 
 }  // namespace coinpay

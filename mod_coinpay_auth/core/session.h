@@ -12,10 +12,14 @@
 //   another site's Sessions it is no session.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -110,14 +114,48 @@ void ForEachClaim(const SessionView& v, Fn&& fn) {
   }
 }
 
+struct Identity;  // core/action.h
+
 // The bytes of one stored record and a view of them, made once per read and shared (never
 // moved, so the view stays valid wherever the pointer goes: Loaded copies, an Identity).
+// A process keeps the last one it read for each recent session id (core/session_key_cache.h):
+// a request that reads the same bytes again reuses it, view and identity included, instead
+// of decoding them again.
 struct StoredSession {
   explicit StoredSession(std::string b) : bytes(std::move(b)), view(ViewSession(bytes)) {}
   StoredSession(const StoredSession&) = delete;
   StoredSession& operator=(const StoredSession&) = delete;
   const std::string bytes;
   const std::optional<SessionView> view;  // nullopt: not a record
+  // The identity the application sees, made from exactly these bytes by the first request
+  // that needs it (core/identity.h SharedIdentityOf; [qualify_user]); it owns its strings,
+  // so it does not keep this record alive.
+  mutable std::mutex identity_mu;
+  mutable std::array<std::shared_ptr<const Identity>, 2> identity;
+};
+
+// A session id or store key held inline (ids are 43 characters, keys 32 bytes), so loading a
+// session allocates nothing for them on the request path.
+class ShortBytes {
+ public:
+  static constexpr size_t kCapacity = 64;
+  // false (and unchanged) when `s` is longer than kCapacity.
+  bool Assign(std::string_view s) {
+    if (s.size() > kCapacity) {
+      return false;
+    }
+    std::copy(s.begin(), s.end(), bytes_.begin());
+    size_ = s.size();
+    return true;
+  }
+  std::string_view view() const { return {bytes_.data(), size_}; }
+  operator std::string_view() const { return view(); }  // NOLINT(google-explicit-constructor)
+  std::string str() const { return std::string(view()); }
+  bool operator==(std::string_view other) const { return view() == other; }
+
+ private:
+  std::array<char, kCapacity> bytes_{};
+  size_t size_ = 0;
 };
 
 class Sessions {
@@ -125,8 +163,8 @@ class Sessions {
   Sessions(SharedStore& store, const SessionConfig& config, Random& random);
 
   struct Loaded {
-    std::string id;
-    std::string key;  // the store key made from id, computed once per read
+    ShortBytes id;
+    ShortBytes key;  // the store key made from id, computed once per read
     SessionRecord record;
     uint64_t version = 0;                         // the store version `record` was read at
     SessionParts parts = SessionParts::kAll;      // what of the record was copied into `record`
@@ -137,16 +175,16 @@ class Sessions {
   Result<std::optional<Loaded>> Load(std::string_view cookie_header, int64_t now,
                                      SessionParts parts = SessionParts::kAll);
   // The same, from the session ids already found in the header (FindModuleCookies).
-  Result<std::optional<Loaded>> Load(const std::vector<std::string_view>& ids, int64_t now,
+  Result<std::optional<Loaded>> Load(std::span<const std::string_view> ids, int64_t now,
                                      SessionParts parts);
   // The live session with this id (already read from a cookie).
-  Result<std::optional<Loaded>> LoadById(const std::string& id, int64_t now);
+  Result<std::optional<Loaded>> LoadById(std::string_view id, int64_t now);
   // Records a use at `now`, at most once a minute. Dropped (not retried) when anything wrote
   // the session since `loaded` was read: that write is newer than ours.
   void Touch(const Loaded& loaded, int64_t now);
   // Applies `change` to the stored record and writes it over the version it read, re-reading
   // when a touch got there first. false, with nothing written, once the session is gone.
-  Result<bool> Update(const std::string& id, const std::function<void(SessionRecord&)>& change,
+  Result<bool> Update(std::string_view id, const std::function<void(SessionRecord&)>& change,
                       int64_t now);
   // Stores a new session of this site under a fresh random id and returns the id. With
   // back-channel logout configured it is also indexed by its provider `sid` (when given) and by
@@ -156,17 +194,17 @@ class Sessions {
   Result<int> DestroyBySid(const ProviderConfig& p, std::string_view sid, int64_t now);
   Result<int> DestroyBySub(const ProviderConfig& p, std::string_view sub, int64_t now);
   // Ends the session whatever its version; nothing written afterwards can recreate it.
-  Status Destroy(const std::string& id);
+  Status Destroy(std::string_view id);
 
   const SessionConfig& config() const { return config_; }
   SharedStore& store() { return store_; }
 
  private:
   int64_t StoreExpiry(const SessionRecord& r, int64_t now) const;
-  // Decodes a stored value into `out` when it is a live session of this site (erasing it if it
-  // expired); `key` (the store key) is moved into it then.
-  bool Open(std::string_view id, std::string& key, SharedStore::Entry& entry, int64_t now,
-            SessionParts parts, std::optional<Loaded>& out);
+  // Fills `out` from a stored value (decoded once, in `stored`) when it is a live session of
+  // this site (erasing it if it expired); `id` and `key` (the store key) are copied into it.
+  bool Open(std::string_view id, std::string_view key, std::shared_ptr<const StoredSession> stored,
+            uint64_t version, int64_t now, SessionParts parts, std::optional<Loaded>& out);
   Result<int> DestroyIndexed(const std::string& index_key, int64_t now);
   SharedStore& store_;
   const SessionConfig& config_;

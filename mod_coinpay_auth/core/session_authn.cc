@@ -121,7 +121,7 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
   const SessionParts parts =
       NeedsLiveToken(options) ? SessionParts::kAll : SessionParts::kTimesOnly;
   auto loaded = req.module_cookies != nullptr
-                    ? site.sessions.Load(req.module_cookies->session_ids, now, parts)
+                    ? site.sessions.Load(req.module_cookies->session_ids.span(), now, parts)
                     : site.sessions.Load(req.cookie, now, parts);
   if (!loaded) {
     site.provider.CountStoreError();
@@ -129,19 +129,19 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
     return ErrorPage(ErrorKind::kServiceUnavailable, 503, "Service unavailable",
                      "Sessions cannot be checked right now. Please try again shortly.");
   }
-  // The location's provider names, read in place (a copy only when it names none).
-  std::vector<std::string> site_only;
-  if (options.providers.empty()) {
-    site_only.push_back(site.provider.config().name);
-  }
-  const std::vector<std::string>& accepted =
-      options.providers.empty() ? site_only : options.providers;
+  // The location's provider names, read in place; none named: the site's provider only.
+  const std::string& site_name = site.provider.config().name;
+  const size_t accepted_count = options.providers.empty() ? 1 : options.providers.size();
   ProviderClient* session_provider = nullptr;
   if (loaded->has_value()) {
     const SessionView& r = *(*loaded)->stored->view;  // Load returns only records that decode
-    auto named = std::find(accepted.begin(), accepted.end(), r.provider);
-    if (named != accepted.end()) {
-      session_provider = site.ProviderNamed(*named);
+    if (options.providers.empty()) {
+      session_provider = r.provider == site_name ? &site.provider : nullptr;
+    } else {
+      auto named = std::find(options.providers.begin(), options.providers.end(), r.provider);
+      if (named != options.providers.end()) {
+        session_provider = site.ProviderNamed(*named);
+      }
     }
     // The provider a session was made with must still be the one of that name here: a
     // reconfigured issuer or client id does not inherit the old sessions.
@@ -208,8 +208,12 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
   } else if (loaded->has_value()) {
     site.sessions.Touch(**loaded, now);
   }
+  if (loaded->has_value() && !options.pass_access_token && !refreshed_now) {
+    // The common case: nothing per request but the lookup (the record's identity is shared).
+    return Action::Allow(SharedIdentityOf(*(*loaded)->stored, accepted_count > 1));
+  }
   if (loaded->has_value()) {
-    bool qualify = accepted.size() > 1;
+    bool qualify = accepted_count > 1;
     std::shared_ptr<Identity> id =
         refreshed_now ? IdentityFromSession(std::move((*loaded)->record), qualify,
                                             options.pass_access_token, now)
@@ -240,11 +244,12 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
     Site by = site.With(*step_up_provider);
     return StartLogin(by, req, req.unparsed_uri, &*step_up);
   }
-  if (redirect && accepted.size() > 1) {
-    return ChooseProvider(site, req, accepted, step_up ? &*step_up : nullptr);
+  if (redirect && accepted_count > 1) {
+    return ChooseProvider(site, req, options.providers, step_up ? &*step_up : nullptr);
   }
   if (redirect) {
-    ProviderClient* p = site.ProviderNamed(accepted.front());
+    ProviderClient* p =
+        site.ProviderNamed(options.providers.empty() ? site_name : options.providers.front());
     if (p == nullptr) {
       LogAt(site.log, LogLevel::kError, 153, "location names an unknown provider");
       return ErrorPage(ErrorKind::kMisconfigured, 500, "Sign-in is misconfigured",

@@ -23,6 +23,18 @@ std::string DeleteSessionCookie(const SessionConfig& c, bool https) {
   return DeleteCookieValue(c.cookie_name, ModuleCookieAttrs(c, https));
 }
 
+void SessionIdList::push_back(std::string_view id) {
+  if (more_.empty() && size_ < inline_.size()) {
+    inline_[size_++] = id;
+    return;
+  }
+  if (more_.empty()) {
+    more_.assign(inline_.begin(), inline_.end());
+  }
+  more_.push_back(id);
+  ++size_;
+}
+
 ModuleCookies FindModuleCookies(const SessionConfig& c, std::string_view header) {
   ModuleCookies found;
   ForEachCookie(header, [&](std::string_view name, std::string_view value) {
@@ -41,7 +53,8 @@ ModuleCookies FindModuleCookies(const SessionConfig& c, std::string_view header)
 }
 
 std::vector<std::string_view> SessionIdsIn(const SessionConfig& c, std::string_view header) {
-  return FindModuleCookies(c, header).session_ids;
+  const ModuleCookies found = FindModuleCookies(c, header);
+  return {found.session_ids.begin(), found.session_ids.end()};
 }
 
 std::string LoginCookieName(const SessionConfig& c, std::string_view state) {

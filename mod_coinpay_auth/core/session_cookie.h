@@ -6,7 +6,9 @@
 //   if (auto kept = WithoutModuleCookies(config, cookie_header)) { ...replace the header... }
 #pragma once
 
+#include <array>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,8 +27,27 @@ std::string DeleteSessionCookie(const SessionConfig& c, bool https);
 // session cookie that have the shape of a session id (in order), and whether the header holds
 // any of the module's cookies (session or login) and any other cookie. The authn hook finds
 // them once; the fixups hook strips the same header with what was found (httpd glue).
+// The session ids of one header, in order: a request carries one (rarely two), kept inline so
+// finding them allocates nothing; a third moves them all into a vector.
+class SessionIdList {
+ public:
+  void push_back(std::string_view id);
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  std::string_view operator[](size_t i) const { return data()[i]; }
+  const std::string_view* begin() const { return data(); }
+  const std::string_view* end() const { return data() + size_; }
+  std::span<const std::string_view> span() const { return {data(), size_}; }
+
+ private:
+  const std::string_view* data() const { return more_.empty() ? inline_.data() : more_.data(); }
+  std::array<std::string_view, 2> inline_{};
+  std::vector<std::string_view> more_;  // every id, once there are more than inline_ holds
+  size_t size_ = 0;
+};
+
 struct ModuleCookies {
-  std::vector<std::string_view> session_ids;
+  SessionIdList session_ids;
   bool any_module = false;
   bool any_other = false;
 };

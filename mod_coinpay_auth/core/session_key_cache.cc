@@ -7,8 +7,11 @@
 
 namespace coinpay {
 
-SessionKeyCache::SessionKeyCache(size_t slots, Random& random)
-    : random_(random), slot_count_(std::max<size_t>(slots, 1)), slots_(new Slot[slot_count_]) {}
+SessionKeyCache::SessionKeyCache(size_t slots, Random& random, size_t record_budget)
+    : random_(random),
+      slot_count_(std::max<size_t>(slots, 1)),
+      slots_(new Slot[slot_count_]),
+      record_budget_(record_budget) {}
 
 bool SessionKeyCache::SlotOf(std::string_view id, size_t& index) {
   // Keyed on first use, not at construction: the module builds its objects before httpd forks,
@@ -27,7 +30,8 @@ bool SessionKeyCache::SlotOf(std::string_view id, size_t& index) {
   return true;
 }
 
-bool SessionKeyCache::Find(std::string_view id, std::string& key) {
+bool SessionKeyCache::Find(std::string_view id, ShortBytes& key,
+                           std::shared_ptr<const StoredSession>* seen) {
   size_t index = 0;
   if (!SlotOf(id, index)) {
     return false;
@@ -37,20 +41,37 @@ bool SessionKeyCache::Find(std::string_view id, std::string& key) {
   if (slot.id_size == 0 || !ConstantTimeEquals(std::string_view(slot.id, slot.id_size), id)) {
     return false;
   }
-  key.assign(slot.key, kKeySize);
+  key.Assign(std::string_view(slot.key, kKeySize));
+  if (seen != nullptr) {
+    *seen = slot.seen;
+  }
   return true;
 }
 
-void SessionKeyCache::Remember(std::string_view id, std::string_view key) {
+void SessionKeyCache::Remember(std::string_view id, std::string_view key,
+                               std::shared_ptr<const StoredSession> seen) {
   size_t index = 0;
   if (key.size() != kKeySize || !SlotOf(id, index)) {
     return;
   }
   Slot& slot = slots_[index];
-  std::lock_guard<std::mutex> lock(stripes_[index % kStripes]);
-  std::memcpy(slot.id, id.data(), id.size());
-  std::memcpy(slot.key, key.data(), kKeySize);
-  slot.id_size = static_cast<uint8_t>(id.size());
+  size_t cost = CostOf(seen);
+  {
+    std::lock_guard<std::mutex> lock(stripes_[index % kStripes]);
+    std::memcpy(slot.id, id.data(), id.size());
+    std::memcpy(slot.key, key.data(), kKeySize);
+    slot.id_size = static_cast<uint8_t>(id.size());
+    const size_t dropped = CostOf(slot.seen);
+    if (cost > 0 &&
+        record_cost_.load(std::memory_order_relaxed) - dropped + cost > record_budget_) {
+      seen = nullptr;  // over the budget: the id's key is kept, not its record
+      cost = 0;
+    }
+    record_cost_.fetch_add(cost, std::memory_order_relaxed);
+    record_cost_.fetch_sub(dropped, std::memory_order_relaxed);
+    slot.seen.swap(seen);
+  }
+  // `seen` now holds the record the slot dropped: released here, outside the lock.
 }
 
 }  // namespace coinpay

@@ -22,7 +22,9 @@ constexpr auto kPollInterval = std::chrono::milliseconds(25);
 // Beyond the HTTP calls: the store round trips of the re-read, the write and the release.
 constexpr int64_t kLeaseMarginSeconds = 5;
 
-std::string LockKey(const std::string& session_id) { return Sha256("refresh-lock/" + session_id); }
+std::string LockKey(std::string_view session_id) {
+  return Sha256(std::string("refresh-lock/").append(session_id));
+}
 
 // The token call and a possible key fetch, each bounded by the whole-request timeout (which
 // includes connecting), and the margin.
@@ -67,7 +69,7 @@ void DiscardTokens(Site& site, const TokenResponse& tokens) {
   }
 }
 
-Result<SessionRecord> DoRefresh(Site& site, const std::string& id, const SessionRecord& s,
+Result<SessionRecord> DoRefresh(Site& site, std::string_view id, const SessionRecord& s,
                                 int64_t now) {
   // A DPoP session refreshes with a proof by its own key (its refresh token may be bound to it).
   std::shared_ptr<const SigningKey> dpop_key;

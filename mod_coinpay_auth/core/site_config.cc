@@ -197,13 +197,10 @@ Status CheckSomeServerConfigured(bool any_server_uses_module, bool session_anywh
                                   "CoinpayRedirectURI and CoinpayCryptoPassphrase"};
 }
 
-LocationOptions LocationOptionsOf(const LocationSettings& s, const std::string& site_provider) {
+LocationOptions LocationOptionsOf(const LocationSettings& s) {
   LocationOptions o;
   for (const std::string& name : s.use_provider.value) {
     o.providers.push_back(ConfiguredProviderName(name));
-  }
-  if (o.providers.empty()) {
-    o.providers.push_back(site_provider);
   }
   o.unauthenticated = s.unauthenticated.value;
   o.max_age_seconds = s.location_max_age.value;

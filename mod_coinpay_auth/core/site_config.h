@@ -67,9 +67,9 @@ Status CheckSomeServerConfigured(bool any_server_uses_module, bool session_anywh
                                  bool bearer_anywhere);
 
 // What a location asks of a request under AuthType coinpay: the providers whose sessions count
-// (CoinpayUseProvider, "default" meaning the top-level one; none named: `site_provider`, the
-// site's first) and its own limits.
-LocationOptions LocationOptionsOf(const LocationSettings& s, const std::string& site_provider);
+// (CoinpayUseProvider, "default" meaning the top-level one; none named: empty, which means the
+// site's first, without a copy of its name per request) and its own limits.
+LocationOptions LocationOptionsOf(const LocationSettings& s);
 
 // The refusal of a <CoinpayProvider name> section's name (given the sections read before it),
 // or OkStatus.

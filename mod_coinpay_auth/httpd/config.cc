@@ -303,8 +303,9 @@ void MergeAuthz(DirConfig& out, const DirConfig& base, const DirConfig& add) {
 // only `merging` may differ, and a merged result's `merging` is never read: httpd passes
 // merged results only as `base`).
 bool IsEmptySection(const DirConfig& c) {
-  return SetsNothing(c) && !c.has_require && c.merging == AuthMerging::kUnset &&
-         c.prechecks.empty();
+  // The cheap fields first: a section with Require lines is out before its rows are read.
+  return !c.has_require && c.merging == AuthMerging::kUnset && c.prechecks.empty() &&
+         SetsNothing(c);
 }
 
 // The merge would give `add` unchanged: it sets every row `base` sets, and MergeAuthz keeps

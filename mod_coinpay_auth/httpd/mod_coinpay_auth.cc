@@ -45,9 +45,11 @@ constexpr char kAuthType[] = "coinpay";
 constexpr char kBearerAuthType[] = "coinpay-bearer";
 
 // What this location asks for (core/site_config.h): the providers it names with
-// CoinpayUseProvider, or the server's first.
-LocationOptions OptionsOf(const DirConfig& dir, const VhostState& rt) {
-  return LocationOptionsOf(dir, rt.first != nullptr ? rt.first->config().name : std::string());
+// CoinpayUseProvider (none: the server's first, FirstProviderOf).
+LocationOptions OptionsOf(const DirConfig& dir) { return LocationOptionsOf(dir); }
+
+ProviderClient* FirstProviderOf(const VhostState& rt, const LocationOptions& options) {
+  return options.providers.empty() ? rt.first : rt.Named(options.providers.front());
 }
 
 // A Site for this request, served by `provider`, able to reach the server's other providers.
@@ -71,7 +73,7 @@ ProviderClient* HandlerProvider(request_rec* r, const VhostState& rt, bool callb
       }
     }
   }
-  return rt.Named(OptionsOf(DirConfigOf(r), rt).providers.front());
+  return FirstProviderOf(rt, OptionsOf(DirConfigOf(r)));
 }
 
 int NotConfigured(request_rec* r, int tag) {
@@ -156,8 +158,8 @@ int CheckAuthn(request_rec* r) {
     LocationOptions options;
     ProviderClient* provider = nullptr;
     if (rt != nullptr) {
-      options = OptionsOf(dir, *rt);
-      provider = rt->Named(options.providers.front());
+      options = OptionsOf(dir);
+      provider = FirstProviderOf(*rt, options);
     }
     if (rt == nullptr || !rt->login || provider == nullptr) {
       return NotConfigured(r, 911);
@@ -321,7 +323,8 @@ int HandleRequest(request_rec* r) {
           for (const auto& [name, value] : a.headers) {
             apr_table_set(r->headers_out, name.c_str(), value.c_str());
           }
-          ap_set_content_type(r, apr_pstrdup(r->pool, a.content_type.c_str()));
+          ap_set_content_type(
+              r, apr_pstrmemdup(r->pool, a.content_type.data(), a.content_type.size()));
           if (!r->header_only) {
             ap_rputs(a.body.c_str(), r);
           }

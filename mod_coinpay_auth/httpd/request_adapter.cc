@@ -26,11 +26,6 @@
 namespace coinpay::httpd {
 namespace {
 
-std::string_view Header(request_rec* r, const char* name) {
-  const char* v = apr_table_get(r->headers_in, name);
-  return v != nullptr ? std::string_view(v) : std::string_view();
-}
-
 // "Coinpay-Claim-Email", "COINPAY_CLAIM_email", "coinpay.claim.x" all normalise to
 // "coinpay-claim-...".
 // Runs on every request's every header, so it compares in place instead of building a copy.
@@ -53,16 +48,19 @@ bool NormalizedMatch(const char* name, std::string_view prefix, bool whole) {
 }
 
 bool IsIdentityHeader(const char* name) {
-  // Every name below starts with c or r: most headers are out after one comparison.
+  // Every name below starts with c or r: most headers are out after one comparison, and the
+  // common "coinpay-" is compared once (Cookie, Connection, Cache-Control stop there).
   char first = Normalized(name[0]);
-  if (first != 'c' && first != 'r') {
+  if (first == 'r') {
+    return NormalizedMatch(name, "remote-user", true);
+  }
+  constexpr std::string_view kCoinpay = "coinpay-";
+  if (first != 'c' || !NormalizedMatch(name, kCoinpay, false)) {
     return false;
   }
-  return NormalizedMatch(name, "coinpay-claim", false) ||
-         NormalizedMatch(name, "coinpay-access-token", false) ||
-         NormalizedMatch(name, "coinpay-provider", true) ||
-         NormalizedMatch(name, "coinpay-issuer", true) ||
-         NormalizedMatch(name, "remote-user", true);
+  const char* rest = name + kCoinpay.size();
+  return NormalizedMatch(rest, "claim", false) || NormalizedMatch(rest, "access-token", false) ||
+         NormalizedMatch(rest, "provider", true) || NormalizedMatch(rest, "issuer", true);
 }
 
 // A claim's variable or header name (core/identity.h has the rule), written straight into the
@@ -87,10 +85,10 @@ std::string_view AllOf(request_rec* r, const char* name) {
 }
 
 // The scheme and Host the browser used: the connection's, or what a CoinpayTrustedProxy
-// peer says they were (core/proxy_origin.h has the rule).
+// peer says they were (core/proxy_origin.h has the rule). `v.host` holds the Host header.
 void FillOrigin(request_rec* r, RequestView& v) {
-  v.https = ap_http_scheme(r) != nullptr && std::string_view(ap_http_scheme(r)) == "https";
-  v.host = Header(r, "Host");
+  const char* scheme = ap_http_scheme(r);
+  v.https = scheme != nullptr && std::string_view(scheme) == "https";
   const auto& trusted = ServerConfigOf(r->server).trusted_proxies.value;
   if (trusted.empty()) {
     return;
@@ -118,6 +116,8 @@ void FillOrigin(request_rec* r, RequestView& v) {
 // Which of the view's header fields `name` fills, if any.
 std::string_view* RequestViewField(RequestView& v, const char* name) {
   switch (std::strlen(name)) {
+    case 4:
+      return strcasecmp(name, "Host") == 0 ? &v.host : nullptr;
     case 6:
       return strcasecmp(name, "Cookie") == 0   ? &v.cookie
              : strcasecmp(name, "Accept") == 0 ? &v.accept
@@ -177,11 +177,10 @@ TerminatedCopy TerminatedCopyOf(request_rec* r, const Identity& id) {
 RequestView ViewOf(request_rec* r) {
   RequestView v;
   v.method = r->method != nullptr ? r->method : "";
-  FillOrigin(r, v);
   v.path = r->parsed_uri.path != nullptr ? r->parsed_uri.path : "";
   v.query = r->args != nullptr ? r->args : "";
   v.unparsed_uri = r->unparsed_uri != nullptr ? r->unparsed_uri : "";
-  // One pass over the request's headers for the six the core reads (each apr_table_get would
+  // One pass over the request's headers for the seven the core reads (each apr_table_get would
   // hash its name and scan them all); the first of a repeated header counts, as with
   // apr_table_get.
   const apr_array_header_t* all = apr_table_elts(r->headers_in);
@@ -195,6 +194,7 @@ RequestView ViewOf(request_rec* r) {
       *field = e[i].val;
     }
   }
+  FillOrigin(r, v);  // after the loop, which found the Host header
   return v;
 }
 
@@ -247,7 +247,7 @@ int Respond(request_rec* r, const Action& a) {
     // Else httpd labels every error response iso-8859-1, over the pages' <meta charset="utf-8">.
     apr_table_setn(r->subprocess_env, "suppress-error-charset", "1");
     ap_custom_response(r, a.status, body.c_str());
-    r->content_type = apr_pstrdup(r->pool, a.content_type.c_str());
+    r->content_type = apr_pstrmemdup(r->pool, a.content_type.data(), a.content_type.size());
   }
   return a.status;
 }

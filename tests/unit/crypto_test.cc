@@ -124,6 +124,19 @@ TEST(ConstantTimeEquals, ComparesContentAndLength) {
   EXPECT_TRUE(ConstantTimeEquals("", ""));
 }
 
+TEST(ConstantTimeEquals, FindsADifferenceInAnyByteOfASessionId) {
+  const std::string id(43, 'A');
+  EXPECT_TRUE(ConstantTimeEquals(id, std::string(43, 'A')));
+  for (size_t i = 0; i < id.size(); ++i) {
+    for (char c : {'B', '\0', '\x80', '\xff'}) {
+      std::string other = id;
+      other[i] = c;
+      EXPECT_FALSE(ConstantTimeEquals(id, other)) << i;
+      EXPECT_FALSE(ConstantTimeEquals(other, id)) << i;
+    }
+  }
+}
+
 TEST(SecureWipe, ZeroesTheBytes) {
   std::string s = "secret";
   SecureWipe(s);

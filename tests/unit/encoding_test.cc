@@ -57,6 +57,17 @@ TEST(Base64Url, RefusesNonCanonicalTrailingBits) {
   EXPECT_FALSE(Base64UrlDecode("Zm9=").has_value());
 }
 
+TEST(Base64Url, ValidityCheckRefusesAnyForeignByteAnywhereInASessionId) {
+  for (size_t i = 0; i < 43; ++i) {
+    for (char c : {'=', '+', '/', ' ', '\0', '\x80', '\xc3', '\xff'}) {
+      std::string s(43, 'A');
+      s[i] = c;
+      EXPECT_FALSE(IsBase64Url(s)) << i << " " << static_cast<int>(c);
+    }
+  }
+  EXPECT_TRUE(IsBase64Url(std::string(43, 'A')));
+}
+
 // The session cookie check uses IsBase64Url on every request: it must agree with the decoder
 // on every string, canonical or not.
 TEST(Base64Url, ValidityCheckAgreesWithTheDecoder) {

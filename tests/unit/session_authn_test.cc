@@ -68,6 +68,85 @@ TEST_F(SessionAuthnTest, ValidSessionIsAllowedWithItsClaims) {
   EXPECT_TRUE(a.set_cookies.empty());
 }
 
+// A returning browser's requests share one identity made from the stored record (claim
+// variable and header names included); every change to the record, and a logout, is seen by
+// the next request.
+TEST_F(SessionAuthnTest, RepeatedRequestsShareTheSessionsIdentityWithItsClaimNames) {
+  std::string cookie = NewSession();
+  Action first = Authn(Browser(cookie));
+  Action second = Authn(Browser(cookie));
+  ASSERT_EQ(first.kind, Action::Kind::kAllow);
+  ASSERT_EQ(second.kind, Action::Kind::kAllow);
+  EXPECT_EQ(first.shared_identity.get(), second.shared_identity.get());
+  const Identity& id = second.who();
+  ASSERT_EQ(id.claim_variables.size(), 1u);
+  EXPECT_EQ(id.claim_variables[0], "COINPAY_CLAIM_email");
+  ASSERT_EQ(id.claim_headers.size(), 1u);
+  EXPECT_EQ(id.claim_headers[0], "Coinpay-Claim-email");
+  EXPECT_TRUE(id.terminated);
+  EXPECT_EQ(id.user.data()[id.user.size()], '\0');
+}
+
+TEST_F(SessionAuthnTest, AClaimsUpdateIsSeenByTheNextRequest) {
+  std::string cookie = NewSession();
+  Action before = Authn(Browser(cookie));
+  ASSERT_EQ(before.kind, Action::Kind::kAllow);
+  const std::string id = cookie.substr(cookie.find('=') + 1);
+  auto updated = t_.sessions->Update(
+      id,
+      [](SessionRecord& r) {
+        r.claims = {{"email", "bob@example.com"}};
+      },
+      t_.clock.NowSeconds());
+  ASSERT_TRUE(updated.ok() && *updated);
+  Action after = Authn(Browser(cookie));
+  ASSERT_EQ(after.kind, Action::Kind::kAllow);
+  EXPECT_NE(after.shared_identity.get(), before.shared_identity.get());
+  ASSERT_EQ(after.who().claims.size(), 1u);
+  EXPECT_EQ(after.who().claims[0].value, "bob@example.com");
+  EXPECT_EQ(before.who().claims[0].value, "alice@example.com") << "a request's identity stays";
+}
+
+TEST_F(SessionAuthnTest, ALoggedOutSessionIsNotServedFromWhatTheProcessSaw) {
+  std::string cookie = NewSession();
+  ASSERT_EQ(Authn(Browser(cookie)).kind, Action::Kind::kAllow);
+  ASSERT_TRUE(t_.sessions->Destroy(cookie.substr(cookie.find('=') + 1)).ok());
+  EXPECT_EQ(Authn(Browser(cookie)).status, 302);
+}
+
+TEST_F(SessionAuthnTest, ATouchedSessionKeepsItsIdentityAndClaims) {
+  std::string cookie = NewSession();
+  ASSERT_EQ(Authn(Browser(cookie)).kind, Action::Kind::kAllow);
+  t_.clock.Advance(120);  // the next request writes last_seen_at back: new bytes
+  ASSERT_EQ(Authn(Browser(cookie)).kind, Action::Kind::kAllow);
+  Action a = Authn(Browser(cookie));
+  ASSERT_EQ(a.kind, Action::Kind::kAllow);
+  EXPECT_EQ(a.who().user, "user-42");
+  ASSERT_EQ(a.who().claims.size(), 1u);
+  EXPECT_EQ(a.who().claims[0].value, "alice@example.com");
+}
+
+TEST_F(SessionAuthnTest, TwoSessionsNeverGetEachOthersIdentity) {
+  std::string alice = NewSession();
+  SessionRecord r = t_.NewRecord("");
+  r.sub = "user-7";
+  r.user = "user-7";
+  r.claims = {{"email", "bob@example.com"}};
+  auto bob_id = t_.sessions->Create(r, t_.clock.NowSeconds());
+  ASSERT_TRUE(bob_id.ok());
+  std::string bob = "coinpay_session=" + *bob_id;
+  for (int i = 0; i < 3; ++i) {
+    Action a = Authn(Browser(alice));
+    Action b = Authn(Browser(bob));
+    ASSERT_EQ(a.kind, Action::Kind::kAllow);
+    ASSERT_EQ(b.kind, Action::Kind::kAllow);
+    EXPECT_EQ(a.who().user, "user-42");
+    EXPECT_EQ(b.who().user, "user-7");
+    EXPECT_EQ(a.who().claims[0].value, "alice@example.com");
+    EXPECT_EQ(b.who().claims[0].value, "bob@example.com");
+  }
+}
+
 TEST_F(SessionAuthnTest, BrowserNavigationWithoutSessionIsSentToSignIn) {
   Action a = Authn(Browser());
   EXPECT_EQ(a.kind, Action::Kind::kRespond);

@@ -29,6 +29,27 @@ TEST(FindModuleCookies, FindsEverySessionIdShapedValueInOrder) {
   EXPECT_EQ(SessionIdsIn(c, one), std::vector<std::string_view>{kId});
 }
 
+TEST(FindModuleCookies, KeepsEveryIdInOrderBeyondTheTwoHeldInline) {
+  SessionConfig c;
+  std::vector<std::string> ids;
+  std::string header = "a=1";
+  for (char ch : {'C', 'D', 'E', 'F', 'G'}) {
+    ids.push_back(std::string(42, ch) + "A");
+    header += "; coinpay_session=" + ids.back();
+  }
+  ModuleCookies found = FindModuleCookies(c, header);
+  ModuleCookies copy = found;  // as the request record keeps it
+  for (const ModuleCookies* m : {&found, &copy}) {
+    ASSERT_EQ(m->session_ids.size(), ids.size());
+    ASSERT_EQ(m->session_ids.span().size(), ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      EXPECT_EQ(m->session_ids[i], ids[i]) << i;
+      EXPECT_EQ(m->session_ids.span()[i], ids[i]) << i;
+    }
+  }
+  EXPECT_EQ(SessionIdsIn(c, header).size(), ids.size());
+}
+
 TEST(FindModuleCookies, TellsModuleCookiesFromOthers) {
   SessionConfig c;
   ModuleCookies none = FindModuleCookies(c, "a=1; b=2");

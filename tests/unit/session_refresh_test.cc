@@ -39,8 +39,8 @@ using testing::TestKey;
 using testing::TestSite;
 
 // The lock key as session_refresh.cc derives it (tests also check that no unknown key is left).
-std::string LockKeyOf(const std::string& session_id) {
-  return Sha256("refresh-lock/" + session_id);
+std::string LockKeyOf(std::string_view session_id) {
+  return Sha256(std::string("refresh-lock/").append(session_id));
 }
 
 std::string TokenJson(const std::string& access, const std::string& refresh = "",
@@ -151,7 +151,7 @@ class SessionRefreshTest : public ::testing::Test {
   }
   Sessions::Loaded NewSession() { return NewSession(*t_.sessions); }
 
-  std::optional<SessionRecord> Stored(const std::string& id) {
+  std::optional<SessionRecord> Stored(std::string_view id) {
     auto got = t_.sessions->LoadById(id, t_.clock.NowSeconds());
     EXPECT_TRUE(got.ok());
     if (!got.ok() || !got->has_value()) {
@@ -160,7 +160,7 @@ class SessionRefreshTest : public ::testing::Test {
     return (*got)->record;
   }
   // The session as a request would see it now (record and version).
-  Sessions::Loaded Current(const std::string& id) {
+  Sessions::Loaded Current(std::string_view id) {
     auto got = t_.sessions->LoadById(id, t_.clock.NowSeconds());
     EXPECT_TRUE(got.ok() && got->has_value());
     return got.ok() && got->has_value() ? **got : Sessions::Loaded{};
@@ -178,7 +178,7 @@ class SessionRefreshTest : public ::testing::Test {
                         std::to_string(now) + R"(,"exp":)" + std::to_string(now + 300) + "}");
   }
 
-  void ExpectNoLockLeft(const std::string& id, const std::set<std::string>& allowed) {
+  void ExpectNoLockLeft(std::string_view id, const std::set<std::string>& allowed) {
     auto keys = t_.store.Keys();
     EXPECT_EQ(std::count(keys.begin(), keys.end(), LockKeyOf(id)), 0);
     for (const auto& k : keys) {
@@ -485,7 +485,7 @@ class SingleFlightTest : public SessionRefreshTest {
 
   // True once the holder has stored its result and released the lock (bounded in real time;
   // the holder runs on another thread).
-  bool WaitUntilLockReleased(const std::string& id) {
+  bool WaitUntilLockReleased(std::string_view id) {
     for (int i = 0; i < 10'000'000; ++i) {
       auto held = t_.store.Exists(LockKeyOf(id), t_.clock.NowSeconds());
       if (held.ok() && !*held) {

@@ -247,6 +247,29 @@ TEST_F(SessionsTest, FindsTheLiveSessionAmongSeveralCookies) {
   EXPECT_EQ((*loaded)->id, *id);
 }
 
+TEST_F(SessionsTest, FindsTheLiveSessionBehindThreeUnknownWellFormedIds) {
+  auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  ASSERT_TRUE(id.ok());
+  std::string header;
+  for (char ch : {'C', 'D', 'E'}) {
+    header += CookieFor(std::string(42, ch) + "A") + "; ";
+  }
+  header += CookieFor(*id);
+  auto loaded = sessions_.Load(header, clock_.NowSeconds());
+  ASSERT_TRUE(loaded.ok() && loaded->has_value());
+  EXPECT_EQ((*loaded)->id, *id);
+}
+
+TEST_F(SessionsTest, AnOverlongIdNamesNoSession) {
+  ShortBytes b;
+  EXPECT_TRUE(b.Assign(std::string(ShortBytes::kCapacity, 'x')));
+  EXPECT_FALSE(b.Assign(std::string(ShortBytes::kCapacity + 1, 'y')));
+  EXPECT_EQ(b, std::string(ShortBytes::kCapacity, 'x')) << "a refused assignment changes nothing";
+  auto loaded = sessions_.LoadById(std::string(200, 'A'), clock_.NowSeconds());
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_FALSE(loaded->has_value());
+}
+
 TEST_F(SessionsTest, ExpiresAfterIdleTimeout) {
   auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
   ASSERT_TRUE(id.ok());

@@ -521,14 +521,14 @@ TEST(SiteConfig, RefusesCoinpayLocationsWithoutAnyConfiguredServer) {
 
 TEST(SiteConfig, LocationAcceptsTheProvidersItNamesElseTheSitesFirst) {
   LocationSettings s;
-  EXPECT_EQ(LocationOptionsOf(s, "coinbase").providers, std::vector<std::string>{"coinbase"});
+  EXPECT_TRUE(LocationOptionsOf(s).providers.empty()) << "none named: the site's provider";
   Set(s.use_provider, {"default", "coinbase"});
   Set(s.unauthenticated, LocationOptions::Unauthenticated::kDeny);
   Set(s.location_max_age, 300);
   Set(s.location_idle_timeout, 120);
   Set(s.refresh, LocationOptions::Refresh::kAlways);
   Set(s.pass_access_token, true);
-  LocationOptions o = LocationOptionsOf(s, "coinbase");
+  LocationOptions o = LocationOptionsOf(s);
   EXPECT_EQ(o.providers, (std::vector<std::string>{"", "coinbase"}));
   EXPECT_EQ(o.unauthenticated, LocationOptions::Unauthenticated::kDeny);
   EXPECT_EQ(o.max_age_seconds, 300);
