@@ -90,6 +90,16 @@ struct Action {
     a.kind = Kind::kDecline;
     return a;
   }
+  // A JSON answer to a script (never cached: it may carry what only this session may see).
+  static Action Json(int status, std::string_view body) {
+    Action a;
+    a.status = status;
+    a.content_type = "application/json";
+    a.body.reserve(body.size() + 1);
+    a.body.append(body).push_back('\n');
+    a.headers.emplace_back("Cache-Control", "no-store");
+    return a;
+  }
   static Action Redirect(std::string to) {
     Action a;
     a.status = 302;

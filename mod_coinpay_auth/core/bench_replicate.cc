@@ -15,18 +15,9 @@ namespace {
 // As long as the session ids the module makes; a provider's sid is opaque to us anyway.
 constexpr size_t kSidBytes = 16;
 
-Action JsonAnswer(int status, const std::string& body) {
-  Action a;
-  a.status = status;
-  a.content_type = "application/json";
-  a.body = body + "\n";
-  a.headers.emplace_back("Cache-Control", "no-store");
-  return a;
-}
-
 Action Refusal(LogSink& log, int status, const char* error, const std::string& why) {
   LogAt(log, LogLevel::kInfo, 461, "bench replicate request refused: " + why);
-  return JsonAnswer(status, std::string("{\"error\":\"") + error + "\"}");
+  return Action::Json(status, std::string("{\"error\":\"") + error + "\"}");
 }
 
 // `count=N` and nothing else; nullopt unless 1 <= N <= kMaxBenchReplicas.
@@ -83,7 +74,7 @@ Action HandleBenchReplicate(Site& site, const RequestView& req) {
   if (!loaded) {
     LogAt(site.log, LogLevel::kError, 462,
           "bench replicate: the session store cannot be read: " + loaded.error().detail);
-    return JsonAnswer(503, "{\"error\":\"temporarily_unavailable\"}");
+    return Action::Json(503, "{\"error\":\"temporarily_unavailable\"}");
   }
   if (!loaded->has_value()) {
     return Refusal(site.log, 403, "no_session", "no live session of this site in the request");
@@ -92,7 +83,7 @@ Action HandleBenchReplicate(Site& site, const RequestView& req) {
   if (!made) {
     LogAt(site.log, LogLevel::kError, 463,
           "bench replicate: storing a copy failed: " + made.error().detail);
-    return JsonAnswer(503, "{\"error\":\"temporarily_unavailable\"}");
+    return Action::Json(503, "{\"error\":\"temporarily_unavailable\"}");
   }
   LogAt(site.log, LogLevel::kInfo, 460,
         "bench replicate: stored " + std::to_string(made->written) + " copies of a session");
@@ -100,7 +91,7 @@ Action HandleBenchReplicate(Site& site, const RequestView& req) {
   answer.Set("written", Json::Integer(made->written));
   answer.Set("first", Json::String(made->first_id));
   answer.Set("last", Json::String(made->last_id));
-  return JsonAnswer(200, answer.Dump());
+  return Action::Json(200, answer.Dump());
 }
 
 }  // namespace coinpay

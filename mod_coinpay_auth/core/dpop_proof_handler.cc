@@ -16,18 +16,9 @@ namespace {
 constexpr char kHandlePurpose[] = "dpop-proof-handle";
 constexpr size_t kMaxNonceChars = 512;
 
-Action JsonAnswer(int status, const std::string& body) {
-  Action a;
-  a.status = status;
-  a.content_type = "application/json";
-  a.body = body + "\n";
-  a.headers.emplace_back("Cache-Control", "no-store");
-  return a;
-}
-
 Action Refusal(LogSink& log, int status, const char* error, const std::string& why) {
   LogAt(log, LogLevel::kInfo, 428, "DPoP proof request refused: " + why);
-  return JsonAnswer(status, std::string("{\"error\":\"") + error + "\"}");
+  return Action::Json(status, std::string("{\"error\":\"") + error + "\"}");
 }
 
 // An HTTP method as RFC 9110 spells the registered ones: upper-case letters only.
@@ -84,7 +75,7 @@ Action HandleDPoPProof(Site& site, const RequestView& req) {
   if (!loaded) {
     LogAt(site.log, LogLevel::kError, 429,
           "session store unavailable for a DPoP proof: " + loaded.error().detail);
-    return JsonAnswer(503, "{\"error\":\"temporarily_unavailable\"}");
+    return Action::Json(503, "{\"error\":\"temporarily_unavailable\"}");
   }
   if (!loaded->has_value()) {
     return Refusal(site.log, 403, "invalid_handle", "the handle's session has ended");
@@ -96,18 +87,18 @@ Action HandleDPoPProof(Site& site, const RequestView& req) {
   auto key = SigningKey::FromPrivateJwk(record.dpop_key);
   if (!key) {
     LogAt(site.log, LogLevel::kError, 431, "the session's DPoP key cannot be read");
-    return JsonAnswer(500, "{\"error\":\"server_error\"}");
+    return Action::Json(500, "{\"error\":\"server_error\"}");
   }
   ClientProof signer{key->get(), &site.random, now};
   auto proof = MakeDPoPProof(signer, htm, htu, nonce, record.access_token);
   if (!proof) {
     LogAt(site.log, LogLevel::kError, 432, "cannot sign a DPoP proof: " + proof.error().detail);
-    return JsonAnswer(500, "{\"error\":\"server_error\"}");
+    return Action::Json(500, "{\"error\":\"server_error\"}");
   }
   Json answer = Json::Object();
   answer.Set("proof", Json::String(*proof));
   answer.Set("token_type", Json::String("DPoP"));
-  return JsonAnswer(200, answer.Dump());
+  return Action::Json(200, answer.Dump());
 }
 
 }  // namespace coinpay

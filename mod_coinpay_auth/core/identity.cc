@@ -79,8 +79,10 @@ std::string ClaimName(std::string_view prefix, std::string_view claim, char othe
   return out;
 }
 
-// What a token's identity points into: made once per verified token.
-struct TokenStrings {
+// What a shared identity points into: its own copies, made once per verified token or per
+// session record read, so the identity keeps nothing else alive (a session record keeps its
+// identity, so the identity must not keep the record).
+struct IdentityStrings {
   std::string user;
   std::string provider;
   std::string issuer;
@@ -100,6 +102,21 @@ std::vector<Claim> ClaimViews(const std::vector<std::pair<std::string, std::stri
   return out;
 }
 
+// An identity whose every view points into `strings`, which it keeps.
+std::shared_ptr<Identity> IdentityOver(std::shared_ptr<IdentityStrings> strings) {
+  auto id = std::make_shared<Identity>();
+  id->user = strings->user;
+  id->provider = strings->provider;
+  id->issuer = strings->issuer;
+  id->claims_json = strings->claims_json;
+  id->claims = ClaimViews(strings->claims);
+  id->claim_variables.assign(strings->variables.begin(), strings->variables.end());
+  id->claim_headers.assign(strings->headers.begin(), strings->headers.end());
+  id->terminated = true;  // every view is a whole std::string
+  id->storage = std::move(strings);
+  return id;
+}
+
 std::string_view ProviderView(std::string_view configured_name) {
   return configured_name.empty() ? std::string_view(kDefaultProviderName) : configured_name;
 }
@@ -115,7 +132,7 @@ std::string ClaimHeaderName(std::string_view claim) {
 
 std::shared_ptr<const Identity> IdentityFromTokenClaims(const ProviderConfig& p,
                                                         const Json& claims) {
-  auto strings = std::make_shared<TokenStrings>();
+  auto strings = std::make_shared<IdentityStrings>();
   strings->user = claims.GetString("sub").value_or(claims.GetString("client_id").value_or(""));
   strings->provider = DisplayedProviderName(p.name);
   strings->issuer = p.issuer;
@@ -125,21 +142,12 @@ std::shared_ptr<const Identity> IdentityFromTokenClaims(const ProviderConfig& p,
     strings->headers.push_back(ClaimHeaderName(name));
   }
   strings->claims_json = claims.Dump();
-  auto id = std::make_shared<Identity>();
-  id->user = strings->user;
-  id->provider = strings->provider;
-  id->issuer = strings->issuer;
-  id->claims = ClaimViews(strings->claims);
-  id->claim_variables.assign(strings->variables.begin(), strings->variables.end());
-  id->claim_headers.assign(strings->headers.begin(), strings->headers.end());
-  id->claims_json = strings->claims_json;
+  auto id = IdentityOver(std::move(strings));
   id->parsed_claims = std::make_shared<const Json>(claims);
   // Callers refuse a token whose binding cannot be checked before they get here.
   if (auto jkt = BoundJktOf(claims)) {
     id->dpop_jkt = std::move(*jkt);
   }
-  id->terminated = true;  // every view is a whole std::string
-  id->storage = std::move(strings);
   return id;
 }
 
@@ -184,20 +192,8 @@ std::shared_ptr<Identity> IdentityFromStoredSession(std::shared_ptr<const Stored
 }
 
 namespace {
-// What a stored session's shared identity points into: its own copies, made once per record
-// read, so the identity does not keep the record (which keeps the identity) alive.
-struct SessionStrings {
-  std::string user;
-  std::string provider;
-  std::string issuer;
-  std::vector<std::pair<std::string, std::string>> claims;
-  std::vector<std::string> variables;
-  std::vector<std::string> headers;
-  std::string claims_json;
-};
-
 std::shared_ptr<const Identity> MakeSharedIdentity(const SessionView& v, bool qualify_user) {
-  auto strings = std::make_shared<SessionStrings>();
+  auto strings = std::make_shared<IdentityStrings>();
   strings->user = v.user;
   strings->provider = ProviderView(v.provider);
   strings->issuer = v.issuer;
@@ -210,17 +206,8 @@ std::shared_ptr<const Identity> MakeSharedIdentity(const SessionView& v, bool qu
     strings->variables.push_back(ClaimVariableName(name));
     strings->headers.push_back(ClaimHeaderName(name));
   });
-  auto id = std::make_shared<Identity>();
-  id->user = strings->user;
-  id->provider = strings->provider;
-  id->issuer = strings->issuer;
+  auto id = IdentityOver(std::move(strings));
   id->qualify_user = qualify_user;
-  id->claims_json = strings->claims_json;
-  id->claims = ClaimViews(strings->claims);
-  id->claim_variables.assign(strings->variables.begin(), strings->variables.end());
-  id->claim_headers.assign(strings->headers.begin(), strings->headers.end());
-  id->terminated = true;  // every view is a whole std::string
-  id->storage = std::move(strings);
   return id;
 }
 }  // namespace

@@ -26,6 +26,7 @@
 #include "core/encoding.h"
 #include "fakes.h"
 #include "platform/shm_store.h"
+#include "shm_mapping.h"
 #include "test_keys.h"
 
 namespace coinpay {
@@ -771,28 +772,7 @@ TEST_F(SingleFlightTest, RequestArrivingDuringAHeldRefreshWaits) {
 
 // --- Across processes: forked children sharing one ShmStore ------------------------------
 
-class SharedMapping {
- public:
-  explicit SharedMapping(size_t size) : size_(size) {
-    base_ = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (base_ == MAP_FAILED) {
-      base_ = nullptr;
-    }
-  }
-  ~SharedMapping() {
-    if (base_ != nullptr) {
-      munmap(base_, size_);
-    }
-  }
-  SharedMapping(const SharedMapping&) = delete;
-  SharedMapping& operator=(const SharedMapping&) = delete;
-  void* base() const { return base_; }
-  size_t size() const { return size_; }
-
- private:
-  void* base_;
-  size_t size_;
-};
+using coinpay::testing::SharedMapping;
 
 // Counters every process sees (lock-free atomics in a MAP_SHARED page).
 struct SharedCounters {
