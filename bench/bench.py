@@ -895,6 +895,24 @@ def measure(h, key, headers, args, label=None):
     return res
 
 
+def measure_set(h, plan, args):
+    """The rows of one server, measured in `args.rounds` interleaved rounds (a b c, a b c, ...)
+    so that drift of the machine over time (CPU frequency, caches, other work) falls on every
+    row alike; each row keeps its median round (by requests/s), is INVALID if any round was,
+    and counts as busy if any round was. plan: [(key, headers, label or None)]."""
+    rounds = [[measure(h, key, headers, args, label) for key, headers, label in plan]
+              for _ in range(max(1, args.rounds))]
+    out = []
+    for i in range(len(plan)):
+        runs = sorted((r[i] for r in rounds), key=lambda r: r["rps"])
+        row = dict(runs[len(runs) // 2])
+        row["ok"] = all(r["ok"] for r in runs)
+        row["other_cpu_pct"] = max(r["other_cpu_pct"] for r in runs)
+        row["rounds"] = [round(r["rps"]) for r in (x[i] for x in rounds)]
+        out.append(row)
+    return out
+
+
 def measure_once(h, key, headers, args, label=None):
     name, path = SCENARIOS[key]
     label = label or name
@@ -1160,9 +1178,12 @@ def write_report(res, meta, cg, args):
              f"threads, MaxKeepAliveRequests 0, LogLevel warn; mod_auth_openidc "
              f"{meta['openidc']}; {meta['cpus']} CPUs. Ratios are to (a) on the same server: the "
              "first (a) for the first five rows, the fill level's own (a) for the rows below "
-             "it (each fill level restarts httpd with larger stores).", "",
-             "| scenario | requests/s | p99 latency | ratio to (a) | statuses OK | other CPU load |",
-             "|---|---:|---:|---:|---|---:|"]
+             "it (each fill level restarts httpd with larger stores). Each server's rows ran "
+             f"in {args.rounds} interleaved rounds (a b c..., a b c..., ...); a row is its median "
+             "round, the rounds' requests/s in the last column.", "",
+             "| scenario | requests/s | p99 latency | ratio to (a) | statuses OK | other CPU load "
+             "| rounds (req/s) |",
+             "|---|---:|---:|---:|---|---:|---|"]
     level_base = {r["base_of"]: r["rps"] for r in res if "base_of" in r}
     for r in res:
         b = level_base.get(r.get("level", r.get("base_of")), base)
@@ -1172,13 +1193,14 @@ def write_report(res, meta, cg, args):
         st = (f"yes ({r['statuses'].get('200', 0)} x 200)" if r["ok"]
               else f"**INVALID** {json.dumps(bad)}")
         if r.get("skipped"):
-            lines.append(f"| {r['label']} | - | - | - | skipped: {r['skipped']} | - |")
+            lines.append(f"| {r['label']} | - | - | - | skipped: {r['skipped']} | - | - |")
             continue
         other = r.get("other_cpu_pct", 0.0)
         busy = other > BUSY_PCT
         lines.append(f"| {r['label']} | {r['rps']:.0f} | {fmt_ms(r['p99_ms'])} | {ratio} | {st} | "
                      f"{other:.0f}%{' **busy**' if busy else ''}"
-                     f"{' (quieter of 2 runs)' if r.get('attempts') else ''} |")
+                     f"{' (quieter of 2 runs)' if r.get('attempts') else ''} | "
+                     f"{', '.join(str(x) for x in r.get('rounds', [])) or '-'} |")
     nbusy = sum(1 for r in res if r.get("other_cpu_pct", 0.0) > BUSY_PCT)
     lines += ["", "\"other CPU load\": share of all CPUs used during the run by processes other "
               "than httpd, wrk, the OP and the bench itself (from /proc)."
@@ -1293,6 +1315,8 @@ def version_of(cmd, pattern):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--duration", type=int, default=8, help="seconds per wrk run (default 8)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="interleaved rounds per server; each row keeps its median (default 3)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--fill", default="1000,10000,100000",
@@ -1413,17 +1437,18 @@ def main():
         # Warm-up, not recorded: worker threads, page cache, TCP paths.
         run_wrk(h.url(SCENARIOS["a"][1]), [], argparse.Namespace(
             threads=args.threads, connections=args.connections, duration=2))
-        results.append(measure(h, "a", [], args))
-        results.append(measure(h, "b", [f"Cookie: coinpay_session={cp_cookie}"], args))
+        plan = [("a", [], None), ("b", [f"Cookie: coinpay_session={cp_cookie}"], None)]
         if with_openidc:
-            results.append(measure(h, "c", [f"Cookie: mod_auth_openidc_session={mao_cookie}"],
-                                   args))
-        else:
-            results.append({"key": "c", "label": SCENARIOS["c"][0], "skipped":
-                            "mod_auth_openidc not installed", "ok": False, "statuses": {}})
-        results.append(measure(h, "d", bearer, args))
+            plan.append(("c", [f"Cookie: mod_auth_openidc_session={mao_cookie}"], None))
+        plan.append(("d", bearer, None))
         if with_openidc:
-            results.append(measure(h, "e", bearer, args))
+            plan.append(("e", bearer, None))
+        rows = {r["key"]: r for r in measure_set(h, plan, args)}
+        if not with_openidc:
+            rows["c"] = {"key": "c", "label": SCENARIOS["c"][0], "skipped":
+                         "mod_auth_openidc not installed", "ok": False, "statuses": {}}
+        results.extend(rows[k] for k in ("a", "b", "c", "d", "e") if k in rows)
+        if with_openidc:
             meta["jwks_https_fetches"] = jwks.fetches
         problems = log_problems(h)
         if problems:
@@ -1436,9 +1461,6 @@ def main():
             redis, rport = start_redis()
             try:
                 h = start(store=f"redis://127.0.0.1:{rport}/0")
-                ra = measure(h, "a", [], args, label="(a) unprotected, Redis-store server")
-                ra["base_of"] = "redis"
-                results.append(ra)
                 rcookie = coinpay_login(base, "bench-user")
                 keys = redis_session_records(rport)
                 strings = sorted(v for t, v in keys if t == "string")
@@ -1449,10 +1471,13 @@ def main():
                                f"{strings[-1]} minus the seal's {SEAL_OVERHEAD} B (IV + tag); "
                                "the same record the shm store keeps unsealed",
                         "redis_keys": ", ".join(f"{t} {v}" for t, v in keys)}
-                rb = measure(h, "b", [f"Cookie: coinpay_session={rcookie}"], args,
-                             label="(b) coinpay session, Redis store")
+                ra, rb = measure_set(h, [
+                    ("a", [], "(a) unprotected, Redis-store server"),
+                    ("b", [f"Cookie: coinpay_session={rcookie}"],
+                     "(b) coinpay session, Redis store")], args)
+                ra["base_of"] = "redis"
                 rb["level"] = "redis"
-                results.append(rb)
+                results.extend([ra, rb])
                 h.stop()
             finally:
                 redis.terminate()
@@ -1505,10 +1530,6 @@ def main():
                 log(f"  {name}: {rate:.0f} sign-ins/s with {args.fill_workers} workers; CPU "
                     f"s: OP {c['op_s']:.0f}, httpd {c['httpd_s']:.0f}, workers "
                     f"{c['workers_s']:.0f}; CPUs {c['busy_pct']:.0f}% busy")
-            ra = measure(h, "a", [], args, label=f"(a) unprotected, fill-{n} server")
-            ra["fill"] = n
-            ra["base_of"] = n
-            results.append(ra)
             # The measured user signs in last: behind every filled session.
             cp_cookie = coinpay_login(base, "bench-user")
             gf = store_gauges(base)
@@ -1516,21 +1537,22 @@ def main():
                 "signins": done_cp + 1, "entries": gf.get("coinpay_auth_store_entries"),
                 "evictions": gf.get("coinpay_auth_store_evictions_total"),
                 "gauges": gf, "config": capacity[0]}
-            r = measure(h, "b", [f"Cookie: coinpay_session={cp_cookie}"], args,
-                        label=f"(b) coinpay session, +{done_cp} sessions "
-                              f"({done_real} signed in, {rep['written']} copies)")
-            r["fill"] = done_cp
-            r["level"] = n
-            results.append(r)
+            plan = [("a", [], f"(a) unprotected, fill-{n} server"),
+                    ("b", [f"Cookie: coinpay_session={cp_cookie}"],
+                     f"(b) coinpay session, +{done_cp} sessions "
+                     f"({done_real} signed in, {rep['written']} copies)")]
             if with_openidc:
                 mao_cookie = openidc_login(base, "bench-user")
                 short = "" if done_mao >= n else f", fill stopped at its budget ({n:,} asked)"
-                r = measure(h, "c", [f"Cookie: mod_auth_openidc_session={mao_cookie}"], args,
-                            label=f"(c) mod_auth_openidc session, +{done_mao} sessions "
-                                  f"(real sign-ins{short})")
-                r["fill"] = done_mao
-                r["level"] = n
-                results.append(r)
+                plan.append(("c", [f"Cookie: mod_auth_openidc_session={mao_cookie}"],
+                             f"(c) mod_auth_openidc session, +{done_mao} sessions "
+                             f"(real sign-ins{short})"))
+            rows = measure_set(h, plan, args)
+            rows[0].update(fill=n, base_of=n)
+            rows[1].update(fill=done_cp, level=n)
+            if with_openidc:
+                rows[2].update(fill=done_mao, level=n)
+            results.extend(rows)
             if done_cp < n:
                 notes.append(f"fill {n}: only {done_cp} coinpay sessions were made; the row says "
                              "how many were live")
