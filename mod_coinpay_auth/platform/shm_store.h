@@ -60,10 +60,11 @@ class ShmStore final : public SharedStore {
   // it on average and Get copies it in 5-6 steps (one, when the chain's blocks are adjacent).
   static constexpr size_t kInlineBytes = 128;
   static constexpr size_t kBlockBytes = 512;
-  // Value bytes per entry when the pool's size is not given: a signed-in user takes 2-3 entries
-  // of which one is a 2-3 KB record, so 1 KiB per entry keeps about as many users as the table
-  // has room for.
-  static constexpr size_t kDefaultValueBytesPerEntry = 1024;
+  // Value bytes per entry when the pool's size is not given. Without back-channel logout a
+  // signed-in user takes one entry, a 2-3 KB record: 3 KiB per entry keeps as many users as the
+  // table has room for, as the fixed 8 KiB slots of earlier releases did, in 40 % of their
+  // memory. With back-channel logout (3 entries a user) set CoinpaySessionValueMemory instead.
+  static constexpr size_t kDefaultValueBytesPerEntry = 3072;
   // Block indices stay below 2^31 (the top bit marks blocks while they are counted).
   static constexpr size_t kMaxValueBytes = size_t{1} << 40;
 

@@ -102,10 +102,11 @@ def test_apachectl_t_refuses_redis_sessions_without_a_passphrase(tmp_path):
 
 
 def test_apachectl_t_reports_the_session_stores_memory_with_its_value_pool(tmp_path):
-    rc, out = _configtest(lambda p: _conf(p) + "\nCoinpaySessionCapacity 300000", tmp_path)
+    rc, out = _configtest(lambda p: _conf(p) + "\nCoinpaySessionCapacity 300000"
+                          "\nCoinpaySessionValueMemory 300", tmp_path)
     assert rc == 0, out
-    # 300000 entries (100k signed-in users) with the default pool of 1 KiB an entry.
-    assert "CPA00918" in out and "sharing 292 MiB for values" in out, out
+    # 100k signed-in users with back-channel logout (3 entries each), sized as docs/sessions.md.
+    assert "CPA00918" in out and "sharing 300 MiB for values" in out, out
     mib = int(out.split("will allocate ")[1].split(" MiB")[0])
     assert mib <= 512, out
 

@@ -210,7 +210,7 @@ def test_store_gauges_report_the_value_pool_and_what_sessions_use_of_it(m_httpd)
     used = samples[("coinpay_auth_store_value_bytes_used", frozenset())]
     region = samples[("coinpay_auth_store_size_bytes", frozenset())]
     entries = samples[("coinpay_auth_store_capacity_entries", frozenset())]
-    assert capacity == entries * 1024  # the default pool
+    assert capacity == entries * 3072  # the default pool: 3 KiB an entry
     assert capacity < region < capacity + entries * 512
     # A session record with its tokens takes whole 512-byte blocks of the pool.
     assert used > before and (used - before) % 512 == 0

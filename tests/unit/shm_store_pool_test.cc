@@ -92,8 +92,8 @@ class ShmPoolTest : public ::testing::Test {
 TEST(ShmPool, EntrySizeIsALimitNotAReservation) {
   // Today's default configuration: 10000 entries of up to 8192 bytes.
   size_t region = ShmStore::RegionSize(10000, 8192);
-  EXPECT_LT(region, size_t{16} << 20) << "was 10000 x 8 KiB = 80 MiB";
-  EXPECT_EQ(ShmStore::PoolBytes(10000, 8192, 0), 10000u * 1024u);
+  EXPECT_LT(region, size_t{40} << 20) << "was 10000 x 8 KiB = 80 MiB";
+  EXPECT_EQ(ShmStore::PoolBytes(10000, 8192, 0), 10000u * 3072u);
   EXPECT_GE(region, ShmStore::PoolBytes(10000, 8192, 0) + 10000u * 256u);
   // A tiny table still has room for one largest entry.
   EXPECT_EQ(ShmStore::PoolBytes(2, 8192, 0), 8192u);
@@ -357,9 +357,10 @@ TEST_F(ShmPoolTest, HundredThousandSignedInUsersFitInTheComputedSize) {
   constexpr size_t kUsers = 100'000;
   constexpr size_t kCapacity = 3 * kUsers;
   constexpr size_t kRecord = 2800;  // id, access and refresh tokens with claims
-  size_t region = ShmStore::RegionSize(kCapacity, 8192);
+  constexpr size_t kPool = size_t{300} << 20;  // CoinpaySessionValueMemory 300, as docs/sessions.md
+  size_t region = ShmStore::RegionSize(kCapacity, 8192, kPool);
   EXPECT_LE(region, size_t{512} << 20);
-  MakeStore(kCapacity, 8192, 0);
+  MakeStore(kCapacity, 8192, kPool);
   const std::string record = Bytes(kRecord, 7);
   const std::string index_member(33, 'm');  // one 32-byte session key, length-prefixed
   for (size_t u = 0; u < kUsers; ++u) {
