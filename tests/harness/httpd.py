@@ -3,6 +3,7 @@ import functools
 import glob
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -97,6 +98,13 @@ def asan_runtime():
         raise HttpdError(f"ASan runtime not found ({lib}): install the compiler's libasan "
                          "(Debian: gcc's libasan8) or set COINPAY_ASAN_LIB")
     return lib
+
+
+def _allow_core_files():
+    """In apache2 before it execs: core files up to the hard limit, so a crashed child leaves
+    one in CoreDumpDirectory (httpd makes its children dumpable again when that is set)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
 
 
 def sanitizer_env(log_dir):
@@ -214,6 +222,10 @@ class Httpd:
         # in sanitizer_dir and fail the test (error_log_problems) or the command (_run).
         self.sanitize = load_module and is_sanitized(self.module)
         self.sanitizer_dir = os.path.join(self.root, "logs", "sanitizer")
+        # A child that crashes leaves its core here (CoreDumpDirectory; where kernel.core_pattern
+        # names a plain file), and the crash's error-log line comes with its backtrace.
+        self.core_dir = os.path.join(self.root, "cores")
+        self._cores_seen = set()
         self._sanitizer_seen = set()
 
     @property
@@ -242,6 +254,7 @@ class Httpd:
             f'ScriptSock "{root}/run/cgid.sock"',
             "TypesConfig /etc/mime.types",
             f'ErrorLog "{self.error_log}"',
+            f'CoreDumpDirectory "{self.core_dir}"',
             f"LogLevel {self.log_level}",
             'LogFormat "%h %u %t \\"%r\\" %>s %b \\"%{Location}o\\"" cpa',
             f'CustomLog "{self.access_log}" cpa',
@@ -281,6 +294,8 @@ class Httpd:
         with open(self.conf_path, "w") as f:
             f.write(self.conf_text())
         make_world_readable(self.root)
+        os.makedirs(self.core_dir, exist_ok=True)
+        os.chmod(self.core_dir, 0o1777)   # workers run as www-data when started by root
         if self.sanitize:   # workers (www-data when started by root) write their reports here
             os.makedirs(self.sanitizer_dir, exist_ok=True)
             os.chmod(self.sanitizer_dir, 0o1777)
@@ -289,7 +304,8 @@ class Httpd:
     def _run(self, *args, timeout=30):
         env = sanitizer_env(self.sanitizer_dir) if self.sanitize else None
         p = subprocess.run([APACHE, "-d", self.root, "-f", self.conf_path, *args],
-                           capture_output=True, text=True, timeout=timeout, env=env)
+                           capture_output=True, text=True, timeout=timeout, env=env,
+                           preexec_fn=_allow_core_files)
         out = p.stdout + p.stderr
         if self.sanitize:
             reports = self.sanitizer_problems()
@@ -407,7 +423,36 @@ class Httpd:
             if any(t in line for t in allowed_tags):
                 continue
             bad.append(line)
+            if crash:
+                bad += self.crash_backtraces()
         return bad + self.sanitizer_problems()
+
+    def crash_backtraces(self):
+        """The backtraces of core files in core_dir not reported before (gdb), or why none."""
+        cores = [c for c in sorted(glob.glob(os.path.join(self.core_dir, "core*")))
+                 if c not in self._cores_seen]
+        if not cores:
+            try:
+                with open("/proc/sys/kernel/core_pattern") as f:
+                    pattern = f.read().strip()
+            except OSError:
+                pattern = "?"
+            return [f"  (no core file in {self.core_dir}; kernel.core_pattern is {pattern!r})"]
+        out = []
+        for core in cores:
+            self._cores_seen.add(core)
+            gdb = shutil.which("gdb")
+            if gdb is None:
+                out.append(f"  core file {core} (gdb not installed: no backtrace)")
+                continue
+            # The crashing thread first, whole; then every thread briefly.
+            p = subprocess.run([gdb, "-batch", "-nx", "-ex", "bt 40", "-ex",
+                                "thread apply all bt 16", APACHE, core],
+                               capture_output=True, text=True, timeout=120)
+            lines = [l for l in p.stdout.splitlines() if l.startswith(("#", "Thread"))]
+            out.append(f"  backtrace of {core}:")
+            out += ["    " + l for l in lines[:120]]
+        return out
 
     def sanitizer_problems(self):
         """Sanitizer report files (ASan/UBSan builds) not returned before."""
