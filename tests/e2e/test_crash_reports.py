@@ -1,4 +1,5 @@
-"""A crashed httpd child fails the test that saw it, with the crash's backtrace (harness)."""
+"""The harness and a broken httpd: a crashed child fails the test that saw it, with the crash's
+backtrace; a server that will not stop is killed with all its processes."""
 import os
 import signal
 import time
@@ -6,6 +7,19 @@ import time
 import pytest
 
 from e2e_util import signed_in
+
+
+def _parent_and_workers(h):
+    """httpd's parent (from its pid file, written just after the port opens) and its workers
+    (whose threads start a moment later)."""
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        parent = h._pid()
+        workers = _workers(parent) if parent else []
+        if workers:
+            return parent, workers
+        time.sleep(0.1)
+    return h._pid(), []
 
 
 def _threads(pid):
@@ -36,7 +50,7 @@ def test_a_crashed_child_is_reported_with_its_backtrace(op, httpd_port, new_http
     h = new_httpd(op.issuer, port=httpd_port).start()
     signed_in(h, "alice")   # the module has served a request in that child
     offset = h.error_log_offset()
-    workers = _workers(h._pid())
+    _, workers = _parent_and_workers(h)
     assert workers, "httpd has no worker process"
     os.kill(workers[0], signal.SIGSEGV)
     deadline = time.time() + 20
@@ -53,3 +67,25 @@ def test_a_crashed_child_is_reported_with_its_backtrace(op, httpd_port, new_http
         assert any("backtrace of" in l for l in problems), problems
         assert any(l.strip().startswith("#0") for l in problems), problems
     assert signed_in(h, "bob")   # the server goes on with a new child
+
+
+def test_a_server_that_will_not_stop_leaves_no_process_behind(op, httpd_port, new_httpd):
+    h = new_httpd(op.issuer, port=httpd_port).start()
+    parent, workers = _parent_and_workers(h)
+    assert workers, "httpd has no worker process"
+    os.kill(parent, signal.SIGSTOP)   # the parent cannot act on "-k stop" any more
+    h.stop(timeout=2)
+    deadline = time.time() + 10
+    while time.time() < deadline and any(os.path.exists(f"/proc/{p}/stat") and
+                                         not _is_zombie(p) for p in [parent, *workers]):
+        time.sleep(0.1)
+    assert not [p for p in [parent, *workers] if os.path.exists(f"/proc/{p}/stat")
+                and not _is_zombie(p)]
+
+
+def _is_zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True

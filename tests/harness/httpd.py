@@ -355,7 +355,12 @@ class Httpd:
             try:
                 wait_until(gone, timeout=timeout, what="httpd to exit")
             except TimeoutError:
-                os.kill(pid, signal.SIGKILL)
+                # The whole process group (httpd's parent leads it): killing the parent alone
+                # would leave its children waiting on a pipe that never closes, for good.
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         self.running = False
 
     def graceful(self):
