@@ -6,8 +6,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <cstddef>
 #include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "fakes.h"
+#include "platform/shm_store.h"
 
 namespace coinpay::testing {
 
@@ -52,5 +61,39 @@ inline int WaitForExitCode(pid_t pid) {
   }
   return WEXITSTATUS(status);
 }
+
+// A ShmStore in its own shared mapping, for the store's test fixtures.
+class ShmStoreFixture : public ::testing::Test {
+ protected:
+  void MakeStore(size_t capacity, size_t entry_size, size_t value_bytes = 0) {
+    mapping_ =
+        std::make_unique<SharedMapping>(ShmStore::RegionSize(capacity, entry_size, value_bytes));
+    ASSERT_NE(mapping_->base(), nullptr);
+    auto store =
+        ShmStore::Create(mapping_->base(), mapping_->size(), capacity, entry_size, value_bytes);
+    ASSERT_TRUE(store.ok()) << store.error().detail;
+    store_ = std::move(store.value());
+  }
+
+  std::optional<std::string> GetValue(std::string_view key, int64_t now) {
+    auto got = store_->Get(key, now);
+    EXPECT_TRUE(got.ok()) << got.error().detail;
+    return ValueOf(got);
+  }
+
+  ShmStore::Stats GetStats() {
+    auto stats = store_->GetStats();
+    EXPECT_TRUE(stats.ok());
+    return stats.ok() ? stats.value() : ShmStore::Stats{};
+  }
+
+  void ExpectConsistent() {
+    Status verified = store_->Verify();
+    EXPECT_TRUE(verified.ok()) << verified.error().detail;
+  }
+
+  std::unique_ptr<SharedMapping> mapping_;
+  std::unique_ptr<ShmStore> store_;
+};
 
 }  // namespace coinpay::testing

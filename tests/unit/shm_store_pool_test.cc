@@ -37,33 +37,10 @@ std::string Bytes(size_t n, int seed) {
 
 size_t BlocksOf(size_t n) { return n <= ShmStore::kInlineBytes ? 0 : (n + kBlock - 1) / kBlock; }
 
-class ShmPoolTest : public ::testing::Test {
+class ShmPoolTest : public coinpay::testing::ShmStoreFixture {
  protected:
-  void MakeStore(size_t capacity, size_t entry_size, size_t value_bytes) {
-    mapping_ =
-        std::make_unique<SharedMapping>(ShmStore::RegionSize(capacity, entry_size, value_bytes));
-    ASSERT_NE(mapping_->base(), nullptr);
-    auto store =
-        ShmStore::Create(mapping_->base(), mapping_->size(), capacity, entry_size, value_bytes);
-    ASSERT_TRUE(store.ok()) << store.error().detail;
-    store_ = std::move(store.value());
-  }
-
   std::optional<std::string> GetValue(std::string_view key) {
-    auto got = store_->Get(key, kNow);
-    EXPECT_TRUE(got.ok()) << got.error().detail;
-    return coinpay::testing::ValueOf(got);
-  }
-
-  ShmStore::Stats Stats() {
-    auto stats = store_->GetStats();
-    EXPECT_TRUE(stats.ok());
-    return stats.ok() ? stats.value() : ShmStore::Stats{};
-  }
-
-  void ExpectConsistent() {
-    Status verified = store_->Verify();
-    EXPECT_TRUE(verified.ok()) << verified.error().detail;
+    return ShmStoreFixture::GetValue(key, kNow);
   }
 
   // Dies with the lock held, so the next lock rebuilds the table and the pool.
@@ -84,9 +61,6 @@ class ShmPoolTest : public ::testing::Test {
     }
     return nullptr;
   }
-
-  std::unique_ptr<SharedMapping> mapping_;
-  std::unique_ptr<ShmStore> store_;
 };
 
 TEST(ShmPool, EntrySizeIsALimitNotAReservation) {
@@ -119,7 +93,7 @@ TEST_F(ShmPoolTest, ValuesOfEverySizeRoundTripAndRewritesInOtherSizesKeepTheBloc
   for (size_t i = 0; i < sizes.size(); ++i) {
     EXPECT_EQ(GetValue("k" + std::to_string(i)), Bytes(sizes[i], 1)) << sizes[i] << " bytes";
   }
-  EXPECT_EQ(Stats().value_bytes_used, blocks * kBlock);
+  EXPECT_EQ(GetStats().value_bytes_used, blocks * kBlock);
   ExpectConsistent();
 
   // Each key rewritten with the size of another: grown, shrunk, moved in and out of its slot.
@@ -132,15 +106,15 @@ TEST_F(ShmPoolTest, ValuesOfEverySizeRoundTripAndRewritesInOtherSizesKeepTheBloc
   for (size_t i = 0; i < sizes.size(); ++i) {
     EXPECT_EQ(GetValue("k" + std::to_string(i)), Bytes(sizes[sizes.size() - 1 - i], 2));
   }
-  EXPECT_EQ(Stats().value_bytes_used, blocks * kBlock);
-  EXPECT_EQ(Stats().evictions, 0u);
+  EXPECT_EQ(GetStats().value_bytes_used, blocks * kBlock);
+  EXPECT_EQ(GetStats().evictions, 0u);
   ExpectConsistent();
 
   for (size_t i = 0; i < sizes.size(); ++i) {
     ASSERT_TRUE(store_->Erase("k" + std::to_string(i)).ok());
   }
-  EXPECT_EQ(Stats().value_bytes_used, 0u) << "every block back in the pool";
-  EXPECT_EQ(Stats().value_bytes_capacity, 64u * 1024u);
+  EXPECT_EQ(GetStats().value_bytes_used, 0u) << "every block back in the pool";
+  EXPECT_EQ(GetStats().value_bytes_capacity, 64u * 1024u);
   ExpectConsistent();
 }
 
@@ -163,11 +137,11 @@ TEST_F(ShmPoolTest, APoolRunningOutEvictsOnlyAsManyLeastRecentlyUsedEntriesAsNee
   for (int i = 0; i < 8; ++i) {
     ASSERT_TRUE(store_->Put("e" + std::to_string(i), Bytes(1000, i), kLater).ok());  // 2 blocks
   }
-  EXPECT_EQ(Stats().value_bytes_used, 16 * kBlock);
+  EXPECT_EQ(GetStats().value_bytes_used, 16 * kBlock);
   ASSERT_EQ(GetValue("e0"), Bytes(1000, 0));  // e0 is now the most recently used
 
   ASSERT_TRUE(store_->Put("big", Bytes(1500, 9), kLater).ok());  // 3 blocks: e1 and e2 go
-  EXPECT_EQ(Stats().evictions, 2u);
+  EXPECT_EQ(GetStats().evictions, 2u);
   EXPECT_EQ(GetValue("e1"), std::nullopt);
   EXPECT_EQ(GetValue("e2"), std::nullopt);
   EXPECT_EQ(GetValue("e0"), Bytes(1000, 0));
@@ -175,11 +149,11 @@ TEST_F(ShmPoolTest, APoolRunningOutEvictsOnlyAsManyLeastRecentlyUsedEntriesAsNee
     EXPECT_EQ(GetValue("e" + std::to_string(i)), Bytes(1000, i));
   }
   EXPECT_EQ(GetValue("big"), Bytes(1500, 9));
-  EXPECT_EQ(Stats().value_bytes_used, 15 * kBlock) << "one block left over, none evicted for it";
+  EXPECT_EQ(GetStats().value_bytes_used, 15 * kBlock) << "one block left over, none evicted for it";
 
   // Small values stay in their slot and need no room in the pool.
   ASSERT_TRUE(store_->Put("small", "sid index", kLater).ok());
-  EXPECT_EQ(Stats().evictions, 2u);
+  EXPECT_EQ(GetStats().evictions, 2u);
   ExpectConsistent();
 }
 
@@ -188,8 +162,8 @@ TEST_F(ShmPoolTest, AnExpiredEntryDroppedForRoomIsCountedAsExpiredNotEvicted) {
   ASSERT_TRUE(store_->Put("stale", Bytes(2000, 1), kNow + 10).ok());  // 4 blocks
   ASSERT_TRUE(store_->Get("other", kNow + 20).ok());                  // time passes
   ASSERT_TRUE(store_->Put("fresh", Bytes(600, 2), kLater).ok());
-  EXPECT_EQ(Stats().evictions, 0u);
-  EXPECT_EQ(Stats().expired_reclaims, 1u);
+  EXPECT_EQ(GetStats().evictions, 0u);
+  EXPECT_EQ(GetStats().expired_reclaims, 1u);
   EXPECT_EQ(GetValue("fresh"), Bytes(600, 2));
   ExpectConsistent();
 }
@@ -199,7 +173,7 @@ TEST_F(ShmPoolTest, AnIndexEntryThatHoldsNoBlocksIsNotEvictedToMakeRoomInThePool
   ASSERT_TRUE(store_->Put("sub-index", "one member", kLater).ok());  // oldest, in its slot
   ASSERT_TRUE(store_->Put("record", Bytes(2000, 1), kLater).ok());   // 4 blocks: pool full
   ASSERT_TRUE(store_->Put("next", Bytes(1000, 2), kLater).ok());
-  EXPECT_EQ(Stats().evictions, 1u);
+  EXPECT_EQ(GetStats().evictions, 1u);
   EXPECT_EQ(GetValue("record"), std::nullopt);
   EXPECT_EQ(GetValue("sub-index"), "one member") << "dropping it would free no block";
   EXPECT_EQ(GetValue("next"), Bytes(1000, 2));
@@ -212,8 +186,8 @@ TEST_F(ShmPoolTest, AnExpiredEntryGoesBeforeAnOlderLiveOneWhenThePoolIsFull) {
   ASSERT_TRUE(store_->Put("stale", Bytes(1000, 2), kNow + 10).ok());  // 2 blocks
   ASSERT_TRUE(store_->Get("other", kNow + 20).ok());                  // time passes
   ASSERT_TRUE(store_->Put("fresh", Bytes(1000, 3), kLater).ok());
-  EXPECT_EQ(Stats().evictions, 0u);
-  EXPECT_EQ(Stats().expired_reclaims, 1u);
+  EXPECT_EQ(GetStats().evictions, 0u);
+  EXPECT_EQ(GetStats().expired_reclaims, 1u);
   auto live = store_->Get("live", kNow + 20);
   EXPECT_EQ(coinpay::testing::ValueOf(live), Bytes(1000, 1));
   ExpectConsistent();
@@ -225,7 +199,7 @@ TEST_F(ShmPoolTest, AValueLargerThanTheEntrySizeIsRefusedAndEvictsNothing) {
   ASSERT_TRUE(store_->Put("b", Bytes(2048, 2), kLater).ok());
   Status st = store_->Put("c", Bytes(2049, 3), kLater);
   EXPECT_EQ(st.code(), Errc::kStoreFull);
-  EXPECT_EQ(Stats().evictions, 0u);
+  EXPECT_EQ(GetStats().evictions, 0u);
   EXPECT_EQ(GetValue("a"), Bytes(2048, 1));
   EXPECT_EQ(GetValue("b"), Bytes(2048, 2));
 }
@@ -246,15 +220,15 @@ TEST_F(ShmPoolTest, AWriterDyingMidChainLeavesEveryBlockAccountedFor) {
   EXPECT_EQ(GetValue("victim"), std::nullopt) << "a half-written value is never returned";
   EXPECT_EQ(GetValue("kept"), Bytes(3000, 1));
   EXPECT_EQ(GetValue("inline"), "tiny");
-  EXPECT_EQ(Stats().lock_recoveries, 1u);
-  EXPECT_EQ(Stats().value_bytes_used, 6 * kBlock) << "the dead writer's blocks are free again";
+  EXPECT_EQ(GetStats().lock_recoveries, 1u);
+  EXPECT_EQ(GetStats().value_bytes_used, 6 * kBlock) << "the dead writer's blocks are free again";
   ExpectConsistent();
   // And usable: the 18 free blocks take three more 6-block values without evicting anything.
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(store_->Put("more" + std::to_string(i), Bytes(3000, 10 + i), kLater).ok());
   }
-  EXPECT_EQ(Stats().evictions, 0u);
-  EXPECT_EQ(Stats().value_bytes_used, 24 * kBlock);
+  EXPECT_EQ(GetStats().evictions, 0u);
+  EXPECT_EQ(GetStats().value_bytes_used, 24 * kBlock);
   EXPECT_EQ(GetValue("kept"), Bytes(3000, 1));
   ExpectConsistent();
 }
@@ -273,7 +247,7 @@ TEST_F(ShmPoolTest, AWriterDyingAfterEvictingForRoomLosesOnlyWhatItEvicted) {
   EXPECT_EQ(GetValue("new"), std::nullopt);
   EXPECT_EQ(GetValue("oldest"), std::nullopt);
   EXPECT_EQ(GetValue("newest"), Bytes(3000, 2));
-  EXPECT_EQ(Stats().value_bytes_used, 6 * kBlock);
+  EXPECT_EQ(GetStats().value_bytes_used, 6 * kBlock);
   ExpectConsistent();
 }
 
@@ -308,7 +282,7 @@ TEST_F(ShmPoolTest, RecoveryDropsAnEntryWhoseChainIsOutOfRangeSharedOrTooShort) 
   EXPECT_EQ(GetValue(good), std::nullopt);
   EXPECT_EQ(GetValue(wild), std::nullopt);
   EXPECT_EQ(GetValue(longer), std::nullopt);
-  EXPECT_EQ(Stats().value_bytes_used, 3 * kBlock);
+  EXPECT_EQ(GetStats().value_bytes_used, 3 * kBlock);
   ExpectConsistent();
 }
 
@@ -356,7 +330,7 @@ TEST_F(ShmPoolTest, AttachSeesValuesInBlocksAndThePoolsSize) {
 TEST_F(ShmPoolTest, HundredThousandSignedInUsersFitInTheComputedSize) {
   constexpr size_t kUsers = 100'000;
   constexpr size_t kCapacity = 3 * kUsers;
-  constexpr size_t kRecord = 2800;  // id, access and refresh tokens with claims
+  constexpr size_t kRecord = 2800;             // id, access and refresh tokens with claims
   constexpr size_t kPool = size_t{300} << 20;  // CoinpaySessionValueMemory 300, as docs/sessions.md
   size_t region = ShmStore::RegionSize(kCapacity, 8192, kPool);
   EXPECT_LE(region, size_t{512} << 20);
@@ -371,7 +345,7 @@ TEST_F(ShmPoolTest, HundredThousandSignedInUsersFitInTheComputedSize) {
     ASSERT_TRUE(store_->Put("sid-" + id, index_member, kLater).ok());
     ASSERT_TRUE(store_->Put("sub-" + id, index_member, kLater).ok());
   }
-  ShmStore::Stats st = Stats();
+  ShmStore::Stats st = GetStats();
   EXPECT_EQ(st.evictions, 0u);
   EXPECT_EQ(st.live_entries, kCapacity);
   EXPECT_EQ(st.value_bytes_used, kUsers * BlocksOf(kRecord) * kBlock);

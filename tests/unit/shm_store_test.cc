@@ -32,31 +32,10 @@ using coinpay::testing::RunInChild;
 using coinpay::testing::SharedMapping;
 using coinpay::testing::WaitForExitCode;
 
-class ShmSessionStoreTest : public ::testing::Test {
+class ShmSessionStoreTest : public coinpay::testing::ShmStoreFixture {
  protected:
-  void MakeStore(size_t capacity, size_t entry_size) {
-    mapping_ = std::make_unique<SharedMapping>(ShmStore::RegionSize(capacity, entry_size));
-    ASSERT_NE(mapping_->base(), nullptr);
-    auto store = ShmStore::Create(mapping_->base(), mapping_->size(), capacity, entry_size);
-    ASSERT_TRUE(store.ok()) << store.error().detail;
-    store_ = std::move(store.value());
-  }
-
   std::optional<std::string> GetValue(std::string_view key, int64_t now = kNow) {
-    auto got = store_->Get(key, now);
-    EXPECT_TRUE(got.ok()) << got.error().detail;
-    return coinpay::testing::ValueOf(got);
-  }
-
-  ShmStore::Stats GetStats() {
-    auto stats = store_->GetStats();
-    EXPECT_TRUE(stats.ok());
-    return stats.ok() ? stats.value() : ShmStore::Stats{};
-  }
-
-  void ExpectConsistent() {
-    Status verified = store_->Verify();
-    EXPECT_TRUE(verified.ok()) << verified.error().detail;
+    return ShmStoreFixture::GetValue(key, now);
   }
 
   // The version `key` holds in `store` (the fixture's by default); 0 when absent.
@@ -79,9 +58,6 @@ class ShmSessionStoreTest : public ::testing::Test {
     EXPECT_TRUE(got.ok()) << got.error().detail;
     return got.ok() ? got.value() : std::vector<std::string>{};
   }
-
-  std::unique_ptr<SharedMapping> mapping_;
-  std::unique_ptr<ShmStore> store_;
 };
 
 TEST(ShmStore, RegionSizeRejectsOutOfBoundsGeometry) {
