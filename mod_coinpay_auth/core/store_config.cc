@@ -100,6 +100,7 @@ Result<StoreConfig> BuildStoreConfig(const SiteSettings& main, bool has_passphra
   out.redis = true;
   out.redis_options = std::move(*redis);
   out.redis_options.timeout_ms = static_cast<long>(main.redis_timeout.value * 1000);
+  out.redis_options.tracking = main.redis_tracking.value;
   return out;
 }
 

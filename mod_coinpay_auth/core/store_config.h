@@ -19,6 +19,9 @@ struct RedisOptions {
   std::string password;
   long timeout_ms = 1000;  // connect and per-command
   std::string prefix = "coinpay:";
+  // CoinpayRedisTracking: learn of changes from Redis's invalidation messages instead of asking
+  // on every request (platform/redis_store.h).
+  bool tracking = true;
 };
 
 // redis://[:password@]host[:port][/db]; the message says what is wrong (never the password).

@@ -35,6 +35,7 @@ struct Process {
   OsRandom random;
   std::unique_ptr<CurlHttpClient> http;
   std::unique_ptr<ShmStore> shm;
+  std::unique_ptr<ServerLog> redis_log;  // the main server's error log, for the Redis store
   std::unique_ptr<RedisStore> redis;
   std::unique_ptr<SealedStore> sealed;  // over redis
   std::unique_ptr<CachedStore> cached;  // over sealed: opened values, revalidated on every read
@@ -81,12 +82,16 @@ Status OpenRedisStore(server_rec* main, const RedisOptions& options) {
     return Error{Errc::kConfig, "the Redis at-rest key could not be derived"};
   }
   Process& proc = TheProcess();
-  proc.redis = std::make_unique<RedisStore>(options);
+  proc.redis_log = std::make_unique<ServerLog>(main);
+  proc.redis = std::make_unique<RedisStore>(options, proc.redis_log.get());
   proc.sealed = std::make_unique<SealedStore>(*proc.redis, key, proc.random);
   proc.cached = std::make_unique<CachedStore>(*proc.sealed);
   proc.store = proc.cached.get();
-  ap_log_error(APLOG_MARK, APLOG_INFO, 0, main, "CPA00909: sessions are kept in Redis at %s:%d",
-               options.host.c_str(), options.port);
+  ap_log_error(APLOG_MARK, APLOG_INFO, 0, main,
+               "CPA00909: sessions are kept in Redis at %s:%d (%s)", options.host.c_str(),
+               options.port,
+               options.tracking ? "changes pushed by Redis: CoinpayRedisTracking on"
+                                : "asked on every request: CoinpayRedisTracking off");
   return OkStatus();
 }
 

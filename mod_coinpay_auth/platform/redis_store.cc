@@ -4,13 +4,18 @@
 // Errc::kStoreUnavailable: the request gets 503, no cookie is lost.
 #include "platform/redis_store.h"
 
+#include <fcntl.h>
 #include <hiredis/hiredis.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstdlib>
 #include <string>
+
+#include "core/log.h"
 
 namespace coinpay {
 namespace {
@@ -84,6 +89,45 @@ std::string VersionBytes(uint64_t version) {
   return bytes;
 }
 
+// One command on a connection being set up; its reply when it is not an error (the error's
+// text, Redis's own, in *error).
+redisReply* SetupReply(redisContext* c, const std::vector<std::string>& args,
+                       std::string* error = nullptr) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  auto* r = static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
+  if (r != nullptr && r->type == REDIS_REPLY_ERROR) {
+    if (error != nullptr) {
+      *error = std::string(r->str, std::min<size_t>(r->len, 120));
+    }
+    freeReplyObject(r);
+    return nullptr;
+  }
+  if (r == nullptr && error != nullptr) {
+    *error = c->errstr;
+  }
+  return r;
+}
+
+bool SetupCommand(redisContext* c, const std::vector<std::string>& args) {
+  redisReply* r = SetupReply(c, args);
+  if (r != nullptr) {
+    freeReplyObject(r);
+  }
+  return r != nullptr;
+}
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 struct RedisStore::Reply {
@@ -101,12 +145,250 @@ uint64_t RedisStore::VersionOf(std::string_view stored) {
   return v;
 }
 
-RedisStore::RedisStore(Options options) : options_(std::move(options)) {}
+// The invalidation channel of one process: a subscribed connection whose socket is read
+// without blocking, its messages parsed by hiredis's reader, and what they taught.
+struct RedisStore::Channel {
+  std::mutex mu;
+  TrackedVersions versions;
+  redisContext* conn = nullptr;  // subscribed; its socket non-blocking; null while closed
+  bool opening = false;          // one thread opens it, outside the lock; the others go on
+  int64_t retry_at_ms = 0;
+  bool warned = false;
+
+  ~Channel() { Close(); }
+  void Close() {
+    if (conn != nullptr) {
+      redisFree(conn);
+      conn = nullptr;
+    }
+  }
+  void Lost(int64_t now_ms) {
+    versions.Lost();
+    Close();
+    retry_at_ms = now_ms + kRetryMs;
+  }
+  static constexpr int64_t kRetryMs = 1000;
+  static constexpr int64_t kRefusedRetryMs = 60000;
+  // One drain reading this much may have left more on Redis's side (a full socket buffer).
+  static constexpr size_t kBacklogBytes = 4096;
+};
+
+namespace {
+
+constexpr char kInvalidateChannel[] = "__redis__:invalidate";
+
+// `key` (prefix + hex, as KeyOf writes it) back to the store's key; false when it is not one.
+bool StoreKeyOf(std::string_view redis_key, std::string_view prefix, std::string* out) {
+  if (redis_key.substr(0, prefix.size()) != prefix || (redis_key.size() - prefix.size()) % 2) {
+    return false;
+  }
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  out->clear();
+  for (size_t i = prefix.size(); i < redis_key.size(); i += 2) {
+    int hi = nibble(redis_key[i]);
+    int lo = nibble(redis_key[i + 1]);
+    if (hi < 0 || lo < 0) {
+      return false;
+    }
+    out->push_back(static_cast<char>(hi << 4 | lo));
+  }
+  return true;
+}
+
+bool IsBulk(const redisReply* r, std::string_view text) {
+  return r != nullptr && r->type == REDIS_REPLY_STRING && std::string_view(r->str, r->len) == text;
+}
+
+// Applies one message of the channel; false when it is not one we understand (the caller
+// then treats the channel as lost: answering from what it cannot read would not be safe).
+bool Apply(const redisReply* r, std::string_view prefix, TrackedVersions& versions) {
+  if (r->type != REDIS_REPLY_ARRAY) {
+    return false;
+  }
+  if (r->elements == 3 && IsBulk(r->element[0], "message") &&
+      IsBulk(r->element[1], kInvalidateChannel)) {
+    const redisReply* keys = r->element[2];
+    if (keys->type == REDIS_REPLY_NIL) {
+      versions.InvalidateAll();  // FLUSHALL / FLUSHDB
+      return true;
+    }
+    if (keys->type != REDIS_REPLY_ARRAY) {
+      return false;
+    }
+    std::string key;
+    for (size_t i = 0; i < keys->elements; ++i) {
+      const redisReply* k = keys->element[i];
+      if (k->type != REDIS_REPLY_STRING) {
+        return false;
+      }
+      if (StoreKeyOf({k->str, k->len}, prefix, &key)) {
+        versions.Invalidate(key);
+      } else {
+        versions.InvalidateAll();  // under our prefix but not ours: be safe
+      }
+    }
+    return true;
+  }
+  if (r->elements == 2 && IsBulk(r->element[0], "pong") &&
+      r->element[1]->type == REDIS_REPLY_STRING) {
+    uint64_t seq = 0;
+    const char* p = r->element[1]->str;
+    std::from_chars(p, p + r->element[1]->len, seq);
+    versions.Pong(seq);
+    return true;
+  }
+  return r->elements == 3 && IsBulk(r->element[0], "subscribe");  // a late confirmation
+}
+
+}  // namespace
+
+RedisStore::RedisStore(Options options, LogSink* log) : options_(std::move(options)), log_(log) {
+  if (options_.tracking) {
+    channel_ = std::make_unique<Channel>();
+  }
+}
 
 RedisStore::~RedisStore() {
   for (redisContext* c : idle_) {
     redisFree(c);
   }
+}
+
+bool RedisStore::tracking_alive() {
+  if (!channel_) {
+    return false;
+  }
+  std::lock_guard<std::mutex> lock(channel_->mu);
+  return channel_->conn != nullptr && channel_->versions.alive(SteadyMs());
+}
+
+TrackedVersions::Ticket RedisStore::TicketFor(std::string_view key) {
+  std::lock_guard<std::mutex> lock(channel_->mu);
+  return channel_->versions.TicketFor(key);
+}
+
+void RedisStore::Remember(std::string_view key, uint64_t version, TrackedVersions::Ticket ticket) {
+  std::lock_guard<std::mutex> lock(channel_->mu);
+  channel_->versions.Record(key, version, ticket, SteadyMs());
+}
+
+bool RedisStore::KnownUnchanged(std::string_view key, uint64_t version,
+                                TrackedVersions::Ticket* ticket) {
+  Channel& ch = *channel_;
+  int64_t now = SteadyMs();
+  {
+    std::lock_guard<std::mutex> lock(ch.mu);
+    if (ch.conn != nullptr) {
+      // Everything Redis has pushed so far is applied before any answer.
+      char buf[16384];
+      size_t drained = 0;
+      bool lost = false;
+      for (;;) {
+        ssize_t n = recv(ch.conn->fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n > 0) {
+          drained += static_cast<size_t>(n);
+          if (redisReaderFeed(ch.conn->reader, buf, static_cast<size_t>(n)) != REDIS_OK) {
+            lost = true;
+            break;
+          }
+          continue;
+        }
+        if (n < 0 && errno == EINTR) {
+          continue;
+        }
+        lost = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);  // closed, or broken
+        break;
+      }
+      void* reply = nullptr;
+      while (!lost && redisReaderGetReply(ch.conn->reader, &reply) == REDIS_OK &&
+             reply != nullptr) {
+        lost = !Apply(static_cast<redisReply*>(reply), options_.prefix, ch.versions);
+        freeReplyObject(reply);
+        reply = nullptr;
+      }
+      if (!lost && ch.conn->reader->err != 0) {
+        lost = true;
+      }
+      if (!lost && drained >= Channel::kBacklogBytes) {
+        ch.versions.Backlog();
+      }
+      if (!lost && ch.versions.PingOverdue(now, options_.timeout_ms)) {
+        lost = true;
+      }
+      if (!lost && ch.versions.PingDue(now)) {
+        std::string seq = std::to_string(ch.versions.StartPing(now));
+        std::string ping =
+            "*2\r\n$4\r\nPING\r\n$" + std::to_string(seq.size()) + "\r\n" + seq + "\r\n";
+        lost = send(ch.conn->fd, ping.data(), ping.size(), MSG_DONTWAIT | MSG_NOSIGNAL) !=
+               static_cast<ssize_t>(ping.size());
+      }
+      if (lost) {
+        ch.Lost(now);
+      } else if (ch.versions.Knows(key, version, now)) {
+        local_answers_.fetch_add(1, std::memory_order_relaxed);
+        return true;
+      }
+      *ticket = ch.versions.TicketFor(key);
+      return false;
+    }
+    *ticket = ch.versions.TicketFor(key);
+    if (ch.opening || now < ch.retry_at_ms) {
+      return false;
+    }
+    ch.opening = true;
+  }
+  // Open the channel outside the lock (it waits on Redis); requests meanwhile ask Redis.
+  std::string refused;
+  redisContext* conn = nullptr;
+  auto c = Connect();
+  if (c) {
+    conn = *c;
+    redisReply* id = SetupReply(conn, {"CLIENT", "ID"}, &refused);
+    std::vector<std::string> track = {
+        "CLIENT", "TRACKING", "on", "REDIRECT", std::to_string(id != nullptr ? id->integer : 0),
+        "BCAST"};
+    if (!options_.prefix.empty()) {
+      track.insert(track.end(), {"PREFIX", options_.prefix});
+    }
+    bool ok = id != nullptr && id->type == REDIS_REPLY_INTEGER && SetupCommand(conn, track) &&
+              SetupCommand(conn, {"SUBSCRIBE", kInvalidateChannel});
+    if (id != nullptr) {
+      freeReplyObject(id);
+    }
+    if (ok) {
+      int flags = fcntl(conn->fd, F_GETFL);
+      ok = flags >= 0 && fcntl(conn->fd, F_SETFL, flags | O_NONBLOCK) == 0;
+    } else if (refused.empty() && conn->err == 0) {
+      refused = "CLIENT TRACKING or SUBSCRIBE answered an error";
+    }
+    if (!ok) {
+      redisFree(conn);
+      conn = nullptr;
+    }
+  }
+  std::lock_guard<std::mutex> lock(ch.mu);
+  ch.opening = false;
+  now = SteadyMs();
+  if (conn == nullptr) {
+    // Unreachable: retry soon (requests report the outage themselves). Refused: Redis is
+    // older than 6, or an ACL or rename-command forbids it; every request asks Redis.
+    ch.retry_at_ms = now + (refused.empty() ? Channel::kRetryMs : Channel::kRefusedRetryMs);
+    if (!refused.empty() && !ch.warned && log_ != nullptr) {
+      ch.warned = true;
+      LogAt(*log_, LogLevel::kWarn, 1001,
+            "Redis refused client tracking (" + Untrusted(refused, 120) +
+                "); every request asks Redis instead (set CoinpayRedisTracking off to say so)");
+    }
+    return false;
+  }
+  ch.conn = conn;
+  ch.versions.Subscribed(now);
+  *ticket = ch.versions.TicketFor(key);
+  return false;
 }
 
 std::string RedisStore::KeyOf(std::string_view key) const { return Hex(key, options_.prefix); }
@@ -122,6 +404,10 @@ Result<redisContext*> RedisStore::Acquire(bool* reused) {
       return c;
     }
   }
+  return Connect();
+}
+
+Result<redisContext*> RedisStore::Connect() {
   timeval tv{options_.timeout_ms / 1000,
              static_cast<suseconds_t>((options_.timeout_ms % 1000) * 1000)};
   redisContext* c = redisConnectWithTimeout(options_.host.c_str(), options_.port, tv);
@@ -134,23 +420,8 @@ Result<redisContext*> RedisStore::Acquire(bool* reused) {
                                               std::to_string(options_.port) + ": " + why};
   }
   redisSetTimeout(c, tv);
-  auto setup = [&](const std::vector<std::string>& args) -> bool {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    auto* r = static_cast<redisReply*>(
-        redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
-    bool ok = r != nullptr && r->type != REDIS_REPLY_ERROR;
-    if (r != nullptr) {
-      freeReplyObject(r);
-    }
-    return ok;
-  };
-  if ((!options_.password.empty() && !setup({"AUTH", options_.password})) ||
-      (options_.db != 0 && !setup({"SELECT", std::to_string(options_.db)}))) {
+  if ((!options_.password.empty() && !SetupCommand(c, {"AUTH", options_.password})) ||
+      (options_.db != 0 && !SetupCommand(c, {"SELECT", std::to_string(options_.db)}))) {
     redisFree(c);
     return Error{Errc::kStoreUnavailable, "Redis refused AUTH or SELECT (check the URL)"};
   }
@@ -249,6 +520,10 @@ Status RedisStore::Put(std::string_view key, std::string_view value, int64_t exp
 }
 
 Result<std::optional<SharedStore::Entry>> RedisStore::Get(std::string_view key, int64_t /*now*/) {
+  TrackedVersions::Ticket ticket;
+  if (channel_) {
+    ticket = TicketFor(key);  // before the read is sent: see core/tracked_versions.h
+  }
   std::string k = KeyOf(key);
   auto r = Command({"GET", k});
   if (!r) {
@@ -260,11 +535,18 @@ Result<std::optional<SharedStore::Entry>> RedisStore::Get(std::string_view key, 
   Entry e;
   e.version = VersionOf(r->str);
   e.value = std::move(r->str);
+  if (channel_ && !e.value.empty()) {
+    Remember(key, e.version, ticket);
+  }
   return std::optional<Entry>(std::move(e));
 }
 
 Result<SharedStore::Revalidation> RedisStore::GetIfChanged(std::string_view key, int64_t now,
                                                            uint64_t known_version) {
+  TrackedVersions::Ticket ticket;
+  if (channel_ && KnownUnchanged(key, known_version, &ticket)) {
+    return Revalidation{true, std::nullopt};
+  }
   std::string k = KeyOf(key);
   // GETRANGE reads the last 8 bytes in place: O(1) in Redis whatever the value's size. Any
   // other answer (another version; "" for an absent or expired key, or an empty value) is
@@ -274,6 +556,9 @@ Result<SharedStore::Revalidation> RedisStore::GetIfChanged(std::string_view key,
     return r.error();
   }
   if (r->type == REDIS_REPLY_STRING && !r->str.empty() && VersionOf(r->str) == known_version) {
+    if (channel_) {
+      Remember(key, known_version, ticket);
+    }
     return Revalidation{true, std::nullopt};
   }
   auto got = Get(key, now);

@@ -2,10 +2,18 @@
 // here and nowhere else. Wrap it in an SealedStore (core) so values are sealed at
 // rest; keys are already hashes of session ids.
 //
+// With options.tracking (CoinpayRedisTracking on), each process also keeps one connection on
+// which Redis pushes an invalidation for every write, delete or expiry of a key under the
+// prefix, by any node (CLIENT TRACKING ... BCAST, RESP2 redirect to its own SUBSCRIBE); while
+// that channel is alive and names nothing, GetIfChanged answers "unchanged" for a version this
+// process read without asking Redis (core/tracked_versions.h has the rules).
+//
 //   auto opts = ParseRedisUrl("redis://:secret@127.0.0.1:6379/0");  // core/store_config.h
 //   RedisStore redis(*opts);
 #pragma once
 
+#include <atomic>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -13,16 +21,20 @@
 
 #include "core/shared_store.h"
 #include "core/store_config.h"
+#include "core/tracked_versions.h"
 
 struct redisContext;
 
 namespace coinpay {
 
+class LogSink;
+
 class RedisStore final : public SharedStore {
  public:
   using Options = RedisOptions;  // core/store_config.h parses them from CoinpaySessionStore
 
-  explicit RedisStore(Options options);
+  // `log`: where the tracking channel reports that Redis refused it (may be null).
+  explicit RedisStore(Options options, LogSink* log = nullptr);
   ~RedisStore() override;
   RedisStore(const RedisStore&) = delete;
   RedisStore& operator=(const RedisStore&) = delete;
@@ -54,6 +66,11 @@ class RedisStore final : public SharedStore {
   // The version Get reports for these stored bytes.
   static uint64_t VersionOf(std::string_view stored);
 
+  // GetIfChanged answers given without a round trip (tracking), and whether the invalidation
+  // channel is alive now.
+  uint64_t local_answers() const { return local_answers_.load(std::memory_order_relaxed); }
+  bool tracking_alive();
+
  private:
   struct Reply;
   // Runs one command on a pooled connection; a broken connection is dropped, not reused, so the
@@ -63,13 +80,26 @@ class RedisStore final : public SharedStore {
   Result<Reply> Command(const std::vector<std::string_view>& args, bool retry = true);
   // *reused: the connection came from the pool (it may have been closed by the server).
   Result<redisContext*> Acquire(bool* reused);
+  // A new connection, authenticated and on the right database.
+  Result<redisContext*> Connect();
   void DropIdle();  // frees every pooled connection
   void Release(redisContext* c, bool healthy);
   std::string KeyOf(std::string_view key) const;
 
+  // --- tracking (options_.tracking) ---
+  struct Channel;
+  // Drains the channel and keeps it alive or reopens it; true when `key` is known to hold
+  // `version` now. Otherwise *ticket is what a read sent after this call records with.
+  bool KnownUnchanged(std::string_view key, uint64_t version, TrackedVersions::Ticket* ticket);
+  void Remember(std::string_view key, uint64_t version, TrackedVersions::Ticket ticket);
+  TrackedVersions::Ticket TicketFor(std::string_view key);
+
   Options options_;
+  LogSink* log_;
   std::mutex mu_;
-  std::vector<redisContext*> idle_;  // one per thread that needed one at once, reused
+  std::vector<redisContext*> idle_;   // one per thread that needed one at once, reused
+  std::unique_ptr<Channel> channel_;  // null when tracking is off
+  std::atomic<uint64_t> local_answers_{0};
 };
 
 }  // namespace coinpay

@@ -34,7 +34,9 @@ class RedisServer {
 
   // Starts the server and waits until it answers PING; when it could not, ok() is false and
   // error() says why. A port taken between choosing and binding it costs another try.
-  RedisServer() {
+  // `extra_args`: more redis-server options, e.g. {"--rename-command", "CLIENT", ""}.
+  explicit RedisServer(std::vector<std::string> extra_args = {})
+      : extra_args_(std::move(extra_args)) {
     if (access(kBinary, X_OK) != 0) {
       error_ = std::string(kBinary) +
                " is missing: install redis-server (apt-get install redis-server); the Redis "
@@ -152,6 +154,7 @@ class RedisServer {
                                      "--bind", "127.0.0.1",    "--save",
                                      "",       "--appendonly", "no",
                                      "--dir",  "/tmp"};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
     for (auto& a : args) {
       argv.push_back(a.data());
@@ -209,6 +212,7 @@ class RedisServer {
   pid_t pid_ = -1;
   int port_ = -1;
   std::string log_path_;
+  std::vector<std::string> extra_args_;
   std::string error_;
 };
 
