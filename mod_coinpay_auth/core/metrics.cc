@@ -19,6 +19,12 @@ constexpr std::string_view kBearerRefused = "Bearer tokens refused, by reason.";
 constexpr std::string_view kJwks = "Fetches of the provider's signing keys (JWKS), by result.";
 constexpr std::string_view kDiscovery = "Fetches of the provider's discovery document, by result.";
 constexpr std::string_view kIntrospections = "Token introspection calls, by result.";
+constexpr std::string_view kRedisChecks =
+    "Redis store: session copies confirmed current, by who answered: tracking (Redis's "
+    "invalidation messages, no round trip) or redis (a GETRANGE).";
+constexpr std::string_view kRedisTracking =
+    "Redis store: the invalidation channel of a process subscribed, lost (closed, silent or "
+    "unreadable: the process asks Redis until it is back) or refused by Redis.";
 
 // Indexed by Metric; the static_assert below keeps it in step with the enum.
 constexpr MetricInfo kInfo[] = {
@@ -57,6 +63,11 @@ constexpr MetricInfo kInfo[] = {
      "", "", false},
     {"coinpay_auth_store_errors", "Session store operations that failed (store unavailable).", "",
      "", true},
+    {"coinpay_auth_redis_session_checks", kRedisChecks, "answered_by", "tracking", true},
+    {"coinpay_auth_redis_session_checks", kRedisChecks, "answered_by", "redis", true},
+    {"coinpay_auth_redis_tracking_events", kRedisTracking, "event", "subscribed", true},
+    {"coinpay_auth_redis_tracking_events", kRedisTracking, "event", "lost", true},
+    {"coinpay_auth_redis_tracking_events", kRedisTracking, "event", "refused", true},
 };
 static_assert(std::size(kInfo) == kMetricCount, "one kInfo row per Metric");
 

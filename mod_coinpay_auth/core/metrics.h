@@ -55,6 +55,12 @@ enum class Metric : uint16_t {
   kIntrospectionFailed,
   kCircuitOpened,
   kStoreError,  // slot 0 only
+  // Redis (slot 0 only): how a session copy was confirmed, and the invalidation channel.
+  kRedisCheckByTracking,  // counted in batches of kRedisTrackingBatch
+  kRedisCheckByRedis,
+  kRedisTrackingSubscribed,
+  kRedisTrackingLost,
+  kRedisTrackingRefused,
   kCount
 };
 
@@ -64,7 +70,7 @@ constexpr std::array<double, 11> kLatencyBucketsSeconds = {0.005, 0.01, 0.025, 0
                                                            0.5,   1,    2.5,   5,    10};
 // Bumped whenever the cells' meaning changes, so a graceful restart into a new module version
 // starts from zero instead of misreading the old counters.
-constexpr uint64_t kMetricsLayoutVersion = 2;
+constexpr uint64_t kMetricsLayoutVersion = 3;
 
 // One slot's values, copied out of the cells (each cell read once, relaxed).
 struct SlotSnapshot {

@@ -16,6 +16,7 @@
 #include "httpd/retained_region.h"
 #include "httpd/runtime.h"
 #include "platform/shared_counters.h"
+#include "platform/redis_store.h"
 #include "platform/shm_store.h"
 
 namespace coinpay::httpd {
@@ -90,6 +91,9 @@ Status SetUpMetrics(server_rec* main) {
   mp.metrics = *metrics;
   for (auto& [client, slot] : attach) {
     client->AttachMetrics(mp.metrics, slot);
+  }
+  if (RedisStore* redis = ProcessRedisStore()) {
+    redis->AttachMetrics(mp.metrics);
   }
   return OkStatus();
 }

@@ -164,6 +164,7 @@ Result<SiteConfig> SiteConfigOf(server_rec* v, const ConfigTreeFacts& facts) {
 Clock& ProcessClock() { return TheProcess().clock; }
 Random& ProcessRandom() { return TheProcess().random; }
 ShmStore* ProcessShmStore() { return TheProcess().shm.get(); }
+RedisStore* ProcessRedisStore() { return TheProcess().redis.get(); }
 const char* ProcessStoreKind() {
   const Process& p = TheProcess();
   return p.shm ? "shm" : p.redis ? "redis" : "none";

@@ -15,6 +15,7 @@
 #include "core/token_cache.h"
 #include "httpd/config.h"
 #include "httpd/log_adapter.h"
+#include "platform/redis_store.h"
 #include "platform/shm_store.h"
 
 namespace coinpay::httpd {
@@ -48,6 +49,7 @@ Random& ProcessRandom();
 // The shared-memory session store (nullptr with Redis or before startup), and "shm", "redis"
 // or "none": what the status page reports.
 ShmStore* ProcessShmStore();
+RedisStore* ProcessRedisStore();  // null unless sessions are in Redis
 const char* ProcessStoreKind();
 
 // check_config: every server that uses the module has a complete, valid configuration

@@ -13,6 +13,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <string>
 
 #include "core/log.h"
@@ -276,8 +277,8 @@ void RedisStore::Remember(std::string_view key, uint64_t version, TrackedVersion
   channel_->versions.Record(key, version, ticket, SteadyMs());
 }
 
-bool RedisStore::KnownUnchanged(std::string_view key, uint64_t version,
-                                TrackedVersions::Ticket* ticket) {
+Result<bool> RedisStore::KnownUnchanged(std::string_view key, uint64_t version,
+                                        TrackedVersions::Ticket* ticket) {
   Channel& ch = *channel_;
   int64_t now = SteadyMs();
   {
@@ -328,8 +329,12 @@ bool RedisStore::KnownUnchanged(std::string_view key, uint64_t version,
       }
       if (lost) {
         ch.Lost(now);
+        metrics_.Count(0, Metric::kRedisTrackingLost);
       } else if (ch.versions.Knows(key, version, now)) {
-        local_answers_.fetch_add(1, std::memory_order_relaxed);
+        if ((local_answers_.fetch_add(1, std::memory_order_relaxed) + 1) % kTrackingCountBatch ==
+            0) {
+          metrics_.Count(0, Metric::kRedisCheckByTracking, kTrackingCountBatch);
+        }
         return true;
       }
       *ticket = ch.versions.TicketFor(key);
@@ -344,6 +349,7 @@ bool RedisStore::KnownUnchanged(std::string_view key, uint64_t version,
   // Open the channel outside the lock (it waits on Redis); requests meanwhile ask Redis.
   std::string refused;
   redisContext* conn = nullptr;
+  std::optional<Error> unreachable;
   auto c = Connect();
   if (c) {
     conn = *c;
@@ -354,21 +360,34 @@ bool RedisStore::KnownUnchanged(std::string_view key, uint64_t version,
     if (!options_.prefix.empty()) {
       track.insert(track.end(), {"PREFIX", options_.prefix});
     }
-    bool ok = id != nullptr && id->type == REDIS_REPLY_INTEGER && SetupCommand(conn, track) &&
-              SetupCommand(conn, {"SUBSCRIBE", kInvalidateChannel});
+    auto run = [&](const std::vector<std::string>& args) {
+      redisReply* r = SetupReply(conn, args, &refused);
+      if (r != nullptr) {
+        freeReplyObject(r);
+      }
+      return r != nullptr;
+    };
+    bool ok = id != nullptr && id->type == REDIS_REPLY_INTEGER && run(track) &&
+              run({"SUBSCRIBE", kInvalidateChannel});
     if (id != nullptr) {
       freeReplyObject(id);
     }
     if (ok) {
       int flags = fcntl(conn->fd, F_GETFL);
       ok = flags >= 0 && fcntl(conn->fd, F_SETFL, flags | O_NONBLOCK) == 0;
-    } else if (refused.empty() && conn->err == 0) {
+    } else if (conn->err != 0) {
+      refused.clear();  // the connection failed (timed out, closed), nothing was refused
+      unreachable =
+          Error{Errc::kStoreUnavailable, std::string("Redis command failed: ") + conn->errstr};
+    } else if (refused.empty()) {
       refused = "CLIENT TRACKING or SUBSCRIBE answered an error";
     }
     if (!ok) {
       redisFree(conn);
       conn = nullptr;
     }
+  } else {
+    unreachable = c.error();
   }
   std::lock_guard<std::mutex> lock(ch.mu);
   ch.opening = false;
@@ -377,16 +396,23 @@ bool RedisStore::KnownUnchanged(std::string_view key, uint64_t version,
     // Unreachable: retry soon (requests report the outage themselves). Refused: Redis is
     // older than 6, or an ACL or rename-command forbids it; every request asks Redis.
     ch.retry_at_ms = now + (refused.empty() ? Channel::kRetryMs : Channel::kRefusedRetryMs);
+    if (!refused.empty()) {
+      metrics_.Count(0, Metric::kRedisTrackingRefused);
+    }
     if (!refused.empty() && !ch.warned && log_ != nullptr) {
       ch.warned = true;
       LogAt(*log_, LogLevel::kWarn, 1001,
             "Redis refused client tracking (" + Untrusted(refused, 120) +
                 "); every request asks Redis instead (set CoinpayRedisTracking off to say so)");
     }
+    if (unreachable) {
+      return *unreachable;
+    }
     return false;
   }
   ch.conn = conn;
   ch.versions.Subscribed(now);
+  metrics_.Count(0, Metric::kRedisTrackingSubscribed);
   *ticket = ch.versions.TicketFor(key);
   return false;
 }
@@ -544,10 +570,17 @@ Result<std::optional<SharedStore::Entry>> RedisStore::Get(std::string_view key, 
 Result<SharedStore::Revalidation> RedisStore::GetIfChanged(std::string_view key, int64_t now,
                                                            uint64_t known_version) {
   TrackedVersions::Ticket ticket;
-  if (channel_ && KnownUnchanged(key, known_version, &ticket)) {
-    return Revalidation{true, std::nullopt};
+  if (channel_) {
+    auto known = KnownUnchanged(key, known_version, &ticket);
+    if (!known) {
+      return known.error();
+    }
+    if (*known) {
+      return Revalidation{true, std::nullopt};
+    }
   }
   std::string k = KeyOf(key);
+  metrics_.Count(0, Metric::kRedisCheckByRedis);
   // GETRANGE reads the last 8 bytes in place: O(1) in Redis whatever the value's size. Any
   // other answer (another version; "" for an absent or expired key, or an empty value) is
   // settled by GET, whose answer is the one a Get now would give.

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/metrics.h"
 #include "core/shared_store.h"
 #include "core/store_config.h"
 #include "core/tracked_versions.h"
@@ -70,6 +71,11 @@ class RedisStore final : public SharedStore {
   // channel is alive now.
   uint64_t local_answers() const { return local_answers_.load(std::memory_order_relaxed); }
   bool tracking_alive();
+  // Counts how copies were confirmed and the channel's events (slot 0; before any request).
+  // Answers given without a round trip are added in batches of this many per process, so the
+  // shared counter is not written on every request.
+  static constexpr uint64_t kTrackingCountBatch = 64;
+  void AttachMetrics(const Metrics& metrics) { metrics_ = metrics; }
 
  private:
   struct Reply;
@@ -89,8 +95,11 @@ class RedisStore final : public SharedStore {
   // --- tracking (options_.tracking) ---
   struct Channel;
   // Drains the channel and keeps it alive or reopens it; true when `key` is known to hold
-  // `version` now. Otherwise *ticket is what a read sent after this call records with.
-  bool KnownUnchanged(std::string_view key, uint64_t version, TrackedVersions::Ticket* ticket);
+  // `version` now. Otherwise *ticket is what a read sent after this call records with. An
+  // error when this call tried to reopen the channel and Redis could not be reached: the
+  // request is answered by that (one wait for Redis, not a second one for the read).
+  Result<bool> KnownUnchanged(std::string_view key, uint64_t version,
+                              TrackedVersions::Ticket* ticket);
   void Remember(std::string_view key, uint64_t version, TrackedVersions::Ticket ticket);
   TrackedVersions::Ticket TicketFor(std::string_view key);
 
@@ -100,6 +109,7 @@ class RedisStore final : public SharedStore {
   std::vector<redisContext*> idle_;   // one per thread that needed one at once, reused
   std::unique_ptr<Channel> channel_;  // null when tracking is off
   std::atomic<uint64_t> local_answers_{0};
+  Metrics metrics_;  // counts nothing until attached
 };
 
 }  // namespace coinpay

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/metrics.h"
 #include "fakes.h"
 #include "platform/redis_store.h"
 #include "redis_server.h"
@@ -101,6 +102,29 @@ TEST_F(RedisTrackingTest, ARecordNobodyChangedIsConfirmedWithoutAskingRedis) {
   }
   EXPECT_EQ(Calls(*server_, "getrange"), 0);
   EXPECT_EQ(Calls(*server_, "get"), 0);
+}
+
+TEST_F(RedisTrackingTest, TheStatusPageCountsWhoConfirmedACopyAndTheChannelsEvents) {
+  LocalMetrics cells(1);
+  auto a = NewStore();
+  a->AttachMetrics(cells.metrics());
+  uint64_t v = Write(*a, "session-a", "record a");
+  ASSERT_TRUE(Warm(*a, "session-a", v, now_));
+  const uint64_t by_redis = cells.metrics().Read(0).counters[static_cast<size_t>(
+      Metric::kRedisCheckByRedis)];
+  EXPECT_GE(by_redis, 1u);
+  while (a->local_answers() % RedisStore::kTrackingCountBatch != 0) {
+    ASSERT_TRUE(a->GetIfChanged("session-a", now_, v)->unchanged);
+  }
+  auto counters = cells.metrics().Read(0).counters;
+  EXPECT_EQ(counters[static_cast<size_t>(Metric::kRedisCheckByTracking)], a->local_answers());
+  EXPECT_EQ(counters[static_cast<size_t>(Metric::kRedisTrackingSubscribed)], 1u);
+  EXPECT_EQ(counters[static_cast<size_t>(Metric::kRedisTrackingLost)], 0u);
+  ASSERT_TRUE(server_->Command({"CLIENT", "KILL", "TYPE", "pubsub"}).has_value());
+  ASSERT_TRUE(a->GetIfChanged("session-a", now_, v).ok());
+  counters = cells.metrics().Read(0).counters;
+  EXPECT_EQ(counters[static_cast<size_t>(Metric::kRedisTrackingLost)], 1u);
+  EXPECT_EQ(counters[static_cast<size_t>(Metric::kRedisCheckByRedis)], by_redis + 1);
 }
 
 TEST_F(RedisTrackingTest, WithTrackingOffEveryReadAsksRedis) {
