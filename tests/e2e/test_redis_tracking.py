@@ -295,7 +295,7 @@ def test_node_b_goes_back_to_answering_from_its_copy_after_its_invalidation_conn
     ids = pubsub_client_ids(redis_server)
     assert ids, "no node holds an invalidation connection (CLIENT LIST TYPE pubsub is empty)"
     with redis_server.client() as r:
-        assert r.call("CLIENT", "KILL", "TYPE", "pubsub") == len(ids)
+        assert r.call("CLIENT", "KILL", "TYPE", "pubsub") >= len(ids)
     # The next requests ask Redis (the copies were forgotten); once the processes have
     # subscribed again, a batch of requests makes (almost) no read.
     wait_until(lambda: session_reads(redis_server, requests_on(b, cookie, 20))[1] <= 1,
