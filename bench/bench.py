@@ -11,7 +11,10 @@ Run with bench/run.sh (see bench/README.md). One run:
   2. signs in once through each module, and gets a JWT access token from the OP (RFC 8707
      `resource` = the API audience);
   3. runs wrk against (a) unprotected, (b) coinpay session, (c) mod_auth_openidc session,
-     (d) coinpay bearer JWT, (e) mod_auth_openidc oauth20 bearer JWT;
+     (d) coinpay bearer JWT, (e) mod_auth_openidc oauth20 bearer JWT; then with sessions in
+     Redis (a) and (b) again, and (b) on a second server on the same Redis with
+     CoinpayRedisTracking off (the strict mode), all three interleaved, with Redis's commands
+     per request;
   4. restarts httpd with room for more sessions and fills it to N sessions per module (N = 1k,
      10k, 100k by default): mod_coinpay_auth with a few real sign-ins, then copies of those
      sessions made by the module itself (the bench build's SetHandler coinpay-bench-replicate,
@@ -284,12 +287,15 @@ def openidc_cache_capacity(n):
 
 
 def make_httpd(port, issuer, root, jwks_url, ca_path, capacity=None, with_openidc=True,
-               pool=POOL, store=None, status=True):
+               pool=POOL, store=None, status=True, coinpay_extra=""):
     """capacity: (coinpay store directives {name: value}, OIDCCacheShmMax), None = the defaults.
-    store: a CoinpaySessionStore value (redis://...), None = shared memory."""
+    store: a CoinpaySessionStore value (redis://...), None = shared memory.
+    coinpay_extra: more server-wide coinpay directives (e.g. CoinpayRedisTracking off)."""
     extra = f"CoinpayBearerAudience {AUDIENCE}"
     if store:
         extra += f"\nCoinpaySessionStore {store}"
+    if coinpay_extra:
+        extra += f"\n{coinpay_extra}"
     if capacity:
         extra += "".join(f"\n{k} {v}" for k, v in capacity[0].items())
     coinpay = coinpay_directives(issuer, RP_ID, RP_SECRET,
@@ -876,15 +882,15 @@ def _own_jiffies():
 RETRIES = [6]  # re-runs allowed per bench run when other work loaded the machine
 
 
-def measure(h, key, headers, args, label=None):
+def measure(h, key, headers, args, label=None, redis_port=None):
     """One wrk run; when other processes used more than BUSY_PCT of the CPUs during it (other
     helpers compiling, say), run it once more (while RETRIES last) and keep the quieter run.
     The row is INVALID if any attempt had a status other than 200."""
-    res = measure_once(h, key, headers, args, label)
+    res = measure_once(h, key, headers, args, label, redis_port)
     if res["other_cpu_pct"] > BUSY_PCT and RETRIES[0] > 0:
         RETRIES[0] -= 1
         log("  machine busy during that run: once more")
-        again = measure_once(h, key, headers, args, label)
+        again = measure_once(h, key, headers, args, label, redis_port)
         attempts = [res, again]
         best = min(attempts, key=lambda r: r["other_cpu_pct"])
         best = dict(best)
@@ -899,9 +905,13 @@ def measure_set(h, plan, args):
     """The rows of one server, measured in `args.rounds` interleaved rounds (a b c, a b c, ...)
     so that drift of the machine over time (CPU frequency, caches, other work) falls on every
     row alike; each row keeps its median round (by requests/s), is INVALID if any round was,
-    and counts as busy if any round was. plan: [(key, headers, label or None)]."""
-    rounds = [[measure(h, key, headers, args, label) for key, headers, label in plan]
-              for _ in range(max(1, args.rounds))]
+    and counts as busy if any round was. plan: [(key, headers, label or None[, options])];
+    options: {"server": another running httpd that serves this row (its rounds interleave with
+    h's rows all the same), "redis_port": report Redis's commands per request of this row}."""
+    def run(key, headers, label, opts=None):
+        opts = opts or {}
+        return measure(opts.get("server", h), key, headers, args, label, opts.get("redis_port"))
+    rounds = [[run(*row) for row in plan] for _ in range(max(1, args.rounds))]
     out = []
     for i in range(len(plan)):
         runs = sorted((r[i] for r in rounds), key=lambda r: r["rps"])
@@ -913,10 +923,14 @@ def measure_set(h, plan, args):
     return out
 
 
-def measure_once(h, key, headers, args, label=None):
+def measure_once(h, key, headers, args, label=None, redis_port=None):
+    """redis_port: also Redis's commands per request during the run (INFO commandstats after
+    CONFIG RESETSTAT; whatever any client sent meanwhile, heartbeats included)."""
     name, path = SCENARIOS[key]
     label = label or name
     time.sleep(0.3)
+    if redis_port:
+        redis_command(redis_port, "CONFIG", "RESETSTAT")
     off = access_log_offset(h)
     op0 = _proc_jiffies(OP_PID[0])[0] if OP_PID[0] else 0
     busy0, httpd0, own0, t0 = _busy_jiffies(), _httpd_jiffies(h), _own_jiffies(), time.monotonic()
@@ -937,12 +951,22 @@ def measure_once(h, key, headers, args, label=None):
     ok = logged > 0 and n200 == logged and res["wrk_rc"] == 0
     res["other_paths"] = other
     res.update(key=key, label=label, path=path, statuses=counts, ok=ok)
+    if redis_port:
+        res["redis"] = redis_commandstats(redis_port, max(logged, 1))
     bad = {k: v for k, v in counts.items() if k != "200"}
     log(f"{label}: {res['rps']:.0f} req/s, p99 {res['p99_ms']} ms, "
         f"{'statuses OK' if ok else 'INVALID ' + json.dumps(bad)} ({logged} logged); "
         f"other processes used {res['other_cpu_pct']:.0f}% of the CPUs; httpd "
-        f"{res['httpd_cpu_s']:.1f} s CPU, OP {res['op_cpu_s']:.1f} s")
+        f"{res['httpd_cpu_s']:.1f} s CPU, OP {res['op_cpu_s']:.1f} s"
+        + (f"; Redis commands per request: {redis_per_request(res['redis'])}"
+           if res.get("redis") is not None else ""))
     return res
+
+
+def redis_per_request(stats):
+    """'getrange 1.00, ping 0.01' from redis_commandstats(); 'none' when Redis got nothing."""
+    return ", ".join(f"{cmd} {v['calls_per_req']:.2f}" for cmd, v in sorted(stats.items())) \
+        or "none"
 
 
 # ---- callgrind -------------------------------------------------------------------------------
@@ -1201,6 +1225,12 @@ def write_report(res, meta, cg, args):
                      f"{other:.0f}%{' **busy**' if busy else ''}"
                      f"{' (quieter of 2 runs)' if r.get('attempts') else ''} | "
                      f"{', '.join(str(x) for x in r.get('rounds', [])) or '-'} |")
+    redis_rows = [r for r in res if r.get("redis") is not None and not r.get("skipped")]
+    if redis_rows:
+        lines += ["", "Redis commands per request during the wrk runs of the Redis-store rows "
+                  "(INFO commandstats after CONFIG RESETSTAT, divided by the requests logged; "
+                  "every client counts, the invalidation connections' heartbeats included):", ""]
+        lines += [f"- {r['label']}: {redis_per_request(r['redis'])}" for r in redis_rows]
     nbusy = sum(1 for r in res if r.get("other_cpu_pct", 0.0) > BUSY_PCT)
     lines += ["", "\"other CPU load\": share of all CPUs used during the run by processes other "
               "than httpd, wrk, the OP and the bench itself (from /proc)."
@@ -1457,8 +1487,14 @@ def main():
         h.stop()
 
         # ---- 1b. (b) with the Redis store ------------------------------------------------
+        # Two servers on the same Redis and the same sessions, their rows interleaved in the
+        # same rounds: the default (CoinpayRedisTracking on: a warm process answers from its
+        # copy, Redis tells it what changed) and the strict mode (CoinpayRedisTracking off: one
+        # version read per request). The strict server runs on its own port, idle while the
+        # other is measured; the session signed in on the first works on both.
         if shutil.which("redis-server"):
             redis, rport = start_redis()
+            strict = None
             try:
                 h = start(store=f"redis://127.0.0.1:{rport}/0")
                 rcookie = coinpay_login(base, "bench-user")
@@ -1471,15 +1507,44 @@ def main():
                                f"{strings[-1]} minus the seal's {SEAL_OVERHEAD} B (IV + tag); "
                                "the same record the shm store keeps unsealed",
                         "redis_keys": ", ".join(f"{t} {v}" for t, v in keys)}
-                ra, rb = measure_set(h, [
-                    ("a", [], "(a) unprotected, Redis-store server"),
-                    ("b", [f"Cookie: coinpay_session={rcookie}"],
-                     "(b) coinpay session, Redis store")], args)
-                ra["base_of"] = "redis"
-                rb["level"] = "redis"
-                results.extend([ra, rb])
+                strict = make_httpd(free_port(), op.issuer, os.path.join(workdir, "httpd-strict"),
+                                    jwks.url, cert, with_openidc=False,
+                                    store=f"redis://127.0.0.1:{rport}/0",
+                                    coinpay_extra="CoinpayRedisTracking off")
+                strict_label = "(b) coinpay session, Redis store, CoinpayRedisTracking off"
+                try:
+                    strict.start()
+                except Exception as e:  # e.g. a module without the directive: no such row
+                    log(f"the CoinpayRedisTracking off server did not start: {e}")
+                    notes.append(f"{strict_label}: not measured, its server did not start "
+                                 f"(`{str(e).strip().splitlines()[-1][:200]}`)")
+                    strict = None
+                rcookie_hdr = [f"Cookie: coinpay_session={rcookie}"]
+                plan = [("a", [], "(a) unprotected, Redis-store server"),
+                        ("b", rcookie_hdr, "(b) coinpay session, Redis store",
+                         {"redis_port": rport})]
+                if strict is not None:
+                    problems = log_problems(strict)
+                    if problems:
+                        log("strict httpd start-up logged:\n  " + "\n  ".join(problems))
+                    plan.append(("b", rcookie_hdr, strict_label,
+                                 {"server": strict, "redis_port": rport}))
+                rows = measure_set(h, plan, args)
+                rows[0]["base_of"] = "redis"
+                for r in rows[1:]:
+                    r["level"] = "redis"
+                if strict is not None:
+                    rows[2]["redis_strict"] = True
+                    problems = log_problems(strict)
+                    if problems:
+                        notes.append(f"error log of the CoinpayRedisTracking off server: "
+                                     f"{len(problems)} line(s) at warn or above, first: "
+                                     f"`{problems[0][:300]}`")
+                results.extend(rows)
                 h.stop()
             finally:
+                if strict is not None:
+                    strict.stop()
                 redis.terminate()
                 redis.wait(timeout=10)
         else:
@@ -1622,7 +1687,8 @@ def main():
     goal("(b) >= 1.5 x (c)", "b", "c", 1.5)
     goal("(d) >= 0.97 x (a)", "d", "a", 0.97)
     ra = next((r for r in results if r.get("base_of") == "redis"), None)
-    rb = next((r for r in results if r.get("level") == "redis"), None)
+    rb = next((r for r in results if r.get("level") == "redis" and not r.get("redis_strict")),
+              None)
     if ra and rb and ra["rps"] > 0:
         val = rb["rps"] / ra["rps"]
         goals.append(f"(b) Redis store >= 0.80 x its server's (a): {val:.2f} -> "
