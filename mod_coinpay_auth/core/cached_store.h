@@ -8,7 +8,8 @@
 // that moment; otherwise its answer (a new value, absent, expired, an error) is what the caller
 // gets. So a write or logout on any node is seen by the next Get on every node, and expiry
 // stays the store's own. The cache saves the transfer and the unseal (AES-GCM), never the
-// question.
+// question; the store may answer the question without a round trip when Redis pushes its
+// changes (RedisStore with CoinpayRedisTracking on, core/tracked_versions.h).
 //
 // Why here, above SealedStore and not inside it or RedisStore: it holds plaintext, so it must
 // sit above the one place that seals (SealedStore stays the only code that sees the at-rest
