@@ -1362,7 +1362,7 @@ def main():
                          "default: build build-bench/ now")
     ap.add_argument("--cg-requests", type=int, default=200,
                     help="requests per scenario under callgrind (0 = skip callgrind)")
-    ap.add_argument("--callgrind-only", default="", metavar="a,b,d",
+    ap.add_argument("--callgrind-only", default="", metavar="a,b,d,r",
                     help="only the callgrind part, for these scenarios (no wrk, Redis or fill "
                          "runs; writes only their callgrind-*.txt, not latest.*)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
@@ -1426,7 +1426,17 @@ def main():
                           cert, key)
         if args.callgrind_only:
             keys = [k.strip() for k in args.callgrind_only.split(",") if k.strip()]
-            cg = callgrind_run(args, workdir, port, op, args.cg_requests or 200, tokens, keys)
+            shm_keys = [k for k in keys if k != "r"]
+            cg = (callgrind_run(args, workdir, port, op, args.cg_requests or 200, tokens,
+                                shm_keys) if shm_keys else {})
+            if "r" in keys:  # (b) with sessions in a private Redis
+                redis, rport = start_redis()
+                try:
+                    cg.update(callgrind_run(args, workdir, port, op, args.cg_requests or 200,
+                                            tokens, redis_port=rport))
+                finally:
+                    redis.terminate()
+                    redis.wait(timeout=10)
             for k, c in cg.items():
                 log(f"callgrind {k}: {c['total_per_req']:,.0f} Ir/request total, "
                     f"{c['module_per_req']:,.0f} in the module's hooks")
