@@ -72,6 +72,8 @@ class CachedStore final : public ValueStoreDecorator {
   std::optional<uint64_t> VersionHeld(std::string_view key);
   // The held copy when it still has `version` (marked recently used), else nullopt.
   std::optional<Entry> CopyIfVersion(std::string_view key, uint64_t version);
+  // Marks the held copy recently used (a hit) when it still has `version`.
+  bool MarkUsedIfVersion(std::string_view key, uint64_t version);
   void Remember(std::string_view key, const Entry& entry);
   void Forget(std::string_view key);
   void EraseLocked(List::iterator it);

@@ -449,6 +449,45 @@ TEST_F(CachedStoreTest, WithTrackingOffAnUnchangedSessionCostsRedisOneEightByteG
   EXPECT_EQ(strict.sealed->opened(), 1u);
 }
 
+// A caller that holds the same version as the cache (the session key cache does) asks
+// GetIfChanged: nothing is copied or opened while unchanged, and a change on another node
+// comes back as the new value, which the cache then holds.
+TEST_F(CachedStoreTest, ACallerHoldingTheSameVersionIsAnsweredUnchangedWithoutACopy) {
+  ASSERT_TRUE(a_->cached->Put("s", "first", later_).ok());
+  auto held = Read(*a_->cached, "s");
+  ASSERT_TRUE(held.has_value());
+  const uint64_t opened = a_->sealed->opened();
+  const uint64_t hits = a_->cached->stats().hits;
+  for (int i = 0; i < 3; ++i) {
+    auto got = a_->cached->GetIfChanged("s", now_, held->version);
+    ASSERT_TRUE(got.ok());
+    EXPECT_TRUE(got->unchanged);
+    EXPECT_FALSE(got->entry.has_value());
+  }
+  EXPECT_EQ(a_->sealed->opened(), opened);
+  EXPECT_EQ(a_->cached->stats().hits, hits + 3);
+
+  auto on_b = Read(*b_->cached, "s");
+  ASSERT_TRUE(on_b.has_value());
+  auto put = b_->cached->PutIfVersion("s", "second", later_, on_b->version, now_);
+  ASSERT_TRUE(put.ok() && *put);
+  auto changed = a_->cached->GetIfChanged("s", now_, held->version);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_FALSE(changed->unchanged);
+  ASSERT_TRUE(changed->entry.has_value());
+  EXPECT_EQ(changed->entry->value, "second");
+  auto again = a_->cached->GetIfChanged("s", now_, changed->entry->version);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->unchanged) << "the new value is held now";
+
+  ASSERT_TRUE(b_->cached->Erase("s").ok());
+  auto gone = a_->cached->GetIfChanged("s", now_, changed->entry->version);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->unchanged);
+  EXPECT_FALSE(gone->entry.has_value());
+  EXPECT_EQ(a_->cached->size(), 0u) << "a logged-out session is not held";
+}
+
 TEST_F(CachedStoreTest, RedisAnswersUnchangedChangedOrAbsent) {
   ASSERT_TRUE(a_->redis->Put("s", "bytes", later_).ok());
   const uint64_t v = RedisStore::VersionOf("bytes");
