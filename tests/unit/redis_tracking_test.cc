@@ -110,8 +110,8 @@ TEST_F(RedisTrackingTest, TheStatusPageCountsWhoConfirmedACopyAndTheChannelsEven
   a->AttachMetrics(cells.metrics());
   uint64_t v = Write(*a, "session-a", "record a");
   ASSERT_TRUE(Warm(*a, "session-a", v, now_));
-  const uint64_t by_redis = cells.metrics().Read(0).counters[static_cast<size_t>(
-      Metric::kRedisCheckByRedis)];
+  const uint64_t by_redis =
+      cells.metrics().Read(0).counters[static_cast<size_t>(Metric::kRedisCheckByRedis)];
   EXPECT_GE(by_redis, 1u);
   while (a->local_answers() % RedisStore::kTrackingCountBatch != 0) {
     ASSERT_TRUE(a->GetIfChanged("session-a", now_, v)->unchanged);
@@ -210,6 +210,41 @@ TEST_F(RedisTrackingTest, AKilledChannelMakesTheNodeAskRedisUntilItHasSubscribed
   EXPECT_EQ(a->local_answers(), before);
   // It subscribes again (after its retry pause) and confirms without Redis once more.
   EXPECT_TRUE(Warm(*a, "session-a", got->entry->version, now_));
+}
+
+TEST_F(RedisTrackingTest, AMessageItCannotReadOnTheChannelMakesTheNodeForgetAndAskAgain) {
+  // Anyone who may PUBLISH can put any bytes on the invalidation channel: a payload that is not
+  // a list of keys drops the channel (the node asks Redis until it has subscribed again), and
+  // a key under the prefix that is not one of ours forgets everything.
+  auto a = NewStore();
+  uint64_t v = Write(*a, "session-a", "record");
+  for (const std::string payload : {"not a list of keys", ""}) {
+    ASSERT_TRUE(Warm(*a, "session-a", v, now_)) << payload;
+    auto published = server_->Command({"PUBLISH", "__redis__:invalidate", payload});
+    ASSERT_TRUE(published.has_value() && published->integer == 1);
+    // A PUBLISH's message may arrive just after its answer (unlike an invalidation): wait.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (a->tracking_alive() && std::chrono::steady_clock::now() < deadline) {
+      ASSERT_TRUE(a->GetIfChanged("session-a", now_, v).ok());
+    }
+    EXPECT_FALSE(a->tracking_alive()) << payload;
+    uint64_t before = a->local_answers();
+    auto got = a->GetIfChanged("session-a", now_, v);
+    ASSERT_TRUE(got.ok() && got->unchanged) << "Redis still confirms it";
+    EXPECT_EQ(a->local_answers(), before) << payload << ": answered from what it could not read";
+  }
+}
+
+TEST_F(RedisTrackingTest, AForeignKeyWrittenUnderThePrefixMakesTheNodeForgetEverything) {
+  auto a = NewStore();
+  uint64_t v = Write(*a, "session-a", "record");
+  ASSERT_TRUE(Warm(*a, "session-a", v, now_));
+  ASSERT_TRUE(server_->Command({"SET", "coinpay:not-hex", "x"}).has_value());
+  uint64_t before = a->local_answers();
+  auto got = a->GetIfChanged("session-a", now_, v);
+  ASSERT_TRUE(got.ok() && got->unchanged);
+  EXPECT_EQ(a->local_answers(), before) << "a key it cannot name could be any of its own";
+  EXPECT_TRUE(a->tracking_alive()) << "the channel itself is fine";
 }
 
 TEST_F(RedisTrackingTest, ParallelReadersAndAWriterNeverSeeTheOldVersionAfterTheWrite) {
