@@ -3,6 +3,7 @@
 #include "core/session.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "core/crypto.h"
 #include "core/saturating.h"
@@ -237,8 +238,15 @@ std::optional<SessionRecord> DecodeSession(std::string_view bytes, SessionParts 
   return s;
 }
 
+namespace {
+uint64_t NextOrigin() {
+  static std::atomic<uint64_t> last{0};
+  return last.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+}  // namespace
+
 Sessions::Sessions(SharedStore& store, const SessionConfig& config, Random& random)
-    : store_(store), config_(config), random_(random) {}
+    : store_(store), origin_(NextOrigin()), config_(config), random_(random) {}
 
 int64_t Sessions::StoreExpiry(const SessionRecord& r, int64_t now) const {
   // Saturating: a record's times are whatever the store handed back (fuzz/session_fuzz).
@@ -277,6 +285,18 @@ Result<std::optional<Sessions::Loaded>> Sessions::Load(std::string_view cookie_h
   return Load(FindModuleCookies(config_, cookie_header).session_ids.span(), now, parts);
 }
 
+Result<SharedStore::Revalidation> Sessions::ReadAgainst(std::string_view key, int64_t now,
+                                                        const StoredSession* seen) {
+  if (seen != nullptr && seen->origin == origin_) {
+    return store_.GetIfChanged(key, now, seen->version);
+  }
+  auto got = store_.Get(key, now);
+  if (!got) {
+    return got.error();
+  }
+  return SharedStore::Revalidation{false, std::move(*got)};
+}
+
 Result<std::optional<Sessions::Loaded>> Sessions::Load(std::span<const std::string_view> ids,
                                                        int64_t now, SessionParts parts) {
   Result<std::optional<Loaded>> out = std::optional<Loaded>();
@@ -288,21 +308,24 @@ Result<std::optional<Sessions::Loaded>> Sessions::Load(std::span<const std::stri
     if (!known) {
       key.Assign(StoreKey(id));
     }
-    auto got = store_.Get(key, now);
+    // What this process read last for `id`, if still current, is reused with the view and
+    // identity made from it. A store that keeps versions where the values live (shared memory)
+    // answers that without sending the bytes; otherwise the bytes are compared. Any write
+    // (touch, refresh, claims update) gives a new version and new bytes; a logout leaves none.
+    auto got = ReadAgainst(key, now, seen.get());
     if (!got) {
       out = got.error();
       return out;
     }
-    if (!got->has_value()) {
+    if (!got->unchanged && !got->entry.has_value()) {
       continue;
     }
-    // The same bytes as last time decode to the same record: reuse it (and the identity made
-    // from it). Any write (touch, refresh, claims update) changes the bytes; a logout leaves
-    // none.
-    const uint64_t version = (*got)->version;
-    const bool same = seen != nullptr && seen->bytes == (*got)->value;
+    const bool same = got->unchanged || (seen != nullptr && seen->bytes == got->entry->value);
+    const uint64_t version = got->unchanged ? seen->version : got->entry->version;
     std::shared_ptr<const StoredSession> stored =
-        same ? std::move(seen) : std::make_shared<const StoredSession>(std::move((*got)->value));
+        same
+            ? std::move(seen)
+            : std::make_shared<const StoredSession>(std::move(got->entry->value), origin_, version);
     if (Open(id, key, stored, version, now, parts, *out)) {
       if (!same) {
         keys.Remember(id, (*out)->key, std::move(stored));  // only live sessions take a slot
