@@ -3,7 +3,6 @@
 #include "core/session.h"
 
 #include <algorithm>
-#include <atomic>
 
 #include "core/crypto.h"
 #include "core/saturating.h"
@@ -238,15 +237,8 @@ std::optional<SessionRecord> DecodeSession(std::string_view bytes, SessionParts 
   return s;
 }
 
-namespace {
-uint64_t NextOrigin() {
-  static std::atomic<uint64_t> last{0};
-  return last.fetch_add(1, std::memory_order_relaxed) + 1;
-}
-}  // namespace
-
 Sessions::Sessions(SharedStore& store, const SessionConfig& config, Random& random)
-    : store_(store), origin_(NextOrigin()), config_(config), random_(random) {}
+    : store_(store), config_(config), random_(random) {}
 
 int64_t Sessions::StoreExpiry(const SessionRecord& r, int64_t now) const {
   // Saturating: a record's times are whatever the store handed back (fuzz/session_fuzz).
@@ -287,7 +279,7 @@ Result<std::optional<Sessions::Loaded>> Sessions::Load(std::string_view cookie_h
 
 Result<SharedStore::Revalidation> Sessions::ReadAgainst(std::string_view key, int64_t now,
                                                         const StoredSession* seen) {
-  if (seen != nullptr && seen->origin == origin_) {
+  if (seen != nullptr && seen->store == store_.instance()) {
     return store_.GetIfChanged(key, now, seen->version);
   }
   auto got = store_.Get(key, now);
@@ -308,10 +300,10 @@ Result<std::optional<Sessions::Loaded>> Sessions::Load(std::span<const std::stri
     if (!known) {
       key.Assign(StoreKey(id));
     }
-    // What this process read last for `id`, if still current, is reused with the view and
-    // identity made from it. A store that keeps versions where the values live (shared memory)
-    // answers that without sending the bytes; otherwise the bytes are compared. Any write
-    // (touch, refresh, claims update) gives a new version and new bytes; a logout leaves none.
+    // What this process read last for `id` is reused, with the view and identity made from
+    // it, while the store still holds its version (a store that keeps versions where the values
+    // live, shared memory, answers that without sending the bytes). Any write (touch, refresh,
+    // claims update) gives a new version; a logout leaves none.
     auto got = ReadAgainst(key, now, seen.get());
     if (!got) {
       out = got.error();
@@ -320,12 +312,13 @@ Result<std::optional<Sessions::Loaded>> Sessions::Load(std::span<const std::stri
     if (!got->unchanged && !got->entry.has_value()) {
       continue;
     }
-    const bool same = got->unchanged || (seen != nullptr && seen->bytes == got->entry->value);
+    const bool same = got->unchanged || (seen != nullptr && seen->store == store_.instance() &&
+                                         seen->version == got->entry->version);
     const uint64_t version = got->unchanged ? seen->version : got->entry->version;
     std::shared_ptr<const StoredSession> stored =
-        same
-            ? std::move(seen)
-            : std::make_shared<const StoredSession>(std::move(got->entry->value), origin_, version);
+        same ? std::move(seen)
+             : std::make_shared<const StoredSession>(std::move(got->entry->value),
+                                                     store_.instance(), version);
     if (Open(id, key, stored, version, now, parts, *out)) {
       if (!same) {
         keys.Remember(id, (*out)->key, std::move(stored));  // only live sessions take a slot

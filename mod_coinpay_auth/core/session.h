@@ -123,16 +123,16 @@ struct Identity;  // core/action.h
 // of decoding them again.
 struct StoredSession {
   explicit StoredSession(std::string b) : bytes(std::move(b)), view(ViewSession(bytes)) {}
-  // Read at version `v` by the Sessions object numbered `reader` (Sessions::origin_): that
-  // reader's next read of the same key can ask its store whether the version is still current
-  // instead of transferring and comparing the bytes.
-  StoredSession(std::string b, uint64_t reader, uint64_t v)
-      : bytes(std::move(b)), view(ViewSession(bytes)), origin(reader), version(v) {}
+  // Read at version `v` from the store numbered `from` (SharedStore::instance): the next read
+  // of the same key there can ask whether the version is still current instead of
+  // transferring the bytes.
+  StoredSession(std::string b, uint64_t from, uint64_t v)
+      : bytes(std::move(b)), view(ViewSession(bytes)), store(from), version(v) {}
   StoredSession(const StoredSession&) = delete;
   StoredSession& operator=(const StoredSession&) = delete;
   const std::string bytes;
   const std::optional<SessionView> view;  // nullopt: not a record
-  const uint64_t origin = 0;              // 0: not known who read it
+  const uint64_t store = 0;               // 0: not known where from
   const uint64_t version = 0;
   // The identity the application sees, made from exactly these bytes by the first request
   // that needs it (core/identity.h SharedIdentityOf; [qualify_user]); it owns its strings,
@@ -214,12 +214,11 @@ class Sessions {
             uint64_t version, int64_t now, SessionParts parts, std::optional<Loaded>& out);
   Result<int> DestroyIndexed(const std::string& index_key, int64_t now);
   // The store's value for `key`, or `unchanged` when `seen` (read from this store) is current.
+  // A record kept for an id (core/session_key_cache.h) is reused only so: its version is the
+  // one the store holds now.
   Result<SharedStore::Revalidation> ReadAgainst(std::string_view key, int64_t now,
                                                 const StoredSession* seen);
   SharedStore& store_;
-  // This object's number in the process, never reused: a record kept for an id (core/
-  // session_key_cache.h) is revalidated by version only with the store it was read from.
-  const uint64_t origin_;
   const SessionConfig& config_;
   Random& random_;
 };

@@ -7,8 +7,8 @@
 // slot; the id found there is compared in constant time. Callers remember only ids that named
 // a live session, so unknown ids cannot push the signed-in users' entries out.
 // A slot also keeps the record this process last read for its id (core/session.h
-// StoredSession): a request whose store read finds the same version (shared memory compares it
-// in place, nothing copied) or returns the same bytes reuses its decoded view and identity.
+// StoredSession): a request that finds the store still holding its version (shared memory
+// compares it in place, nothing copied) reuses its decoded view and identity.
 // Records are only ever checked against what the store holds for the same key now, so a kept
 // record is never served for another id, nor once the stored one changed or went away.
 // Memory: the kept records are bounded by a budget (kDefaultRecordBudget, counted as twice each
