@@ -165,6 +165,20 @@ class ShortBytes {
   size_t size_ = 0;
 };
 
+// The session one client connection read last: its id, store key and record. Kept by the glue
+// per connection (a browser sends the same cookie on every request of a keep-alive
+// connection), so the next request naming the same id skips the process-wide key cache (a
+// keyed hash and a lock). Only a session that was live when read is kept; the record is still
+// checked against the store on every request, exactly as one from the key cache.
+// One request at a time uses it (requests on a connection are sequential). A reverse proxy
+// may send several users' requests on one connection: the id is compared in constant time,
+// and another id simply misses.
+struct SessionReadHint {
+  ShortBytes id;
+  ShortBytes key;
+  std::shared_ptr<const StoredSession> seen;
+};
+
 class Sessions {
  public:
   Sessions(SharedStore& store, const SessionConfig& config, Random& random);
@@ -181,9 +195,10 @@ class Sessions {
   // Writes nothing (see Touch), so per-location limits still see the stored last_seen_at.
   Result<std::optional<Loaded>> Load(std::string_view cookie_header, int64_t now,
                                      SessionParts parts = SessionParts::kAll);
-  // The same, from the session ids already found in the header (FindModuleCookies).
+  // The same, from the session ids already found in the header (FindModuleCookies); `hint`
+  // (may be nullptr) is this connection's, read first and updated.
   Result<std::optional<Loaded>> Load(std::span<const std::string_view> ids, int64_t now,
-                                     SessionParts parts);
+                                     SessionParts parts, SessionReadHint* hint = nullptr);
   // The live session with this id (already read from a cookie).
   Result<std::optional<Loaded>> LoadById(std::string_view id, int64_t now);
   // Records a use at `now`, at most once a minute. Dropped (not retried) when anything wrote

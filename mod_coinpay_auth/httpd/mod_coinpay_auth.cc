@@ -172,6 +172,9 @@ int CheckAuthn(request_rec* r) {
     record.cookie_header = view.cookie.data();
     record.cookies = FindModuleCookies(rt->session_config, view.cookie);
     view.module_cookies = &record.cookies;
+    if (!record.cookies.session_ids.empty()) {
+      view.session_hint = &ConnectionSessionHint(r->connection);
+    }
     Action a = AuthenticateSession(site, view, options);
     if (a.status >= 300 && a.status < 400) {
       WarnIfSignInLooksElsewhere(r, view, provider->config());  // a sign-in starts here

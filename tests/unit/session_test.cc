@@ -7,6 +7,7 @@
 
 #include "core/crypto.h"
 #include "core/encoding.h"
+#include "core/session_cookie.h"
 #include "fakes.h"
 
 namespace coinpay {
@@ -529,6 +530,75 @@ TEST_F(SessionsRevalidationTest, ARecordKeptFromAnotherStoreIsNeverTakenForCurre
   auto mine_again = LoadNow(sessions_, *here);
   ASSERT_TRUE(mine_again.has_value());
   EXPECT_EQ(mine_again->record.user, "alice@example.com");
+}
+
+// The glue keeps a SessionReadHint per client connection (httpd/request_record.h).
+class SessionsHintTest : public SessionsRevalidationTest {
+ protected:
+  std::optional<Sessions::Loaded> LoadOnConnection(const std::string& id) {
+    const std::string header = CookieFor(id);
+    const ModuleCookies found = FindModuleCookies(config_, header);
+    auto loaded = sessions_.Load(found.session_ids.span(), clock_.NowSeconds(),
+                                 SessionParts::kTimesOnly, &connection_);
+    EXPECT_TRUE(loaded.ok());
+    return loaded.ok() ? std::move(*loaded) : std::nullopt;
+  }
+  SessionReadHint connection_;
+};
+
+TEST_F(SessionsHintTest, TheNextRequestOnAConnectionStartsFromWhatTheLastOneRead) {
+  auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  ASSERT_TRUE(id.ok());
+  auto first = LoadOnConnection(*id);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(connection_.id.view(), *id);
+  EXPECT_EQ(connection_.key.view(), Sha256(*id));
+  EXPECT_EQ(connection_.seen, first->stored);
+  const int sent = store_.values_sent;
+  auto again = LoadOnConnection(*id);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->stored, first->stored);
+  EXPECT_EQ(again->key.view(), Sha256(*id));
+  EXPECT_EQ(store_.values_sent, sent);
+}
+
+TEST_F(SessionsHintTest, AnotherUsersRequestOnTheSameConnectionGetsItsOwnSession) {
+  // A reverse proxy may carry several users' requests on one connection.
+  auto alice = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  SessionRecord b = SampleRecord();
+  b.user = "bob@example.com";
+  auto bob = sessions_.Create(b, clock_.NowSeconds());
+  ASSERT_TRUE(alice.ok() && bob.ok());
+  ASSERT_TRUE(LoadOnConnection(*alice).has_value());
+  auto as_bob = LoadOnConnection(*bob);
+  ASSERT_TRUE(as_bob.has_value());
+  EXPECT_EQ(as_bob->stored->view->user, "bob@example.com");
+  EXPECT_EQ(as_bob->key.view(), Sha256(*bob));
+  EXPECT_EQ(connection_.id.view(), *bob);
+  auto as_alice = LoadOnConnection(*alice);
+  ASSERT_TRUE(as_alice.has_value());
+  EXPECT_EQ(as_alice->stored->view->user, "alice@example.com");
+  // An id no session has finds nothing, and leaves the connection's last session as it was.
+  EXPECT_FALSE(LoadOnConnection(std::string(43, 'A')).has_value());
+  EXPECT_EQ(connection_.id.view(), *alice);
+}
+
+TEST_F(SessionsHintTest, AChangeOrLogoutElsewhereIsSeenOnTheConnection) {
+  auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  ASSERT_TRUE(id.ok());
+  auto first = LoadOnConnection(*id);
+  ASSERT_TRUE(first.has_value());
+  auto changed = other_process_.Update(
+      *id, [](SessionRecord& r) { r.user = "alice.new@example.com"; }, clock_.NowSeconds());
+  ASSERT_TRUE(changed.ok() && *changed);
+  auto after = LoadOnConnection(*id);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->stored->view->user, "alice.new@example.com");
+  EXPECT_EQ(connection_.seen, after->stored);
+  ASSERT_TRUE(other_process_.Destroy(*id).ok());
+  EXPECT_FALSE(LoadOnConnection(*id).has_value());
+  EXPECT_EQ(connection_.seen, nullptr) << "the connection keeps nothing of an ended session";
+  EXPECT_FALSE(LoadOnConnection(*id).has_value());
 }
 
 }  // namespace
