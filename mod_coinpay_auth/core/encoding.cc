@@ -256,16 +256,6 @@ std::string SafeErrorCode(std::string_view code) {
   return plain ? std::string(code) : "unreadable";
 }
 
-std::string_view TrimSpaces(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 bool IEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) {
     return false;

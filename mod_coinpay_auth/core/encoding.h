@@ -37,7 +37,16 @@ std::string HtmlEscape(std::string_view s);
 std::string SafeErrorCode(std::string_view code);
 
 // `s` without leading and trailing spaces and tabs (HTTP's optional whitespace).
-std::string_view TrimSpaces(std::string_view s);
+// Inline: the Cookie header's every name and value goes through it on every request.
+inline std::string_view TrimSpaces(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
 
 bool IEquals(std::string_view a, std::string_view b);
 std::string ToLower(std::string_view s);

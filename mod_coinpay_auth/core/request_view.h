@@ -6,7 +6,8 @@
 
 namespace coinpay {
 
-struct ModuleCookies;  // core/session_cookie.h
+struct ModuleCookies;    // core/session_cookie.h
+struct SessionReadHint;  // core/session.h
 
 struct RequestView {
   std::string_view method;  // "GET"
@@ -18,6 +19,9 @@ struct RequestView {
   std::string_view cookie;        // Cookie header
   // The module's cookies in `cookie`, when the glue has found them already (nullptr: not yet).
   const ModuleCookies* module_cookies = nullptr;
+  // What the last request on this client connection read of its session (kept by the glue
+  // per connection; nullptr: none kept), so the next one naming the same id starts there.
+  SessionReadHint* session_hint = nullptr;
   std::string_view accept;
   std::string_view x_requested_with;
   std::string_view sec_fetch_mode;

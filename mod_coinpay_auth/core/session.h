@@ -123,10 +123,17 @@ struct Identity;  // core/action.h
 // of decoding them again.
 struct StoredSession {
   explicit StoredSession(std::string b) : bytes(std::move(b)), view(ViewSession(bytes)) {}
+  // Read at version `v` from the store numbered `from` (SharedStore::instance): the next read
+  // of the same key there can ask whether the version is still current instead of
+  // transferring the bytes.
+  StoredSession(std::string b, uint64_t from, uint64_t v)
+      : bytes(std::move(b)), view(ViewSession(bytes)), store(from), version(v) {}
   StoredSession(const StoredSession&) = delete;
   StoredSession& operator=(const StoredSession&) = delete;
   const std::string bytes;
   const std::optional<SessionView> view;  // nullopt: not a record
+  const uint64_t store = 0;               // 0: not known where from
+  const uint64_t version = 0;
   // The identity the application sees, made from exactly these bytes by the first request
   // that needs it (core/identity.h SharedIdentityOf; [qualify_user]); it owns its strings,
   // so it does not keep this record alive.
@@ -158,6 +165,20 @@ class ShortBytes {
   size_t size_ = 0;
 };
 
+// The session one client connection read last: its id, store key and record. Kept by the glue
+// per connection (a browser sends the same cookie on every request of a keep-alive
+// connection), so the next request naming the same id skips the process-wide key cache (a
+// keyed hash and a lock). Only a session that was live when read is kept; the record is still
+// checked against the store on every request, exactly as one from the key cache.
+// One request at a time uses it (requests on a connection are sequential). A reverse proxy
+// may send several users' requests on one connection: the id is compared in constant time,
+// and another id simply misses.
+struct SessionReadHint {
+  ShortBytes id;
+  ShortBytes key;
+  std::shared_ptr<const StoredSession> seen;
+};
+
 class Sessions {
  public:
   Sessions(SharedStore& store, const SessionConfig& config, Random& random);
@@ -174,9 +195,10 @@ class Sessions {
   // Writes nothing (see Touch), so per-location limits still see the stored last_seen_at.
   Result<std::optional<Loaded>> Load(std::string_view cookie_header, int64_t now,
                                      SessionParts parts = SessionParts::kAll);
-  // The same, from the session ids already found in the header (FindModuleCookies).
+  // The same, from the session ids already found in the header (FindModuleCookies); `hint`
+  // (may be nullptr) is this connection's, read first and updated.
   Result<std::optional<Loaded>> Load(std::span<const std::string_view> ids, int64_t now,
-                                     SessionParts parts);
+                                     SessionParts parts, SessionReadHint* hint = nullptr);
   // The live session with this id (already read from a cookie).
   Result<std::optional<Loaded>> LoadById(std::string_view id, int64_t now);
   // Records a use at `now`, at most once a minute. Dropped (not retried) when anything wrote
@@ -206,6 +228,11 @@ class Sessions {
   bool Open(std::string_view id, std::string_view key, std::shared_ptr<const StoredSession> stored,
             uint64_t version, int64_t now, SessionParts parts, std::optional<Loaded>& out);
   Result<int> DestroyIndexed(const std::string& index_key, int64_t now);
+  // The store's value for `key`, or `unchanged` when `seen` (read from this store) is current.
+  // A record kept for an id (core/session_key_cache.h) is reused only so: its version is the
+  // one the store holds now.
+  Result<SharedStore::Revalidation> ReadAgainst(std::string_view key, int64_t now,
+                                                const StoredSession* seen);
   SharedStore& store_;
   const SessionConfig& config_;
   Random& random_;

@@ -120,9 +120,10 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
   // refresh it.
   const SessionParts parts =
       NeedsLiveToken(options) ? SessionParts::kAll : SessionParts::kTimesOnly;
-  auto loaded = req.module_cookies != nullptr
-                    ? site.sessions.Load(req.module_cookies->session_ids.span(), now, parts)
-                    : site.sessions.Load(req.cookie, now, parts);
+  auto loaded =
+      req.module_cookies != nullptr
+          ? site.sessions.Load(req.module_cookies->session_ids.span(), now, parts, req.session_hint)
+          : site.sessions.Load(req.cookie, now, parts);
   if (!loaded) {
     site.provider.CountStoreError();
     LogAt(site.log, LogLevel::kError, 150, "session store unavailable: " + loaded.error().detail);

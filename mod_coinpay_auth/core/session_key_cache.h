@@ -7,9 +7,10 @@
 // slot; the id found there is compared in constant time. Callers remember only ids that named
 // a live session, so unknown ids cannot push the signed-in users' entries out.
 // A slot also keeps the record this process last read for its id (core/session.h
-// StoredSession): a request whose store read returns the same bytes reuses its decoded view and
-// identity. Records are only ever compared with what the store returns for the same key, so a
-// kept record is never served for another id, nor once the stored one changed or went away.
+// StoredSession): a request that finds the store still holding its version (shared memory
+// compares it in place, nothing copied) reuses its decoded view and identity.
+// Records are only ever checked against what the store holds for the same key now, so a kept
+// record is never served for another id, nor once the stored one changed or went away.
 // Memory: the kept records are bounded by a budget (kDefaultRecordBudget, counted as twice each
 // record's size, for the identity made from it); past it, ids are remembered without one.
 //

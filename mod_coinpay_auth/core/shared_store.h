@@ -9,6 +9,7 @@
 // that was already under way (see core/session.h for how sessions use it).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -31,6 +32,10 @@ class SharedStore {
   static constexpr size_t kMaxSetMembers = 64;
 
   virtual ~SharedStore() = default;
+
+  // This store object's number in the process, never reused (not even by a store made later at
+  // the same address): a version read from one store means nothing to another.
+  uint64_t instance() const { return instance_; }
 
   // --- records ---------------------------------------------------------------------------
   // Stores `value` under `key` until Unix time `expires_at`, replacing any previous value.
@@ -88,6 +93,13 @@ class SharedStore {
   virtual Result<std::vector<std::string>> SetMembers(std::string_view key, int64_t now) = 0;
   // Removes these members atomically; a set left empty disappears.
   virtual Status SetRemove(std::string_view key, const std::vector<std::string>& members) = 0;
+
+ private:
+  static uint64_t NextInstance() {
+    static std::atomic<uint64_t> last{0};
+    return last.fetch_add(1, std::memory_order_relaxed) + 1;
+  }
+  const uint64_t instance_ = NextInstance();
 };
 
 // The base of a store that wraps another and changes only how session values are kept (sealed,

@@ -207,7 +207,9 @@ LocationOptions LocationOptionsOf(const LocationSettings& s) {
   o.idle_timeout_seconds = s.location_idle_timeout.value;
   o.refresh = s.refresh.value;
   o.pass_access_token = s.pass_access_token.value;
-  o.step_up.acr_values = s.authn_context.value;
+  if (!s.authn_context.value.empty()) {  // per request: an empty copy is still a call
+    o.step_up.acr_values = s.authn_context.value;
+  }
   o.step_up.max_auth_age = s.max_auth_age.value;
   return o;
 }

@@ -172,6 +172,9 @@ int CheckAuthn(request_rec* r) {
     record.cookie_header = view.cookie.data();
     record.cookies = FindModuleCookies(rt->session_config, view.cookie);
     view.module_cookies = &record.cookies;
+    if (!record.cookies.session_ids.empty()) {
+      view.session_hint = &ConnectionSessionHint(r->connection);
+    }
     Action a = AuthenticateSession(site, view, options);
     if (a.status >= 300 && a.status < 400) {
       WarnIfSignInLooksElsewhere(r, view, provider->config());  // a sign-in starts here
@@ -198,6 +201,8 @@ int ScrubHeaders(request_rec* r) {
 // core/bench_replicate.h).
 enum class Handler {
   kNone,
+  kJwks,
+  kStatus,
   kLogin,
   kCallback,
   kLogout,
@@ -212,7 +217,10 @@ Handler HandlerOf(const char* name);
 // the module's own handlers, which read them, keep them.
 int StripCookiesForApplication(request_rec* r) {
   VhostState* rt = VhostStateOf(r->server);
-  if (rt != nullptr && HandlerOf(r->handler) == Handler::kNone) {
+  const Handler which = rt != nullptr ? HandlerOf(r->handler) : Handler::kNone;
+  // The status page and the JWKS read no cookie either.
+  if (rt != nullptr &&
+      (which == Handler::kNone || which == Handler::kJwks || which == Handler::kStatus)) {
     StripModuleCookies(r, rt->session_config);
   }
   return DECLINED;
@@ -248,6 +256,12 @@ Handler HandlerOf(const char* name) {
   if (strcmp(name, "coinpay-login") == 0) {
     return Handler::kLogin;
   }
+  if (strcmp(name, "coinpay-jwks") == 0) {
+    return Handler::kJwks;
+  }
+  if (strcmp(name, "coinpay-status") == 0) {
+    return Handler::kStatus;
+  }
   if (strcmp(name, "coinpay-callback") == 0) {
     return Handler::kCallback;
   }
@@ -269,9 +283,17 @@ Handler HandlerOf(const char* name) {
 }
 
 int HandleRequest(request_rec* r) {
+  // One handler hook for all of the module's handlers: every request asks it, most for
+  // someone else's handler.
   Handler which = HandlerOf(r->handler);
   if (which == Handler::kNone) {
     return DECLINED;
+  }
+  if (which == Handler::kJwks) {
+    return HandleJwks(r);
+  }
+  if (which == Handler::kStatus) {
+    return HandleStatus(r);
   }
   return Guarded(r, 912, [&] {
     // The provider POSTs logout tokens; everything else is a browser following a link (HEAD
@@ -362,7 +384,9 @@ int HandleRequest(request_rec* r) {
 #endif
       }
       case Handler::kNone:
-        return static_cast<int>(DECLINED);
+      case Handler::kJwks:
+      case Handler::kStatus:
+        return static_cast<int>(DECLINED);  // answered above
     }
     return Respond(r, a);
   });
@@ -392,8 +416,6 @@ void RegisterHooks(apr_pool_t* p) {
   ap_hook_fixups(StripCookiesForApplication, nullptr, nullptr, APR_HOOK_REALLY_LAST);
   ap_hook_check_authn(CheckAuthn, nullptr, nullptr, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
   ap_hook_handler(HandleRequest, nullptr, nullptr, APR_HOOK_MIDDLE);
-  ap_hook_handler(HandleStatus, nullptr, nullptr, APR_HOOK_MIDDLE);
-  ap_hook_handler(HandleJwks, nullptr, nullptr, APR_HOOK_MIDDLE);
   // Before mod_authz_core (which may itself hook in early), so a failing precheck answers 403.
   ap_hook_check_authz(PrecheckAuthz, nullptr, nullptr, APR_HOOK_REALLY_FIRST,
                       AP_AUTH_INTERNAL_PER_CONF);

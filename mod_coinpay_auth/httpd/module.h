@@ -7,6 +7,7 @@
 #include <http_config.h>
 #include <http_log.h>
 
+#include <new>
 #include <utility>
 
 extern "C" module AP_MODULE_DECLARE_DATA coinpay_auth_module;
@@ -14,15 +15,18 @@ APLOG_USE_MODULE(coinpay_auth);
 
 namespace coinpay::httpd {
 
-// A new T that `pool` deletes when it is cleared or destroyed (a config object lives as long
-// as the configuration, a request's as long as the request).
+// A new T that `pool` destroys when it is cleared or destroyed (a config object lives as long
+// as the configuration, a request's as long as the request). Made in the pool's own memory
+// (apr_palloc aligns to 8 bytes): a request's record then costs no malloc and no free, only
+// its destructor.
 template <typename T, typename... Args>
 T* PoolNew(apr_pool_t* pool, Args&&... args) {
-  T* obj = new T(std::forward<Args>(args)...);
+  static_assert(alignof(T) <= 8, "apr_palloc aligns to 8 bytes");
+  T* obj = new (apr_palloc(pool, sizeof(T))) T(std::forward<Args>(args)...);
   apr_pool_cleanup_register(
       pool, obj,
       [](void* p) -> apr_status_t {
-        delete static_cast<T*>(p);
+        static_cast<T*>(p)->~T();
         return APR_SUCCESS;
       },
       apr_pool_cleanup_null);

@@ -360,6 +360,25 @@ void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id) {
   // are set (ScrubIdentityHeaders removed any client copy; setn replaces a duplicate name).
   const bool named =
       id.claim_variables.size() == id.claims.size() && id.claim_headers.size() == id.claims.size();
+  if (named && id.terminated) {
+    // A shared identity's (a session's or a cached token's): every name and value is a C
+    // string in place, so each claim is one table call and nothing else.
+    const size_t n = id.claims.size();
+    const Claim* claims = id.claims.data();
+    if (env) {
+      const std::string_view* variables = id.claim_variables.data();
+      for (size_t i = 0; i < n; ++i) {
+        apr_table_addn(r->subprocess_env, variables[i].data(), claims[i].value.data());
+      }
+    }
+    if (headers) {
+      const std::string_view* names = id.claim_headers.data();
+      for (size_t i = 0; i < n; ++i) {
+        apr_table_setn(r->headers_in, names[i].data(), claims[i].value.data());
+      }
+    }
+    return;
+  }
   const TerminatedCopy values = TerminatedCopyOf(r, id);
   for (size_t i = 0; i < id.claims.size(); ++i) {
     const Claim& c = id.claims[i];

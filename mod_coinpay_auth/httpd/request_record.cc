@@ -19,4 +19,14 @@ RequestRecord& RequestRecordOf(request_rec* r) {
   return *rec;
 }
 
+SessionReadHint& ConnectionSessionHint(conn_rec* c) {
+  auto* hint =
+      static_cast<SessionReadHint*>(ap_get_module_config(c->conn_config, &coinpay_auth_module));
+  if (hint == nullptr) {
+    hint = PoolNew<SessionReadHint>(c->pool);
+    ap_set_module_config(c->conn_config, &coinpay_auth_module, hint);
+  }
+  return *hint;
+}
+
 }  // namespace coinpay::httpd

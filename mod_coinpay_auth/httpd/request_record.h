@@ -1,5 +1,6 @@
 // What the module remembers about one request between its hooks (authn, authz, fixups): kept
-// in the request's module-config slot, made on first use and freed with the request pool.
+// in the request's module-config slot, made on first use and freed with the request pool. And
+// about one connection: the session its last request read (the connection's config slot).
 #pragma once
 
 #include <httpd.h>
@@ -10,6 +11,7 @@
 
 #include "core/action.h"
 #include "core/json.h"
+#include "core/session.h"
 #include "core/session_cookie.h"
 
 namespace coinpay::httpd {
@@ -33,6 +35,10 @@ struct RequestRecord {
   std::array<Verdict, 4> verdicts{};
   size_t verdict_count = 0;
 };
+
+// The session the last request on this client connection read (core/session.h), made on
+// first use and freed with the connection.
+SessionReadHint& ConnectionSessionHint(conn_rec* c);
 
 // This request's record, or nullptr when no hook has made one.
 RequestRecord* FindRequestRecord(request_rec* r);

@@ -930,6 +930,36 @@ Result<std::optional<SharedStore::Entry>> ShmStore::Get(std::string_view key, in
   return R(std::optional<Entry>(std::move(out)));
 }
 
+Result<SharedStore::Revalidation> ShmStore::GetIfChanged(std::string_view key, int64_t now,
+                                                         uint64_t known_version) {
+  using R = Result<Revalidation>;
+  if (key.empty() || key.size() > kMaxKeyBytes) {
+    return R(Revalidation{});  // could never have been stored
+  }
+  uint64_t hash = HashKey(key);
+  {
+    Lock lock(this);
+    if (!lock.status().ok()) {
+      return R(lock.status().error());
+    }
+    uint32_t index = FindLiveLocked(key, hash, now);
+    if (index == kNil) {
+      return R(Revalidation{});
+    }
+    if (SlotAt(index)->version == known_version) {
+      TouchLocked(index);
+      return R(Revalidation{true, std::nullopt});
+    }
+  }
+  // Changed: read it as Get does (its allocation outside the lock). Whatever a writer did in
+  // between, Get's answer is as fresh as this call's.
+  auto got = Get(key, now);
+  if (!got) {
+    return R(got.error());
+  }
+  return R(Revalidation{false, std::move(*got)});
+}
+
 Result<bool> ShmStore::PutIfVersion(std::string_view key, std::string_view value,
                                     int64_t expires_at, uint64_t version, int64_t now) {
   if (Status st = CheckSizes(key, value); !st.ok()) {

@@ -105,6 +105,10 @@ class ShmStore final : public SharedStore {
   // ones first, then ones holding blocks: an entry kept in its slot frees nothing).
   Status Put(std::string_view key, std::string_view value, int64_t expires_at) override;
   Result<std::optional<Entry>> Get(std::string_view key, int64_t now) override;
+  // The version is compared where the value lives: a caller whose copy is current gets
+  // `unchanged` (the entry marked recently used) without a byte copied or allocated.
+  Result<Revalidation> GetIfChanged(std::string_view key, int64_t now,
+                                    uint64_t known_version) override;
   // Versions come from one counter per region, so a key erased and written again never shows a
   // version it had before.
   Result<bool> PutIfVersion(std::string_view key, std::string_view value, int64_t expires_at,

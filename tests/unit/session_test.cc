@@ -7,6 +7,7 @@
 
 #include "core/crypto.h"
 #include "core/encoding.h"
+#include "core/session_cookie.h"
 #include "fakes.h"
 
 namespace coinpay {
@@ -416,6 +417,188 @@ TEST_F(SessionsTest, StoreOutageIsAnErrorNotAnAnonymousUser) {
   store_.set_unavailable(true);
   EXPECT_EQ(sessions_.Load(CookieFor(*id), clock_.NowSeconds()).code(), Errc::kStoreUnavailable);
   EXPECT_EQ(sessions_.Create(SampleRecord(), clock_.NowSeconds()).code(), Errc::kStoreUnavailable);
+}
+
+// A store that answers GetIfChanged from its versions where the values live, as shared memory
+// does, and counts the values it sent.
+class VersionedStore : public testing::InMemoryStore {
+ public:
+  Result<std::optional<SharedStore::Entry>> Get(std::string_view key, int64_t now) override {
+    ++values_sent;
+    return InMemoryStore::Get(key, now);
+  }
+  Result<Revalidation> GetIfChanged(std::string_view key, int64_t now,
+                                    uint64_t known_version) override {
+    auto got = InMemoryStore::Get(key, now);
+    if (!got) {
+      return got.error();
+    }
+    if (got->has_value() && (*got)->version == known_version) {
+      return Revalidation{true, std::nullopt};
+    }
+    ++values_sent;
+    return Revalidation{false, std::move(*got)};
+  }
+  int values_sent = 0;
+};
+
+class SessionsRevalidationTest : public ::testing::Test {
+ protected:
+  SessionsRevalidationTest() {
+    config_.idle_timeout_seconds = 3600;
+    config_.max_age_seconds = 8 * 3600;
+  }
+  std::string CookieFor(const std::string& id) { return config_.cookie_name + "=" + id; }
+  std::optional<Sessions::Loaded> LoadNow(Sessions& from, const std::string& id) {
+    auto loaded = from.Load(CookieFor(id), clock_.NowSeconds());
+    EXPECT_TRUE(loaded.ok());
+    return loaded.ok() ? std::move(*loaded) : std::nullopt;
+  }
+
+  testing::FakeClock clock_;
+  testing::FakeRandom random_;
+  VersionedStore store_;
+  SessionConfig config_;
+  Sessions sessions_{store_, config_, random_};
+  Sessions other_process_{store_, config_, random_};  // another httpd child on the same store
+};
+
+TEST_F(SessionsRevalidationTest, AnUnchangedSessionIsReusedWithoutItsBytesBeingSentAgain) {
+  auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  ASSERT_TRUE(id.ok());
+  auto first = LoadNow(sessions_, *id);
+  ASSERT_TRUE(first.has_value());
+  const int sent = store_.values_sent;
+  for (int i = 0; i < 3; ++i) {
+    auto again = LoadNow(sessions_, *id);
+    ASSERT_TRUE(again.has_value());
+    EXPECT_EQ(again->stored, first->stored) << "the same decoded record, identity included";
+    EXPECT_EQ(again->version, first->version);
+    EXPECT_EQ(again->record.user, "alice@example.com");
+  }
+  EXPECT_EQ(store_.values_sent, sent) << "revalidated by version, no value sent";
+}
+
+TEST_F(SessionsRevalidationTest, AChangeOrLogoutByAnotherProcessIsSeenAtTheNextRequest) {
+  auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  ASSERT_TRUE(id.ok());
+  auto first = LoadNow(sessions_, *id);
+  ASSERT_TRUE(first.has_value());
+  auto changed = other_process_.Update(
+      *id, [](SessionRecord& r) { r.user = "alice.new@example.com"; }, clock_.NowSeconds());
+  ASSERT_TRUE(changed.ok() && *changed);
+  auto after = LoadNow(sessions_, *id);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->record.user, "alice.new@example.com");
+  EXPECT_NE(after->stored, first->stored);
+  EXPECT_NE(after->version, first->version);
+  ASSERT_TRUE(other_process_.Destroy(*id).ok());
+  EXPECT_FALSE(LoadNow(sessions_, *id).has_value());
+}
+
+TEST_F(SessionsRevalidationTest, HostsSharingAStoreShareTheKeptRecord) {
+  // The key cache is per process, shared by every virtual host's Sessions.
+  auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  ASSERT_TRUE(id.ok());
+  auto mine = LoadNow(sessions_, *id);
+  ASSERT_TRUE(mine.has_value());
+  const int sent = store_.values_sent;
+  auto theirs = LoadNow(other_process_, *id);
+  ASSERT_TRUE(theirs.has_value());
+  EXPECT_EQ(store_.values_sent, sent);
+  EXPECT_EQ(theirs->stored, mine->stored);
+}
+
+TEST_F(SessionsRevalidationTest, ARecordKeptFromAnotherStoreIsNeverTakenForCurrent) {
+  // Another virtual host with its own store: the same id (the fake random repeats it) at the
+  // same version there is another session, and is read whole.
+  testing::FakeRandom random;
+  VersionedStore store;
+  Sessions elsewhere{store, config_, random};
+  auto here = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  SessionRecord bob = SampleRecord();
+  bob.user = "bob@example.com";
+  auto there = elsewhere.Create(bob, clock_.NowSeconds());
+  ASSERT_TRUE(here.ok() && there.ok());
+  ASSERT_EQ(*here, *there);
+  auto mine = LoadNow(sessions_, *here);
+  ASSERT_TRUE(mine.has_value());
+  auto theirs = LoadNow(elsewhere, *there);
+  ASSERT_TRUE(theirs.has_value());
+  ASSERT_EQ(theirs->version, mine->version) << "the case this guards against";
+  EXPECT_EQ(theirs->record.user, "bob@example.com");
+  auto mine_again = LoadNow(sessions_, *here);
+  ASSERT_TRUE(mine_again.has_value());
+  EXPECT_EQ(mine_again->record.user, "alice@example.com");
+}
+
+// The glue keeps a SessionReadHint per client connection (httpd/request_record.h).
+class SessionsHintTest : public SessionsRevalidationTest {
+ protected:
+  std::optional<Sessions::Loaded> LoadOnConnection(const std::string& id) {
+    const std::string header = CookieFor(id);
+    const ModuleCookies found = FindModuleCookies(config_, header);
+    auto loaded = sessions_.Load(found.session_ids.span(), clock_.NowSeconds(),
+                                 SessionParts::kTimesOnly, &connection_);
+    EXPECT_TRUE(loaded.ok());
+    return loaded.ok() ? std::move(*loaded) : std::nullopt;
+  }
+  SessionReadHint connection_;
+};
+
+TEST_F(SessionsHintTest, TheNextRequestOnAConnectionStartsFromWhatTheLastOneRead) {
+  auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  ASSERT_TRUE(id.ok());
+  auto first = LoadOnConnection(*id);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(connection_.id.view(), *id);
+  EXPECT_EQ(connection_.key.view(), Sha256(*id));
+  EXPECT_EQ(connection_.seen, first->stored);
+  const int sent = store_.values_sent;
+  auto again = LoadOnConnection(*id);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->stored, first->stored);
+  EXPECT_EQ(again->key.view(), Sha256(*id));
+  EXPECT_EQ(store_.values_sent, sent);
+}
+
+TEST_F(SessionsHintTest, AnotherUsersRequestOnTheSameConnectionGetsItsOwnSession) {
+  // A reverse proxy may carry several users' requests on one connection.
+  auto alice = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  SessionRecord b = SampleRecord();
+  b.user = "bob@example.com";
+  auto bob = sessions_.Create(b, clock_.NowSeconds());
+  ASSERT_TRUE(alice.ok() && bob.ok());
+  ASSERT_TRUE(LoadOnConnection(*alice).has_value());
+  auto as_bob = LoadOnConnection(*bob);
+  ASSERT_TRUE(as_bob.has_value());
+  EXPECT_EQ(as_bob->stored->view->user, "bob@example.com");
+  EXPECT_EQ(as_bob->key.view(), Sha256(*bob));
+  EXPECT_EQ(connection_.id.view(), *bob);
+  auto as_alice = LoadOnConnection(*alice);
+  ASSERT_TRUE(as_alice.has_value());
+  EXPECT_EQ(as_alice->stored->view->user, "alice@example.com");
+  // An id no session has finds nothing, and leaves the connection's last session as it was.
+  EXPECT_FALSE(LoadOnConnection(std::string(43, 'A')).has_value());
+  EXPECT_EQ(connection_.id.view(), *alice);
+}
+
+TEST_F(SessionsHintTest, AChangeOrLogoutElsewhereIsSeenOnTheConnection) {
+  auto id = sessions_.Create(SampleRecord(), clock_.NowSeconds());
+  ASSERT_TRUE(id.ok());
+  auto first = LoadOnConnection(*id);
+  ASSERT_TRUE(first.has_value());
+  auto changed = other_process_.Update(
+      *id, [](SessionRecord& r) { r.user = "alice.new@example.com"; }, clock_.NowSeconds());
+  ASSERT_TRUE(changed.ok() && *changed);
+  auto after = LoadOnConnection(*id);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->stored->view->user, "alice.new@example.com");
+  EXPECT_EQ(connection_.seen, after->stored);
+  ASSERT_TRUE(other_process_.Destroy(*id).ok());
+  EXPECT_FALSE(LoadOnConnection(*id).has_value());
+  EXPECT_EQ(connection_.seen, nullptr) << "the connection keeps nothing of an ended session";
+  EXPECT_FALSE(LoadOnConnection(*id).has_value());
 }
 
 }  // namespace

@@ -84,6 +84,66 @@ TEST_F(ShmSessionStoreTest, PutThenGetReturnsTheValue) {
   ExpectConsistent();
 }
 
+TEST_F(ShmSessionStoreTest, GetIfChangedAnswersUnchangedWhileTheVersionIsCurrent) {
+  MakeStore(16, 1024, 8192);
+  const std::string record(600, 'r');  // in blocks, not the slot
+  ASSERT_TRUE(store_->Put("s", record, kLater).ok());
+  const uint64_t v = VersionAt("s");
+  auto same = store_->GetIfChanged("s", kNow, v);
+  ASSERT_TRUE(same.ok());
+  EXPECT_TRUE(same->unchanged);
+  EXPECT_FALSE(same->entry.has_value());  // nothing copied out
+  // A write elsewhere: the new value and its version, as Get gives them.
+  ASSERT_TRUE(CompareAndSet("s", "touched", v));
+  auto changed = store_->GetIfChanged("s", kNow, v);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_FALSE(changed->unchanged);
+  ASSERT_TRUE(changed->entry.has_value());
+  EXPECT_EQ(changed->entry->value, "touched");
+  EXPECT_EQ(changed->entry->version, VersionAt("s"));
+  EXPECT_NE(changed->entry->version, v);
+  ExpectConsistent();
+}
+
+TEST_F(ShmSessionStoreTest, GetIfChangedSeesAnErasedExpiredOrRewrittenKeyAsChanged) {
+  MakeStore(16, 256);
+  ASSERT_TRUE(store_->Put("gone", "v", kLater).ok());
+  const uint64_t gone = VersionAt("gone");
+  ASSERT_TRUE(store_->Erase("gone").ok());
+  auto erased = store_->GetIfChanged("gone", kNow, gone);
+  ASSERT_TRUE(erased.ok());
+  EXPECT_FALSE(erased->unchanged);
+  EXPECT_FALSE(erased->entry.has_value());
+  // Written again with the same bytes: a new version, so not the copy the caller holds.
+  ASSERT_TRUE(store_->Put("gone", "v", kLater).ok());
+  auto rewritten = store_->GetIfChanged("gone", kNow, gone);
+  ASSERT_TRUE(rewritten.ok());
+  EXPECT_FALSE(rewritten->unchanged);
+  ASSERT_TRUE(rewritten->entry.has_value());
+  EXPECT_EQ(rewritten->entry->value, "v");
+  ASSERT_TRUE(store_->Put("short", "v", kNow + 10).ok());
+  auto expired = store_->GetIfChanged("short", kNow + 10, VersionAt("short"));
+  ASSERT_TRUE(expired.ok());
+  EXPECT_FALSE(expired->unchanged);
+  EXPECT_FALSE(expired->entry.has_value());
+  auto bad_key = store_->GetIfChanged("", kNow, 1);
+  ASSERT_TRUE(bad_key.ok());
+  EXPECT_FALSE(bad_key->unchanged);
+  EXPECT_FALSE(bad_key->entry.has_value());
+}
+
+TEST_F(ShmSessionStoreTest, GetIfChangedKeepsAnUnchangedEntryFromEviction) {
+  MakeStore(2, 64);
+  ASSERT_TRUE(store_->Put("old", "1", kLater).ok());
+  const uint64_t v = VersionAt("old");
+  ASSERT_TRUE(store_->Put("new", "2", kLater).ok());  // now the most recently used
+  auto same = store_->GetIfChanged("old", kNow, v);
+  ASSERT_TRUE(same.ok() && same->unchanged);
+  ASSERT_TRUE(store_->Put("newest", "3", kLater).ok());  // evicts the least recently used
+  EXPECT_EQ(GetValue("old"), "1");
+  EXPECT_EQ(GetValue("new"), std::nullopt);
+}
+
 TEST_F(ShmSessionStoreTest, StoresEmptyAndBinaryValuesExactly) {
   MakeStore(4, 64);
   std::string binary("\0\x01\xff zero\0inside", 15);
