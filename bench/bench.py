@@ -815,9 +815,28 @@ def parse_latency(text):
     return float(m.group(1)) * _UNIT[m.group(2)] if m else None
 
 
+# --pin: the server side (httpd, its children, Redis, the OP) on CPU 0, wrk on the others. On
+# two cores wrk and httpd otherwise take each other's CPU turn by turn, and the same
+# unprotected file moved by +-10 % between 8-second runs; pinned, requests/s is one core's
+# worth of httpd, and a ratio compares what a request costs the server.
+PIN_SERVER_CPUS = {0}
+
+
+def wrk_cpus():
+    return sorted(set(range(os.cpu_count() or 1)) - PIN_SERVER_CPUS)
+
+
+def pin_server_side():
+    """This process and everything it starts from now on (httpd, Redis, the OP) run on CPU 0;
+    wrk is started on the other CPUs (run_wrk)."""
+    os.sched_setaffinity(0, PIN_SERVER_CPUS)
+
+
 def run_wrk(url, headers, args):
     cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
            "--latency", "--timeout", "5s"]
+    if args.pin:
+        cmd = ["taskset", "-c", ",".join(str(c) for c in wrk_cpus())] + cmd
     for hdr in headers:
         cmd += ["-H", hdr]
     cmd.append(url)
@@ -1200,7 +1219,10 @@ def write_report(res, meta, cg, args):
              f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s on loopback, "
              f"the same 1 KB static file; httpd {meta['httpd']} event MPM, 2 processes x 64 "
              f"threads, MaxKeepAliveRequests 0, LogLevel warn; mod_auth_openidc "
-             f"{meta['openidc']}; {meta['cpus']} CPUs. Ratios are to (a) on the same server: the "
+             f"{meta['openidc']}; {meta['cpus']} CPUs"
+             + (f", the server side (httpd, Redis, the OP) pinned to CPU 0 and wrk to CPU "
+                f"{','.join(str(c) for c in wrk_cpus())}" if args.pin else ", nothing pinned")
+             + ". Ratios are to (a) on the same server: the "
              "first (a) for the first five rows, the fill level's own (a) for the rows below "
              "it (each fill level restarts httpd with larger stores). Each server's rows ran "
              f"in {args.rounds} interleaved rounds (a b c..., a b c..., ...); a row is its median "
@@ -1347,6 +1369,10 @@ def main():
     ap.add_argument("--duration", type=int, default=8, help="seconds per wrk run (default 8)")
     ap.add_argument("--rounds", type=int, default=3,
                     help="interleaved rounds per server; each row keeps its median (default 3)")
+    ap.add_argument("--pin", action=argparse.BooleanOptionalAction,
+                    default=(os.cpu_count() or 1) >= 2,
+                    help="server side on CPU 0, wrk on the other CPUs (default when there are "
+                         "two or more): stable ratios on a small machine")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--fill", default="1000,10000,100000",
@@ -1369,6 +1395,8 @@ def main():
     args = ap.parse_args()
 
     t_start = time.monotonic()
+    if args.pin:
+        pin_server_side()
     for tool in ("wrk", APACHE, "nm") + (() if args.module else ("cmake",)):
         if not shutil.which(tool):
             sys.exit(f"bench: {tool} not found (scripts/install-deps.sh)")
@@ -1476,7 +1504,7 @@ def main():
                 log(f"warning: warm-up {path} answered {r.status_code}: {r.text[:200]}")
         # Warm-up, not recorded: worker threads, page cache, TCP paths.
         run_wrk(h.url(SCENARIOS["a"][1]), [], argparse.Namespace(
-            threads=args.threads, connections=args.connections, duration=2))
+            threads=args.threads, connections=args.connections, duration=2, pin=args.pin))
         plan = [("a", [], None), ("b", [f"Cookie: coinpay_session={cp_cookie}"], None)]
         if with_openidc:
             plan.append(("c", [f"Cookie: mod_auth_openidc_session={mao_cookie}"], None))
