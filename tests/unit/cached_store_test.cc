@@ -191,19 +191,13 @@ struct OldNode {
   SealedStore sealed;
 };
 
-class CachedStoreTest : public ::testing::Test {
+class CachedStoreTest : public testing::RedisSuite {
  protected:
-  static void SetUpTestSuite() { server_ = new testing::RedisServer(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
   void SetUp() override {
-    // Never skipped: CI installs redis-server, and a missing one must be noticed.
-    ASSERT_TRUE(server_->ok()) << server_->error();
-    auto flushed = server_->Command({"FLUSHALL"});
-    ASSERT_TRUE(flushed.has_value() && flushed->str == "OK");
+    RedisSuite::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
     now_ = static_cast<int64_t>(std::time(nullptr));
     later_ = now_ + 3600;
     a_ = std::make_unique<Node>(server_->port(), 1);
@@ -250,14 +244,11 @@ class CachedStoreTest : public ::testing::Test {
     return out;
   }
 
-  static testing::RedisServer* server_;
   int64_t now_ = 0;
   int64_t later_ = 0;
   std::unique_ptr<Node> a_;
   std::unique_ptr<Node> b_;
 };
-
-testing::RedisServer* CachedStoreTest::server_ = nullptr;
 
 TEST_F(CachedStoreTest, ARepeatedReadOfAnUnchangedSessionOpensNothing) {
   const std::string record = "refresh_token=RT;" + std::string(3000, 'r');

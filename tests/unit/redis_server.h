@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -214,6 +216,24 @@ class RedisServer {
   std::string log_path_;
   std::vector<std::string> extra_args_;
   std::string error_;
+};
+
+// A test suite against one redis-server started for it and emptied (FLUSHALL) before every
+// test. Never skipped: CI installs redis-server, and a missing one must be noticed.
+class RedisSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { server_ = new RedisServer(); }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(server_->ok()) << server_->error();
+    auto flushed = server_->Command({"FLUSHALL"});
+    ASSERT_TRUE(flushed.has_value() && flushed->str == "OK");
+  }
+
+  static inline RedisServer* server_ = nullptr;
 };
 
 }  // namespace coinpay::testing

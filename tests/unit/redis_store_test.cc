@@ -146,19 +146,13 @@ std::vector<std::string> Sorted(std::vector<std::string> v) {
 }
 
 // One redis-server per suite, emptied before every test.
-class RedisStoreTest : public ::testing::Test {
+class RedisStoreTest : public testing::RedisSuite {
  protected:
-  static void SetUpTestSuite() { server_ = new testing::RedisServer(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
   void SetUp() override {
-    // Never skipped: CI installs redis-server, and a missing one must be noticed.
-    ASSERT_TRUE(server_->ok()) << server_->error();
-    auto flushed = server_->Command({"FLUSHALL"});
-    ASSERT_TRUE(flushed.has_value() && flushed->str == "OK");
+    RedisSuite::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
     now_ = WallNow();
     later_ = now_ + 3600;
   }
@@ -213,12 +207,9 @@ class RedisStoreTest : public ::testing::Test {
     return r.has_value() ? r->integer : -100;
   }
 
-  static testing::RedisServer* server_;
   int64_t now_ = 0;
   int64_t later_ = 0;
 };
-
-testing::RedisServer* RedisStoreTest::server_ = nullptr;
 
 TEST_F(RedisStoreTest, PutThenGetRoundTripsWithTheVersionOfTheStoredBytes) {
   auto store = NewStore();

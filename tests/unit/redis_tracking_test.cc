@@ -23,18 +23,13 @@ namespace {
 
 int64_t WallNow() { return static_cast<int64_t>(std::time(nullptr)); }
 
-class RedisTrackingTest : public ::testing::Test {
+class RedisTrackingTest : public testing::RedisSuite {
  protected:
-  static void SetUpTestSuite() { server_ = new testing::RedisServer(); }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
   void SetUp() override {
-    ASSERT_TRUE(server_->ok()) << server_->error();
-    auto flushed = server_->Command({"FLUSHALL"});
-    ASSERT_TRUE(flushed.has_value() && flushed->str == "OK");
+    RedisSuite::SetUp();
+    if (HasFatalFailure()) {
+      return;
+    }
     now_ = WallNow();
   }
 
@@ -85,11 +80,8 @@ class RedisTrackingTest : public ::testing::Test {
     return at == std::string::npos ? 0 : std::stoll(info->str.substr(at + needle.size()));
   }
 
-  static testing::RedisServer* server_;
   int64_t now_ = 0;
 };
-
-testing::RedisServer* RedisTrackingTest::server_ = nullptr;
 
 TEST_F(RedisTrackingTest, ARecordNobodyChangedIsConfirmedWithoutAskingRedis) {
   auto a = NewStore();
