@@ -184,8 +184,12 @@ bool StoreKeyOf(std::string_view redis_key, std::string_view prefix, std::string
     return false;
   }
   auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= '0' && c <= '9') {
+      return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+      return c - 'a' + 10;
+    }
     return -1;
   };
   out->clear();
