@@ -817,7 +817,7 @@ def parse_latency(text):
 
 # --pin: the server side (httpd, its children, Redis, the OP) on CPU 0, wrk on the others. On
 # two cores wrk and httpd otherwise take each other's CPU turn by turn, and the same
-# unprotected file moved by +-10 % between 8-second runs; pinned, requests/s is one core's
+# unprotected file moved by up to +-15 % between 8-second runs; pinned, requests/s is one core's
 # worth of httpd, and a ratio compares what a request costs the server.
 PIN_SERVER_CPUS = {0}
 
