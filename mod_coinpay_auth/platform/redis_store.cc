@@ -115,8 +115,9 @@ redisReply* SetupReply(redisContext* c, const std::vector<std::string>& args,
   return r;
 }
 
-bool SetupCommand(redisContext* c, const std::vector<std::string>& args) {
-  redisReply* r = SetupReply(c, args);
+bool SetupCommand(redisContext* c, const std::vector<std::string>& args,
+                  std::string* error = nullptr) {
+  redisReply* r = SetupReply(c, args, error);
   if (r != nullptr) {
     freeReplyObject(r);
   }
@@ -364,15 +365,9 @@ Result<bool> RedisStore::KnownUnchanged(std::string_view key, uint64_t version,
     if (!options_.prefix.empty()) {
       track.insert(track.end(), {"PREFIX", options_.prefix});
     }
-    auto run = [&](const std::vector<std::string>& args) {
-      redisReply* r = SetupReply(conn, args, &refused);
-      if (r != nullptr) {
-        freeReplyObject(r);
-      }
-      return r != nullptr;
-    };
-    bool ok = id != nullptr && id->type == REDIS_REPLY_INTEGER && run(track) &&
-              run({"SUBSCRIBE", kInvalidateChannel});
+    bool ok = id != nullptr && id->type == REDIS_REPLY_INTEGER &&
+              SetupCommand(conn, track, &refused) &&
+              SetupCommand(conn, {"SUBSCRIBE", kInvalidateChannel}, &refused);
     if (id != nullptr) {
       freeReplyObject(id);
     }
