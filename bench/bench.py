@@ -90,6 +90,10 @@ SCENARIOS = {
     "c": ("(c) mod_auth_openidc session", "/mao/" + FILE),
     "d": ("(d) coinpay bearer JWT", "/bapi/" + FILE),
     "e": ("(e) mod_auth_openidc bearer JWT", "/oapi/" + FILE),
+    # The floor: (b)'s location, request and Cookie header, but an authentication that does
+    # nothing (the bench build's AuthType coinpay-bench-floor): what httpd itself costs for an
+    # authenticated location. (b) / (f) is the module's own share.
+    "f": ("(f) floor: (b)'s location, authn that does nothing", "/floor/" + FILE),
 }
 
 # Callgrind also measures (b) with the Redis store: key "r", same path and cookie as (b).
@@ -192,7 +196,7 @@ class BenchHttpd(Httpd):
         super().write()
         body = ("<!doctype html><title>bench</title><pre>\n" + "x" * 63 + "\n") * 16
         body = body[:1024]
-        for d in ("pub", "app", "mao", "bapi", "oapi"):
+        for d in ("pub", "app", "mao", "bapi", "oapi", "floor"):
             os.makedirs(os.path.join(self.root, "htdocs", d), exist_ok=True)
             with open(os.path.join(self.root, "htdocs", d, FILE), "w") as f:
                 f.write(body)
@@ -218,6 +222,10 @@ def locations(issuer, with_openidc, status=True):
 <Location /bapi>
     AuthType coinpay-bearer
     Require coinpay-scope {SCOPE}
+</Location>
+<Location /floor>
+    AuthType coinpay-bench-floor
+    Require valid-user
 </Location>
 """
     if status:
@@ -992,7 +1000,7 @@ def redis_per_request(stats):
 MARK_PATH = "/pub/no-such-file"  # a 404: httpd calls ap_send_error_response only for it
 
 
-def callgrind_run(args, workdir, port, op, requests_per, tokens, keys=("a", "b", "d"),
+def callgrind_run(args, workdir, port, op, requests_per, tokens, keys=("a", "b", "f", "d"),
                   redis_port=None):
     """httpd -X (one process, coinpay module only) under callgrind. Callgrind dumps (and zeroes)
     its counters each time ap_send_error_response is entered, i.e. on each marker request (a
@@ -1024,6 +1032,7 @@ def callgrind_run(args, workdir, port, op, requests_per, tokens, keys=("a", "b",
             raise RuntimeError("httpd -X under callgrind exited; see valgrind.log")
         cookie = coinpay_login(h.base_url, "bench-callgrind")
         plan = [("a", {}), ("b", {"Cookie": f"coinpay_session={cookie}"}),
+                ("f", {"Cookie": f"coinpay_session={cookie}"}),
                 ("d", {"Authorization": f"Bearer {tokens['access_token']}"})]
         if redis_port:
             plan = [("r", {"Cookie": f"coinpay_session={cookie}"})]
@@ -1280,15 +1289,23 @@ def write_report(res, meta, cg, args):
                   f"{args.cg_requests} keep-alive requests after 20 warm-up requests)", "",
                   "| scenario | total Ir/request | in mod_coinpay_auth hooks (inclusive) | "
                   "hooks |", "|---|---:|---:|---|"]
-        for key in ("a", "b", "r", "d"):
+        for key in ("a", "b", "r", "f", "d"):
             if key not in cg:
                 continue
             c = cg[key]
             ents = ", ".join(f"{k} {v:,.0f}" for k, v in sorted(c["entries_per_req"].items()))
             lines.append(f"| {CG_LABELS[key]} | {c['total_per_req']:,.0f} | "
                          f"{c['module_per_req']:,.0f} | {ents or '-'} |")
+        if "a" in cg and "b" in cg and "f" in cg:
+            own = cg["f"]["total_per_req"] - cg["a"]["total_per_req"]
+            lines += ["", f"Where (b)'s extra instructions over (a) go: "
+                      f"{cg['b']['total_per_req'] - cg['a']['total_per_req']:,.0f} in all; "
+                      f"httpd's own for an authenticated location ((f) - (a)) {own:,.0f}, the "
+                      f"module's work for the session ((b) - (f)) "
+                      f"{cg['b']['total_per_req'] - cg['f']['total_per_req']:,.0f}."]
         lines += ["", "Top functions per scenario: `callgrind-a.txt`, `callgrind-b.txt`, "
-                  "`callgrind-r.txt` (Redis store), `callgrind-d.txt` next to this file."]
+                  "`callgrind-r.txt` (Redis store), `callgrind-f.txt` (floor), `callgrind-d.txt` "
+                  "next to this file."]
         if cg.get("r", {}).get("redis"):
             lines += ["", "Redis commands per (r) request and Redis's own time per command "
                       "(INFO commandstats over the measured requests; microseconds are "
@@ -1505,7 +1522,8 @@ def main():
         # Warm-up, not recorded: worker threads, page cache, TCP paths.
         run_wrk(h.url(SCENARIOS["a"][1]), [], argparse.Namespace(
             threads=args.threads, connections=args.connections, duration=2, pin=args.pin))
-        plan = [("a", [], None), ("b", [f"Cookie: coinpay_session={cp_cookie}"], None)]
+        plan = [("a", [], None), ("b", [f"Cookie: coinpay_session={cp_cookie}"], None),
+                ("f", [f"Cookie: coinpay_session={cp_cookie}"], None)]
         if with_openidc:
             plan.append(("c", [f"Cookie: mod_auth_openidc_session={mao_cookie}"], None))
         plan.append(("d", bearer, None))
@@ -1515,7 +1533,7 @@ def main():
         if not with_openidc:
             rows["c"] = {"key": "c", "label": SCENARIOS["c"][0], "skipped":
                          "mod_auth_openidc not installed", "ok": False, "statuses": {}}
-        results.extend(rows[k] for k in ("a", "b", "c", "d", "e") if k in rows)
+        results.extend(rows[k] for k in ("a", "b", "f", "c", "d", "e") if k in rows)
         if with_openidc:
             meta["jwks_https_fetches"] = jwks.fetches
         problems = log_problems(h)
@@ -1722,6 +1740,10 @@ def main():
             goals.append(f"{text}: not measured")
     # The goals of issue 14 (a protected request that costs almost nothing).
     goal("(b) >= 0.97 x (a)", "b", "a", 0.97)
+    if "f" in rps and "a" in rps and rps["a"] > 0 and rps["f"] > 0:
+        goals.append(f"for (b): the floor (f) / (a) = {rps['f'] / rps['a']:.2f} (httpd's own cost "
+                     f"of an authenticated location), (b) / (f) = {rps['b'] / rps['f']:.2f} "
+                     "(the module's own share)")
     goal("(b) >= 1.5 x (c)", "b", "c", 1.5)
     goal("(d) >= 0.97 x (a)", "d", "a", 0.97)
     ra = next((r for r in results if r.get("base_of") == "redis"), None)

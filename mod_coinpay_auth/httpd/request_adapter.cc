@@ -6,8 +6,6 @@
 #include <http_log.h>
 #include <http_protocol.h>
 
-#include <strings.h>
-
 #include <algorithm>
 #include <cstring>
 #include <mutex>
@@ -113,23 +111,38 @@ void FillOrigin(request_rec* r, RequestView& v) {
   }
 }
 
-// Which of the view's header fields `name` fills, if any.
+// True when the header name `name` is `lower` (lowercase letters and '-') in any case. OR 0x20
+// folds a letter to lowercase and leaves '-' as it is; of the bytes a header name may hold, no
+// other folds onto a letter or '-', and its NUL onto neither.
+bool NameIs(const char* name, std::string_view lower) {
+  size_t i = 0;
+  for (; i < lower.size(); ++i) {
+    if ((name[i] | 0x20) != lower[i]) {
+      return false;
+    }
+  }
+  return name[i] == '\0';
+}
+
+// Which of the view's header fields `name` fills, if any. Runs for every header of every
+// protected request: one switch on the first letter leaves most names after a comparison
+// (no strlen, no libc call).
 std::string_view* RequestViewField(RequestView& v, const char* name) {
-  switch (std::strlen(name)) {
-    case 4:
-      return strcasecmp(name, "Host") == 0 ? &v.host : nullptr;
-    case 6:
-      return strcasecmp(name, "Cookie") == 0   ? &v.cookie
-             : strcasecmp(name, "Accept") == 0 ? &v.accept
-                                               : nullptr;
-    case 13:
-      return strcasecmp(name, "Authorization") == 0 ? &v.authorization : nullptr;
-    case 14:
-      return strcasecmp(name, "Sec-Fetch-Mode") == 0   ? &v.sec_fetch_mode
-             : strcasecmp(name, "Sec-Fetch-Site") == 0 ? &v.sec_fetch_site
-                                                       : nullptr;
-    case 16:
-      return strcasecmp(name, "X-Requested-With") == 0 ? &v.x_requested_with : nullptr;
+  switch (name[0] | 0x20) {  // ASCII lowercase for letters (a name is never empty here)
+    case 'h':
+      return NameIs(name, "host") ? &v.host : nullptr;
+    case 'c':
+      return NameIs(name, "cookie") ? &v.cookie : nullptr;
+    case 'a':
+      return NameIs(name, "accept")          ? &v.accept
+             : NameIs(name, "authorization") ? &v.authorization
+                                             : nullptr;
+    case 's':
+      return NameIs(name, "sec-fetch-mode")   ? &v.sec_fetch_mode
+             : NameIs(name, "sec-fetch-site") ? &v.sec_fetch_site
+                                              : nullptr;
+    case 'x':
+      return NameIs(name, "x-requested-with") ? &v.x_requested_with : nullptr;
     default:
       return nullptr;
   }
@@ -301,10 +314,14 @@ void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id) {
       }
     }
   }
-  r->user = id.qualify_user
-                ? apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, name.data(), name.size()), "@",
-                              CString(r, id, id.provider), nullptr)
-                : apr_pstrmemdup(r->pool, name.data(), name.size());
+  if (id.qualify_user) {
+    r->user = apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, name.data(), name.size()), "@",
+                          CString(r, id, id.provider), nullptr);
+  } else {
+    // In place where the identity holds C strings (it outlives the request, as the claims the
+    // tables point at below); httpd and its modules only read r->user.
+    r->user = const_cast<char*>(CString(r, id, name));
+  }
   r->ap_auth_type = const_cast<char*>("coinpay");
   PassClaims how = dir.pass_claims_as.value;
   bool env = how == PassClaims::kEnvironment || how == PassClaims::kBoth;
@@ -314,8 +331,9 @@ void ApplyIdentity(request_rec* r, const DirConfig& dir, const Identity& id) {
     const char* provider = CString(r, id, id.provider);
     const char* issuer = CString(r, id, id.issuer);
     if (env) {
-      apr_table_setn(r->subprocess_env, "COINPAY_PROVIDER", provider);
-      apr_table_setn(r->subprocess_env, "COINPAY_ISSUER", issuer);
+      // Clients cannot set env variables: added as the claims below are, without a scan.
+      apr_table_addn(r->subprocess_env, "COINPAY_PROVIDER", provider);
+      apr_table_addn(r->subprocess_env, "COINPAY_ISSUER", issuer);
     }
     if (headers) {
       apr_table_setn(r->headers_in, "Coinpay-Provider", provider);

@@ -47,3 +47,26 @@ def test_posting_to_the_bench_handler_name_creates_no_sessions(op, httpd_port, n
     assert r.status_code == 404, (r.status_code, r.text[:200])
     assert "written" not in r.text
     assert store_entries(h) == before
+
+
+# The bench's floor scenario (bench/README.md) authenticates anyone in a bench build; in the
+# module users get the auth type does not exist, so such a location opens to nobody.
+FLOOR = """
+<Location /app/floor>
+    AuthType coinpay-bench-floor
+    Require valid-user
+</Location>
+"""
+
+
+def test_the_module_has_no_bench_floor_auth_type():
+    with open(module_path(), "rb") as f:
+        assert b"coinpay-bench-floor" not in f.read()
+
+
+def test_a_location_naming_the_bench_floor_opens_to_nobody(op, httpd_port, new_httpd, allow_log):
+    allow_log.append("AH01796")  # httpd: no module serves this AuthType (its 500)
+    h = start_checked(new_httpd(op.issuer, port=httpd_port, locations=LOCATIONS + FLOOR))
+    r = requests.get(h.url("/app/floor/index.html"), allow_redirects=False, timeout=10)
+    assert r.status_code == 500, (r.status_code, r.text[:200])
+    assert "bench" not in r.text
