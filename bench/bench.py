@@ -1342,7 +1342,7 @@ def write_chart(res, base):
     for r in rows:
         if not r["ok"]:
             colors.append("#bbbbbb")
-        elif r["key"] == "a":
+        elif r["key"] in ("a", "f"):  # the unprotected file and the floor
             colors.append("#4c72b0")
         elif r["key"] in ("b", "d"):
             colors.append("#55a868")
@@ -1364,7 +1364,7 @@ def write_chart(res, base):
             txt += "  (busy machine)"
         ax.text(r["rps"], yi, " " + txt, va="center", fontsize=7)
     ax.set_xlabel("requests/s (wrk, 1 KB static file, loopback)")
-    ax.set_title("mod_coinpay_auth (green) vs mod_auth_openidc (red), unprotected (blue)")
+    ax.set_title("mod_coinpay_auth (green) vs mod_auth_openidc (red), unprotected and floor (blue)")
     ax.set_xlim(0, max(vals + [1]) * 1.25)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
