@@ -308,9 +308,16 @@ Result<std::optional<Sessions::Loaded>> Sessions::Load(std::span<const std::stri
     }
     // What this process read last for `id` is reused, with the view and identity made from
     // it, while the store still holds its version (a store that keeps versions where the values
-    // live, shared memory, answers that without sending the bytes). Any write (touch, refresh,
-    // claims update) gives a new version; a logout leaves none.
-    auto got = ReadAgainst(key, now, seen.get());
+    // live, shared memory, answers that without sending the bytes, and for the connection's
+    // own session without even its lock: StillHolds). Any write (touch, refresh, claims
+    // update) gives a new version; a logout leaves none.
+    Result<SharedStore::Revalidation> got = SharedStore::Revalidation{true, std::nullopt};
+    if (hinted && seen->store == store_.instance() &&
+        store_.StillHolds(hint->where, seen->version, now)) {
+      got->where = hint->where;
+    } else {
+      got = ReadAgainst(key, now, seen.get());
+    }
     if (!got) {
       out = got.error();
       return out;
@@ -333,6 +340,9 @@ Result<std::optional<Sessions::Loaded>> Sessions::Load(std::span<const std::stri
         hint->id = (*out)->id;
         hint->key = (*out)->key;
         hint->seen = stored;
+      }
+      if (hint != nullptr) {
+        hint->where = got->unchanged ? got->where : got->entry->where;
       }
       if (!same) {
         keys.Remember(id, (*out)->key, std::move(stored));  // only live sessions take a slot

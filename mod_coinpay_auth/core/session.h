@@ -177,6 +177,9 @@ struct SessionReadHint {
   ShortBytes id;
   ShortBytes key;
   std::shared_ptr<const StoredSession> seen;
+  // Where the store keeps `seen`'s key (SharedStore::Entry::where): a store that can tell
+  // (shared memory) confirms an unchanged record there without its lock (StillHolds).
+  uint64_t where = 0;
 };
 
 class Sessions {

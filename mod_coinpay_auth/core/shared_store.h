@@ -26,6 +26,9 @@ class SharedStore {
   struct Entry {
     std::string value;
     uint64_t version = 0;
+    // Where the store keeps it, opaque to callers (0: nowhere it can name): with the version,
+    // what StillHolds asks about.
+    uint64_t where = 0;
   };
   // Members a set keeps at most; adding more drops one (the oldest in shared memory, an
   // arbitrary one in Redis).
@@ -50,6 +53,7 @@ class SharedStore {
   struct Revalidation {
     bool unchanged = false;
     std::optional<Entry> entry;
+    uint64_t where = 0;  // with `unchanged`: as Entry::where
   };
   // Get for a caller that already holds the value at `known_version` (core/cached_store): a
   // store that can compare versions where the value lives (Redis) answers `unchanged` without
@@ -61,6 +65,14 @@ class SharedStore {
       return got.error();
     }
     return Revalidation{false, std::move(*got)};
+  }
+  // True only when the value the store keeps at `where` (an Entry's or a Revalidation's) is
+  // still exactly the write that had `version` and has not expired at `now`: what
+  // GetIfChanged would answer `unchanged` for, proven without taking the store's lock or
+  // finding the key. false means only "cannot tell" (then ask GetIfChanged). A store that
+  // keeps no such places (Redis, every decorator) always says false.
+  virtual bool StillHolds(uint64_t /*where*/, uint64_t /*version*/, int64_t /*now*/) {
+    return false;
   }
   // Compare-and-set: replaces the value only while `key` still holds `version` (it was neither
   // written, erased nor expired since it was read); false when it did not. Atomic across every
