@@ -26,9 +26,6 @@ class SharedStore {
   struct Entry {
     std::string value;
     uint64_t version = 0;
-    // Where the store keeps it, opaque to callers (0: nowhere it can name): with the version,
-    // what StillHolds asks about.
-    uint64_t where = 0;
   };
   // Members a set keeps at most; adding more drops one (the oldest in shared memory, an
   // arbitrary one in Redis).
@@ -52,8 +49,10 @@ class SharedStore {
   // no value was transferred or opened), or what Get would have answered.
   struct Revalidation {
     bool unchanged = false;
+    // With `unchanged`, where the store keeps the key's value, opaque to callers (0: nowhere
+    // it can name): what StillHolds asks about next time. (Beside the flag: no bigger.)
+    uint32_t where = 0;
     std::optional<Entry> entry;
-    uint64_t where = 0;  // with `unchanged`: as Entry::where
   };
   // Get for a caller that already holds the value at `known_version` (core/cached_store): a
   // store that can compare versions where the value lives (Redis) answers `unchanged` without
@@ -64,9 +63,9 @@ class SharedStore {
     if (!got) {
       return got.error();
     }
-    return Revalidation{false, std::move(*got)};
+    return Revalidation{.entry = std::move(*got)};
   }
-  // True only when the value the store keeps at `where` (an Entry's or a Revalidation's) is
+  // True only when the value the store keeps at `where` (a Revalidation's) is
   // still exactly the write that had `version` and has not expired at `now`: what
   // GetIfChanged would answer `unchanged` for, proven without taking the store's lock or
   // finding the key. false means only "cannot tell" (then ask GetIfChanged). A store that

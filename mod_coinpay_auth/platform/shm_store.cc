@@ -967,7 +967,6 @@ Result<std::optional<SharedStore::Entry>> ShmStore::Get(std::string_view key, in
     TouchLocked(index);
     AppendValueLocked(s, out.value);
     out.version = s->version;
-    out.where = index + uint64_t{1};
   }
   last_len = out.value.size();
   return R(std::optional<Entry>(std::move(out)));
@@ -991,7 +990,7 @@ Result<SharedStore::Revalidation> ShmStore::GetIfChanged(std::string_view key, i
     }
     if (SlotAt(index)->version == known_version) {
       TouchLocked(index);
-      return R(Revalidation{true, std::nullopt, index + uint64_t{1}});
+      return R(Revalidation{.unchanged = true, .where = index + 1, .entry = std::nullopt});
     }
   }
   // Changed: read it as Get does (its allocation outside the lock). Whatever a writer did in
@@ -1000,7 +999,7 @@ Result<SharedStore::Revalidation> ShmStore::GetIfChanged(std::string_view key, i
   if (!got) {
     return R(got.error());
   }
-  return R(Revalidation{false, std::move(*got)});
+  return R(Revalidation{.entry = std::move(*got)});
 }
 
 bool ShmStore::StillHolds(uint64_t where, uint64_t version, int64_t now) {

@@ -25,13 +25,24 @@ using coinpay::testing::WaitForExitCode;
 
 class ShmStillHoldsTest : public coinpay::testing::ShmStoreFixture {
  protected:
-  // Where `key` is kept and its version, as a reader learns them (0, 0 when absent).
-  SharedStore::Entry Read(std::string_view key, ShmStore* store = nullptr) {
-    auto got = (store != nullptr ? store : store_.get())->Get(key, kNow);
+  struct Seen {
+    uint64_t version = 0;
+    uint64_t where = 0;
+  };
+  // Where `key` is kept and its version, as a reader learns them: Get, then a revalidation
+  // (0, 0 when absent).
+  Seen Read(std::string_view key, ShmStore* store = nullptr) {
+    ShmStore* from = store != nullptr ? store : store_.get();
+    auto got = from->Get(key, kNow);
     EXPECT_TRUE(got.ok());
-    return got.ok() && got->has_value() ? **got : SharedStore::Entry{};
+    if (!got.ok() || !got->has_value()) {
+      return {};
+    }
+    auto again = from->GetIfChanged(key, kNow, (*got)->version);
+    EXPECT_TRUE(again.ok() && again->unchanged);
+    return again.ok() ? Seen{(*got)->version, again->where} : Seen{};
   }
-  bool StillHolds(const SharedStore::Entry& e, int64_t now = kNow, ShmStore* store = nullptr) {
+  bool StillHolds(const Seen& e, int64_t now = kNow, ShmStore* store = nullptr) {
     return (store != nullptr ? store : store_.get())->StillHolds(e.where, e.version, now);
   }
 };
@@ -39,7 +50,7 @@ class ShmStillHoldsTest : public coinpay::testing::ShmStoreFixture {
 TEST_F(ShmStillHoldsTest, AnUnchangedEntryIsConfirmedWhileAnotherProcessHoldsTheLock) {
   MakeStore(16, 4096);
   ASSERT_TRUE(store_->Put("session", std::string(2000, 's'), kLater).ok());
-  const SharedStore::Entry seen = Read("session");
+  const Seen seen = Read("session");
   ASSERT_NE(seen.where, 0u);
   // The child takes the lock and keeps it: a revalidation that needed it would hang there
   // (the alarm ends it), so exit code 0 proves no lock was taken.
@@ -58,7 +69,7 @@ TEST_F(ShmStillHoldsTest, AnUnchangedEntryIsConfirmedWhileAnotherProcessHoldsThe
 TEST_F(ShmStillHoldsTest, AnErasedEntryIsNoLongerConfirmed) {
   MakeStore(16, 4096);
   ASSERT_TRUE(store_->Put("session", "record", kLater).ok());
-  const SharedStore::Entry seen = Read("session");
+  const Seen seen = Read("session");
   ASSERT_TRUE(StillHolds(seen));
   ASSERT_TRUE(store_->Erase("session").ok());
   EXPECT_FALSE(StillHolds(seen));
@@ -67,11 +78,11 @@ TEST_F(ShmStillHoldsTest, AnErasedEntryIsNoLongerConfirmed) {
 TEST_F(ShmStillHoldsTest, ARewrittenEntryIsConfirmedOnlyAtItsNewVersion) {
   MakeStore(16, 4096);
   ASSERT_TRUE(store_->Put("session", "record", kLater).ok());
-  const SharedStore::Entry seen = Read("session");
+  const Seen seen = Read("session");
   auto put = store_->PutIfVersion("session", "touched", kLater, seen.version, kNow);
   ASSERT_TRUE(put.ok() && *put);
   EXPECT_FALSE(StillHolds(seen));
-  const SharedStore::Entry now = Read("session");
+  const Seen now = Read("session");
   EXPECT_EQ(now.where, seen.where) << "rewritten in place";
   EXPECT_TRUE(StillHolds(now));
   ASSERT_TRUE(store_->Put("session", "signed in again", kLater).ok());
@@ -81,7 +92,7 @@ TEST_F(ShmStillHoldsTest, ARewrittenEntryIsConfirmedOnlyAtItsNewVersion) {
 TEST_F(ShmStillHoldsTest, AnExpiredEntryIsNotConfirmed) {
   MakeStore(16, 4096);
   ASSERT_TRUE(store_->Put("session", "record", kNow + 10).ok());
-  const SharedStore::Entry seen = Read("session");
+  const Seen seen = Read("session");
   EXPECT_TRUE(StillHolds(seen, kNow + 9));
   EXPECT_FALSE(StillHolds(seen, kNow + 10));
 }
@@ -89,10 +100,10 @@ TEST_F(ShmStillHoldsTest, AnExpiredEntryIsNotConfirmed) {
 TEST_F(ShmStillHoldsTest, ASlotReusedByAnotherKeyIsNotConfirmed) {
   MakeStore(16, 4096);
   ASSERT_TRUE(store_->Put("alice", "alice's record", kLater).ok());
-  const SharedStore::Entry alice = Read("alice");
+  const Seen alice = Read("alice");
   ASSERT_TRUE(store_->Erase("alice").ok());
   ASSERT_TRUE(store_->Put("bob", "bob's record", kLater).ok());
-  const SharedStore::Entry bob = Read("bob");
+  const Seen bob = Read("bob");
   ASSERT_EQ(bob.where, alice.where) << "the case this guards against: the freed slot reused";
   EXPECT_FALSE(StillHolds(alice));
   EXPECT_TRUE(StillHolds(bob));
@@ -101,7 +112,7 @@ TEST_F(ShmStillHoldsTest, ASlotReusedByAnotherKeyIsNotConfirmed) {
 TEST_F(ShmStillHoldsTest, AnEvictedEntryIsNotConfirmed) {
   MakeStore(2, 4096);
   ASSERT_TRUE(store_->Put("old", "record", kLater).ok());
-  const SharedStore::Entry old = Read("old");
+  const Seen old = Read("old");
   ASSERT_TRUE(store_->Put("b", "1", kLater).ok());
   ASSERT_TRUE(store_->Put("c", "2", kLater).ok());  // the table is full: "old" goes
   EXPECT_EQ(GetStats().evictions, 1u);
@@ -111,13 +122,13 @@ TEST_F(ShmStillHoldsTest, AnEvictedEntryIsNotConfirmed) {
 TEST_F(ShmStillHoldsTest, ATableMadeAgainOverTheRegionConfirmsNothingOfTheOldOne) {
   MakeStore(16, 4096);
   ASSERT_TRUE(store_->Put("alice", "alice's record", kLater).ok());
-  const SharedStore::Entry alice = Read("alice");
+  const Seen alice = Read("alice");
   auto again = ShmStore::Create(mapping_->base(), mapping_->size(), 16, 4096);
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(StillHolds(alice)) << "flushed";
   // The new table's first write takes the same slot; its versions continue the old clock.
   ASSERT_TRUE((*again)->Put("bob", "bob's record", kLater).ok());
-  const SharedStore::Entry bob = Read("bob", again->get());
+  const Seen bob = Read("bob", again->get());
   ASSERT_EQ(bob.where, alice.where);
   EXPECT_GT(bob.version, alice.version);
   EXPECT_FALSE(StillHolds(alice));
@@ -127,7 +138,7 @@ TEST_F(ShmStillHoldsTest, ATableMadeAgainOverTheRegionConfirmsNothingOfTheOldOne
 TEST_F(ShmStillHoldsTest, AWriteCutShortByItsWritersDeathIsNeverConfirmed) {
   MakeStore(16, 4096);
   ASSERT_TRUE(store_->Put("session", std::string(2000, 'a'), kLater).ok());
-  const SharedStore::Entry seen = Read("session");
+  const Seen seen = Read("session");
   pid_t pid = RunInChild([&]() -> int {
     store_->SetMidWriteHookForTesting([] { _exit(0); });
     (void)store_->PutIfVersion("session", std::string(2000, 'b'), kLater, seen.version, kNow);
@@ -144,7 +155,7 @@ TEST_F(ShmStillHoldsTest, AnEntryInUseIsKeptFromEvictionOnceItFallsBehind) {
   // Capacity 4: marked used again once a quarter of the table (one use) behind.
   MakeStore(4, 4096);
   ASSERT_TRUE(store_->Put("hot", "record", kLater).ok());
-  const SharedStore::Entry hot = Read("hot");
+  const Seen hot = Read("hot");
   for (const char* k : {"a", "b", "c"}) {
     ASSERT_TRUE(store_->Put(k, "x", kLater).ok());
   }
@@ -190,7 +201,11 @@ TEST_F(ShmStillHoldsTest, ReadersNeverConfirmAVersionAWriterHasReplacedOrErased)
         if (!got.ok() || !got->has_value()) {
           continue;
         }
-        const SharedStore::Entry e = **got;
+        auto again = store_->GetIfChanged("s", kNow, (*got)->version);
+        if (!again.ok() || !again->unchanged) {
+          continue;
+        }
+        const Seen e{(*got)->version, again->where};
         for (int k = 0; k < 50; ++k) {
           const uint64_t gone = gone_below.load();
           if (store_->StillHolds(e.where, e.version, kNow) && e.version < gone) {
