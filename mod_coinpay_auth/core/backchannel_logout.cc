@@ -1,10 +1,10 @@
 // Back-channel logout: JSON answers for the provider, never a page.
 #include "core/backchannel_logout.h"
 
+#include "core/token_verifier.h"
 #include "core/crypto.h"
 #include "core/encoding.h"
 #include "core/log.h"
-#include "core/token_verifier.h"
 
 namespace coinpay {
 namespace {

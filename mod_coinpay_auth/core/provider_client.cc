@@ -189,8 +189,7 @@ Result<std::shared_ptr<const Jwks>> ProviderClient::KeysFor(const std::string& k
   int64_t now = clock_.NowSeconds();
   auto has = [&] { return jwks_ && (kid.empty() || jwks_->HasKid(kid)); };
   bool fresh_enough = jwks_ && now - jwks_at_ < jwks_max_age_;
-  if (has() &&
-      (fresh_enough || jwks_fetching_ || now - jwks_attempt_at_ < kRetryWithoutKeysSeconds)) {
+  if (has() && (fresh_enough || jwks_fetching_ || now - jwks_attempt_at_ < kRetryWithoutKeysSeconds)) {
     // An aged set keeps serving while one thread renews it, or while the provider is down.
     return jwks_;
   }

@@ -316,56 +316,64 @@ Result<const Sessions::Loaded*> Sessions::Load(std::span<const std::string_view>
                                                SessionParts parts, SessionReadHint& hint) {
   for (std::string_view id : ids) {
     // In constant time: a reverse proxy may carry several users' requests on one connection.
-    const bool hinted = hint.loaded.has_value() && ConstantTimeEquals(hint.loaded->id.view(), id);
-    ShortBytes key;
-    std::shared_ptr<const StoredSession> seen;  // what this process read for `id` last
-    if (hinted) {
-      const Loaded& kept = *hint.loaded;
-      // The connection's last session, confirmed where the store keeps it (shared memory:
-      // without its lock) and checked again as Open checks it: returned as it is.
-      if (hint.where != 0 && kept.parts <= parts && kept.stored->store == store_.instance() &&
-          store_.StillHolds(hint.where, kept.version, now) &&
-          OursAndLive(*kept.stored->view, now)) {
-        return &kept;
-      }
-      key = kept.key;
-      seen = kept.stored;
-    } else if (!ProcessSessionKeys().Find(id, key, &seen)) {
-      key.Assign(StoreKey(id));
+    const Loaded* kept = hint.loaded.has_value() && ConstantTimeEquals(hint.loaded->id.view(), id)
+                             ? &*hint.loaded
+                             : nullptr;
+    // The connection's last session, while the store still holds its version and it holds
+    // what this read asks for (kAll covers everything, kTimesOnly only itself), is returned
+    // as it is, checked again as Open checks it: nothing built, copied or destroyed. Shared
+    // memory confirms the version where it keeps the key without its lock (StillHolds).
+    const bool reusable =
+        kept != nullptr && kept->parts <= parts && kept->stored->store == store_.instance();
+    if (reusable && hint.where != 0 && store_.StillHolds(hint.where, kept->version, now) &&
+        OursAndLive(*kept->stored->view, now)) {
+      return kept;
     }
+    ShortBytes found_key;
+    std::shared_ptr<const StoredSession> seen;  // what this process read for `id` last
+    if (kept == nullptr && !ProcessSessionKeys().Find(id, found_key, &seen)) {
+      found_key.Assign(StoreKey(id));
+    }
+    const std::string_view key = kept != nullptr ? kept->key.view() : found_key.view();
+    const StoredSession* known = kept != nullptr ? kept->stored.get() : seen.get();
     // What this process read last for `id` is reused, with the view and identity made from
     // it, while the store still holds its version (a store that keeps versions where the values
     // live, shared memory, answers that without sending the bytes). Any write (touch, refresh,
     // claims update) gives a new version; a logout leaves none.
-    auto got = ReadAgainst(key, now, seen.get());
+    auto got = ReadAgainst(key, now, known);
     if (!got) {
       return got.error();
     }
+    if (got->unchanged && reusable && OursAndLive(*kept->stored->view, now)) {
+      hint.where = got->where;
+      return kept;
+    }
     if (!got->unchanged && !got->entry.has_value()) {
-      if (hinted) {
+      if (kept != nullptr) {
         hint.Forget();  // gone: the connection keeps nothing of it
       }
       continue;
     }
-    const bool same = got->unchanged || (seen != nullptr && seen->store == store_.instance() &&
-                                         seen->version == got->entry->version);
-    const uint64_t version = got->unchanged ? seen->version : got->entry->version;
+    const bool same = got->unchanged || (known != nullptr && known->store == store_.instance() &&
+                                         known->version == got->entry->version);
+    const uint64_t version = got->unchanged ? known->version : got->entry->version;
     std::shared_ptr<const StoredSession> stored =
-        same ? std::move(seen)
-             : std::make_shared<const StoredSession>(std::move(got->entry->value),
-                                                     store_.instance(), version);
+        !same             ? std::make_shared<const StoredSession>(std::move(got->entry->value),
+                                                      store_.instance(), version)
+        : kept != nullptr ? kept->stored
+                          : std::move(seen);
     std::optional<Loaded> opened;
     if (Open(id, key, stored, version, now, parts, opened)) {
       if (!same) {
         // Only live sessions take a slot.
         ProcessSessionKeys().Remember(id, opened->key, std::move(stored));
       }
-      hint.loaded = std::move(opened);
+      hint.loaded = std::move(opened);  // `kept` (and `key`, when it was kept's) end here
       // Known only when confirmed unchanged; a new value is confirmed by the next request.
       hint.where = got->unchanged ? got->where : 0;
       return &*hint.loaded;
     }
-    if (hinted) {
+    if (kept != nullptr) {
       hint.Forget();
     }
   }

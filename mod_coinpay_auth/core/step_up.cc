@@ -185,8 +185,8 @@ std::optional<Action> BearerStepUpChallenge(const BearerConfig& config, const Ac
                                 ? "A different and more recent authentication is required"
                             : acr_short ? "A different authentication level is required"
                                         : "More recent authentication is required";
-  Action a =
-      DPoPChallenge(config, dpop_mode, used_dpop, "insufficient_user_authentication", description);
+  Action a = DPoPChallenge(config, dpop_mode, used_dpop, "insufficient_user_authentication",
+                           description);
   // RFC 9470 section 3: what a new token needs, so the client can ask for it.
   std::string extra;
   if (acr != nullptr) {

@@ -24,14 +24,14 @@ enum NonceRule { kNonceRefused, kNonceAllowed, kNonceCompared };
 
 struct Preset {
   TokenKind kind;
-  unsigned typs;          // accepted typ values
-  bool aud_is_client_id;  // aud must name our client id (else: the API's audiences)
-  bool check_azp;         // azp, when present (or aud has several), must be our client id
+  unsigned typs;             // accepted typ values
+  bool aud_is_client_id;     // aud must name our client id (else: the API's audiences)
+  bool check_azp;            // azp, when present (or aud has several), must be our client id
   bool require_exp;
   bool require_iat;
   NonceRule nonce;
-  bool events;   // must carry the back-channel logout event (else: must not)
-  bool subject;  // needs sub (access tokens: sub or client_id; logout: sub or sid)
+  bool events;               // must carry the back-channel logout event (else: must not)
+  bool subject;              // needs sub (access tokens: sub or client_id; logout: sub or sid)
 };
 
 // clang-format off
@@ -110,12 +110,14 @@ Status CheckKind(const Preset& k, const VerifiedJwt& jwt, const TokenExpectation
     return Error{Errc::kBadInput, "token carries a nonce (an ID token)"};
   }
   // A plainly typed token addressed to one of our own clients is an ID token in disguise.
-  if (k.kind == TokenKind::kAccessToken && typ != kTypAtJwt && NamesAny(c, expect.own_client_ids)) {
+  if (k.kind == TokenKind::kAccessToken && typ != kTypAtJwt &&
+      NamesAny(c, expect.own_client_ids)) {
     return Error{Errc::kBadInput, "untyped token addressed to our client id (an ID token)"};
   }
   ClaimsPolicy policy;
   policy.issuer = p.issuer;
-  policy.audiences = k.aud_is_client_id ? std::vector<std::string>{p.client_id} : expect.audiences;
+  policy.audiences =
+      k.aud_is_client_id ? std::vector<std::string>{p.client_id} : expect.audiences;
   policy.leeway_seconds = p.leeway_seconds;
   policy.require_exp = k.require_exp;
   policy.require_iat = k.require_iat;
