@@ -368,7 +368,7 @@ Result<const Sessions::Loaded*> Sessions::Load(std::span<const std::string_view>
         // Only live sessions take a slot.
         ProcessSessionKeys().Remember(id, opened->key, std::move(stored));
       }
-      hint.loaded = std::move(opened);  // `kept` (and `key`, when it was kept's) end here
+      hint.Keep(std::move(*opened));  // `kept` (and `key`, when it was kept's) end here
       // Known only when confirmed unchanged; a new value is confirmed by the next request.
       hint.where = got->unchanged ? got->where : 0;
       return &*hint.loaded;

@@ -248,9 +248,17 @@ struct SessionReadHint {
   // Where the store keeps it (SharedStore::Revalidation::where; 0 unknown): a store that can
   // tell (shared memory) confirms it there without its lock (SharedStore::StillHolds).
   uint64_t where = 0;
+  // The identity made from `loaded` (SharedIdentityOf; [qualify_user]), once a request asked:
+  // the next request returns it without the record's lock. Dropped with `loaded`.
+  std::array<std::shared_ptr<const Identity>, 2> identity;
+  void Keep(Sessions::Loaded&& l) {
+    loaded = std::move(l);
+    identity = {};
+  }
   void Forget() {
     loaded.reset();
     where = 0;
+    identity = {};
   }
 };
 

@@ -5,6 +5,8 @@
 #include "core/session_authn.h"
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 
 #include "core/dpop_proof_handler.h"
 #include "core/encoding.h"
@@ -190,7 +192,9 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
       loaded = nullptr;
     }
   }
-  std::optional<SessionRecord> refreshed_record;  // stored with last_seen_at = now
+  // Stored with last_seen_at = now. On the heap: made about once an hour, and one inline here
+  // would be cleared on every request.
+  std::unique_ptr<SessionRecord> refreshed_record;
   if (loaded != nullptr && NeedsLiveToken(options) &&
       NeedsRefresh(loaded->record, now, session_provider->config().refresh_before_seconds)) {
     Result<SessionRecord> refreshed = Error{Errc::kCircuitOpen, "provider calls held back"};
@@ -201,7 +205,7 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
       refreshed = RefreshSession(by, *loaded);
     }
     if (refreshed) {
-      refreshed_record = std::move(*refreshed);
+      refreshed_record = std::make_unique<SessionRecord>(std::move(*refreshed));
     } else if (refreshed.code() == Errc::kInvalidGrant) {
       loaded = nullptr;  // the provider or a logout ended it: sign in again
     } else if (site.session_config.continue_on_refresh_failure &&
@@ -216,14 +220,19 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
   } else if (loaded != nullptr) {
     site.sessions.Touch(*loaded, now);
   }
-  if (loaded != nullptr && !options.pass_access_token && !refreshed_record) {
+  if (loaded != nullptr && !options.pass_access_token && refreshed_record == nullptr) {
     // The common case: nothing per request but the lookup (the record's identity is shared).
-    return Action::Allow(SharedIdentityOf(*loaded->stored, accepted_count > 1));
+    // The connection keeps it too: nothing but a reference count for the next request.
+    std::shared_ptr<const Identity>& kept = hint.identity[accepted_count > 1 ? 1 : 0];
+    if (kept == nullptr) {
+      kept = SharedIdentityOf(*loaded->stored, accepted_count > 1);
+    }
+    return Action::Allow(kept);
   }
   if (loaded != nullptr) {
     bool qualify = accepted_count > 1;
     std::shared_ptr<Identity> id =
-        refreshed_record
+        refreshed_record != nullptr
             ? IdentityFromSession(std::move(*refreshed_record), qualify, options.pass_access_token,
                                   now)
             : IdentityFromStoredSession(loaded->stored, qualify, options.pass_access_token, now);
