@@ -117,21 +117,24 @@ Action ChooseProvider(Site& site, const RequestView& req, const std::vector<std:
 }
 
 Action AuthenticateSession(Site& site, const RequestView& req, const LocationOptions& options) {
+  if (req.session_hint == nullptr || req.module_cookies == nullptr) {
+    // Without the glue's connection hint or cookies found already (a test, a subrequest):
+    // both made here, for this request only.
+    SessionReadHint hint;
+    const ModuleCookies cookies = FindModuleCookies(site.sessions.config(), req.cookie);
+    RequestView with = req;
+    with.session_hint = req.session_hint != nullptr ? req.session_hint : &hint;
+    with.module_cookies = req.module_cookies != nullptr ? req.module_cookies : &cookies;
+    return AuthenticateSession(site, with, options);
+  }
   int64_t now = site.clock.NowSeconds();
   // The record is read in place (Loaded::stored); it is copied only where this request may
   // refresh it.
   const SessionParts parts =
       NeedsLiveToken(options) ? SessionParts::kAll : SessionParts::kTimesOnly;
-  // The session is kept in the connection's hint (and read from there while unchanged); a
-  // request without one keeps it here for the request's length.
-  std::optional<SessionReadHint> own_hint;
-  SessionReadHint& hint = req.session_hint != nullptr ? *req.session_hint : own_hint.emplace();
-  std::optional<ModuleCookies> own_cookies;
-  const ModuleCookies& cookies =
-      req.module_cookies != nullptr
-          ? *req.module_cookies
-          : own_cookies.emplace(FindModuleCookies(site.sessions.config(), req.cookie));
-  auto found = site.sessions.Load(cookies.session_ids.span(), now, parts, hint);
+  // The session is kept in the connection's hint, and read from there while unchanged.
+  SessionReadHint& hint = *req.session_hint;
+  auto found = site.sessions.Load(req.module_cookies->session_ids.span(), now, parts, hint);
   if (!found) {
     site.provider.CountStoreError();
     LogAt(site.log, LogLevel::kError, 150, "session store unavailable: " + found.error().detail);
