@@ -357,11 +357,15 @@ Result<const Sessions::Loaded*> Sessions::Load(std::span<const std::string_view>
     const bool same = got->unchanged || (known != nullptr && known->store == store_.instance() &&
                                          known->version == got->entry->version);
     const uint64_t version = got->unchanged ? known->version : got->entry->version;
-    std::shared_ptr<const StoredSession> stored =
-        !same             ? std::make_shared<const StoredSession>(std::move(got->entry->value),
-                                                      store_.instance(), version)
-        : kept != nullptr ? kept->stored
-                          : std::move(seen);
+    std::shared_ptr<const StoredSession> stored;
+    if (!same) {
+      stored = std::make_shared<const StoredSession>(std::move(got->entry->value),
+                                                     store_.instance(), version);
+    } else if (kept != nullptr) {
+      stored = kept->stored;
+    } else {
+      stored = std::move(seen);
+    }
     std::optional<Loaded> opened;
     if (Open(id, key, stored, version, now, parts, opened)) {
       if (!same) {
