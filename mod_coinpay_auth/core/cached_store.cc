@@ -143,9 +143,9 @@ Result<SharedStore::Revalidation> CachedStore::GetIfChanged(std::string_view key
     return got.error();
   }
   if (got->has_value() && (*got)->version == known_version) {
-    return Revalidation{true, std::nullopt};
+    return Revalidation{.unchanged = true, .entry = std::nullopt};
   }
-  return Revalidation{false, std::move(*got)};
+  return Revalidation{.entry = std::move(*got)};
 }
 
 Status CachedStore::Put(std::string_view key, std::string_view value, int64_t expires_at) {

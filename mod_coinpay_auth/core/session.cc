@@ -246,6 +246,11 @@ int64_t Sessions::StoreExpiry(const SessionRecord& r, int64_t now) const {
                   SaturatingAdd(now, config_.idle_timeout_seconds));
 }
 
+bool Sessions::OursAndLive(const SessionView& v, int64_t now) const {
+  return v.scope == config_.scope && now < SaturatingAdd(v.created_at, config_.max_age_seconds) &&
+         now < SaturatingAdd(v.last_seen_at, config_.idle_timeout_seconds);
+}
+
 bool Sessions::Open(std::string_view id, std::string_view key,
                     std::shared_ptr<const StoredSession> stored, uint64_t version, int64_t now,
                     SessionParts parts, std::optional<Loaded>& out) {
@@ -253,8 +258,7 @@ bool Sessions::Open(std::string_view id, std::string_view key,
   if (!view || view->scope != config_.scope) {
     return false;  // another site's session (or not ours at all): leave it alone
   }
-  if (now >= SaturatingAdd(view->created_at, config_.max_age_seconds) ||
-      now >= SaturatingAdd(view->last_seen_at, config_.idle_timeout_seconds)) {
+  if (!OursAndLive(*view, now)) {
     (void)store_.Erase(key);
     return false;
   }
@@ -286,64 +290,98 @@ Result<SharedStore::Revalidation> Sessions::ReadAgainst(std::string_view key, in
   if (!got) {
     return got.error();
   }
-  return SharedStore::Revalidation{false, std::move(*got)};
+  return SharedStore::Revalidation{.entry = std::move(*got)};
 }
 
 Result<std::optional<Sessions::Loaded>> Sessions::Load(std::span<const std::string_view> ids,
                                                        int64_t now, SessionParts parts,
                                                        SessionReadHint* hint) {
+  SessionReadHint none;  // a caller without a connection: nothing kept past this call
+  auto found = Load(ids, now, parts, hint != nullptr ? *hint : none);
+  if (!found) {
+    return found.error();
+  }
   Result<std::optional<Loaded>> out = std::optional<Loaded>();
-  SessionKeyCache& keys = ProcessSessionKeys();
-  for (std::string_view id : ids) {
-    ShortBytes key;
-    std::shared_ptr<const StoredSession> seen;  // what this process read for `id` last
-    // In constant time: a reverse proxy may carry several users' requests on one connection.
-    const bool hinted =
-        hint != nullptr && hint->seen != nullptr && ConstantTimeEquals(hint->id.view(), id);
-    if (hinted) {
-      key = hint->key;
-      seen = hint->seen;
-    } else if (!keys.Find(id, key, &seen)) {
-      key.Assign(StoreKey(id));
+  if (*found != nullptr) {
+    if (hint != nullptr) {
+      out->emplace(**found);
+    } else {
+      *out = std::move(none.loaded);
     }
+  }
+  return out;
+}
+
+Result<const Sessions::Loaded*> Sessions::Load(std::span<const std::string_view> ids, int64_t now,
+                                               SessionParts parts, SessionReadHint& hint) {
+  for (std::string_view id : ids) {
+    // In constant time: a reverse proxy may carry several users' requests on one connection.
+    const Loaded* kept = hint.loaded.has_value() && ConstantTimeEquals(hint.loaded->id.view(), id)
+                             ? &*hint.loaded
+                             : nullptr;
+    // The connection's last session, while the store still holds its version and it holds
+    // what this read asks for (kAll covers everything, kTimesOnly only itself), is returned
+    // as it is, checked again as Open checks it: nothing built, copied or destroyed. Shared
+    // memory confirms the version where it keeps the key without its lock (StillHolds).
+    const bool reusable =
+        kept != nullptr && kept->parts <= parts && kept->stored->store == store_.instance();
+    if (reusable && hint.where != 0 && store_.StillHolds(hint.where, kept->version, now) &&
+        OursAndLive(*kept->stored->view, now)) {
+      return kept;
+    }
+    ShortBytes found_key;
+    std::shared_ptr<const StoredSession> seen;  // what this process read for `id` last
+    if (kept == nullptr && !ProcessSessionKeys().Find(id, found_key, &seen)) {
+      found_key.Assign(StoreKey(id));
+    }
+    const std::string_view key = kept != nullptr ? kept->key.view() : found_key.view();
+    const StoredSession* known = kept != nullptr ? kept->stored.get() : seen.get();
     // What this process read last for `id` is reused, with the view and identity made from
     // it, while the store still holds its version (a store that keeps versions where the values
     // live, shared memory, answers that without sending the bytes). Any write (touch, refresh,
     // claims update) gives a new version; a logout leaves none.
-    auto got = ReadAgainst(key, now, seen.get());
+    auto got = ReadAgainst(key, now, known);
     if (!got) {
-      out = got.error();
-      return out;
+      return got.error();
+    }
+    if (got->unchanged && reusable && OursAndLive(*kept->stored->view, now)) {
+      hint.where = got->where;
+      return kept;
     }
     if (!got->unchanged && !got->entry.has_value()) {
-      if (hinted) {
-        hint->seen.reset();  // gone: the connection keeps nothing of it
+      if (kept != nullptr) {
+        hint.Forget();  // gone: the connection keeps nothing of it
       }
       continue;
     }
-    const bool same = got->unchanged || (seen != nullptr && seen->store == store_.instance() &&
-                                         seen->version == got->entry->version);
-    const uint64_t version = got->unchanged ? seen->version : got->entry->version;
-    std::shared_ptr<const StoredSession> stored =
-        same ? std::move(seen)
-             : std::make_shared<const StoredSession>(std::move(got->entry->value),
+    const bool same = got->unchanged || (known != nullptr && known->store == store_.instance() &&
+                                         known->version == got->entry->version);
+    const uint64_t version = got->unchanged ? known->version : got->entry->version;
+    std::shared_ptr<const StoredSession> stored;
+    if (!same) {
+      stored = std::make_shared<const StoredSession>(std::move(got->entry->value),
                                                      store_.instance(), version);
-    if (Open(id, key, stored, version, now, parts, *out)) {
-      if (hint != nullptr && !(hinted && same)) {
-        hint->id = (*out)->id;
-        hint->key = (*out)->key;
-        hint->seen = stored;
-      }
-      if (!same) {
-        keys.Remember(id, (*out)->key, std::move(stored));  // only live sessions take a slot
-      }
-      return out;
+    } else if (kept != nullptr) {
+      stored = kept->stored;
+    } else {
+      stored = std::move(seen);
     }
-    if (hinted) {
-      hint->seen.reset();
+    std::optional<Loaded> opened;
+    if (Open(id, key, stored, version, now, parts, opened)) {
+      if (!same) {
+        // Only live sessions take a slot.
+        ProcessSessionKeys().Remember(id, opened->key, std::move(stored));
+      }
+      hint.Keep(std::move(*opened));  // `kept` (and `key`, when it was kept's) end here
+      // Known only when confirmed unchanged; a new value is confirmed by the next request.
+      hint.where = got->unchanged ? got->where : 0;
+      return &*hint.loaded;
+    }
+    if (kept != nullptr) {
+      hint.Forget();
     }
   }
-  return out;
+  return static_cast<const Loaded*>(nullptr);
 }
 
 Result<std::optional<Sessions::Loaded>> Sessions::LoadById(std::string_view id, int64_t now) {

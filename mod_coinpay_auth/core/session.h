@@ -165,19 +165,7 @@ class ShortBytes {
   size_t size_ = 0;
 };
 
-// The session one client connection read last: its id, store key and record. Kept by the glue
-// per connection (a browser sends the same cookie on every request of a keep-alive
-// connection), so the next request naming the same id skips the process-wide key cache (a
-// keyed hash and a lock). Only a session that was live when read is kept; the record is still
-// checked against the store on every request, exactly as one from the key cache.
-// One request at a time uses it (requests on a connection are sequential). A reverse proxy
-// may send several users' requests on one connection: the id is compared in constant time,
-// and another id simply misses.
-struct SessionReadHint {
-  ShortBytes id;
-  ShortBytes key;
-  std::shared_ptr<const StoredSession> seen;
-};
+struct SessionReadHint;  // below: this connection's last session
 
 class Sessions {
  public:
@@ -199,6 +187,12 @@ class Sessions {
   // (may be nullptr) is this connection's, read first and updated.
   Result<std::optional<Loaded>> Load(std::span<const std::string_view> ids, int64_t now,
                                      SessionParts parts, SessionReadHint* hint = nullptr);
+  // The request path's: the session found is kept in `hint` (this connection's) and returned
+  // from there (nullptr: none). A request naming the session the connection's last one read,
+  // unchanged where the store keeps it, gets it back with nothing read, built or copied; it
+  // holds at least `parts` (maybe more). Valid until the next Load with the same hint.
+  Result<const Loaded*> Load(std::span<const std::string_view> ids, int64_t now, SessionParts parts,
+                             SessionReadHint& hint);
   // The live session with this id (already read from a cookie).
   Result<std::optional<Loaded>> LoadById(std::string_view id, int64_t now);
   // Records a use at `now`, at most once a minute. Dropped (not retried) when anything wrote
@@ -223,6 +217,8 @@ class Sessions {
 
  private:
   int64_t StoreExpiry(const SessionRecord& r, int64_t now) const;
+  // Open's checks of a decoded record: this site's, and within its age and idle limits.
+  bool OursAndLive(const SessionView& v, int64_t now) const;
   // Fills `out` from a stored value (decoded once, in `stored`) when it is a live session of
   // this site (erasing it if it expired); `id` and `key` (the store key) are copied into it.
   bool Open(std::string_view id, std::string_view key, std::shared_ptr<const StoredSession> stored,
@@ -236,6 +232,34 @@ class Sessions {
   SharedStore& store_;
   const SessionConfig& config_;
   Random& random_;
+};
+
+// The session one client connection read last, as Load made it. Kept by the glue per
+// connection (a browser sends the same cookie on every request of a keep-alive connection), so
+// the next request naming the same id starts from it instead of the process-wide key cache (a
+// keyed hash and a lock); while the store confirms it unchanged where it keeps it, nothing is
+// read, built or copied (Sessions::Load). Only a session that was live when read is kept; it is
+// still checked against the store, this site's scope and its timeouts on every request.
+// One request at a time uses it (requests on a connection are sequential). A reverse proxy
+// may send several users' requests on one connection: the id is compared in constant time,
+// and another id simply misses.
+struct SessionReadHint {
+  std::optional<Sessions::Loaded> loaded;
+  // Where the store keeps it (SharedStore::Revalidation::where; 0 unknown): a store that can
+  // tell (shared memory) confirms it there without its lock (SharedStore::StillHolds).
+  uint64_t where = 0;
+  // The identity made from `loaded` (SharedIdentityOf; [qualify_user]), once a request asked:
+  // the next request returns it without the record's lock. Dropped with `loaded`.
+  std::array<std::shared_ptr<const Identity>, 2> identity;
+  void Keep(Sessions::Loaded&& l) {
+    loaded = std::move(l);
+    identity = {};
+  }
+  void Forget() {
+    loaded.reset();
+    where = 0;
+    identity = {};
+  }
 };
 
 }  // namespace coinpay

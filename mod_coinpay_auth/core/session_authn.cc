@@ -5,6 +5,8 @@
 #include "core/session_authn.h"
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 
 #include "core/dpop_proof_handler.h"
 #include "core/encoding.h"
@@ -115,27 +117,38 @@ Action ChooseProvider(Site& site, const RequestView& req, const std::vector<std:
 }
 
 Action AuthenticateSession(Site& site, const RequestView& req, const LocationOptions& options) {
+  if (req.session_hint == nullptr || req.module_cookies == nullptr) {
+    // Without the glue's connection hint or cookies found already (a test, a subrequest):
+    // both made here, for this request only.
+    SessionReadHint hint;
+    const ModuleCookies cookies = FindModuleCookies(site.sessions.config(), req.cookie);
+    RequestView with = req;
+    with.session_hint = req.session_hint != nullptr ? req.session_hint : &hint;
+    with.module_cookies = req.module_cookies != nullptr ? req.module_cookies : &cookies;
+    return AuthenticateSession(site, with, options);
+  }
   int64_t now = site.clock.NowSeconds();
   // The record is read in place (Loaded::stored); it is copied only where this request may
   // refresh it.
   const SessionParts parts =
       NeedsLiveToken(options) ? SessionParts::kAll : SessionParts::kTimesOnly;
-  auto loaded =
-      req.module_cookies != nullptr
-          ? site.sessions.Load(req.module_cookies->session_ids.span(), now, parts, req.session_hint)
-          : site.sessions.Load(req.cookie, now, parts);
-  if (!loaded) {
+  // The session is kept in the connection's hint, and read from there while unchanged.
+  SessionReadHint& hint = *req.session_hint;
+  auto found = site.sessions.Load(req.module_cookies->session_ids.span(), now, parts, hint);
+  if (!found) {
     site.provider.CountStoreError();
-    LogAt(site.log, LogLevel::kError, 150, "session store unavailable: " + loaded.error().detail);
+    LogAt(site.log, LogLevel::kError, 150, "session store unavailable: " + found.error().detail);
     return ErrorPage(ErrorKind::kServiceUnavailable, 503, "Service unavailable",
                      "Sessions cannot be checked right now. Please try again shortly.");
   }
+  // Read only: the record as stored (the hint's). A refresh's new record is kept apart.
+  const Sessions::Loaded* loaded = *found;
   // The location's provider names, read in place; none named: the site's provider only.
   const std::string& site_name = site.provider.config().name;
   const size_t accepted_count = options.providers.empty() ? 1 : options.providers.size();
   ProviderClient* session_provider = nullptr;
-  if (loaded->has_value()) {
-    const SessionView& r = *(*loaded)->stored->view;  // Load returns only records that decode
+  if (loaded != nullptr) {
+    const SessionView& r = *loaded->stored->view;  // Load returns only records that decode
     if (options.providers.empty()) {
       session_provider = r.provider == site_name ? &site.provider : nullptr;
     } else {
@@ -151,26 +164,26 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
       session_provider = nullptr;
     }
     if (session_provider == nullptr) {
-      loaded->reset();  // signed in with another provider: not a session for this location
+      loaded = nullptr;  // signed in with another provider: not a session for this location
     }
   }
-  if (loaded->has_value()) {
+  if (loaded != nullptr) {
     // The stored last_seen_at, before this request touches it.
-    const SessionRecord& r = (*loaded)->record;
+    const SessionRecord& r = loaded->record;
     bool too_old =
         options.max_age_seconds > 0 && now >= SaturatingAdd(r.created_at, options.max_age_seconds);
     bool too_idle = options.idle_timeout_seconds > 0 &&
                     now >= SaturatingAdd(r.last_seen_at, options.idle_timeout_seconds);
     if (too_old || too_idle) {
       LogAt(site.log, LogLevel::kDebug, 152, "session too old or idle for this location");
-      loaded->reset();
+      loaded = nullptr;
     }
   }
   // Step-up: a session whose sign-in is too weak or too old for this location stays valid
   // elsewhere, but here the user signs in again at its provider (core/step_up.h).
   ProviderClient* step_up_provider = nullptr;
-  if (loaded->has_value() && options.step_up.Active()) {
-    const SessionView& v = *(*loaded)->stored->view;  // read in place, as every field here
+  if (loaded != nullptr && options.step_up.Active()) {
+    const SessionView& v = *loaded->stored->view;  // read in place, as every field here
     StepUpShortfall shortfall = ShortfallOf(options.step_up, v.acr, v.auth_time, now);
     if (shortfall.Any()) {
       LogAt(
@@ -179,53 +192,59 @@ Action AuthenticateSession(Site& site, const RequestView& req, const LocationOpt
               (shortfall.acr ? (shortfall.age ? "too weak and too old" : "too weak") : "too old") +
               " for this location; stepping up");
       step_up_provider = session_provider;
-      loaded->reset();
+      loaded = nullptr;
     }
   }
-  bool refreshed_now = false;
-  if (loaded->has_value() && NeedsLiveToken(options) &&
-      NeedsRefresh((*loaded)->record, now, session_provider->config().refresh_before_seconds)) {
+  // Stored with last_seen_at = now. On the heap: made about once an hour, and one inline here
+  // would be cleared on every request.
+  std::unique_ptr<SessionRecord> refreshed_record;
+  if (loaded != nullptr && NeedsLiveToken(options) &&
+      NeedsRefresh(loaded->record, now, session_provider->config().refresh_before_seconds)) {
     Result<SessionRecord> refreshed = Error{Errc::kCircuitOpen, "provider calls held back"};
     // With the breaker open the refresh is not even started (no lock taken, no log line per
     // request): it could only fail.
     if (session_provider->breaker().RetryAfterSeconds() == 0) {
       Site by = site.With(*session_provider);
-      refreshed = RefreshSession(by, **loaded);
+      refreshed = RefreshSession(by, *loaded);
     }
     if (refreshed) {
-      (*loaded)->record = std::move(*refreshed);  // stored with last_seen_at = now
-      refreshed_now = true;
+      refreshed_record = std::make_unique<SessionRecord>(std::move(*refreshed));
     } else if (refreshed.code() == Errc::kInvalidGrant) {
-      loaded->reset();  // the provider or a logout ended it: sign in again
+      loaded = nullptr;  // the provider or a logout ended it: sign in again
     } else if (site.session_config.continue_on_refresh_failure &&
-               (*loaded)->record.access_expires_at > now) {
-      site.sessions.Touch(**loaded, now);
+               loaded->record.access_expires_at > now) {
+      site.sessions.Touch(*loaded, now);
     } else if (refreshed.code() == Errc::kCircuitOpen) {
       return ProviderUnavailable(*session_provider);
     } else {
       return ErrorPage(ErrorKind::kProviderUnavailable, 502, "Sign-in provider unavailable",
                        "Your session could not be renewed right now. Please try again shortly.");
     }
-  } else if (loaded->has_value()) {
-    site.sessions.Touch(**loaded, now);
+  } else if (loaded != nullptr) {
+    site.sessions.Touch(*loaded, now);
   }
-  if (loaded->has_value() && !options.pass_access_token && !refreshed_now) {
+  if (loaded != nullptr && !options.pass_access_token && refreshed_record == nullptr) {
     // The common case: nothing per request but the lookup (the record's identity is shared).
-    return Action::Allow(SharedIdentityOf(*(*loaded)->stored, accepted_count > 1));
+    // The connection keeps it too: nothing but a reference count for the next request.
+    std::shared_ptr<const Identity>& kept = hint.identity[accepted_count > 1 ? 1 : 0];
+    if (kept == nullptr) {
+      kept = SharedIdentityOf(*loaded->stored, accepted_count > 1);
+    }
+    return Action::Allow(kept);
   }
-  if (loaded->has_value()) {
+  if (loaded != nullptr) {
     bool qualify = accepted_count > 1;
     std::shared_ptr<Identity> id =
-        refreshed_now ? IdentityFromSession(std::move((*loaded)->record), qualify,
-                                            options.pass_access_token, now)
-                      : IdentityFromStoredSession(std::move((*loaded)->stored), qualify,
-                                                  options.pass_access_token, now);
+        refreshed_record != nullptr
+            ? IdentityFromSession(std::move(*refreshed_record), qualify, options.pass_access_token,
+                                  now)
+            : IdentityFromStoredSession(loaded->stored, qualify, options.pass_access_token, now);
     if (id->access_token_type == "DPoP") {
       // Lives as long as the token it goes with (or the session, for a token without exp).
       int64_t until = id->access_token_expires_at != 0
                           ? id->access_token_expires_at
                           : now + site.session_config.idle_timeout_seconds;
-      auto handle = MakeDPoPHandle(site, (*loaded)->id, until);
+      auto handle = MakeDPoPHandle(site, loaded->id, until);
       if (handle) {
         id->dpop_handle = std::move(*handle);
       }

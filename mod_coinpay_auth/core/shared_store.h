@@ -49,6 +49,9 @@ class SharedStore {
   // no value was transferred or opened), or what Get would have answered.
   struct Revalidation {
     bool unchanged = false;
+    // With `unchanged`, where the store keeps the key's value, opaque to callers (0: nowhere
+    // it can name): what StillHolds asks about next time. (Beside the flag: no bigger.)
+    uint32_t where = 0;
     std::optional<Entry> entry;
   };
   // Get for a caller that already holds the value at `known_version` (core/cached_store): a
@@ -60,7 +63,15 @@ class SharedStore {
     if (!got) {
       return got.error();
     }
-    return Revalidation{false, std::move(*got)};
+    return Revalidation{.entry = std::move(*got)};
+  }
+  // True only when the value the store keeps at `where` (a Revalidation's) is
+  // still exactly the write that had `version` and has not expired at `now`: what
+  // GetIfChanged would answer `unchanged` for, proven without taking the store's lock or
+  // finding the key. false means only "cannot tell" (then ask GetIfChanged). A store that
+  // keeps no such places (Redis, every decorator) always says false.
+  virtual bool StillHolds(uint64_t /*where*/, uint64_t /*version*/, int64_t /*now*/) {
+    return false;
   }
   // Compare-and-set: replaces the value only while `key` still holds `version` (it was neither
   // written, erased nor expired since it was read); false when it did not. Atomic across every

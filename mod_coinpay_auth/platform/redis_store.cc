@@ -575,7 +575,7 @@ Result<SharedStore::Revalidation> RedisStore::GetIfChanged(std::string_view key,
       return known.error();
     }
     if (*known) {
-      return Revalidation{true, std::nullopt};
+      return Revalidation{.unchanged = true, .entry = std::nullopt};
     }
   }
   std::string k = KeyOf(key);
@@ -591,13 +591,13 @@ Result<SharedStore::Revalidation> RedisStore::GetIfChanged(std::string_view key,
     if (channel_) {
       Remember(key, known_version, ticket);
     }
-    return Revalidation{true, std::nullopt};
+    return Revalidation{.unchanged = true, .entry = std::nullopt};
   }
   auto got = Get(key, now);
   if (!got) {
     return got.error();
   }
-  return Revalidation{false, std::move(*got)};
+  return Revalidation{.entry = std::move(*got)};
 }
 
 Result<bool> RedisStore::PutIfVersion(std::string_view key, std::string_view value,

@@ -22,7 +22,10 @@ namespace {
 // "CPASHM01" read as little-endian bytes; a region without it was never initialised by Create.
 constexpr uint64_t kMagic = 0x31304d4853415043ULL;
 // Bump whenever Header or Slot changes: Attach must not read a table laid out differently.
-constexpr uint32_t kLayoutVersion = 3;
+// 4: a slot's version is cleared whenever its contents change hands (StillHolds relies on it;
+// a child of the previous release, still serving after a graceful restart, would not do it,
+// so it must not share the table).
+constexpr uint32_t kLayoutVersion = 4;
 constexpr uint32_t kNil = 0xffffffffU;
 // Block links: the end of a chain or of the free list. Block indices are below it, so the top
 // bit is free to mark a block while RebuildLocked or Verify counts it.
@@ -127,6 +130,24 @@ struct ShmStore::Slot {
   char key[kMaxKeyBytes];
   unsigned char inline_value[kInlineBytes];
 };
+
+namespace {
+// The fields StillHolds reads without the lock (a slot's version, expires_at and last_used, the
+// header's use_clock): every write to them goes through this, so none is a data race.
+template <typename T>
+std::atomic_ref<T> Shared(T& field) {
+  static_assert(std::atomic_ref<T>::is_always_lock_free, "shared between processes");
+  return std::atomic_ref<T>(field);
+}
+
+// How far behind the most recently used entry (in uses of the table) an entry read by
+// StillHolds may fall before it is marked used again under the lock. Strict LRU moves it to the
+// front on every read; this keeps it within the most recently used quarter of the table after
+// every read instead, so an entry in use is evicted only after three quarters of the table (not
+// the whole of it) were used since its last read, which only a table far too small for its
+// traffic sees. In return a revalidation takes the lock about once per quarter table of uses.
+uint64_t TouchLag(size_t capacity) { return std::max<uint64_t>(1, capacity / 4); }
+}  // namespace
 namespace {
 // Blocks a value of `len` bytes takes: none when it fits its slot.
 inline uint32_t BlocksFor(size_t len) {
@@ -236,7 +257,8 @@ ShmStore::ShmStore(void* base, size_t capacity, size_t entry_size, size_t block_
     : header_(static_cast<Header*>(base)),
       capacity_(capacity),
       entry_size_(entry_size),
-      block_count_(block_count) {
+      block_count_(block_count),
+      touch_lag_(TouchLag(capacity)) {
   static_assert(sizeof(Slot) == kSlotBytes, "a slot is four cache lines");
   auto* bytes = static_cast<unsigned char*>(base);
   Layout l = LayoutFor(sizeof(Header), capacity, block_count);
@@ -269,6 +291,11 @@ Result<std::unique_ptr<ShmStore>> ShmStore::Create(void* base, size_t size, size
   size_t blocks = PoolBytes(capacity, entry_size, value_bytes) / kBlockBytes;
   std::unique_ptr<ShmStore> store(new ShmStore(base, capacity, entry_size, blocks));
   Header* h = store->header_;
+  // A table made again over one of this layout continues its version clock: a version is
+  // never handed out twice by the same memory, so a place and version read from the old table
+  // (StillHolds) can never match the new one's.
+  const uint64_t versions_from =
+      h->magic == kMagic && h->version == kLayoutVersion ? h->version_clock : 0;
   // Clear the magic first: a process attaching while we initialise must be refused.
   h->magic = 0;
   StateBarrier();
@@ -314,6 +341,7 @@ Result<std::unique_ptr<ShmStore>> ShmStore::Create(void* base, size_t size, size
   }
   std::memset(static_cast<void*>(store->block_links_), 0, blocks * sizeof(uint32_t));
   store->RebuildLocked();
+  h->version_clock = versions_from;
   StateBarrier();
   h->magic = kMagic;
   return R(std::move(store));
@@ -447,14 +475,25 @@ void ShmStore::PushLruFrontLocked(uint32_t index) {
 }
 
 void ShmStore::TouchLocked(uint32_t index) {
-  SlotAt(index)->last_used = ++header_->use_clock;
+  const uint64_t used = header_->use_clock + 1;
+  Shared(header_->use_clock).store(used, std::memory_order_relaxed);
+  Shared(SlotAt(index)->last_used).store(used, std::memory_order_relaxed);
   if (header_->lru_head != index) {
     UnlinkFromLruLocked(index);
     PushLruFrontLocked(index);
   }
 }
 
+void ShmStore::InvalidateLocked(uint32_t index) {
+  // The fence keeps every later store of this locked section (expires_at, a new version, the
+  // value) from being seen before the cleared version: a reader that sees any of them sees the
+  // version changed on its second look (StillHolds).
+  Shared(SlotAt(index)->version).store(0, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+}
+
 void ShmStore::FreeSlotLocked(uint32_t index) {
+  InvalidateLocked(index);
   Slot* s = SlotAt(index);
   // Marked free before unlinking: recovery trusts states, never half-updated links.
   s->state = kFree;
@@ -630,6 +669,7 @@ void ShmStore::RebuildLocked() {
       max_used = std::max(max_used, s->last_used);
       h->version_clock = std::max(h->version_clock, s->version);
     } else {
+      InvalidateLocked(i);  // a slot torn by a dead writer was cleared already; any other too
       s->state = kFree;
       s->key_len = 0;
       s->value_len = 0;
@@ -701,7 +741,7 @@ void ShmStore::RebuildLocked() {
   h->lru_head = list;
   h->lru_tail = prev;
   h->live = live;
-  h->use_clock = std::max(h->use_clock, max_used);
+  Shared(h->use_clock).store(std::max(h->use_clock, max_used), std::memory_order_relaxed);
 }
 
 Status ShmStore::CheckSizes(std::string_view key, std::string_view value) const {
@@ -722,6 +762,7 @@ Status ShmStore::CheckSizes(std::string_view key, std::string_view value) const 
 // drops the slot and gives every block no live chain holds back to the pool.
 void ShmStore::WriteLocked(uint32_t index, bool is_new, std::string_view key, uint64_t hash,
                            std::string_view value, int64_t expires_at) {
+  InvalidateLocked(index);
   Slot* s = SlotAt(index);
   s->state = kWriting;
   StateBarrier();
@@ -761,8 +802,9 @@ void ShmStore::WriteLocked(uint32_t index, bool is_new, std::string_view key, ui
     }
   }
   s->value_len = static_cast<uint32_t>(value.size());
-  s->expires_at = expires_at;
-  s->version = ++header_->version_clock;
+  Shared(s->expires_at).store(expires_at, std::memory_order_relaxed);
+  // Last, released: a reader that sees the new version sees everything written before it.
+  Shared(s->version).store(++header_->version_clock, std::memory_order_release);
   StateBarrier();
   s->state = kLive;
 }
@@ -948,7 +990,7 @@ Result<SharedStore::Revalidation> ShmStore::GetIfChanged(std::string_view key, i
     }
     if (SlotAt(index)->version == known_version) {
       TouchLocked(index);
-      return R(Revalidation{true, std::nullopt});
+      return R(Revalidation{.unchanged = true, .where = index + 1, .entry = std::nullopt});
     }
   }
   // Changed: read it as Get does (its allocation outside the lock). Whatever a writer did in
@@ -957,7 +999,38 @@ Result<SharedStore::Revalidation> ShmStore::GetIfChanged(std::string_view key, i
   if (!got) {
     return R(got.error());
   }
-  return R(Revalidation{false, std::move(*got)});
+  return R(Revalidation{.entry = std::move(*got)});
+}
+
+bool ShmStore::StillHolds(uint64_t where, uint64_t version, int64_t now) {
+  if (where == 0 || where > capacity_ || version == 0) {
+    return false;  // not a place this store handed out, or a slot never written
+  }
+  const auto index = static_cast<uint32_t>(where - 1);
+  Slot* s = SlotAt(index);
+  // A seqlock read: the version, then the fields, then the version again. Versions are never
+  // reused and every change clears the version first (InvalidateLocked), so the same version
+  // twice means the expiry read between belongs to that very write.
+  if (Shared(s->version).load(std::memory_order_acquire) != version) {
+    return false;
+  }
+  const int64_t expires_at = Shared(s->expires_at).load(std::memory_order_relaxed);
+  const uint64_t lag = Shared(header_->use_clock).load(std::memory_order_relaxed) -
+                       Shared(s->last_used).load(std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if (Shared(s->version).load(std::memory_order_relaxed) != version || expires_at <= now) {
+    return false;  // changed, or expired: GetIfChanged reclaims it
+  }
+  if (lag < touch_lag_) {
+    return true;
+  }
+  // Fallen behind (TouchLag): marked used under the lock, where the version is checked again.
+  Lock lock(this);
+  if (!lock.status().ok() || s->version != version || s->expires_at <= now) {
+    return false;
+  }
+  TouchLocked(index);
+  return true;
 }
 
 Result<bool> ShmStore::PutIfVersion(std::string_view key, std::string_view value,

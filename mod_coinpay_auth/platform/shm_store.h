@@ -109,6 +109,16 @@ class ShmStore final : public SharedStore {
   // `unchanged` (the entry marked recently used) without a byte copied or allocated.
   Result<Revalidation> GetIfChanged(std::string_view key, int64_t now,
                                     uint64_t known_version) override;
+  // Without the lock: the slot `where` names (Get and GetIfChanged fill it in) still holds the
+  // write that had `version`, unexpired at `now`. Versions come from one counter per region and
+  // are never reused; every change of a slot's contents (write, erase, expiry, eviction,
+  // recovery) clears its version before touching anything else and gives it a new one, if any,
+  // only once the write is complete, in the same locked section. So a reader that sees its
+  // version before and after reading the expiry knows the slot held that very write meanwhile.
+  // The entry is marked recently used (under the lock) only once it has fallen a quarter of the
+  // table behind the most recently used one: see TouchLag in shm_store.cc for what that changes
+  // in the eviction order.
+  bool StillHolds(uint64_t where, uint64_t version, int64_t now) override;
   // Versions come from one counter per region, so a key erased and written again never shows a
   // version it had before.
   Result<bool> PutIfVersion(std::string_view key, std::string_view value, int64_t expires_at,
@@ -178,6 +188,8 @@ class ShmStore final : public SharedStore {
   void UnlinkFromLruLocked(uint32_t index);
   void PushLruFrontLocked(uint32_t index);
   void TouchLocked(uint32_t index);
+  // Clears a slot's version before its contents change (StillHolds).
+  void InvalidateLocked(uint32_t index);
   void FreeSlotLocked(uint32_t index);
   uint32_t TakeSlotLocked();
   Status CheckSizes(std::string_view key, std::string_view value) const;
@@ -196,6 +208,7 @@ class ShmStore final : public SharedStore {
   size_t capacity_;
   size_t entry_size_;
   size_t block_count_;
+  uint64_t touch_lag_;  // StillHolds marks an entry used once this far behind (use_clock)
   std::function<void()> mid_write_hook_;
 };
 

@@ -434,10 +434,10 @@ class VersionedStore : public testing::InMemoryStore {
       return got.error();
     }
     if (got->has_value() && (*got)->version == known_version) {
-      return Revalidation{true, std::nullopt};
+      return Revalidation{.unchanged = true, .entry = std::nullopt};
     }
     ++values_sent;
-    return Revalidation{false, std::move(*got)};
+    return Revalidation{.entry = std::move(*got)};
   }
   int values_sent = 0;
 };
@@ -551,9 +551,9 @@ TEST_F(SessionsHintTest, TheNextRequestOnAConnectionStartsFromWhatTheLastOneRead
   ASSERT_TRUE(id.ok());
   auto first = LoadOnConnection(*id);
   ASSERT_TRUE(first.has_value());
-  EXPECT_EQ(connection_.id.view(), *id);
-  EXPECT_EQ(connection_.key.view(), Sha256(*id));
-  EXPECT_EQ(connection_.seen, first->stored);
+  EXPECT_EQ(connection_.loaded->id.view(), *id);
+  EXPECT_EQ(connection_.loaded->key.view(), Sha256(*id));
+  EXPECT_EQ(connection_.loaded->stored, first->stored);
   const int sent = store_.values_sent;
   auto again = LoadOnConnection(*id);
   ASSERT_TRUE(again.has_value());
@@ -574,13 +574,13 @@ TEST_F(SessionsHintTest, AnotherUsersRequestOnTheSameConnectionGetsItsOwnSession
   ASSERT_TRUE(as_bob.has_value());
   EXPECT_EQ(as_bob->stored->view->user, "bob@example.com");
   EXPECT_EQ(as_bob->key.view(), Sha256(*bob));
-  EXPECT_EQ(connection_.id.view(), *bob);
+  EXPECT_EQ(connection_.loaded->id.view(), *bob);
   auto as_alice = LoadOnConnection(*alice);
   ASSERT_TRUE(as_alice.has_value());
   EXPECT_EQ(as_alice->stored->view->user, "alice@example.com");
   // An id no session has finds nothing, and leaves the connection's last session as it was.
   EXPECT_FALSE(LoadOnConnection(std::string(43, 'A')).has_value());
-  EXPECT_EQ(connection_.id.view(), *alice);
+  EXPECT_EQ(connection_.loaded->id.view(), *alice);
 }
 
 TEST_F(SessionsHintTest, AChangeOrLogoutElsewhereIsSeenOnTheConnection) {
@@ -594,10 +594,11 @@ TEST_F(SessionsHintTest, AChangeOrLogoutElsewhereIsSeenOnTheConnection) {
   auto after = LoadOnConnection(*id);
   ASSERT_TRUE(after.has_value());
   EXPECT_EQ(after->stored->view->user, "alice.new@example.com");
-  EXPECT_EQ(connection_.seen, after->stored);
+  EXPECT_EQ(connection_.loaded->stored, after->stored);
   ASSERT_TRUE(other_process_.Destroy(*id).ok());
   EXPECT_FALSE(LoadOnConnection(*id).has_value());
-  EXPECT_EQ(connection_.seen, nullptr) << "the connection keeps nothing of an ended session";
+  EXPECT_FALSE(connection_.loaded.has_value())
+      << "the connection keeps nothing of an ended session";
   EXPECT_FALSE(LoadOnConnection(*id).has_value());
 }
 

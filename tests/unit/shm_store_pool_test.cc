@@ -308,7 +308,7 @@ TEST_F(ShmPoolTest, AttachRefusesARegionOfAnotherLayoutVersion) {
   ASSERT_FALSE(attached.ok());
   EXPECT_EQ(attached.code(), Errc::kConfig);
   EXPECT_EQ(attached.error().detail,
-            "session store region has layout version 2, this build uses 3");
+            "session store region has layout version 2, this build uses 4");
 }
 
 TEST_F(ShmPoolTest, AttachSeesValuesInBlocksAndThePoolsSize) {
