@@ -4,7 +4,7 @@
 Run with bench/run.sh (see bench/README.md). One run:
 
   1. starts a real OP (tests/op/op.js, oidc-provider) and one private httpd (event MPM, fixed
-     pool of 2 processes x 64 threads, MaxKeepAliveRequests 0, LogLevel warn) that loads both
+     pool of 1 process x 128 threads, MaxKeepAliveRequests 0, LogLevel warn) that loads both
      mod_coinpay_auth and mod_auth_openidc, plus a small https server on loopback that serves
      the OP's JWKS with a self-signed certificate made at run time (mod_auth_openidc 2.4.12
      only fetches JWKS over https);
@@ -99,11 +99,14 @@ SCENARIOS = {
 # Callgrind also measures (b) with the Redis store: key "r", same path and cookie as (b).
 CG_LABELS = {**{k: v[0] for k, v in SCENARIOS.items()}, "r": "(b) coinpay session, Redis store"}
 
+# One process: the server side runs on one CPU (--pin), where a second process adds nothing but
+# switches between two address spaces, as many as wrk's connections happen to be split between
+# them (runs of the same row differed by 10 % so).
 POOL = """
-StartServers 2
-ServerLimit 2
-ThreadLimit 64
-ThreadsPerChild 64
+StartServers 1
+ServerLimit 1
+ThreadLimit 128
+ThreadsPerChild 128
 MaxRequestWorkers 128
 MinSpareThreads 32
 MaxSpareThreads 256
@@ -189,8 +192,11 @@ class BenchHttpd(Httpd):
     mod_cgid: its ScriptSock line goes)."""
 
     def conf_text(self):
+        # As Debian's apache2.conf: no .htaccess above the document root. Without it every
+        # request probes one per directory of the temporary path (4 failed openat calls).
         return "\n".join(l for l in super().conf_text().split("\n")
-                         if not l.startswith("ScriptSock"))
+                         if not l.startswith("ScriptSock")) + \
+            "<Directory />\n    AllowOverride None\n</Directory>\n"
 
     def write(self):
         super().write()
@@ -928,6 +934,50 @@ def measure(h, key, headers, args, label=None, redis_port=None):
     return res
 
 
+def perf_shares(h, plan, args, module_name):
+    """Where CPU 0's time goes (the server side, --pin) while wrk runs each row of `plan`
+    [(key, headers)]: `perf record -e cpu-clock` samples CPU 0 (timer based, so it also works
+    where a VM has no hardware counters) for the middle of a wrk run, and `perf report --sort dso`
+    splits them by object. Real time, cache misses included, where callgrind counts
+    instructions. {} when perf is missing or refuses (the report says so)."""
+    if not args.pin or not shutil.which("perf"):
+        return {}
+    out = {}
+    for key, headers in plan:
+        data = os.path.join(h.root, f"perf-{key}.data")
+        res = {}
+        wrk = threading.Thread(target=lambda: res.update(run_wrk(h.url(SCENARIOS[key][1]),
+                                                                 headers, args)))
+        wrk.start()
+        time.sleep(1)
+        rec = subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-F", "2000", "-C",
+                              ",".join(str(c) for c in sorted(PIN_SERVER_CPUS)), "-o", data,
+                              "--", "sleep", str(max(1, args.duration - 2))],
+                             capture_output=True, text=True, timeout=args.duration + 30)
+        wrk.join(args.duration + 60)
+        rep_ = subprocess.run(["perf", "report", "-i", data, "--sort", "dso", "--stdio", "-g",
+                               "none", "--percent-limit", "0"],
+                              capture_output=True, text=True, timeout=120)
+        shares = {}
+        for line in rep_.stdout.splitlines():
+            m = re.match(r"\s*([\d.]+)%\s+(\S+)", line)
+            if m:
+                shares[m.group(2)] = float(m.group(1))
+        if rec.returncode != 0 or not shares or not res.get("rps"):
+            log(f"perf: no profile for ({key}): {(rec.stderr or rep_.stderr)[:200]}")
+            return {}
+        kernel = sum(v for k, v in shares.items() if k.startswith("["))
+        module = shares.get(module_name, 0.0)
+        out[key] = {"rps": res["rps"], "kernel_pct": kernel, "module_pct": module,
+                    "user_pct": 100.0 - kernel,
+                    # CPU 0 is busy throughout, so a share of its time per request served:
+                    "module_us_per_req": module / 100.0 * 1e6 / res["rps"],
+                    "user_us_per_req": (100.0 - kernel) / 100.0 * 1e6 / res["rps"]}
+        log(f"perf ({key}): kernel {kernel:.1f} %, user space {100 - kernel:.1f} %, "
+            f"mod_coinpay_auth {module:.2f} % of CPU 0 at {res['rps']:.0f} req/s")
+    return out
+
+
 def measure_set(h, plan, args):
     """The rows of one server, measured in `args.rounds` interleaved rounds (a b c, a b c, ...)
     so that drift of the machine over time (CPU frequency, caches, other work) falls on every
@@ -1226,7 +1276,7 @@ def write_report(res, meta, cg, args):
     base = next((r["rps"] for r in res if r["key"] == "a" and "base_of" not in r), None)
     lines = [f"# Benchmark results ({meta['date']})", "",
              f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s on loopback, "
-             f"the same 1 KB static file; httpd {meta['httpd']} event MPM, 2 processes x 64 "
+             f"the same 1 KB static file; httpd {meta['httpd']} event MPM, 1 process x 128 "
              f"threads, MaxKeepAliveRequests 0, LogLevel warn; mod_auth_openidc "
              f"{meta['openidc']}; {meta['cpus']} CPUs"
              + (f", the server side (httpd, Redis, the OP) pinned to CPU 0 and wrk to CPU "
@@ -1284,6 +1334,22 @@ def write_report(res, meta, cg, args):
                   "| fill | store config | users | entries | region | value bytes used | "
                   "region / user | used / user |", "|---:|---|---:|---:|---:|---:|---:|---:|"
                   ] + fill_mem
+    perf = meta.get("perf") or {}
+    if perf:
+        lines += ["", "## Where the server's CPU goes (perf)", "",
+                  "CPU 0 (the server side) sampled with `perf record -e cpu-clock` (2,000 Hz) in the "
+                  "middle of one more wrk run per row, split by object with `perf report --sort "
+                  "dso`: real time, cache misses included. mod_coinpay_auth's share is its own "
+                  "code only (what it calls in APR and libc counts there). Per request = share x "
+                  "CPU 0's time / requests served (CPU 0 is busy throughout).", "",
+                  "| scenario | requests/s | kernel | user space | user space per request | "
+                  "mod_coinpay_auth | its time per request |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for key in ("a", "b", "f", "d"):
+            if key in perf:
+                p = perf[key]
+                lines.append(f"| {SCENARIOS[key][0]} | {p['rps']:.0f} | {p['kernel_pct']:.1f} % | "
+                             f"{p['user_pct']:.1f} % | {p['user_us_per_req']:.2f} µs | "
+                             f"{p['module_pct']:.2f} % | {p['module_us_per_req']:.3f} µs |")
     if cg:
         lines += ["", "## Instructions per request (callgrind, httpd -X, "
                   f"{args.cg_requests} keep-alive requests after 20 warm-up requests)", "",
@@ -1383,9 +1449,9 @@ def version_of(cmd, pattern):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--duration", type=int, default=8, help="seconds per wrk run (default 8)")
-    ap.add_argument("--rounds", type=int, default=3,
-                    help="interleaved rounds per server; each row keeps its median (default 3)")
+    ap.add_argument("--duration", type=int, default=6, help="seconds per wrk run (default 6)")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="interleaved rounds per server; each row keeps its median (default 5)")
     ap.add_argument("--pin", action=argparse.BooleanOptionalAction,
                     default=(os.cpu_count() or 1) >= 2,
                     help="server side on CPU 0, wrk on the other CPUs (default when there are "
@@ -1530,6 +1596,8 @@ def main():
         if with_openidc:
             plan.append(("e", bearer, None))
         rows = {r["key"]: r for r in measure_set(h, plan, args)}
+        meta["perf"] = perf_shares(h, [(p[0], p[1]) for p in plan if p[0] in "abfd"], args,
+                                   os.path.basename(so))
         if not with_openidc:
             rows["c"] = {"key": "c", "label": SCENARIOS["c"][0], "skipped":
                          "mod_auth_openidc not installed", "ok": False, "statuses": {}}
@@ -1740,6 +1808,15 @@ def main():
             goals.append(f"{text}: not measured")
     # The goals of issue 14 (a protected request that costs almost nothing).
     goal("(b) >= 0.97 x (a)", "b", "a", 0.97)
+    perf = meta.get("perf") or {}
+    if "a" in perf and "b" in perf:
+        extra = perf["b"]["user_us_per_req"] - perf["a"]["user_us_per_req"]
+        whole = 1e6 / perf["a"]["rps"]
+        goals.append(f"for (b), in CPU time (perf): user space per request {extra:+.2f} µs over "
+                     f"(a), {100 * extra / whole:.1f} % of (a)'s whole request ({whole:.1f} µs), "
+                     f"i.e. (b) at {whole / (whole + extra):.3f} x (a) without wrk's run-to-run "
+                     "noise; of it mod_coinpay_auth's own code "
+                     f"{perf['b']['module_us_per_req']:.2f} µs")
     if "f" in rps and "a" in rps and rps["a"] > 0 and rps["f"] > 0:
         goals.append(f"for (b): the floor (f) / (a) = {rps['f'] / rps['a']:.2f} (httpd's own cost "
                      f"of an authenticated location), (b) / (f) = {rps['b'] / rps['f']:.2f} "

@@ -8,7 +8,7 @@ pkgs=(build-essential cmake pkg-config apache2 apache2-dev libapr1-dev libapruti
       libjansson-dev libcurl4-openssl-dev libcjose-dev libhiredis-dev libgtest-dev libgmock-dev
       libbenchmark-dev redis-server wrk nodejs curl clang libclang-rt-14-dev
       python3-pytest python3-requests python3-cryptography python3-selenium
-      chromium chromium-driver libapache2-mod-auth-openidc valgrind python3-matplotlib gdb)
+      chromium chromium-driver libapache2-mod-auth-openidc valgrind python3-matplotlib gdb linux-perf)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
