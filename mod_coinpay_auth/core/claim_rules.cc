@@ -90,7 +90,7 @@ Result<ScopeRule> ScopeRule::Parse(std::string_view require_args) {
 bool ScopeRule::SatisfiedBy(const Json& claims) const {
   // The usual case, a "scope" string: matched word by word in place, on every request.
   if (Json scope = claims.Get("scope"); scope.IsString()) {
-    const std::string text = scope.AsString();
+    const std::string_view text = scope.AsStringView();  // `scope` holds it
     return std::all_of(scopes_.begin(), scopes_.end(),
                        [&](const std::string& s) { return HasWord(text, s); });
   }

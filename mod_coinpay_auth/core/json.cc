@@ -143,6 +143,12 @@ std::string Json::AsString() const {
   }
   return std::string(json_string_value(j_), json_string_length(j_));
 }
+std::string_view Json::AsStringView() const {
+  if (!json_is_string(j_)) {
+    return {};
+  }
+  return {json_string_value(j_), json_string_length(j_)};
+}
 int64_t Json::AsInt() const { return json_is_integer(j_) ? json_integer_value(j_) : 0; }
 double Json::AsNumber() const { return json_is_number(j_) ? json_number_value(j_) : 0.0; }
 bool Json::AsBool() const { return json_is_true(j_); }

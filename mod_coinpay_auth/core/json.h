@@ -48,6 +48,8 @@ class Json {
   std::vector<std::string> Keys() const;
 
   std::string AsString() const;  // "" unless a string
+  // The string in place, valid while this value (or a copy of it) lives; "" unless a string.
+  std::string_view AsStringView() const;
   int64_t AsInt() const;
   double AsNumber() const;
   bool AsBool() const;

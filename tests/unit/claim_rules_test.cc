@@ -87,6 +87,10 @@ TEST(ScopeRule, ScopesMatchWholeWordsOnly) {
   ScopeRule rule = Scopes("read");
   EXPECT_FALSE(rule.SatisfiedBy(ClaimsOf(R"({"scope":"read:documents reader"})")));
   EXPECT_FALSE(rule.SatisfiedBy(ClaimsOf(R"({"scope":"READ"})")));
+  // Found inside other words first, then whole.
+  EXPECT_TRUE(rule.SatisfiedBy(ClaimsOf(R"({"scope":"reader xread read:x read"})")));
+  EXPECT_TRUE(rule.SatisfiedBy(ClaimsOf(R"({"scope":"readread\tread"})")));
+  EXPECT_FALSE(rule.SatisfiedBy(ClaimsOf(R"({"scope":"readread rea"})")));
 }
 
 // The scope string is matched in place; it must decide as the listed scopes (ScopesOf) do,
