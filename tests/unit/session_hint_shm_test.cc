@@ -90,7 +90,8 @@ class SessionsOnSharedMemoryTest : public ::testing::Test {
   SessionReadHint connection_;
 };
 
-TEST_F(SessionsOnSharedMemoryTest, TheConnectionsSessionIsConfirmedWhileAnotherProcessHoldsTheLock) {
+TEST_F(SessionsOnSharedMemoryTest,
+       TheConnectionsSessionIsConfirmedWhileAnotherProcessHoldsTheLock) {
   const std::string id = SignIn();
   Settle(id);
   const Sessions::Loaded* before = connection_.loaded ? &*connection_.loaded : nullptr;
@@ -221,13 +222,14 @@ TEST_F(SessionsOnSharedMemoryTest, ARequestNeverGetsARecordAnotherProcessHasRepl
         ASSERT_TRUE(other_process_->Destroy(id).ok());
         gone_below.store(last + 1);
         // The same id signed in again (as a test may write it): a new version, maybe elsewhere.
-        ASSERT_TRUE(other_store_->Put(key, EncodeSession([&] {
-                                        SessionRecord r = Alice();
-                                        r.created_at = clock_.NowSeconds();
-                                        r.last_seen_at = clock_.NowSeconds();
-                                        return r;
-                                      }()),
-                                      clock_.NowSeconds() + 3600)
+        ASSERT_TRUE(other_store_
+                        ->Put(key, EncodeSession([&] {
+                                SessionRecord r = Alice();
+                                r.created_at = clock_.NowSeconds();
+                                r.last_seen_at = clock_.NowSeconds();
+                                return r;
+                              }()),
+                              clock_.NowSeconds() + 3600)
                         .ok());
         gone_below.store(version_now());
       }
