@@ -278,7 +278,16 @@ bool Sessions::Open(std::string_view id, std::string_view key,
 
 Result<std::optional<Sessions::Loaded>> Sessions::Load(std::string_view cookie_header, int64_t now,
                                                        SessionParts parts) {
-  return Load(FindModuleCookies(config_, cookie_header).session_ids.span(), now, parts);
+  SessionReadHint none;  // no connection: nothing kept past this call
+  auto found = Load(FindModuleCookies(config_, cookie_header).session_ids.span(), now, parts, none);
+  if (!found) {
+    return found.error();
+  }
+  Result<std::optional<Loaded>> out = std::optional<Loaded>();
+  if (*found != nullptr) {
+    *out = std::move(none.loaded);
+  }
+  return out;
 }
 
 Result<SharedStore::Revalidation> Sessions::ReadAgainst(std::string_view key, int64_t now,
@@ -291,25 +300,6 @@ Result<SharedStore::Revalidation> Sessions::ReadAgainst(std::string_view key, in
     return got.error();
   }
   return SharedStore::Revalidation{.entry = std::move(*got)};
-}
-
-Result<std::optional<Sessions::Loaded>> Sessions::Load(std::span<const std::string_view> ids,
-                                                       int64_t now, SessionParts parts,
-                                                       SessionReadHint* hint) {
-  SessionReadHint none;  // a caller without a connection: nothing kept past this call
-  auto found = Load(ids, now, parts, hint != nullptr ? *hint : none);
-  if (!found) {
-    return found.error();
-  }
-  Result<std::optional<Loaded>> out = std::optional<Loaded>();
-  if (*found != nullptr) {
-    if (hint != nullptr) {
-      out->emplace(**found);
-    } else {
-      *out = std::move(none.loaded);
-    }
-  }
-  return out;
 }
 
 Result<const Sessions::Loaded*> Sessions::Load(std::span<const std::string_view> ids, int64_t now,

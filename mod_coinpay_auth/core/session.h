@@ -183,11 +183,8 @@ class Sessions {
   // Writes nothing (see Touch), so per-location limits still see the stored last_seen_at.
   Result<std::optional<Loaded>> Load(std::string_view cookie_header, int64_t now,
                                      SessionParts parts = SessionParts::kAll);
-  // The same, from the session ids already found in the header (FindModuleCookies); `hint`
-  // (may be nullptr) is this connection's, read first and updated.
-  Result<std::optional<Loaded>> Load(std::span<const std::string_view> ids, int64_t now,
-                                     SessionParts parts, SessionReadHint* hint = nullptr);
-  // The request path's: the session found is kept in `hint` (this connection's) and returned
+  // The request path's, from the session ids already found in the header (FindModuleCookies):
+  // the session found is kept in `hint` (this connection's) and returned
   // from there (nullptr: none). A request naming the session the connection's last one read,
   // unchanged where the store keeps it, gets it back with nothing read, built or copied; it
   // holds at least `parts` (maybe more). Valid until the next Load with the same hint.

@@ -109,9 +109,9 @@ class ShmStore final : public SharedStore {
   // `unchanged` (the entry marked recently used) without a byte copied or allocated.
   Result<Revalidation> GetIfChanged(std::string_view key, int64_t now,
                                     uint64_t known_version) override;
-  // Without the lock: the slot `where` names (Get and GetIfChanged fill it in) still holds the
-  // write that had `version`, unexpired at `now`. Versions come from one counter per region and
-  // are never reused; every change of a slot's contents (write, erase, expiry, eviction,
+  // Without the lock: the slot `where` names (GetIfChanged's `unchanged` answer gives it) still
+  // holds the write that had `version`, unexpired at `now`. Versions come from one counter per
+  // region and are never reused; every change of a slot's contents (write, erase, expiry, eviction,
   // recovery) clears its version before touching anything else and gives it a new one, if any,
   // only once the write is complete, in the same locked section. So a reader that sees its
   // version before and after reading the expiry knows the slot held that very write meanwhile.

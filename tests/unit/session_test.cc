@@ -539,9 +539,12 @@ class SessionsHintTest : public SessionsRevalidationTest {
     const std::string header = CookieFor(id);
     const ModuleCookies found = FindModuleCookies(config_, header);
     auto loaded = sessions_.Load(found.session_ids.span(), clock_.NowSeconds(),
-                                 SessionParts::kTimesOnly, &connection_);
+                                 SessionParts::kTimesOnly, connection_);
     EXPECT_TRUE(loaded.ok());
-    return loaded.ok() ? std::move(*loaded) : std::nullopt;
+    if (!loaded.ok() || *loaded == nullptr) {
+      return std::nullopt;
+    }
+    return **loaded;  // a copy: the connection keeps its own
   }
   SessionReadHint connection_;
 };
