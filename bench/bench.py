@@ -44,6 +44,7 @@ import re
 import secrets
 import shutil
 import signal
+import statistics
 import socket
 import ssl
 import subprocess
@@ -94,6 +95,9 @@ SCENARIOS = {
     # nothing (the bench build's AuthType coinpay-bench-floor): what httpd itself costs for an
     # authenticated location. (b) / (f) is the module's own share.
     "f": ("(f) floor: (b)'s location, authn that does nothing", "/floor/" + FILE),
+    # The control: (a) once more, last in each round. Its ratio to (a) would be 1.00 on a quiet
+    # machine; how far it is not is this run's noise, the yardstick for every other ratio.
+    "a2": ("(a) again: the same file, last in each round (the noise)", "/pub/" + FILE),
 }
 
 # Callgrind also measures (b) with the Redis store: key "r", same path and cookie as (b).
@@ -982,7 +986,8 @@ def measure_set(h, plan, args):
     """The rows of one server, measured in `args.rounds` interleaved rounds (a b c, a b c, ...)
     so that drift of the machine over time (CPU frequency, caches, other work) falls on every
     row alike; each row keeps its median round (by requests/s), is INVALID if any round was,
-    and counts as busy if any round was. plan: [(key, headers, label or None[, options])];
+    and counts as busy if any round was; `rounds` keeps every round's requests/s for the paired
+    ratios (paired_ratio). plan: [(key, headers, label or None[, options])];
     options: {"server": another running httpd that serves this row (its rounds interleave with
     h's rows all the same), "redis_port": report Redis's commands per request of this row}."""
     def run(key, headers, label, opts=None):
@@ -998,6 +1003,39 @@ def measure_set(h, plan, args):
         row["rounds"] = [round(r["rps"]) for r in (x[i] for x in rounds)]
         out.append(row)
     return out
+
+
+def paired_ratio(row, base):
+    """row / base as (median, lowest, highest) of the rounds' ratios, each round's requests/s
+    over the same round's base: the two ran a few seconds apart, so what moves the machine
+    between rounds moves both. None when either is missing or was not measured."""
+    if not row or not base or row.get("skipped") or base.get("skipped"):
+        return None
+    pairs = [x / y for x, y in zip(row.get("rounds", []), base.get("rounds", [])) if y > 0]
+    if not pairs:
+        return (row["rps"] / base["rps"],) * 3 if base.get("rps") else None
+    return statistics.median(pairs), min(pairs), max(pairs)
+
+
+def fmt_ratio(pr):
+    """'0.97 (0.93-1.01)': the median round and the rounds' range."""
+    if pr is None:
+        return "-"
+    med, lo, hi = pr
+    return f"{med:.2f}" if lo == hi else f"{med:.2f} ({lo:.2f}-{hi:.2f})"
+
+
+def assign_ratios(results):
+    """Every row's ratio to its server's (a) (the first (a) for the main rows, the level's own
+    (a) for a fill level's or the Redis server's rows), paired by round."""
+    first = next((r for r in results if r["key"] == "a" and "base_of" not in r
+                  and "level" not in r), None)
+    bases = {r["base_of"]: r for r in results if "base_of" in r}
+    for r in results:
+        base = bases.get(r.get("level", r.get("base_of")), first)
+        r["is_base"] = r is base
+        r["paired"] = None if r is base else paired_ratio(r, base)
+        r["ratio"] = 1.0 if r is base else (r["paired"][0] if r["paired"] else None)
 
 
 def measure_once(h, key, headers, args, label=None, redis_port=None):
@@ -1274,6 +1312,7 @@ def fmt_ms(v):
 def write_report(res, meta, cg, args):
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     base = next((r["rps"] for r in res if r["key"] == "a" and "base_of" not in r), None)
+    assign_ratios(res)
     lines = [f"# Benchmark results ({meta['date']})", "",
              f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s on loopback, "
              f"the same 1 KB static file; httpd {meta['httpd']} event MPM, 1 process x 128 "
@@ -1282,18 +1321,18 @@ def write_report(res, meta, cg, args):
              + (f", the server side (httpd, Redis, the OP) pinned to CPU 0 and wrk to CPU "
                 f"{','.join(str(c) for c in wrk_cpus())}" if args.pin else ", nothing pinned")
              + ". Ratios are to (a) on the same server: the "
-             "first (a) for the first five rows, the fill level's own (a) for the rows below "
-             "it (each fill level restarts httpd with larger stores). Each server's rows ran "
-             f"in {args.rounds} interleaved rounds (a b c..., a b c..., ...); a row is its median "
-             "round, the rounds' requests/s in the last column.", "",
+             "first (a) for the rows up to (e), the Redis server's and each fill level's own (a) "
+             "for theirs (each fill level restarts httpd with larger stores). Each server's rows ran "
+             f"in {args.rounds} interleaved rounds (a b c..., a b c..., ...); a row's requests/s "
+             "and p99 are its median round's, the rounds' requests/s in the last column; its "
+             "ratio is the median of its rounds' ratios to the same round's (a), their range in "
+             "brackets. \"(a) again\" measures the same file as (a), last in each round: its "
+             "ratio is this run's noise, the yardstick for the others.", "",
              "| scenario | requests/s | p99 latency | ratio to (a) | statuses OK | other CPU load "
              "| rounds (req/s) |",
              "|---|---:|---:|---:|---|---:|---|"]
-    level_base = {r["base_of"]: r["rps"] for r in res if "base_of" in r}
     for r in res:
-        b = level_base.get(r.get("level", r.get("base_of")), base)
-        r["ratio"] = r["rps"] / b if b and not r.get("skipped") else None
-        ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else "-"
+        ratio = "1.00" if r["is_base"] else fmt_ratio(r["paired"])
         bad = {k: v for k, v in r["statuses"].items() if k != "200"}
         st = (f"yes ({r['statuses'].get('200', 0)} x 200)" if r["ok"]
               else f"**INVALID** {json.dumps(bad)}")
@@ -1408,7 +1447,7 @@ def write_chart(res, base):
     for r in rows:
         if not r["ok"]:
             colors.append("#bbbbbb")
-        elif r["key"] in ("a", "f"):  # the unprotected file and the floor
+        elif r["key"] in ("a", "a2", "f"):  # the unprotected file and the floor
             colors.append("#4c72b0")
         elif r["key"] in ("b", "d"):
             colors.append("#55a868")
@@ -1449,9 +1488,9 @@ def version_of(cmd, pattern):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--duration", type=int, default=6, help="seconds per wrk run (default 6)")
-    ap.add_argument("--rounds", type=int, default=5,
-                    help="interleaved rounds per server; each row keeps its median (default 5)")
+    ap.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
+    ap.add_argument("--rounds", type=int, default=9,
+                    help="interleaved rounds per server; each row keeps its median (default 9)")
     ap.add_argument("--pin", action=argparse.BooleanOptionalAction,
                     default=(os.cpu_count() or 1) >= 2,
                     help="server side on CPU 0, wrk on the other CPUs (default when there are "
@@ -1595,13 +1634,14 @@ def main():
         plan.append(("d", bearer, None))
         if with_openidc:
             plan.append(("e", bearer, None))
+        plan.append(("a2", [], None))
         rows = {r["key"]: r for r in measure_set(h, plan, args)}
-        meta["perf"] = perf_shares(h, [(p[0], p[1]) for p in plan if p[0] in "abfd"], args,
-                                   os.path.basename(so))
+        meta["perf"] = perf_shares(h, [(p[0], p[1]) for p in plan if p[0] in ("a", "b", "f", "d")],
+                                   args, os.path.basename(so))
         if not with_openidc:
             rows["c"] = {"key": "c", "label": SCENARIOS["c"][0], "skipped":
                          "mod_auth_openidc not installed", "ok": False, "statuses": {}}
-        results.extend(rows[k] for k in ("a", "b", "f", "c", "d", "e") if k in rows)
+        results.extend(rows[k] for k in ("a", "a2", "b", "f", "c", "d", "e") if k in rows)
         if with_openidc:
             meta["jwks_https_fetches"] = jwks.fetches
         problems = log_problems(h)
@@ -1792,21 +1832,28 @@ def main():
         else:
             log(f"kept {workdir}")
 
-    first = [r for r in results if "level" not in r and "base_of" not in r and not r.get("skipped")]
-    rps = {r["key"]: r["rps"] for r in first}
-    ok = {r["key"]: r["ok"] for r in first}
+    assign_ratios(results)
+    first = {r["key"]: r for r in results
+             if "level" not in r and "base_of" not in r and not r.get("skipped")}
     goals = []
 
     def goal(text, lhs, rhs, factor):
-        if lhs in rps and rhs in rps and rps[rhs] > 0:
-            val = rps[lhs] / rps[rhs]
-            met = val >= factor
-            valid = ok.get(lhs) and ok.get(rhs)
-            goals.append(f"{text}: {val:.2f} -> {'met' if met else 'NOT met'}"
-                         + ("" if valid else " (a run involved is INVALID)"))
-        else:
+        """Met when the median of the rounds' paired ratios reaches `factor`."""
+        pr = paired_ratio(first.get(lhs), first.get(rhs))
+        if pr is None:
             goals.append(f"{text}: not measured")
-    # The goals of issue 14 (a protected request that costs almost nothing).
+            return
+        valid = first[lhs]["ok"] and first[rhs]["ok"]
+        goals.append(f"{text}: {fmt_ratio(pr)} -> {'met' if pr[0] >= factor else 'NOT met'}"
+                     + ("" if valid else " (a run involved is INVALID)"))
+    # The goals of issue 14 (a protected request that costs almost nothing), with the yardstick
+    # first: how far the same file measured twice lands from 1.00 in this run.
+    noise = paired_ratio(first.get("a2"), first.get("a"))
+    if noise is not None:
+        goals.append(f"this run's noise: (a) again / (a) = {fmt_ratio(noise)}, the same file "
+                     "measured twice in each round; a ratio's distance from its goal smaller than "
+                     f"this one's from 1.00 ({abs(noise[0] - 1):.2f}; rounds up to "
+                     f"{max(abs(noise[1] - 1), abs(noise[2] - 1)):.2f}) is within the noise")
     goal("(b) >= 0.97 x (a)", "b", "a", 0.97)
     perf = meta.get("perf") or {}
     if "a" in perf and "b" in perf:
@@ -1817,19 +1864,21 @@ def main():
                      f"i.e. (b) at {whole / (whole + extra):.3f} x (a) without wrk's run-to-run "
                      "noise; of it mod_coinpay_auth's own code "
                      f"{perf['b']['module_us_per_req']:.2f} µs")
-    if "f" in rps and "a" in rps and rps["a"] > 0 and rps["f"] > 0:
-        goals.append(f"for (b): the floor (f) / (a) = {rps['f'] / rps['a']:.2f} (httpd's own cost "
-                     f"of an authenticated location), (b) / (f) = {rps['b'] / rps['f']:.2f} "
-                     "(the module's own share)")
+    floor, own = (paired_ratio(first.get("f"), first.get("a")),
+                  paired_ratio(first.get("b"), first.get("f")))
+    if floor and own:
+        goals.append(f"for (b): the floor (f) / (a) = {fmt_ratio(floor)} (httpd's own cost of an "
+                     f"authenticated location), (b) / (f) = {fmt_ratio(own)} (the module's own "
+                     "share)")
     goal("(b) >= 1.5 x (c)", "b", "c", 1.5)
     goal("(d) >= 0.97 x (a)", "d", "a", 0.97)
     ra = next((r for r in results if r.get("base_of") == "redis"), None)
     rb = next((r for r in results if r.get("level") == "redis" and not r.get("redis_strict")),
               None)
-    if ra and rb and ra["rps"] > 0:
-        val = rb["rps"] / ra["rps"]
-        goals.append(f"(b) Redis store >= 0.80 x its server's (a): {val:.2f} -> "
-                     f"{'met' if val >= 0.80 else 'NOT met'}"
+    pr = paired_ratio(rb, ra)
+    if pr is not None:
+        goals.append(f"(b) Redis store >= 0.80 x its server's (a): {fmt_ratio(pr)} -> "
+                     f"{'met' if pr[0] >= 0.80 else 'NOT met'}"
                      + ("" if ra.get("ok") and rb.get("ok") else " (a run involved is INVALID)"))
     else:
         goals.append("(b) Redis store >= 0.80 x its server's (a): not measured")
@@ -1843,9 +1892,9 @@ def main():
              and isinstance(r["level"], int)]
     bases = {r["base_of"]: r["rps"] for r in results if isinstance(r.get("base_of"), int)}
     if len(fills) >= 2 and bases.get(fills[0]["level"]):
-        r0 = fills[0]["rps"] / bases[fills[0]["level"]]
+        r0 = fills[0]["ratio"] or 0.0  # paired by round with the level's own (a)
         for r in fills[1:]:
-            rn = r["rps"] / bases[r["level"]] if bases.get(r["level"]) else 0.0
+            rn = r["ratio"] or 0.0
             drift = abs(rn - r0) / r0 if r0 else 1.0
             full = r["fill"] >= r["level"]
             goals.append(f"(b) ratio with +{r['fill']} sessions flat within 5% of +{fills[0]['fill']}: "
