@@ -1001,6 +1001,7 @@ def measure_set(h, plan, args):
         row["ok"] = all(r["ok"] for r in runs)
         row["other_cpu_pct"] = max(r["other_cpu_pct"] for r in runs)
         row["rounds"] = [round(r["rps"]) for r in (x[i] for x in rounds)]
+        row["probes_ms"] = [r["probe_ms"] for r in (x[i] for x in rounds)]
         out.append(row)
     return out
 
@@ -1038,6 +1039,32 @@ def assign_ratios(results):
         r["ratio"] = 1.0 if r is base else (r["paired"][0] if r["paired"] else None)
 
 
+def cpu_probe_ms():
+    """A fixed piece of work timed in this process (on CPU 0 with --pin, the server's CPU), just
+    before a wrk run: on a quiet machine it always takes the same time. When the host lends the
+    CPU to other machines, or they crowd its caches, it takes longer, and the run that follows
+    is slower for reasons no process in this machine shows (\"other CPU load\" stays 0)."""
+    t0 = time.perf_counter()
+    for _ in range(5):
+        sum(range(200000))
+    return (time.perf_counter() - t0) * 1000.0
+
+
+def steadiness(results):
+    """One line on how steady the CPU was over the run, from every run's probe."""
+    probes = [p for r in results for p in r.get("probes_ms", [])]
+    if not probes:
+        return None
+    fast = min(probes)
+    slow = sum(1 for p in probes if p > 1.2 * fast)
+    return (f"CPU steadiness: the same fixed work on CPU 0 before each of the {len(probes)} wrk "
+            f"runs took {fast:.1f} to {max(probes):.1f} ms (median "
+            f"{statistics.median(probes):.1f}); {slow} run(s) started with it over 1.2 x the "
+            "fastest. On a quiet host it takes the same time every run; a wide range means the "
+            "host shared the CPUs with other machines, which slows runs by more than any row "
+            "differs (no process here shows it: \"other CPU load\" counts this machine's only).")
+
+
 def measure_once(h, key, headers, args, label=None, redis_port=None):
     """redis_port: also Redis's commands per request during the run (INFO commandstats after
     CONFIG RESETSTAT; whatever any client sent meanwhile, heartbeats included)."""
@@ -1047,6 +1074,7 @@ def measure_once(h, key, headers, args, label=None, redis_port=None):
     if redis_port:
         redis_command(redis_port, "CONFIG", "RESETSTAT")
     off = access_log_offset(h)
+    probe = cpu_probe_ms()
     op0 = _proc_jiffies(OP_PID[0])[0] if OP_PID[0] else 0
     busy0, httpd0, own0, t0 = _busy_jiffies(), _httpd_jiffies(h), _own_jiffies(), time.monotonic()
     res = run_wrk(h.url(path), headers, args)
@@ -1065,13 +1093,15 @@ def measure_once(h, key, headers, args, label=None, redis_port=None):
     logged = sum(counts.values())
     ok = logged > 0 and n200 == logged and res["wrk_rc"] == 0
     res["other_paths"] = other
+    res["probe_ms"] = probe
     res.update(key=key, label=label, path=path, statuses=counts, ok=ok)
     if redis_port:
         res["redis"] = redis_commandstats(redis_port, max(logged, 1))
     bad = {k: v for k, v in counts.items() if k != "200"}
     log(f"{label}: {res['rps']:.0f} req/s, p99 {res['p99_ms']} ms, "
         f"{'statuses OK' if ok else 'INVALID ' + json.dumps(bad)} ({logged} logged); "
-        f"other processes used {res['other_cpu_pct']:.0f}% of the CPUs; httpd "
+        f"other processes used {res['other_cpu_pct']:.0f}% of the CPUs (probe "
+        f"{probe:.1f} ms); httpd "
         f"{res['httpd_cpu_s']:.1f} s CPU, OP {res['op_cpu_s']:.1f} s"
         + (f"; Redis commands per request: {redis_per_request(res['redis'])}"
            if res.get("redis") is not None else ""))
@@ -1356,6 +1386,9 @@ def write_report(res, meta, cg, args):
               "than httpd, wrk, the OP and the bench itself (from /proc)."
               + (f" **{nbusy} run(s) shared the machine with other work (> {BUSY_PCT}%): their "
                  "numbers, and the ratios using them, are not reliable.**" if nbusy else "")]
+    steady = steadiness(res)
+    if steady:
+        lines += ["", steady]
     lines += ["", "## Goals (reported, not asserted)", ""]
     for g in meta["goals"]:
         lines.append(f"- {g}")
