@@ -40,6 +40,7 @@ import hashlib
 import http.client
 import json
 import os
+import random
 import re
 import secrets
 import shutil
@@ -95,9 +96,9 @@ SCENARIOS = {
     # nothing (the bench build's AuthType coinpay-bench-floor): what httpd itself costs for an
     # authenticated location. (b) / (f) is the module's own share.
     "f": ("(f) floor: (b)'s location, authn that does nothing", "/floor/" + FILE),
-    # The control: (a) once more, last in each round. Its ratio to (a) would be 1.00 on a quiet
+    # The control: (a) a second time in each round. Its ratio to (a) would be 1.00 on a quiet
     # machine; how far it is not is this run's noise, the yardstick for every other ratio.
-    "a2": ("(a) again: the same file, last in each round (the noise)", "/pub/" + FILE),
+    "a2": ("(a) again: the same file, a second time in each round (the noise)", "/pub/" + FILE),
 }
 
 # Callgrind also measures (b) with the Redis store: key "r", same path and cookie as (b).
@@ -983,9 +984,12 @@ def perf_shares(h, plan, args, module_name):
 
 
 def measure_set(h, plan, args):
-    """The rows of one server, measured in `args.rounds` interleaved rounds (a b c, a b c, ...)
-    so that drift of the machine over time (CPU frequency, caches, other work) falls on every
-    row alike; each row keeps its median round (by requests/s), is INVALID if any round was,
+    """The rows of one server, measured in `args.rounds` interleaved rounds (every row once per
+    round) so that drift of the machine over time (CPU frequency, caches, other work) falls on
+    every row alike. Each round runs its rows in a new random order (the same orders every
+    bench run): in a fixed order a row would always follow the same one, and a run right after
+    mod_auth_openidc's rows came out slower (session 8: the same file measured after them, at
+    0.97-0.98 of itself in three runs of three). Each row keeps its median round (by requests/s), is INVALID if any round was,
     and counts as busy if any round was; `rounds` keeps every round's requests/s for the paired
     ratios (paired_ratio). plan: [(key, headers, label or None[, options])];
     options: {"server": another running httpd that serves this row (its rounds interleave with
@@ -993,7 +997,15 @@ def measure_set(h, plan, args):
     def run(key, headers, label, opts=None):
         opts = opts or {}
         return measure(opts.get("server", h), key, headers, args, label, opts.get("redis_port"))
-    rounds = [[run(*row) for row in plan] for _ in range(max(1, args.rounds))]
+    orders = random.Random(14)
+    rounds = []
+    for _ in range(max(1, args.rounds)):
+        order = list(range(len(plan)))
+        orders.shuffle(order)
+        got = {}
+        for i in order:
+            got[i] = run(*plan[i])
+        rounds.append([got[i] for i in range(len(plan))])
     out = []
     for i in range(len(plan)):
         runs = sorted((r[i] for r in rounds), key=lambda r: r["rps"])
@@ -1354,10 +1366,10 @@ def write_report(res, meta, cg, args):
              + ". Ratios are to (a) on the same server: the "
              "first (a) for the rows up to (e), the Redis server's and each fill level's own (a) "
              "for theirs (each fill level restarts httpd with larger stores). Each server's rows ran "
-             f"in {args.rounds} interleaved rounds (a b c..., a b c..., ...); a row's requests/s "
+             f"in {args.rounds} interleaved rounds, each in its own random order; a row's requests/s "
              "and p99 are its median round's, the rounds' requests/s in the last column; its "
              "ratio is the median of its rounds' ratios to the same round's (a), their range in "
-             "brackets. \"(a) again\" measures the same file as (a), last in each round: its "
+             "brackets. \"(a) again\" measures the same file as (a) a second time in each round: its "
              "ratio is this run's noise, the yardstick for the others.", "",
              "| scenario | requests/s | p99 latency | ratio to (a) | statuses OK | other CPU load "
              "| rounds (req/s) |",
