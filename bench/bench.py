@@ -989,9 +989,9 @@ def measure_set(h, plan, args):
     every row alike. Each round runs its rows in a new random order (the same orders every
     bench run): in a fixed order a row would always follow the same one, and a run right after
     mod_auth_openidc's rows came out slower (session 8: the same file measured after them, at
-    0.97-0.98 of itself in three runs of three). Each row keeps its median round (by requests/s), is INVALID if any round was,
-    and counts as busy if any round was; `rounds` keeps every round's requests/s for the paired
-    ratios (paired_ratio). plan: [(key, headers, label or None[, options])];
+    0.97-0.98 of itself in three runs of three). Each row keeps its median round (by
+    requests/s), is INVALID if any round was, and counts as busy if any round was; `rounds`
+    keeps every round's requests/s for the paired ratios (paired_ratio). plan: [(key, headers, label or None[, options])];
     options: {"server": another running httpd that serves this row (its rounds interleave with
     h's rows all the same), "redis_port": report Redis's commands per request of this row}."""
     def run(key, headers, label, opts=None):
@@ -1364,13 +1364,14 @@ def write_report(res, meta, cg, args):
              + (f", the server side (httpd, Redis, the OP) pinned to CPU 0 and wrk to CPU "
                 f"{','.join(str(c) for c in wrk_cpus())}" if args.pin else ", nothing pinned")
              + ". Ratios are to (a) on the same server: the "
-             "first (a) for the rows up to (e), the Redis server's and each fill level's own (a) "
-             "for theirs (each fill level restarts httpd with larger stores). Each server's rows ran "
-             f"in {args.rounds} interleaved rounds, each in its own random order; a row's requests/s "
-             "and p99 are its median round's, the rounds' requests/s in the last column; its "
-             "ratio is the median of its rounds' ratios to the same round's (a), their range in "
-             "brackets. \"(a) again\" measures the same file as (a) a second time in each round: its "
-             "ratio is this run's noise, the yardstick for the others.", "",
+             "first (a) for the rows up to (e), the Redis server's and each fill level's own "
+             "(a) for theirs (each fill level restarts httpd with larger stores). Each server's "
+             f"rows ran in {args.rounds} interleaved rounds, each in its own random order; a "
+             "row's requests/s and p99 are its median round's, the rounds' requests/s in the "
+             "last column; its ratio is the median of its rounds' ratios to the same round's "
+             "(a), their range in brackets. \"(a) again\" measures the same file as (a) a second "
+             "time in each round: its ratio is this run's noise, the yardstick for the others.",
+             "",
              "| scenario | requests/s | p99 latency | ratio to (a) | statuses OK | other CPU load "
              "| rounds (req/s) |",
              "|---|---:|---:|---:|---|---:|---|"]
