@@ -991,7 +991,8 @@ def measure_set(h, plan, args):
     mod_auth_openidc's rows came out slower (session 8: the same file measured after them, at
     0.97-0.98 of itself in three runs of three). Each row keeps its median round (by
     requests/s), is INVALID if any round was, and counts as busy if any round was; `rounds`
-    keeps every round's requests/s for the paired ratios (paired_ratio). plan: [(key, headers, label or None[, options])];
+    keeps every round's requests/s for the paired ratios (paired_ratio).
+    plan: [(key, headers, label or None[, options])];
     options: {"server": another running httpd that serves this row (its rounds interleave with
     h's rows all the same), "redis_port": report Redis's commands per request of this row}."""
     def run(key, headers, label, opts=None):
