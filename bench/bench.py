@@ -1027,7 +1027,7 @@ def paired_ratio(row, base):
         return None
     pairs = [x / y for x, y in zip(row.get("rounds", []), base.get("rounds", [])) if y > 0]
     if not pairs:
-        return (row["rps"] / base["rps"],) * 3 if base.get("rps") else None
+        return None
     return statistics.median(pairs), min(pairs), max(pairs)
 
 
@@ -1354,9 +1354,8 @@ def fmt_ms(v):
 
 
 def write_report(res, meta, cg, args):
+    """res: the rows, their ratios set (assign_ratios)."""
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    base = next((r["rps"] for r in res if r["key"] == "a" and "base_of" not in r), None)
-    assign_ratios(res)
     lines = [f"# Benchmark results ({meta['date']})", "",
              f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s on loopback, "
              f"the same 1 KB static file; httpd {meta['httpd']} event MPM, 1 process x 128 "
@@ -1474,10 +1473,10 @@ def write_report(res, meta, cg, args):
     with open(os.path.join(HERE, "results", "latest.json"), "w") as f:
         json.dump({"meta": meta, "results": [{k: v for k, v in r.items() if k != "wrk_output"}
                                              for r in res], "callgrind": cg}, f, indent=1)
-    write_chart(res, base)
+    write_chart(res)
 
 
-def write_chart(res, base):
+def write_chart(res):
     path = os.path.join(HERE, "results", "latest.png")
     try:
         import matplotlib
@@ -1923,7 +1922,7 @@ def main():
     ra = next((r for r in results if r.get("base_of") == "redis"), None)
     rb = next((r for r in results if r.get("level") == "redis" and not r.get("redis_strict")),
               None)
-    pr = paired_ratio(rb, ra)
+    pr = rb["paired"] if rb else None  # paired with its server's (a) by assign_ratios
     if pr is not None:
         goals.append(f"(b) Redis store >= 0.80 x its server's (a): {fmt_ratio(pr, 3)} -> "
                      f"{'met' if pr[0] >= 0.80 else 'NOT met'}"
@@ -1938,12 +1937,11 @@ def main():
     # Sessions at scale: the fill rows' ratios against the smallest fill level's.
     fills = [r for r in results if r.get("key") == "b" and "level" in r
              and isinstance(r["level"], int)]
-    bases = {r["base_of"]: r["rps"] for r in results if isinstance(r.get("base_of"), int)}
-    if len(fills) >= 2 and bases.get(fills[0]["level"]):
-        r0 = fills[0]["ratio"] or 0.0  # paired by round with the level's own (a)
+    if len(fills) >= 2 and fills[0]["ratio"]:
+        r0 = fills[0]["ratio"]  # paired by round with the level's own (a)
         for r in fills[1:]:
             rn = r["ratio"] or 0.0
-            drift = abs(rn - r0) / r0 if r0 else 1.0
+            drift = abs(rn - r0) / r0
             full = r["fill"] >= r["level"]
             goals.append(f"(b) ratio with +{r['fill']} sessions flat within 5% of +{fills[0]['fill']}: "
                          f"{rn:.2f} vs {r0:.2f} ({100 * drift:.1f}%) -> "
