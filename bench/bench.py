@@ -65,6 +65,8 @@ sys.path.insert(0, os.path.join(REPO, "tests"))
 from harness import OP, Httpd, coinpay_directives, free_port, login  # noqa: E402
 from harness.util import make_world_readable, port_accepts, wait_until  # noqa: E402
 
+import pairs  # noqa: E402  (bench/pairs.py: same-run pairs)
+
 APACHE = os.environ.get("APACHE_BIN", "/usr/sbin/apache2")
 MODDIR = os.environ.get("APACHE_MODULES_DIR", "/usr/lib/apache2/modules")
 OPENIDC_SO = os.path.join(MODDIR, "mod_auth_openidc.so")
@@ -76,6 +78,7 @@ PASSPHRASE = "bench-passphrase-0123456789abcdef0123"
 AUDIENCE = "https://api.bench.example"
 SCOPE = "read:documents"
 FILE = "1k.html"
+TWIN = "1K.html"  # the same file under a second name of the same length: the pairs' control
 STATUS_PATH = "/coinpay-status"  # the module's metrics page (docs/metrics.md): store gauges
 # The bench build's session replicator (-DCOINPAY_BENCH_HELPERS=ON, core/bench_replicate.h).
 REPLICATE_PATH = "/coinpay-bench-replicate"
@@ -199,9 +202,10 @@ class BenchHttpd(Httpd):
     def conf_text(self):
         # As Debian's apache2.conf: no .htaccess above the document root. Without it every
         # request probes one per directory of the temporary path (4 failed openat calls).
-        return "\n".join(l for l in super().conf_text().split("\n")
-                         if not l.startswith("ScriptSock")) + \
-            "<Directory />\n    AllowOverride None\n</Directory>\n"
+        # The access log gains %D, the time httpd spent on the request (the same-run pairs).
+        lines = [pairs.LOG_FORMAT if l.startswith("LogFormat") and l.endswith(" cpa") else l
+                 for l in super().conf_text().split("\n") if not l.startswith("ScriptSock")]
+        return "\n".join(lines) + "<Directory />\n    AllowOverride None\n</Directory>\n"
 
     def write(self):
         super().write()
@@ -209,8 +213,9 @@ class BenchHttpd(Httpd):
         body = body[:1024]
         for d in ("pub", "app", "mao", "bapi", "oapi", "floor"):
             os.makedirs(os.path.join(self.root, "htdocs", d), exist_ok=True)
-            with open(os.path.join(self.root, "htdocs", d, FILE), "w") as f:
-                f.write(body)
+            for name in (FILE, TWIN) if d == "pub" else (FILE,):
+                with open(os.path.join(self.root, "htdocs", d, name), "w") as f:
+                    f.write(body)
         make_world_readable(self.root)
 
 
@@ -851,9 +856,10 @@ def pin_server_side():
     os.sched_setaffinity(0, PIN_SERVER_CPUS)
 
 
-def run_wrk(url, headers, args):
+def run_wrk(url, headers, args, script=None):
+    """script: a wrk Lua script that makes the requests (bench/pairs.py)."""
     cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
-           "--latency", "--timeout", "5s"]
+           "--latency", "--timeout", "5s"] + (["-s", script] if script else [])
     if args.pin:
         cmd = ["taskset", "-c", ",".join(str(c) for c in wrk_cpus())] + cmd
     for hdr in headers:
@@ -1403,6 +1409,7 @@ def write_report(res, meta, cg, args):
     steady = steadiness(res)
     if steady:
         lines += ["", steady]
+    lines += pairs.report_lines(meta.get("pairs"), args)
     lines += ["", "## Goals (reported, not asserted)", ""]
     for g in meta["goals"]:
         lines.append(f"- {g}")
@@ -1538,6 +1545,8 @@ def main():
     ap.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
     ap.add_argument("--rounds", type=int, default=9,
                     help="interleaved rounds per server; each row keeps its median (default 9)")
+    ap.add_argument("--pair-rounds", type=int, default=5,
+                    help="rounds of the same-run pairs (bench/pairs.py; 0 = none; default 5)")
     ap.add_argument("--pin", action=argparse.BooleanOptionalAction,
                     default=(os.cpu_count() or 1) >= 2,
                     help="server side on CPU 0, wrk on the other CPUs (default when there are "
@@ -1683,6 +1692,21 @@ def main():
             plan.append(("e", bearer, None))
         plan.append(("a2", [], None))
         rows = {r["key"]: r for r in measure_set(h, plan, args)}
+        # The same comparisons once more, each pair's requests interleaved in one run
+        # (bench/pairs.py). They need the server side on CPUs of its own (--pin): its CPU
+        # time per request is read off those CPUs.
+        hdrs = {p[0]: p[1] for p in plan}
+        a_req = (SCENARIOS["a"][1], [])
+        if args.pin and args.pair_rounds > 0:
+            meta["pairs"] = pairs.measure_pairs(h, [
+                ("a2", "(a) and (a) under a second name (the control)", a_req,
+                 ("/pub/" + TWIN, [])),
+                ("b", "(a) and (b)", a_req, (SCENARIOS["b"][1], hdrs["b"])),
+                ("f", "(a) and (f)", a_req, (SCENARIOS["f"][1], hdrs["f"])),
+                ("d", "(a) and (d)", a_req, (SCENARIOS["d"][1], hdrs["d"]))],
+                args, run_wrk, log, PIN_SERVER_CPUS)
+        else:
+            notes.append("same-run pairs: not measured (they need --pin and --pair-rounds > 0)")
         meta["perf"] = perf_shares(h, [(p[0], p[1]) for p in plan if p[0] in ("a", "b", "f", "d")],
                                    args, os.path.basename(so))
         if not with_openidc:
@@ -1902,6 +1926,7 @@ def main():
                      f"this one's from 1.00 ({abs(noise[0] - 1):.2f}; rounds up to "
                      f"{max(abs(noise[1] - 1), abs(noise[2] - 1)):.2f}) is within the noise")
     goal("(b) >= 0.97 x (a)", "b", "a", 0.97)
+    goals.append(pairs.goal_line(meta.get("pairs"), "b", "(b) >= 0.97 x (a)", 0.97))
     perf = meta.get("perf") or {}
     if "a" in perf and "b" in perf:
         extra = perf["b"]["user_us_per_req"] - perf["a"]["user_us_per_req"]
@@ -1919,6 +1944,7 @@ def main():
                      "share)")
     goal("(b) >= 1.5 x (c)", "b", "c", 1.5)
     goal("(d) >= 0.97 x (a)", "d", "a", 0.97)
+    goals.append(pairs.goal_line(meta.get("pairs"), "d", "(d) >= 0.97 x (a)", 0.97))
     ra = next((r for r in results if r.get("base_of") == "redis"), None)
     rb = next((r for r in results if r.get("level") == "redis" and not r.get("redis_strict")),
               None)

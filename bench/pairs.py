@@ -1,0 +1,218 @@
+"""Same-run pairs: two rows' requests interleaved in one wrk run, each timed by httpd itself.
+
+Why: on a shared host the CPU's speed moves by 10-30 % from one second to the next (the bench's
+CPU probe), more than the module costs a request. Two rows measured seconds apart meet two
+different machines; two rows whose requests alternate within one run meet the same one.
+
+How: each wrk thread alternates the pair's two requests (a generated Lua script); httpd logs the
+time it spent on each (%D: from reading the request line to writing the access-log line, the
+response sent, in microseconds); the difference of the two classes' means is what the second
+request costs the server more than the first, with whatever slowed the host falling on both.
+
+From it, the throughput ratio that the wrk rows estimate: the run served `rps` requests/s of the
+mix with the server's CPU busy throughout, so a request took 1e6 / rps microseconds of it on
+average; the (a) half took delta / 2 less, the other half delta / 2 more; and the ratio of the
+two requests/s is c_a / (c_a + delta). A pair of (a) with itself (the same file under a second
+name) is the control: its ratio shows the method's own error.
+
+What %D leaves out is the same for both halves (reading the request line, the keep-alive loop),
+except the freeing of the request's pool after the log line: callgrind counts that.
+"""
+import argparse
+import os
+import random
+import re
+import statistics
+import time
+
+# %D appended to the harness's access-log format (BenchHttpd).
+LOG_FORMAT = 'LogFormat "%h %u %t \\"%r\\" %>s %b \\"%{Location}o\\" %D" cpa'
+_LINE = re.compile(r'^\S+ \S+ \[[^\]]*\] "\S+ (\S+) [^"]*" (\d{3}) \S+ "[^"]*" (\d+)$')
+TRIM = 0.01  # each class's slowest 1 % (a thread preempted mid-request) left out of its mean
+
+
+def _lua_string(s):
+    if "]==]" in s:
+        raise ValueError("a request part that the Lua script cannot quote")
+    return f"[==[{s}]==]"
+
+
+def _lua_request(path, headers):
+    fields = []
+    for hdr in headers:
+        name, value = hdr.split(":", 1)
+        fields.append(f"[ {_lua_string(name.strip())} ] = {_lua_string(value.strip())}")
+    return f"wrk.format(\"GET\", {_lua_string(path)}, {{{', '.join(fields)}}})"
+
+
+def write_script(dirpath, name, first, second):
+    """A wrk script whose every thread sends first, second, first, ... first/second:
+    (path, ["Name: value", ...])."""
+    path = os.path.join(dirpath, f"pair-{name}.lua")
+    with open(path, "w") as f:
+        f.write("-- bench/pairs.py: every thread alternates the pair's two requests.\n"
+                "local reqs = {}\nlocal n = 0\n"
+                "init = function(args)\n"
+                f"  reqs[0] = {_lua_request(*first)}\n"
+                f"  reqs[1] = {_lua_request(*second)}\n"
+                "end\n"
+                "request = function()\n  n = n + 1\n  return reqs[n % 2]\nend\n")
+    return path
+
+
+def _trimmed_mean(values):
+    values = sorted(values)
+    keep = values[:max(1, int(len(values) * (1 - TRIM)))]
+    return statistics.fmean(keep)
+
+
+
+
+def timings_since(access_log, offset, paths):
+    """{path: [microseconds, ...]} and {path: {status: count}} of the access-log lines after
+    offset whose path is one of `paths`; other lines are counted under 'other'."""
+    times = {p: [] for p in paths}
+    statuses = {p: {} for p in paths}
+    other = 0
+    with open(access_log, "rb") as f:
+        f.seek(offset)
+        for raw in f:
+            m = _LINE.match(raw.decode(errors="replace").rstrip("\n"))
+            if not m or m.group(1) not in times:
+                other += 1
+                continue
+            p, status, us = m.group(1), m.group(2), int(m.group(3))
+            statuses[p][status] = statuses[p].get(status, 0) + 1
+            times[p].append(us)
+    return times, statuses, other
+
+
+def _busy_jiffies(cpus):
+    """Busy time of the given CPUs so far (user, nice, system, irq, softirq, steal), in ticks."""
+    total = 0
+    with open("/proc/stat") as f:
+        for line in f:
+            name, *v = line.split()
+            if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
+                v = [int(x) for x in v]
+                total += v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)
+    return total
+
+
+def measure_pair(h, key, first, second, args, run_wrk, server_cpus):
+    """One wrk run of the pair over one connection. first is (a): (path, headers); second the
+    row measured against it. Needs BenchHttpd's log format (%D last)."""
+    script = write_script(h.root, key, first, second)
+    offset = os.path.getsize(h.access_log) if os.path.exists(h.access_log) else 0
+    one = argparse.Namespace(**{**vars(args), "threads": 1, "connections": 1})
+    busy0 = _busy_jiffies(server_cpus)
+    res = run_wrk(h.url(first[0]), [], one, script=script)
+    busy = (_busy_jiffies(server_cpus) - busy0) / os.sysconf("SC_CLK_TCK")
+    time.sleep(0.3)  # the last log lines
+    times, statuses, other = timings_since(h.access_log, offset, [first[0], second[0]])
+    a, x = times[first[0]], times[second[0]]
+    ok = (res["wrk_rc"] == 0 and bool(a) and bool(x)
+          and all(set(s) == {"200"} for s in statuses.values()))
+    out = {"rps": res["rps"], "ok": ok, "statuses": statuses, "other_lines": other,
+           "n": (len(a), len(x)), "busy_pct": 100.0 * busy / (len(server_cpus) * args.duration)}
+    if not (a and x and busy > 0):
+        return out
+    ta, tx = _trimmed_mean(a), _trimmed_mean(x)
+    delta = tx - ta
+    # The server side's CPU time per request of the mix (its CPUs' busy time over the requests
+    # served), whether or not one connection kept it busy throughout.
+    per_request = 1e6 * busy / (len(a) + len(x))
+    ca = per_request - delta / 2
+    out.update(a_us=ta, x_us=tx, delta_us=delta, per_request_us=per_request,
+               ratio=ca / (ca + delta) if ca + delta > 0 else None)
+    return out
+
+
+def measure_pairs(h, pairs, args, run_wrk, log, server_cpus):
+    """pairs: [(key, label, first, second)]; `args.pair_rounds` rounds, each in its own seeded
+    random order. Returns {key: {"label", "rounds": [...], "ratio": (median, lo, hi),
+    "delta_us": (median, lo, hi), "ok"}}."""
+    order_rng = random.Random(41)
+    rounds = {key: [] for key, *_ in pairs}
+    for _ in range(max(1, args.pair_rounds)):
+        order = list(range(len(pairs)))
+        order_rng.shuffle(order)
+        for i in order:
+            key, label, first, second = pairs[i]
+            r = measure_pair(h, key, first, second, args, run_wrk, server_cpus)
+            rounds[key].append(r)
+            if "delta_us" in r:
+                log(f"pair {label}: {r['rps']:.0f} req/s of the mix, {r['a_us']:.2f} vs "
+                    f"{r['x_us']:.2f} µs in httpd, +{r['delta_us']:.3f} µs, ratio "
+                    f"{r['ratio']:.4f}{'' if r['ok'] else ' INVALID ' + str(r['statuses'])}; "
+                    f"{r['per_request_us']:.1f} µs of server CPU per request, busy "
+                    f"{r['busy_pct']:.0f} %")
+            else:
+                log(f"pair {label}: no timings ({r['statuses']}, wrk {r['rps']:.0f} req/s)")
+    out = {}
+    for key, label, *_ in pairs:
+        rs = rounds[key]
+        ratios = [r["ratio"] for r in rs if r.get("ratio") is not None]
+        deltas = [r["delta_us"] for r in rs if "delta_us" in r]
+        out[key] = {"label": label, "rounds": rs, "ok": all(r["ok"] for r in rs),
+                    "ratio": _summary(ratios), "delta_us": _summary(deltas),
+                    "a_us": _summary([r["a_us"] for r in rs if "a_us" in r]),
+                    "x_us": _summary([r["x_us"] for r in rs if "x_us" in r]),
+                    "cpu_us": _summary([r["per_request_us"] for r in rs
+                                        if "per_request_us" in r]),
+                    "rps": _summary([r["rps"] for r in rs if r.get("rps")])}
+    return out
+
+
+def _summary(values):
+    return (statistics.median(values), min(values), max(values)) if values else None
+
+
+def _fmt(summary, fmt):
+    if summary is None:
+        return "-"
+    med, lo, hi = summary
+    return f"{med:{fmt}} ({lo:{fmt}} to {hi:{fmt}})"
+
+
+def report_lines(result, args):
+    """The report's section on the pairs."""
+    if not result:
+        return []
+    lines = ["", "## Same-run pairs: requests interleaved in one wrk run, timed by httpd", "",
+             f"Each pair ran {args.pair_rounds} times ({args.duration} s, wrk -t{args.threads} "
+             f"-c{args.connections}, rounds in random order), every wrk thread alternating the "
+             "pair's two requests. httpd's own time per request is the access log's %D (from "
+             "the request line read to the log line, the response sent), its mean per class "
+             f"without the slowest {TRIM:.0%}. The difference is what the second request costs "
+             "the server more, measured on the same host at the same moments: what slows the "
+             "host falls on both. The ratio is that difference turned into requests/s: the mix "
+             "took 1e6 / (requests/s) µs of the server per request, (a) half the difference "
+             "less, the other half more. Medians of the rounds, their range in brackets. The "
+             "control pairs (a) with the same file under a second name: its distance from "
+             "1.000 is the method's own error.", "",
+             "| pair | requests/s of the mix | (a) in httpd | the other in httpd | difference "
+             "per request | ratio to (a) | statuses OK |", "|---|---:|---:|---:|---:|---:|---|"]
+    for key, p in result.items():
+        st = "yes" if p["ok"] else "**INVALID** " + "; ".join(
+            str(r["statuses"]) for r in p["rounds"] if not r["ok"])[:300]
+        lines.append(f"| {p['label']} | {_fmt(p['rps'], '.0f')} | {_fmt(p['a_us'], '.2f')} µs | "
+                     f"{_fmt(p['x_us'], '.2f')} µs | {_fmt(p['delta_us'], '+.3f')} µs | "
+                     f"{_fmt(p['ratio'], '.4f')} | {st} |")
+    return lines
+
+
+def goal_line(result, key, text, factor):
+    """'(b) >= 0.97 x (a), same-run pairs: 0.9812 (0.9790 to 0.9840) -> met'."""
+    p = (result or {}).get(key)
+    if not p or p["ratio"] is None:
+        return f"{text}, same-run pairs: not measured"
+    control = (result.get("a2") or {}).get("ratio")
+    verdict = "met" if p["ratio"][0] >= factor else "NOT met"
+    if p["ratio"][1] < factor <= p["ratio"][0]:
+        verdict += " (not in every round)"
+    return (f"{text}, same-run pairs: {_fmt(p['ratio'], '.4f')} -> {verdict}"
+            + ("" if p["ok"] and (result.get("a2") or {}).get("ok", True)
+               else " (a run involved is INVALID)")
+            + (f"; the control's {control[0]:.4f} ({control[1]:.4f} to {control[2]:.4f}) is "
+               "the method's error" if control else ""))
