@@ -216,3 +216,15 @@ def goal_line(result, key, text, factor):
                else " (a run involved is INVALID)")
             + (f"; the control's {control[0]:.4f} ({control[1]:.4f} to {control[2]:.4f}) is "
                "the method's error" if control else ""))
+
+
+def split_line(result, key, floor_key, text):
+    """How much of a row's difference per request its floor pair already has: what httpd pays
+    whatever the module does, and what is left for the module's own work."""
+    p, f = (result or {}).get(key), (result or {}).get(floor_key)
+    if not p or not f or p["delta_us"] is None or f["delta_us"] is None:
+        return None
+    d, fd = p["delta_us"][0], f["delta_us"][0]
+    return (f"{text}: {d:+.2f} µs per request over (a) (median of the rounds), of which "
+            f"{fd:+.2f} µs the floor pair shows without the module's work "
+            f"(ratio {f['ratio'][0]:.4f}) and {d - fd:+.2f} µs the module's work")
