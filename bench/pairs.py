@@ -180,25 +180,26 @@ def report_lines(result, args):
     if not result:
         return []
     lines = ["", "## Same-run pairs: requests interleaved in one wrk run, timed by httpd", "",
-             f"Each pair ran {args.pair_rounds} times ({args.duration} s, wrk -t{args.threads} "
-             f"-c{args.connections}, rounds in random order), every wrk thread alternating the "
-             "pair's two requests. httpd's own time per request is the access log's %D (from "
-             "the request line read to the log line, the response sent), its mean per class "
-             f"without the slowest {TRIM:.0%}. The difference is what the second request costs "
-             "the server more, measured on the same host at the same moments: what slows the "
-             "host falls on both. The ratio is that difference turned into requests/s: the mix "
-             "took 1e6 / (requests/s) µs of the server per request, (a) half the difference "
-             "less, the other half more. Medians of the rounds, their range in brackets. The "
-             "control pairs (a) with the same file under a second name: its distance from "
-             "1.000 is the method's own error.", "",
-             "| pair | requests/s of the mix | (a) in httpd | the other in httpd | difference "
-             "per request | ratio to (a) | statuses OK |", "|---|---:|---:|---:|---:|---:|---|"]
-    for key, p in result.items():
+             f"Each pair ran {args.pair_rounds} times ({args.duration} s each, rounds in random "
+             "order), wrk -t1 -c1 sending the pair's two requests in turn over one connection. "
+             "httpd's own time per request is the access log's %D (from the request line read "
+             "to the log line, the response sent), its mean per half without the slowest "
+             f"{TRIM:.0%}. The difference is what the second request costs the server more, "
+             "measured on the same host at the same moments: what slows the host falls on both "
+             "halves. The ratio turns it into requests/s: the server's CPU time per request of "
+             "the mix (CPU 0's busy time over the requests served), (a) half the difference "
+             "below it, the other half the difference above; ratio = (a)'s / the other's. "
+             "Medians of the rounds, their range in brackets. The control pairs (a) with the "
+             "same file under a second name: its distance from 1.000 is the method's own error.",
+             "", "| pair | server CPU per request | (a) in httpd | the other in httpd | "
+             "difference per request | ratio to (a) | statuses OK |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    for p in result.values():
         st = "yes" if p["ok"] else "**INVALID** " + "; ".join(
             str(r["statuses"]) for r in p["rounds"] if not r["ok"])[:300]
-        lines.append(f"| {p['label']} | {_fmt(p['rps'], '.0f')} | {_fmt(p['a_us'], '.2f')} µs | "
-                     f"{_fmt(p['x_us'], '.2f')} µs | {_fmt(p['delta_us'], '+.3f')} µs | "
-                     f"{_fmt(p['ratio'], '.4f')} | {st} |")
+        lines.append(f"| {p['label']} | {_fmt(p.get('cpu_us'), '.1f')} µs | "
+                     f"{_fmt(p['a_us'], '.2f')} µs | {_fmt(p['x_us'], '.2f')} µs | "
+                     f"{_fmt(p['delta_us'], '+.3f')} µs | {_fmt(p['ratio'], '.4f')} | {st} |")
     return lines
 
 

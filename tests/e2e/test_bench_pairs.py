@@ -25,7 +25,8 @@ class FakeServer:
 
 
 def line(path, status, us):
-    return f'127.0.0.1 - [02/Dec/2026:01:00:00 +0000] "GET {path} HTTP/1.1" {status} 1024 "-" {us}\n'
+    return (f'127.0.0.1 - [02/Dec/2026:01:00:00 +0000] "GET {path} HTTP/1.1" {status} 1024 "-" '
+            f'{us}\n')
 
 
 def fake_wrk(server, lines, rps=10000.0):
