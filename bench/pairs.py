@@ -4,15 +4,17 @@ Why: on a shared host the CPU's speed moves by 10-30 % from one second to the ne
 CPU probe), more than the module costs a request. Two rows measured seconds apart meet two
 different machines; two rows whose requests alternate within one run meet the same one.
 
-How: each wrk thread alternates the pair's two requests (a generated Lua script); httpd logs the
-time it spent on each (%D: from reading the request line to writing the access-log line, the
-response sent, in microseconds); the difference of the two classes' means is what the second
-request costs the server more than the first, with whatever slowed the host falling on both.
+How: wrk sends the pair's two requests in turn over one connection (a generated Lua script);
+httpd logs the time it spent on each (%D: from reading the request line to writing the
+access-log line, the response sent, in microseconds); the difference of the two halves' means is
+what the second request costs the server more than the first, with whatever slowed the host
+falling on both. One connection, because with many a request's %D also holds the turns other
+requests took on the CPU meanwhile, and the difference drowns in them.
 
-From it, the throughput ratio that the wrk rows estimate: the run served `rps` requests/s of the
-mix with the server's CPU busy throughout, so a request took 1e6 / rps microseconds of it on
-average; the (a) half took delta / 2 less, the other half delta / 2 more; and the ratio of the
-two requests/s is c_a / (c_a + delta). A pair of (a) with itself (the same file under a second
+From it, the throughput ratio that the wrk rows estimate: the server's CPUs were busy for so
+long over the requests served, so a request of the mix took that much CPU on average; the (a)
+half took delta / 2 less, the other half delta / 2 more; and the ratio of what each would serve
+per second is c_a / (c_a + delta). A pair of (a) with itself (the same file under a second
 name) is the control: its ratio shows the method's own error.
 
 What %D leaves out is the same for both halves (reading the request line, the keep-alive loop),
@@ -64,8 +66,6 @@ def _trimmed_mean(values):
     values = sorted(values)
     keep = values[:max(1, int(len(values) * (1 - TRIM)))]
     return statistics.fmean(keep)
-
-
 
 
 def timings_since(access_log, offset, paths):
@@ -143,7 +143,7 @@ def measure_pairs(h, pairs, args, run_wrk, log, server_cpus):
             rounds[key].append(r)
             if "delta_us" in r:
                 log(f"pair {label}: {r['rps']:.0f} req/s of the mix, {r['a_us']:.2f} vs "
-                    f"{r['x_us']:.2f} µs in httpd, +{r['delta_us']:.3f} µs, ratio "
+                    f"{r['x_us']:.2f} µs in httpd, {r['delta_us']:+.3f} µs, ratio "
                     f"{r['ratio']:.4f}{'' if r['ok'] else ' INVALID ' + str(r['statuses'])}; "
                     f"{r['per_request_us']:.1f} µs of server CPU per request, busy "
                     f"{r['busy_pct']:.0f} %")
@@ -219,13 +219,13 @@ def goal_line(result, key, text, factor):
                "the method's error" if control else ""))
 
 
-def split_line(result, key, floor_key, text):
-    """How much of a row's difference per request its floor pair already has: what httpd pays
-    whatever the module does, and what is left for the module's own work."""
+def split_line(result, key, floor_key, text, floor_is, rest_is):
+    """How much of a row's difference per request its floor pair already has, and what is left
+    for the rest (floor_is, rest_is: what each part is)."""
     p, f = (result or {}).get(key), (result or {}).get(floor_key)
     if not p or not f or p["delta_us"] is None or f["delta_us"] is None:
         return None
     d, fd = p["delta_us"][0], f["delta_us"][0]
-    return (f"{text}: {d:+.2f} µs per request over (a) (median of the rounds), of which "
-            f"{fd:+.2f} µs the floor pair shows without the module's work "
-            f"(ratio {f['ratio'][0]:.4f}) and {d - fd:+.2f} µs the module's work")
+    return (f"{text}: {d:+.2f} µs per request over (a) (medians of the rounds), of which "
+            f"{fd:+.2f} µs {floor_is} (its ratio {f['ratio'][0]:.4f}) and {d - fd:+.2f} µs "
+            f"{rest_is}")
