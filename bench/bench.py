@@ -1085,6 +1085,28 @@ def steadiness(results):
             "differs (no process here shows it: \"other CPU load\" counts this machine's only).")
 
 
+def run_wrk_watched(h):
+    """run_wrk that also reports the CPU time httpd and the OP used during the run, and the
+    share of all CPUs that other processes (neither httpd, wrk, the OP nor this script) used:
+    other work on the machine."""
+    def run(url, headers, args, script=None):
+        tck = os.sysconf("SC_CLK_TCK")
+        op0 = _proc_jiffies(OP_PID[0])[0] if OP_PID[0] else 0
+        busy0, httpd0, own0, t0 = (_busy_jiffies(), _httpd_jiffies(h), _own_jiffies(),
+                                   time.monotonic())
+        res = run_wrk(url, headers, args, script=script)
+        busy1, httpd1, own1, t1 = (_busy_jiffies(), _httpd_jiffies(h), _own_jiffies(),
+                                   time.monotonic())
+        op1 = _proc_jiffies(OP_PID[0])[0] if OP_PID[0] else 0
+        foreign = (busy1 - busy0) - (httpd1 - httpd0) - (own1 - own0) - (op1 - op0)
+        res["op_cpu_s"] = (op1 - op0) / tck
+        res["httpd_cpu_s"] = (httpd1 - httpd0) / tck
+        res["other_cpu_pct"] = max(0.0, 100.0 * foreign / (tck * (t1 - t0)
+                                                           * (os.cpu_count() or 1)))
+        return res
+    return run
+
+
 def measure_once(h, key, headers, args, label=None, redis_port=None):
     """redis_port: also Redis's commands per request during the run (INFO commandstats after
     CONFIG RESETSTAT; whatever any client sent meanwhile, heartbeats included)."""
@@ -1095,17 +1117,7 @@ def measure_once(h, key, headers, args, label=None, redis_port=None):
         redis_command(redis_port, "CONFIG", "RESETSTAT")
     off = access_log_offset(h)
     probe = cpu_probe_ms()
-    op0 = _proc_jiffies(OP_PID[0])[0] if OP_PID[0] else 0
-    busy0, httpd0, own0, t0 = _busy_jiffies(), _httpd_jiffies(h), _own_jiffies(), time.monotonic()
-    res = run_wrk(h.url(path), headers, args)
-    busy1, httpd1, own1, t1 = _busy_jiffies(), _httpd_jiffies(h), _own_jiffies(), time.monotonic()
-    op1 = _proc_jiffies(OP_PID[0])[0] if OP_PID[0] else 0
-    # CPU that neither httpd, wrk, the OP nor this script used during the run: other work.
-    foreign = (busy1 - busy0) - (httpd1 - httpd0) - (own1 - own0) - (op1 - op0)
-    res["op_cpu_s"] = (op1 - op0) / os.sysconf("SC_CLK_TCK")
-    res["httpd_cpu_s"] = (httpd1 - httpd0) / os.sysconf("SC_CLK_TCK")
-    res["other_cpu_pct"] = max(0.0, 100.0 * foreign / (os.sysconf("SC_CLK_TCK") * (t1 - t0)
-                                                       * (os.cpu_count() or 1)))
+    res = run_wrk_watched(h)(h.url(path), headers, args)
     time.sleep(0.3)  # let the last log lines land
     counts = statuses_since(h, off, path)
     other = counts.pop("other", 0)  # lines for other paths (e.g. a late warm-up line)
@@ -1409,7 +1421,7 @@ def write_report(res, meta, cg, args):
     steady = steadiness(res)
     if steady:
         lines += ["", steady]
-    lines += pairs.report_lines(meta.get("pairs"), args)
+    lines += pairs.report_lines(meta.get("pairs"), args, BUSY_PCT)
     lines += ["", "## Goals (reported, not asserted)", ""]
     for g in meta["goals"]:
         lines.append(f"- {g}")
@@ -1708,7 +1720,7 @@ def main():
                 # nothing there reads; what httpd and the kernel pay for carrying the token.
                 ("h", "(a) and (a) with (d)'s Authorization header (the floor of (d))", a_req,
                  ("/pub/" + TWIN, hdrs["d"]))],
-                args, run_wrk, log, PIN_SERVER_CPUS)
+                args, run_wrk_watched(h), log, PIN_SERVER_CPUS)
         else:
             notes.append("same-run pairs: not measured (they need --pin and --pair-rounds > 0)")
         meta["perf"] = perf_shares(h, [(p[0], p[1]) for p in plan if p[0] in ("a", "b", "f", "d")],
@@ -1930,7 +1942,7 @@ def main():
                      f"this one's from 1.00 ({abs(noise[0] - 1):.2f}; rounds up to "
                      f"{max(abs(noise[1] - 1), abs(noise[2] - 1)):.2f}) is within the noise")
     goal("(b) >= 0.97 x (a)", "b", "a", 0.97)
-    goals.append(pairs.goal_line(meta.get("pairs"), "b", "(b) >= 0.97 x (a)", 0.97))
+    goals.append(pairs.goal_line(meta.get("pairs"), "b", "(b) >= 0.97 x (a)", 0.97, BUSY_PCT))
     perf = meta.get("perf") or {}
     if "a" in perf and "b" in perf:
         extra = perf["b"]["user_us_per_req"] - perf["a"]["user_us_per_req"]
@@ -1948,7 +1960,7 @@ def main():
                      "share)")
     goal("(b) >= 1.5 x (c)", "b", "c", 1.5)
     goal("(d) >= 0.97 x (a)", "d", "a", 0.97)
-    goals.append(pairs.goal_line(meta.get("pairs"), "d", "(d) >= 0.97 x (a)", 0.97))
+    goals.append(pairs.goal_line(meta.get("pairs"), "d", "(d) >= 0.97 x (a)", 0.97, BUSY_PCT))
     for split in (("b", "f", "for (b), same-run pairs",
                    "the floor (f)'s (an authenticated location whose authentication does "
                    "nothing)",

@@ -114,7 +114,8 @@ def measure_pair(h, key, first, second, args, run_wrk, server_cpus):
     ok = (res["wrk_rc"] == 0 and bool(a) and bool(x)
           and all(set(s) == {"200"} for s in statuses.values()))
     out = {"rps": res["rps"], "ok": ok, "statuses": statuses, "other_lines": other,
-           "n": (len(a), len(x)), "busy_pct": 100.0 * busy / (len(server_cpus) * args.duration)}
+           "n": (len(a), len(x)), "busy_pct": 100.0 * busy / (len(server_cpus) * args.duration),
+           "other_cpu_pct": res.get("other_cpu_pct")}
     if not (a and x and busy > 0):
         return out
     ta, tx = _trimmed_mean(a), _trimmed_mean(x)
@@ -160,7 +161,9 @@ def measure_pairs(h, pairs, args, run_wrk, log, server_cpus):
                     "x_us": _summary([r["x_us"] for r in rs if "x_us" in r]),
                     "cpu_us": _summary([r["per_request_us"] for r in rs
                                         if "per_request_us" in r]),
-                    "rps": _summary([r["rps"] for r in rs if r.get("rps")])}
+                    "rps": _summary([r["rps"] for r in rs if r.get("rps")]),
+                    "other_cpu_pct": max((r["other_cpu_pct"] for r in rs
+                                          if r.get("other_cpu_pct") is not None), default=None)}
     return out
 
 
@@ -175,8 +178,20 @@ def _fmt(summary, fmt):
     return f"{med:{fmt}} ({lo:{fmt}} to {hi:{fmt}})"
 
 
-def report_lines(result, args):
-    """The report's section on the pairs."""
+def _other_load(p, busy_pct):
+    other = p.get("other_cpu_pct")
+    if other is None:
+        return "-"
+    return f"{other:.0f}%" + (" **busy**" if other > busy_pct else "")
+
+
+def _busy(p, busy_pct):
+    return (p.get("other_cpu_pct") or 0.0) > busy_pct
+
+
+def report_lines(result, args, busy_pct):
+    """The report's section on the pairs. busy_pct: a round whose other CPU load was above it
+    is marked busy (the server's CPU time per request then holds other work's too)."""
     if not result:
         return []
     lines = ["", "## Same-run pairs: requests interleaved in one wrk run, timed by httpd", "",
@@ -190,20 +205,24 @@ def report_lines(result, args):
              "the mix (CPU 0's busy time over the requests served), (a) half the difference "
              "below it, the other half the difference above; ratio = (a)'s / the other's. "
              "Medians of the rounds, their range in brackets. The control pairs (a) with the "
-             "same file under a second name: its distance from 1.000 is the method's own error.",
+             "same file under a second name: its distance from 1.000 is the method's own error. "
+             "\"other CPU load\" as in the table above, the most of any round: other work slows "
+             "both halves of a pair alike, but its time on the server's CPU would count as the "
+             "server's, so a busy pair's ratio is not reliable.",
              "", "| pair | server CPU per request | (a) in httpd | the other in httpd | "
-             "difference per request | ratio to (a) | statuses OK |",
-             "|---|---:|---:|---:|---:|---:|---|"]
+             "difference per request | ratio to (a) | statuses OK | other CPU load (most) |",
+             "|---|---:|---:|---:|---:|---:|---|---:|"]
     for p in result.values():
         st = "yes" if p["ok"] else "**INVALID** " + "; ".join(
             str(r["statuses"]) for r in p["rounds"] if not r["ok"])[:300]
         lines.append(f"| {p['label']} | {_fmt(p.get('cpu_us'), '.1f')} µs | "
                      f"{_fmt(p['a_us'], '.2f')} µs | {_fmt(p['x_us'], '.2f')} µs | "
-                     f"{_fmt(p['delta_us'], '+.3f')} µs | {_fmt(p['ratio'], '.4f')} | {st} |")
+                     f"{_fmt(p['delta_us'], '+.3f')} µs | {_fmt(p['ratio'], '.4f')} | {st} | "
+                     + _other_load(p, busy_pct) + " |")
     return lines
 
 
-def goal_line(result, key, text, factor):
+def goal_line(result, key, text, factor, busy_pct):
     """'(b) >= 0.97 x (a), same-run pairs: 0.9812 (0.9790 to 0.9840) -> met'."""
     p = (result or {}).get(key)
     if not p or p["ratio"] is None:
@@ -215,6 +234,7 @@ def goal_line(result, key, text, factor):
     return (f"{text}, same-run pairs: {_fmt(p['ratio'], '.4f')} -> {verdict}"
             + ("" if p["ok"] and (result.get("a2") or {}).get("ok", True)
                else " (a run involved is INVALID)")
+            + (" (a run involved was busy: not reliable)" if _busy(p, busy_pct) else "")
             + (f"; the control's {control[0]:.4f} ({control[1]:.4f} to {control[2]:.4f}) is "
                "the method's error" if control else ""))
 

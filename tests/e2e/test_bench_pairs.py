@@ -85,7 +85,7 @@ def test_a_pair_whose_second_request_never_came_has_no_ratio(tmp_path, cpu_busy)
     r = pairs.measure_pair(server, "b", (A, []), (X, []), ARGS,
                            fake_wrk(server, [line(A, 200, 80)] * 50), {0})
     assert not r["ok"] and "ratio" not in r
-    assert pairs.goal_line({"b": {"ratio": None}}, "b", "(b) >= 0.97 x (a)", 0.97) == \
+    assert pairs.goal_line({"b": {"ratio": None}}, "b", "(b) >= 0.97 x (a)", 0.97, 5) == \
         "(b) >= 0.97 x (a), same-run pairs: not measured"
 
 
@@ -99,3 +99,18 @@ def test_the_wrk_script_alternates_the_pair_and_quotes_what_it_sends(tmp_path):
     assert "return reqs[n % 2]" in text
     with pytest.raises(ValueError):
         pairs.write_script(str(tmp_path), "bad", (A, []), (X, ["Cookie: ]==]"]))
+
+
+def test_a_goal_line_reads_the_median_round_and_says_when_it_cannot_be_trusted():
+    def pair(med, lo, hi, ok=True, other=0.0):
+        return {"ratio": (med, lo, hi), "ok": ok, "other_cpu_pct": other}
+    control = pair(1.0004, 0.9998, 1.0024)
+    line = pairs.goal_line({"a2": control, "b": pair(0.981, 0.967, 0.984)}, "b", "(b)", 0.97, 5)
+    assert line.startswith("(b), same-run pairs: 0.9810 (0.9670 to 0.9840) -> met "
+                           "(not in every round); the control's 1.0004")
+    assert "NOT met" in pairs.goal_line({"b": pair(0.969, 0.96, 0.98)}, "b", "(b)", 0.97, 5)
+    assert "INVALID" in pairs.goal_line({"b": pair(0.99, 0.98, 1.0, ok=False)}, "b", "(b)",
+                                        0.97, 5)
+    # Other work on the server's CPU counts as the server's: the ratio looks better than it is.
+    assert "busy: not reliable" in pairs.goal_line({"b": pair(0.99, 0.98, 1.0, other=54)},
+                                                   "b", "(b)", 0.97, 5)
