@@ -1949,9 +1949,9 @@ def main():
         whole = 1e6 / perf["a"]["rps"]
         goals.append(f"for (b), in CPU time (perf): user space per request {extra:+.2f} µs over "
                      f"(a), {100 * extra / whole:.1f} % of (a)'s whole request ({whole:.1f} µs), "
-                     f"i.e. (b) at {whole / (whole + extra):.3f} x (a) without wrk's run-to-run "
-                     "noise; of it mod_coinpay_auth's own code "
-                     f"{perf['b']['module_us_per_req']:.2f} µs")
+                     f"i.e. (b) at {whole / (whole + extra):.3f} x (a); of it mod_coinpay_auth's "
+                     f"own code {perf['b']['module_us_per_req']:.2f} µs (one perf run per row: "
+                     "it moves with the host as the wrk rows do)")
     floor, own = (paired_ratio(first.get("f"), first.get("a")),
                   paired_ratio(first.get("b"), first.get("f")))
     if floor and own:
