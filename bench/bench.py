@@ -882,12 +882,23 @@ def run_wrk(url, headers, args, script=None):
             "wrk_rc": p.returncode, "wrk_output": out + p.stderr}
 
 
-def _busy_jiffies():
+def _busy_jiffies(cpus=None, irq=False):
+    """Busy ticks so far of all CPUs, or of the CPU numbers in `cpus`: user + nice + system +
+    steal, and with irq=True irq + softirq too. Without it the time compares with processes'
+    (irq/softirq time, much of it the loopback traffic itself, is charged to no process); with
+    it, it is all a CPU did (the same-run pairs' server CPU time)."""
+    total = 0
     with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    # user + nice + system + steal: time spent in processes (irq/softirq time, much of it the
-    # loopback traffic itself, is charged to no process and so left out on both sides).
-    return v[0] + v[1] + v[2] + (v[7] if len(v) > 7 else 0)
+        for line in f:
+            name, *v = line.split()
+            if not name.startswith("cpu"):
+                break
+            if (cpus is None and name == "cpu") or (cpus is not None and name[3:].isdigit()
+                                                    and int(name[3:]) in cpus):
+                v = [int(x) for x in v]
+                total += v[0] + v[1] + v[2] + (v[7] if len(v) > 7 else 0)
+                total += v[5] + v[6] if irq else 0
+    return total
 
 
 def _proc_jiffies(pid):
@@ -1720,7 +1731,8 @@ def main():
                 # nothing there reads; what httpd and the kernel pay for carrying the token.
                 ("h", "(a) and (a) with (d)'s Authorization header (the floor of (d))", a_req,
                  ("/pub/" + TWIN, hdrs["d"]))],
-                args, run_wrk_watched(h), log, PIN_SERVER_CPUS)
+                args, run_wrk_watched(h), log,
+                lambda: _busy_jiffies(PIN_SERVER_CPUS, irq=True) / os.sysconf("SC_CLK_TCK"))
         else:
             notes.append("same-run pairs: not measured (they need --pin and --pair-rounds > 0)")
         meta["perf"] = perf_shares(h, [(p[0], p[1]) for p in plan if p[0] in ("a", "b", "f", "d")],

@@ -87,34 +87,23 @@ def timings_since(access_log, offset, paths):
     return times, statuses, other
 
 
-def _busy_jiffies(cpus):
-    """Busy time of the given CPUs so far (user, nice, system, irq, softirq, steal), in ticks."""
-    total = 0
-    with open("/proc/stat") as f:
-        for line in f:
-            name, *v = line.split()
-            if name.startswith("cpu") and name[3:].isdigit() and int(name[3:]) in cpus:
-                v = [int(x) for x in v]
-                total += v[0] + v[1] + v[2] + v[5] + v[6] + (v[7] if len(v) > 7 else 0)
-    return total
-
-
-def measure_pair(h, key, first, second, args, run_wrk, server_cpus):
+def measure_pair(h, key, first, second, args, run_wrk, server_busy_s):
     """One wrk run of the pair over one connection. first is (a): (path, headers); second the
-    row measured against it. Needs BenchHttpd's log format (%D last)."""
+    row measured against it. Needs BenchHttpd's log format (%D last). server_busy_s(): the
+    server side's CPUs' busy time so far, in seconds."""
     script = write_script(h.root, key, first, second)
     offset = os.path.getsize(h.access_log) if os.path.exists(h.access_log) else 0
     one = argparse.Namespace(**{**vars(args), "threads": 1, "connections": 1})
-    busy0 = _busy_jiffies(server_cpus)
+    busy0 = server_busy_s()
     res = run_wrk(h.url(first[0]), [], one, script=script)
-    busy = (_busy_jiffies(server_cpus) - busy0) / os.sysconf("SC_CLK_TCK")
+    busy = server_busy_s() - busy0
     time.sleep(0.3)  # the last log lines
     times, statuses, other = timings_since(h.access_log, offset, [first[0], second[0]])
     a, x = times[first[0]], times[second[0]]
     ok = (res["wrk_rc"] == 0 and bool(a) and bool(x)
           and all(set(s) == {"200"} for s in statuses.values()))
     out = {"rps": res["rps"], "ok": ok, "statuses": statuses, "other_lines": other,
-           "n": (len(a), len(x)), "busy_pct": 100.0 * busy / (len(server_cpus) * args.duration),
+           "n": (len(a), len(x)), "busy_s": busy,
            "other_cpu_pct": res.get("other_cpu_pct")}
     if not (a and x and busy > 0):
         return out
@@ -129,7 +118,7 @@ def measure_pair(h, key, first, second, args, run_wrk, server_cpus):
     return out
 
 
-def measure_pairs(h, pairs, args, run_wrk, log, server_cpus):
+def measure_pairs(h, pairs, args, run_wrk, log, server_busy_s):
     """pairs: [(key, label, first, second)]; `args.pair_rounds` rounds, each in its own seeded
     random order. Returns {key: {"label", "rounds": [...], "ratio": (median, lo, hi),
     "delta_us": (median, lo, hi), "ok"}}."""
@@ -140,14 +129,14 @@ def measure_pairs(h, pairs, args, run_wrk, log, server_cpus):
         order_rng.shuffle(order)
         for i in order:
             key, label, first, second = pairs[i]
-            r = measure_pair(h, key, first, second, args, run_wrk, server_cpus)
+            r = measure_pair(h, key, first, second, args, run_wrk, server_busy_s)
             rounds[key].append(r)
             if "delta_us" in r:
                 log(f"pair {label}: {r['rps']:.0f} req/s of the mix, {r['a_us']:.2f} vs "
                     f"{r['x_us']:.2f} µs in httpd, {r['delta_us']:+.3f} µs, ratio "
                     f"{r['ratio']:.4f}{'' if r['ok'] else ' INVALID ' + str(r['statuses'])}; "
-                    f"{r['per_request_us']:.1f} µs of server CPU per request, busy "
-                    f"{r['busy_pct']:.0f} %")
+                    f"{r['per_request_us']:.1f} µs of server CPU per request, "
+                    f"{r['busy_s']:.2f} s of it in the run")
             else:
                 log(f"pair {label}: no timings ({r['statuses']}, wrk {r['rps']:.0f} req/s)")
     out = {}
@@ -161,7 +150,6 @@ def measure_pairs(h, pairs, args, run_wrk, log, server_cpus):
                     "x_us": _summary([r["x_us"] for r in rs if "x_us" in r]),
                     "cpu_us": _summary([r["per_request_us"] for r in rs
                                         if "per_request_us" in r]),
-                    "rps": _summary([r["rps"] for r in rs if r.get("rps")]),
                     "other_cpu_pct": max((r["other_cpu_pct"] for r in rs
                                           if r.get("other_cpu_pct") is not None), default=None)}
     return out

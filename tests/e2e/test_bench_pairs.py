@@ -41,12 +41,11 @@ def fake_wrk(server, lines, rps=10000.0):
 
 @pytest.fixture
 def cpu_busy(monkeypatch):
-    """The server CPU's busy ticks: 0 before the run, `seconds` after it."""
-    def set_busy(seconds):
-        ticks = iter([0, int(seconds * os.sysconf("SC_CLK_TCK"))])
-        monkeypatch.setattr(pairs, "_busy_jiffies", lambda cpus: next(ticks))
+    """The server CPU's busy time: 0 before the run, `seconds` after it."""
+    def busy_for(seconds):
+        return iter([0.0, seconds]).__next__
     monkeypatch.setattr(pairs.time, "sleep", lambda s: None)
-    return set_busy
+    return busy_for
 
 
 ARGS = argparse.Namespace(threads=2, connections=32, duration=1, pin=True, pair_rounds=1)
@@ -59,9 +58,9 @@ def test_a_pair_reports_what_the_second_request_costs_more_and_the_ratio_it_make
     # preempted mid-request) is left out of its mean.
     lines = [line(A, 200, 80) for _ in range(990)] + [line(A, 200, 5000) for _ in range(10)]
     lines += [line(X, 200, 82) for _ in range(990)] + [line(X, 200, 9000) for _ in range(10)]
-    cpu_busy(0.2)  # 2,000 requests in 0.2 s of the server's CPU: 100 µs each on average
+    # 2,000 requests in 0.2 s of the server's CPU: 100 µs each on average
     r = pairs.measure_pair(server, "b", (A, []), (X, ["Cookie: s=1"]), ARGS,
-                           fake_wrk(server, lines), {0})
+                           fake_wrk(server, lines), cpu_busy(0.2))
     assert r["ok"] and r["n"] == (1000, 1000)
     assert r["a_us"] == pytest.approx(80) and r["x_us"] == pytest.approx(82)
     assert r["delta_us"] == pytest.approx(2)
@@ -73,17 +72,16 @@ def test_a_pair_reports_what_the_second_request_costs_more_and_the_ratio_it_make
 def test_a_pair_with_any_status_but_200_is_invalid(tmp_path, cpu_busy):
     server = FakeServer(str(tmp_path))
     lines = [line(A, 200, 80), line(X, 302, 20), line(A, 200, 80), line(X, 200, 82)]
-    cpu_busy(0.001)
-    r = pairs.measure_pair(server, "b", (A, []), (X, []), ARGS, fake_wrk(server, lines), {0})
+    r = pairs.measure_pair(server, "b", (A, []), (X, []), ARGS, fake_wrk(server, lines),
+                           cpu_busy(0.001))
     assert not r["ok"]
     assert r["statuses"][X] == {"302": 1, "200": 1}
 
 
 def test_a_pair_whose_second_request_never_came_has_no_ratio(tmp_path, cpu_busy):
     server = FakeServer(str(tmp_path))
-    cpu_busy(0.001)
     r = pairs.measure_pair(server, "b", (A, []), (X, []), ARGS,
-                           fake_wrk(server, [line(A, 200, 80)] * 50), {0})
+                           fake_wrk(server, [line(A, 200, 80)] * 50), cpu_busy(0.001))
     assert not r["ok"] and "ratio" not in r
     assert pairs.goal_line({"b": {"ratio": None}}, "b", "(b) >= 0.97 x (a)", 0.97, 5) == \
         "(b) >= 0.97 x (a), same-run pairs: not measured"
