@@ -352,19 +352,11 @@ def access_log_offset(h):
         return 0
 
 
-_LOG_RE = re.compile(r'^\S+ (\S+) \[[^\]]*\] "(\S+) (\S+) [^"]*" (\d{3}) ')
-
-
 def statuses_since(h, offset, path):
-    """{status: count} of access-log lines after offset; lines for other paths count as 'other'."""
-    counts = {}
-    with open(h.access_log, "rb") as f:
-        f.seek(offset)
-        for raw in f:
-            m = _LOG_RE.match(raw.decode(errors="replace"))
-            key = m.group(4) if m and m.group(3) == path else "other"
-            counts[key] = counts.get(key, 0) + 1
-    return counts
+    """{status: count} of access-log lines after offset; lines for other paths count as 'other'
+    (the one parser of the bench's access log is bench/pairs.py's)."""
+    _, statuses, other = pairs.timings_since(h.access_log, offset, [path])
+    return {**statuses[path], "other": other} if other else dict(statuses[path])
 
 
 # ---- signing in -------------------------------------------------------------------------------
