@@ -11,6 +11,7 @@
 #   scripts/fuzz-smoke.sh                                  # all targets, 30 s each
 #   FUZZ_SECONDS=600 FUZZ_TARGETS="bearer jwt" scripts/fuzz-smoke.sh   # longer, some targets
 #   FUZZ_JOBS=1 scripts/fuzz-smoke.sh                      # one target at a time
+#   FUZZ_BUILD_ONLY=1 scripts/fuzz-smoke.sh                # build the targets, run nothing
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${COINPAY_FUZZ_BUILD_DIR:-$root/build-fuzz}
@@ -35,6 +36,10 @@ else
 fi
 cmake --build "$build" -j"$(nproc)" --target "${targets[@]}"
 built=$(date +%s)
+if [ "${FUZZ_BUILD_ONLY:-0}" = 1 ]; then
+  echo "fuzz smoke: ${#targets[@]} targets built in $((built - started))s (FUZZ_BUILD_ONLY: not run)"
+  exit 0
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
