@@ -16,8 +16,9 @@ def module_path():
 
 # Ports picked for a server that binds later (or binds again after a restart) come from below
 # the kernel's ephemeral range: a port from inside it can be taken meanwhile as the local end of
-# any outgoing connection (a node's connection to Redis, say), which once kept a second node off
-# its port for good. Below the range only another listener can take it, and bind() sees that.
+# any outgoing connection (a node's pooled connection to Redis, say), which once kept a second
+# node off its port past the 10 s start wait. Below the range only another listener can take it,
+# and bind() sees that. docs/testing.md, "Ports".
 _PICK_FLOOR = 20000
 _handed_out = set()
 _rng = random.Random(os.getpid() ^ time.monotonic_ns())
