@@ -20,7 +20,7 @@ bash scripts/install-deps.sh
 build=${COINPAY_BUILD_DIR:-$root/build}
 asan=${COINPAY_BUILD_DIR:+$COINPAY_BUILD_DIR-asan}
 asan=${asan:-$root/build-asan}
-fuzz=${COINPAY_SKIP_FUZZ:-0}
+skip_fuzz=${COINPAY_SKIP_FUZZ:-0}
 
 stage "build"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -48,7 +48,7 @@ set -m   # the jobs get their own process group, so a failure in front can stop 
 (
   renice -n 19 -p "$BASHPID" >/dev/null
   job sanitized-build build_asan
-  if [ "$fuzz" != 1 ]; then job fuzz-build env FUZZ_BUILD_ONLY=1 bash scripts/fuzz-smoke.sh; fi
+  if [ "$skip_fuzz" != 1 ]; then job fuzz-build env FUZZ_BUILD_ONLY=1 bash scripts/fuzz-smoke.sh; fi
   job clang-tidy bash scripts/clang-tidy.sh "$build"
 ) &
 bg_pid=$!
@@ -106,7 +106,7 @@ COINPAY_SANITIZE=1 COINPAY_MODULE="$asan/mod_coinpay_auth.so" \
 stage "soak"
 bash scripts/soak.sh --requests 50000   # soak, both session stores (docs/testing.md)
 
-if [ "$fuzz" != 1 ]; then
+if [ "$skip_fuzz" != 1 ]; then
   stage "fuzz smoke runs"
   await fuzz-build
   bash scripts/fuzz-smoke.sh
